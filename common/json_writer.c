@@ -1,0 +1,399 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Streaming JSON output for replies. Handlers build large arrays of records
+ * (one per SMS) on the hot path, so this writes straight into one buffer,
+ * with the escaping fast path handling runs of plain ASCII at once, and
+ * keeps only a small stack of container states to place commas and check
+ * that the caller's structure is well formed. The buffer has a hard cap so a
+ * reply cannot grow without bound.
+ */
+#include "common/json_writer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JW_DEFAULT_MAX (16u << 20)
+#define JW_INITIAL 1024
+
+#define LVL_OBJECT 0x1
+#define LVL_MEMBER 0x2
+#define LVL_KEY 0x4
+
+static void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n);
+
+    if (!q) {
+        fputs("json_writer: out of memory\n", stderr);
+        abort();
+    }
+    return q;
+}
+
+void json_writer_init(struct json_writer *w, size_t max_bytes)
+{
+    memset(w, 0, sizeof(*w));
+    w->max = max_bytes ? max_bytes : JW_DEFAULT_MAX;
+}
+
+void json_writer_reset(struct json_writer *w)
+{
+    w->len = 0;
+    w->status = JSON_WRITER_OK;
+    w->depth = 0;
+    w->level[0] = 0;
+    if (w->buf)
+        w->buf[0] = '\0';
+}
+
+void json_writer_free(struct json_writer *w)
+{
+    size_t max = w->max;
+
+    free(w->buf);
+    json_writer_init(w, max);
+}
+
+/* Make room for n more bytes (+ NUL). Returns 0, or -1 with the sticky error set. */
+static int reserve(struct json_writer *w, size_t n)
+{
+    size_t need;
+
+    if (w->status != JSON_WRITER_OK)
+        return -1;
+    if (n > w->max || w->len > w->max - n) {
+        w->status = JSON_WRITER_TOO_LARGE;
+        return -1;
+    }
+    need = w->len + n + 1;
+    if (need <= w->cap)
+        return 0;
+    size_t cap = w->cap ? w->cap : JW_INITIAL;
+    while (cap < need)
+        cap *= 2;
+    if (cap > w->max + 1)
+        cap = w->max + 1;
+    w->buf = xrealloc(w->buf, cap);
+    w->cap = cap;
+    return 0;
+}
+
+static void append(struct json_writer *w, const char *s, size_t n)
+{
+    if (reserve(w, n) < 0)
+        return;
+    memcpy(w->buf + w->len, s, n);
+    w->len += n;
+    w->buf[w->len] = '\0';
+}
+
+/* Before any value: comma when needed, and structure checks. */
+static int before_value(struct json_writer *w)
+{
+    unsigned char *lvl = &w->level[w->depth];
+
+    if (w->status != JSON_WRITER_OK)
+        return -1;
+    if (*lvl & LVL_OBJECT) {
+        if (!(*lvl & LVL_KEY)) {
+            w->status = JSON_WRITER_MISUSE;
+            return -1;
+        }
+        *lvl &= (unsigned char)~LVL_KEY;
+        return 0;
+    }
+    if (w->depth == 0 && w->len > 0) {
+        w->status = JSON_WRITER_MISUSE; /* a second top-level value */
+        return -1;
+    }
+    if (*lvl & LVL_MEMBER)
+        append(w, ",", 1);
+    *lvl |= LVL_MEMBER;
+    return w->status == JSON_WRITER_OK ? 0 : -1;
+}
+
+static void open_container(struct json_writer *w, char c, unsigned char kind)
+{
+    if (before_value(w) < 0)
+        return;
+    if (w->depth >= JSON_WRITER_MAX_DEPTH) {
+        w->status = JSON_WRITER_MISUSE;
+        return;
+    }
+    append(w, &c, 1);
+    w->level[++w->depth] = kind;
+}
+
+static void close_container(struct json_writer *w, char c, unsigned char kind)
+{
+    unsigned char lvl = w->level[w->depth];
+
+    if (w->status != JSON_WRITER_OK)
+        return;
+    if (w->depth == 0 || (lvl & LVL_OBJECT) != kind || (lvl & LVL_KEY)) {
+        w->status = JSON_WRITER_MISUSE;
+        return;
+    }
+    w->depth--;
+    append(w, &c, 1);
+}
+
+void json_writer_object_begin(struct json_writer *w)
+{
+    open_container(w, '{', LVL_OBJECT);
+}
+
+void json_writer_object_end(struct json_writer *w)
+{
+    close_container(w, '}', LVL_OBJECT);
+}
+
+void json_writer_array_begin(struct json_writer *w)
+{
+    open_container(w, '[', 0);
+}
+
+void json_writer_array_end(struct json_writer *w)
+{
+    close_container(w, ']', 0);
+}
+
+/* Length of a valid UTF-8 sequence starting at s (n bytes left), or 0 if invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len;
+    unsigned int cp;
+
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2, cp = c & 0x1Fu;
+    else if (c >= 0xE0 && c <= 0xEF)
+        len = 3, cp = c & 0x0Fu;
+    else if (c >= 0xF0 && c <= 0xF4)
+        len = 4, cp = c & 0x07u;
+    else
+        return 0;
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3Fu);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    return len;
+}
+
+static void escape_byte(struct json_writer *w, unsigned char c)
+{
+    static const char hex[] = "0123456789abcdef";
+    char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+
+    switch (c) {
+    case '"':
+        append(w, "\\\"", 2);
+        return;
+    case '\\':
+        append(w, "\\\\", 2);
+        return;
+    case '\n':
+        append(w, "\\n", 2);
+        return;
+    case '\r':
+        append(w, "\\r", 2);
+        return;
+    case '\t':
+        append(w, "\\t", 2);
+        return;
+    case '\b':
+        append(w, "\\b", 2);
+        return;
+    case '\f':
+        append(w, "\\f", 2);
+        return;
+    default:
+        append(w, esc, 6);
+    }
+}
+
+static void put_string(struct json_writer *w, const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+
+    append(w, "\"", 1);
+    while (i < len && w->status == JSON_WRITER_OK) {
+        size_t run = i;
+
+        while (run < len && s[run] >= 0x20 && s[run] < 0x80 && s[run] != '"' && s[run] != '\\')
+            run++;
+        if (run > i) {
+            append(w, (const char *)s + i, run - i);
+            i = run;
+            continue;
+        }
+        if (s[i] < 0x80) {
+            escape_byte(w, s[i++]);
+            continue;
+        }
+        size_t seq = utf8_seq(s + i, len - i);
+        if (seq) {
+            append(w, (const char *)s + i, seq);
+            i += seq;
+        } else {
+            append(w, "\\ufffd", 6);
+            i++;
+        }
+    }
+    append(w, "\"", 1);
+}
+
+void json_writer_key(struct json_writer *w, const char *key)
+{
+    unsigned char *lvl = &w->level[w->depth];
+
+    if (w->status != JSON_WRITER_OK)
+        return;
+    if (!(*lvl & LVL_OBJECT) || (*lvl & LVL_KEY) || !key) {
+        w->status = JSON_WRITER_MISUSE;
+        return;
+    }
+    if (*lvl & LVL_MEMBER)
+        append(w, ",", 1);
+    put_string(w, key, strlen(key));
+    append(w, ":", 1);
+    *lvl |= LVL_MEMBER | LVL_KEY;
+}
+
+void json_writer_string_len(struct json_writer *w, const char *s, size_t len)
+{
+    if (before_value(w) < 0)
+        return;
+    if (!s)
+        append(w, "null", 4);
+    else
+        put_string(w, s, len);
+}
+
+void json_writer_string(struct json_writer *w, const char *s)
+{
+    json_writer_string_len(w, s, s ? strlen(s) : 0);
+}
+
+void json_writer_raw(struct json_writer *w, const char *json, size_t len)
+{
+    if (before_value(w) < 0)
+        return;
+    append(w, json, len);
+}
+
+void json_writer_int(struct json_writer *w, long long v)
+{
+    char num[24];
+    int n = snprintf(num, sizeof(num), "%lld", v);
+
+    json_writer_raw(w, num, (size_t)n);
+}
+
+void json_writer_uint(struct json_writer *w, unsigned long long v)
+{
+    char num[24];
+    int n = snprintf(num, sizeof(num), "%llu", v);
+
+    json_writer_raw(w, num, (size_t)n);
+}
+
+void json_writer_double(struct json_writer *w, double v)
+{
+    char num[32];
+    int n;
+
+    if (!isfinite(v)) {
+        json_writer_raw(w, "null", 4);
+        return;
+    }
+    /* shortest of %.15g / %.17g that reads back exactly */
+    n = snprintf(num, sizeof(num), "%.15g", v);
+    if (strtod(num, NULL) != v)
+        n = snprintf(num, sizeof(num), "%.17g", v);
+    json_writer_raw(w, num, (size_t)n);
+}
+
+void json_writer_bool(struct json_writer *w, bool v)
+{
+    if (v)
+        json_writer_raw(w, "true", 4);
+    else
+        json_writer_raw(w, "false", 5);
+}
+
+void json_writer_null(struct json_writer *w)
+{
+    json_writer_raw(w, "null", 4);
+}
+
+void json_writer_kv_string(struct json_writer *w, const char *key, const char *s)
+{
+    json_writer_key(w, key);
+    json_writer_string(w, s);
+}
+
+void json_writer_kv_int(struct json_writer *w, const char *key, long long v)
+{
+    json_writer_key(w, key);
+    json_writer_int(w, v);
+}
+
+void json_writer_kv_double(struct json_writer *w, const char *key, double v)
+{
+    json_writer_key(w, key);
+    json_writer_double(w, v);
+}
+
+void json_writer_kv_bool(struct json_writer *w, const char *key, bool v)
+{
+    json_writer_key(w, key);
+    json_writer_bool(w, v);
+}
+
+void json_writer_kv_null(struct json_writer *w, const char *key)
+{
+    json_writer_key(w, key);
+    json_writer_null(w);
+}
+
+bool json_writer_ok(const struct json_writer *w)
+{
+    return w->status == JSON_WRITER_OK && w->depth == 0 && w->len > 0;
+}
+
+enum json_writer_status json_writer_status(const struct json_writer *w)
+{
+    return w->status;
+}
+
+const char *json_writer_data(const struct json_writer *w, size_t *len)
+{
+    if (len)
+        *len = w->len;
+    return w->buf ? w->buf : "";
+}
+
+char *json_writer_take(struct json_writer *w, size_t *len)
+{
+    char *out = w->buf;
+    size_t max = w->max;
+
+    if (!out) {
+        out = xrealloc(NULL, 1);
+        out[0] = '\0';
+    }
+    if (len)
+        *len = w->len;
+    json_writer_init(w, max);
+    return out;
+}
