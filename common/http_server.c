@@ -7,20 +7,19 @@
  * records metrics and writes one access-log line, probes, an admin loop for
  * /metrics, and a control loop that turns signals into reload and drain.
  *
- * Body size limit, and why oversized bodies are answered by libevent: the
- * brief for this module suggested evhttp_request_set_header_cb to refuse a
- * large Content-Length with our JSON 413 before the body is read. In
- * libevent 2.1 that hook can only be set on a request the caller created
- * (client side); server-side requests are created inside evhttp with no
- * callback to reach them before their headers are parsed. So the limit is
- * evhttp's own evhttp_set_max_body_size(): a declared Content-Length over the
- * cap is refused before any body byte is read, and a chunked body is cut off
- * as soon as its running size passes the cap; in both cases libevent sends
- * "413 Payload Too Large" (its small HTML page) and closes the connection.
- * Such requests never reach a handler, the access log or the metrics. A body
- * that passes the transport cap still goes through handlers that reply with
- * our JSON (e.g. too_many_sms). libevent 2.2's evhttp_set_newreqcb would let
- * us send the JSON form; switch when Debian ships it.
+ * Body size limit, in two tiers. libevent 2.1 gives a server no hook between
+ * "headers parsed" and "body read" (evhttp_request_set_header_cb only works on
+ * client-side requests; 2.2's evhttp_set_newreqcb is not in Debian 12). So:
+ *   - a body up to max_body_bytes reaches its handler;
+ *   - a body over max_body_bytes but within the transport cap (4x the limit)
+ *     is read, then refused here with our JSON 413 body_too_large, before any
+ *     handler sees it, so clients get the documented error;
+ *   - past the transport cap evhttp_set_max_body_size() refuses it: a declared
+ *     Content-Length is refused before any body byte is read and a chunked
+ *     body is cut as soon as it passes the cap; libevent then sends its own
+ *     small HTML 413 and closes the connection, and the request never reaches
+ *     the access log or the metrics. Memory per connection stays bounded.
+ * A body that passes goes through handlers that reply with our JSON.
  */
 #include "common/http_server.h"
 
@@ -556,6 +555,8 @@ static void on_request(struct evhttp_request *evreq, void *arg)
         http_reply_error(ctx, ERR_NOT_FOUND, NULL);
     } else if (s->cfg.max_in_flight > 0 && before >= s->cfg.max_in_flight) {
         http_reply_error(ctx, ERR_OVERLOADED, NULL);
+    } else if (ctx->body_len > s->cfg.max_body_bytes) {
+        http_reply_error(ctx, ERR_BODY_TOO_LARGE, NULL);
     } else {
         route->handler(ctx, route->arg);
     }
@@ -703,6 +704,14 @@ static int bound_port(int fd)
     return -1;
 }
 
+/* The hard cap evhttp enforces; between max_body_bytes and this we answer in JSON. */
+static size_t transport_body_cap(size_t max_body_bytes)
+{
+    if (max_body_bytes > SIZE_MAX / 4)
+        return SIZE_MAX / 4;
+    return max_body_bytes * 4;
+}
+
 static void configure_evhttp(struct evhttp *http, const struct http_server_config *cfg)
 {
     struct timeval tv = {.tv_sec = cfg->request_timeout_ms / 1000,
@@ -710,7 +719,7 @@ static void configure_evhttp(struct evhttp *http, const struct http_server_confi
 
     evhttp_set_timeout_tv(http, &tv);
     evhttp_set_max_headers_size(http, (ev_ssize_t)cfg->max_headers_bytes);
-    evhttp_set_max_body_size(http, (ev_ssize_t)cfg->max_body_bytes);
+    evhttp_set_max_body_size(http, (ev_ssize_t)transport_body_cap(cfg->max_body_bytes));
     evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                          EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH |
                                          EVHTTP_REQ_OPTIONS);

@@ -364,6 +364,17 @@ static void test_body_too_large(void **state)
     struct resp *r = exchange(http_server_port(f->s),
                               "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n");
     assert_int_equal(r->status, 413);
+
+    /* Over the limit but within the transport cap: read, then refused with our JSON */
+    char req[4096];
+    int n = snprintf(req, sizeof(req),
+                     "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n"
+                     "Connection: close\r\n\r\n");
+    memset(req + n, 'a', 2000);
+    req[n + 2000] = '\0';
+    r = exchange(http_server_port(f->s), req);
+    assert_int_equal(r->status, 413);
+    assert_non_null(strstr(r->body, "\"code\":\"body_too_large\""));
     stop(f);
 }
 
