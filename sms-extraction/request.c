@@ -1,0 +1,814 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Parsing and validating the extraction request. Clients of the Python
+ * service were written against FastAPI + pydantic v2 replies, so a bad
+ * request here yields the same kind of 422 detail list: every problem found
+ * (up to REQUEST_MAX_ERRORS) as {type, loc, msg, input[, ctx]}, with the same
+ * type names and messages pydantic uses. Two rules pydantic does not have:
+ * an echoed input never carries an sms_body value (bodies are borrowers'
+ * messages; they are replaced by "[redacted]"), and a JSON syntax error is
+ * described by its kind and offset only, never by the text near it.
+ *
+ * A successful parse borrows every string from the jansson tree, which the
+ * struct request keeps until the next parse, so the hot path copies nothing.
+ */
+#include "sms-extraction/request.h"
+#include "sms-extraction/request_scan.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#define IST_OFFSET_S (5 * 3600 + 30 * 60)
+
+/* Collects detail items; stops adding at REQUEST_MAX_ERRORS. */
+struct errs {
+    json_t *list;
+};
+
+static void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n);
+
+    if (!q) {
+        fputs("fatal: out of memory in request parser\n", stderr);
+        abort();
+    }
+    return q;
+}
+
+void request_init(struct request *req)
+{
+    memset(req, 0, sizeof(*req));
+}
+
+static void request_reset(struct request *req)
+{
+    json_decref(req->root);
+    req->root = NULL;
+    req->client_id = NULL;
+    req->user_id = NULL;
+    req->request_id[0] = '\0';
+    req->sms_count = 0;
+}
+
+void request_free(struct request *req)
+{
+    request_reset(req);
+    free(req->sms);
+    free(req->text);
+    req->sms = NULL;
+    req->sms_cap = 0;
+    req->text = NULL;
+    req->text_cap = 0;
+}
+
+/* ---- echoed inputs --------------------------------------------------- */
+
+/*
+ * What a detail item echoes. pydantic echoes the offending input verbatim;
+ * we echo only what cannot be message text: known id and date fields as
+ * given, numbers, booleans and null. Everything else (sms_body, unknown
+ * members holding strings or containers, list items that are not objects)
+ * becomes "[redacted]", so a client that misnames "sms_body" as "body" does
+ * not get its message back either.
+ */
+static json_t *echo_scalar(json_t *v)
+{
+    if (json_is_string(v) || json_is_array(v) || json_is_object(v))
+        return json_string(REQUEST_REDACTED);
+    return json_incref(v);
+}
+
+/* Known fields that hold ids or dates: echoed when they are not containers. */
+static json_t *echo_known(json_t *v)
+{
+    if (json_is_array(v) || json_is_object(v))
+        return json_string(REQUEST_REDACTED);
+    return json_incref(v);
+}
+
+static bool is_key(const char *key, const char *const *known)
+{
+    for (; *known; known++)
+        if (strcmp(key, *known) == 0)
+            return true;
+    return false;
+}
+
+static json_t *echo_item(json_t *item)
+{
+    static const char *const known[] = {"sms_id", "sms_sender", "sms_inbox_date", NULL};
+    json_t *out, *v;
+    const char *key;
+
+    if (!json_is_object(item))
+        return echo_scalar(item);
+    out = json_object();
+    json_object_foreach(item, key, v)
+    {
+        json_object_set_new(out, key, is_key(key, known) ? echo_known(v) : echo_scalar(v));
+    }
+    return out;
+}
+
+static json_t *echo_list(json_t *list)
+{
+    json_t *out, *v;
+    size_t i;
+
+    if (!json_is_array(list))
+        return echo_scalar(list);
+    out = json_array();
+    json_array_foreach(list, i, v)
+    {
+        json_array_append_new(out, echo_item(v));
+    }
+    return out;
+}
+
+static json_t *echo_root(json_t *root)
+{
+    static const char *const known[] = {"client_id", "user_id", "request_id", NULL};
+    json_t *out, *v;
+    const char *key;
+
+    if (json_is_array(root))
+        return echo_list(root);
+    if (!json_is_object(root))
+        return echo_scalar(root);
+    out = json_object();
+    json_object_foreach(root, key, v)
+    {
+        if (strcmp(key, "sms") == 0)
+            json_object_set_new(out, key, echo_list(v));
+        else
+            json_object_set_new(out, key, is_key(key, known) ? echo_known(v) : echo_scalar(v));
+    }
+    return out;
+}
+
+/* ---- detail items ----------------------------------------------------- */
+
+/* ["body"], ["body", a] or ["body", a, idx, b]: a NULL part ends the path. */
+static json_t *make_loc(const char *a, size_t idx, const char *b)
+{
+    json_t *loc = json_array();
+
+    json_array_append_new(loc, json_string("body"));
+    if (a)
+        json_array_append_new(loc, json_string(a));
+    if (a && b) {
+        json_array_append_new(loc, json_integer((json_int_t)idx));
+        json_array_append_new(loc, json_string(b));
+    }
+    return loc;
+}
+
+/* Adds one item; takes ownership of loc, input and ctx (ctx may be NULL). */
+static void errs_add(struct errs *e, const char *type, json_t *loc, const char *msg, json_t *input,
+                     json_t *ctx)
+{
+    json_t *item;
+
+    if (json_array_size(e->list) >= REQUEST_MAX_ERRORS) {
+        json_decref(loc);
+        json_decref(input);
+        json_decref(ctx);
+        return;
+    }
+    item = json_object();
+    json_object_set_new(item, "type", json_string(type));
+    json_object_set_new(item, "loc", loc);
+    json_object_set_new(item, "msg", json_string(msg));
+    json_object_set_new(item, "input", input ? input : json_null());
+    if (ctx)
+        json_object_set_new(item, "ctx", ctx);
+    json_array_append_new(e->list, item);
+}
+
+static bool errs_full(const struct errs *e)
+{
+    return json_array_size(e->list) >= REQUEST_MAX_ERRORS;
+}
+
+/* container is the request itself (is_root) or one message of it. */
+static void err_missing(struct errs *e, json_t *loc, json_t *container, bool is_root)
+{
+    errs_add(e, "missing", loc, "Field required",
+             is_root ? echo_root(container) : echo_item(container), NULL);
+}
+
+static void err_string_type(struct errs *e, json_t *loc, json_t *input)
+{
+    errs_add(e, "string_type", loc, "Input should be a valid string", echo_known(input), NULL);
+}
+
+static void err_string_too_long(struct errs *e, json_t *loc, json_t *input, size_t max)
+{
+    char msg[80];
+
+    snprintf(msg, sizeof(msg), "String should have at most %zu characters", max);
+    errs_add(e, "string_too_long", loc, msg, json_incref(input),
+             json_pack("{s:I}", "max_length", (json_int_t)max));
+}
+
+/* ---- strings ---------------------------------------------------------- */
+
+static json_t *loc_top(const char *key, size_t idx);
+
+/* Characters (code points) in valid UTF-8, as pydantic counts length. */
+static size_t utf8_chars(const char *s, size_t len)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < len; i++)
+        n += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return n;
+}
+
+/*
+ * A string member: returns its value, or NULL after recording why not.
+ * Absent members are "missing" when required, otherwise NULL without error.
+ */
+static const char *check_string(struct errs *e, json_t *obj, const char *key, bool required,
+                                size_t max_chars, json_t *(*loc)(const char *, size_t), size_t idx)
+{
+    json_t *v = json_object_get(obj, key);
+
+    if (!v) {
+        if (required)
+            err_missing(e, loc(key, idx), obj, loc == loc_top);
+        return NULL;
+    }
+    if (!json_is_string(v)) {
+        err_string_type(e, loc(key, idx), v);
+        return NULL;
+    }
+    if (max_chars && utf8_chars(json_string_value(v), json_string_length(v)) > max_chars) {
+        err_string_too_long(e, loc(key, idx), v, max_chars);
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+static json_t *loc_top(const char *key, size_t idx)
+{
+    (void)idx;
+    return make_loc(key, 0, NULL);
+}
+
+static json_t *loc_sms(const char *key, size_t idx)
+{
+    return make_loc("sms", idx, key);
+}
+
+/* ---- dates ------------------------------------------------------------ */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's method). */
+static long long days_from_civil(int y, int m, int d)
+{
+    long long era, yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(long long z, int *y, int *m, int *d)
+{
+    long long era, doe, yoe, doy, mp;
+
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+static void put2(char *p, int v)
+{
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
+}
+
+/* Formats local seconds (already shifted to India time) as text. */
+static int format_local(long long secs, char out[20])
+{
+    long long days = secs / 86400, rem = secs % 86400;
+    int y, m, d;
+
+    if (rem < 0) {
+        rem += 86400;
+        days--;
+    }
+    civil_from_days(days, &y, &m, &d);
+    if (y < 1 || y > 9999)
+        return -1;
+    put2(out, y / 100);
+    put2(out + 2, y % 100);
+    out[4] = '-';
+    put2(out + 5, m);
+    out[7] = '-';
+    put2(out + 8, d);
+    out[10] = ' ';
+    put2(out + 11, (int)(rem / 3600));
+    out[13] = ':';
+    put2(out + 14, (int)(rem / 60 % 60));
+    out[16] = ':';
+    put2(out + 17, (int)(rem % 60));
+    out[19] = '\0';
+    return 0;
+}
+
+int request_epoch_to_ist(long long epoch, char out[20])
+{
+    long long secs = epoch;
+
+    /* pydantic: a number above 2e10 in magnitude is milliseconds. */
+    if (epoch > 20000000000LL || epoch < -20000000000LL) {
+        secs = epoch / 1000;
+        if (epoch % 1000 < 0)
+            secs--;
+    }
+    if (secs > 253402300799LL || secs < -62135596800LL)
+        return -1;
+    return format_local(secs + IST_OFFSET_S, out);
+}
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Reads n digits at s[*i]; -1 when one is not a digit or the text ends. */
+static int read_digits(const char *s, size_t len, size_t *i, int n)
+{
+    int v = 0;
+
+    for (int k = 0; k < n; k++, (*i)++) {
+        if (*i >= len || !is_digit(s[*i]))
+            return -1;
+        v = v * 10 + (s[*i] - '0');
+    }
+    return v;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+    return m == 2 && leap ? 29 : dim[m - 1];
+}
+
+struct dt {
+    int y, mo, d, h, mi, s;
+    int tz_min; /* offset east of UTC in minutes */
+    bool zoned;
+};
+
+static int parse_date_part(const char *s, size_t len, size_t *i, struct dt *t, const char **why)
+{
+    if (len < 10) {
+        *why = "input is too short";
+        return -1;
+    }
+    if ((t->y = read_digits(s, len, i, 4)) < 0) {
+        *why = "invalid character in year";
+        return -1;
+    }
+    if (s[(*i)++] != '-') {
+        *why = "invalid date separator, expected `-`";
+        return -1;
+    }
+    if ((t->mo = read_digits(s, len, i, 2)) < 0) {
+        *why = "invalid character in month";
+        return -1;
+    }
+    if (s[(*i)++] != '-') {
+        *why = "invalid date separator, expected `-`";
+        return -1;
+    }
+    if ((t->d = read_digits(s, len, i, 2)) < 0) {
+        *why = "invalid character in day";
+        return -1;
+    }
+    if (t->mo < 1 || t->mo > 12) {
+        *why = "month value is outside expected range of 1-12";
+        return -1;
+    }
+    if (t->y < 1 || t->d < 1 || t->d > days_in_month(t->y, t->mo)) {
+        *why = "day value is outside expected range";
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_tz(const char *s, size_t len, size_t *i, struct dt *t, const char **why)
+{
+    int sign, hh, mm = 0;
+
+    if (*i >= len)
+        return 0;
+    if (s[*i] == 'Z' || s[*i] == 'z') {
+        (*i)++;
+        t->zoned = true;
+        return 0;
+    }
+    if (s[*i] != '+' && s[*i] != '-') {
+        *why = "unexpected extra characters at the end of the input";
+        return -1;
+    }
+    sign = s[(*i)++] == '-' ? -1 : 1;
+    hh = read_digits(s, len, i, 2);
+    if (hh >= 0 && *i < len && s[*i] == ':')
+        (*i)++;
+    if (hh >= 0 && *i < len)
+        mm = read_digits(s, len, i, 2);
+    if (hh < 0 || mm < 0 || hh > 23 || mm > 59) {
+        *why = "invalid timezone sign";
+        return -1;
+    }
+    t->tz_min = sign * (hh * 60 + mm);
+    t->zoned = true;
+    return 0;
+}
+
+static int parse_time_part(const char *s, size_t len, size_t *i, struct dt *t, const char **why)
+{
+    if (s[*i] != 'T' && s[*i] != 't' && s[*i] != ' ' && s[*i] != '_') {
+        *why = "invalid datetime separator, expected `T`, `t`, `_` or space";
+        return -1;
+    }
+    (*i)++;
+    if ((t->h = read_digits(s, len, i, 2)) < 0) {
+        *why = *i >= len ? "input is too short" : "invalid character in hour";
+        return -1;
+    }
+    if (*i >= len || s[(*i)++] != ':' || (t->mi = read_digits(s, len, i, 2)) < 0) {
+        *why = "invalid character in minute";
+        return -1;
+    }
+    if (*i < len && s[*i] == ':') {
+        (*i)++;
+        if ((t->s = read_digits(s, len, i, 2)) < 0) {
+            *why = "invalid character in second";
+            return -1;
+        }
+        if (*i < len && (s[*i] == '.' || s[*i] == ',')) {
+            (*i)++;
+            if (*i >= len || !is_digit(s[*i])) {
+                *why = "invalid character in second fraction";
+                return -1;
+            }
+            while (*i < len && is_digit(s[*i]))
+                (*i)++;
+        }
+    }
+    if (t->h > 23) {
+        *why = "hour value is outside expected range of 0-23";
+        return -1;
+    }
+    if (t->mi > 59) {
+        *why = "minute value is outside expected range of 0-59";
+        return -1;
+    }
+    if (t->s > 59) {
+        *why = "second value is outside expected range of 0-59";
+        return -1;
+    }
+    return parse_tz(s, len, i, t, why);
+}
+
+static bool all_digits(const char *s, size_t len)
+{
+    size_t i = len > 0 && s[0] == '-' ? 1 : 0;
+
+    if (i == len || len - i > 18)
+        return false;
+    for (; i < len; i++)
+        if (!is_digit(s[i]))
+            return false;
+    return true;
+}
+
+int request_date_normalise(const char *s, size_t len, char out[20], const char **why)
+{
+    struct dt t = {0};
+    size_t i = 0;
+    long long secs;
+
+    if (all_digits(s, len)) {
+        if (request_epoch_to_ist(strtoll(s, NULL, 10), out) < 0) {
+            *why = "timestamp is out of range";
+            return -1;
+        }
+        return 0;
+    }
+    if (parse_date_part(s, len, &i, &t, why) < 0)
+        return -1;
+    if (i < len && parse_time_part(s, len, &i, &t, why) < 0)
+        return -1;
+    if (i != len) {
+        *why = "unexpected extra characters at the end of the input";
+        return -1;
+    }
+    secs = days_from_civil(t.y, t.mo, t.d) * 86400 + t.h * 3600 + t.mi * 60 + t.s;
+    if (t.zoned)
+        secs += IST_OFFSET_S - t.tz_min * 60LL;
+    if (format_local(secs, out) < 0) {
+        *why = "timestamp is out of range";
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the message list ------------------------------------------------- */
+
+static void check_date(struct errs *e, json_t *item, size_t idx, struct request_sms *m)
+{
+    json_t *v = json_object_get(item, "sms_inbox_date");
+    const char *why = NULL;
+    char msg[160];
+
+    if (!v) {
+        err_missing(e, loc_sms("sms_inbox_date", idx), item, false);
+        return;
+    }
+    if (json_is_integer(v)) {
+        if (request_epoch_to_ist(json_integer_value(v), m->inbox_date) < 0)
+            errs_add(e, "datetime_from_date_parsing", loc_sms("sms_inbox_date", idx),
+                     "Input should be a valid datetime or date, timestamp is out of range",
+                     json_incref(v), json_pack("{s:s}", "error", "timestamp is out of range"));
+        return;
+    }
+    if (json_is_real(v)) {
+        /* pydantic takes a float as epoch time too; the fraction is dropped. */
+        double x = json_real_value(v);
+
+        if (x > -1e15 && x < 1e15 && request_epoch_to_ist((long long)floor(x), m->inbox_date) == 0)
+            return;
+        errs_add(e, "datetime_from_date_parsing", loc_sms("sms_inbox_date", idx),
+                 "Input should be a valid datetime or date, timestamp is out of range",
+                 json_incref(v), json_pack("{s:s}", "error", "timestamp is out of range"));
+        return;
+    }
+    if (!json_is_string(v)) {
+        errs_add(e, "datetime_type", loc_sms("sms_inbox_date", idx),
+                 "Input should be a valid datetime", json_incref(v), NULL);
+        return;
+    }
+    if (request_date_normalise(json_string_value(v), json_string_length(v), m->inbox_date, &why) <
+        0) {
+        snprintf(msg, sizeof(msg), "Input should be a valid datetime or date, %s", why);
+        errs_add(e, "datetime_from_date_parsing", loc_sms("sms_inbox_date", idx), msg,
+                 json_incref(v), json_pack("{s:s}", "error", why));
+    }
+}
+
+static void check_sms_id(struct errs *e, json_t *item, size_t idx, struct request_sms *m)
+{
+    json_t *v = json_object_get(item, "sms_id");
+
+    if (json_is_integer(v)) {
+        snprintf(m->id_buf, sizeof(m->id_buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        m->sms_id = m->id_buf;
+        return;
+    }
+    if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)) &&
+        fabs(json_real_value(v)) < 9007199254740992.0) {
+        /* pydantic (lax) takes 12.0 as the integer 12. */
+        snprintf(m->id_buf, sizeof(m->id_buf), "%lld", (long long)json_real_value(v));
+        m->sms_id = m->id_buf;
+        return;
+    }
+    m->sms_id = check_string(e, item, "sms_id", true, REQUEST_SMS_ID_MAX, loc_sms, idx);
+}
+
+static void check_sender(struct errs *e, json_t *item, size_t idx, struct request_sms *m)
+{
+    json_t *v = json_object_get(item, "sms_sender");
+
+    m->sender = NULL;
+    m->sender_len = 0;
+    if (!v || json_is_null(v))
+        return;
+    if (!json_is_string(v)) {
+        err_string_type(e, loc_sms("sms_sender", idx), v);
+        return;
+    }
+    m->sender = json_string_value(v);
+    m->sender_len = json_string_length(v);
+}
+
+static void check_body(struct errs *e, json_t *item, size_t idx, struct request_sms *m)
+{
+    json_t *v = json_object_get(item, "sms_body");
+
+    if (!v) {
+        err_missing(e, loc_sms("sms_body", idx), item, false);
+        return;
+    }
+    if (!json_is_string(v)) {
+        /* Whatever the client put there is treated as a body: never echoed. */
+        errs_add(e, "string_type", loc_sms("sms_body", idx), "Input should be a valid string",
+                 json_string(REQUEST_REDACTED), NULL);
+        return;
+    }
+    m->body = json_string_value(v);
+    m->body_len = json_string_length(v);
+}
+
+static void check_item(struct errs *e, json_t *item, size_t idx, struct request_sms *m)
+{
+    if (!json_is_object(item)) {
+        json_t *loc = make_loc("sms", 0, NULL);
+
+        json_array_append_new(loc, json_integer((json_int_t)idx));
+        errs_add(e, "model_type", loc, "Input should be a valid dictionary or instance of Sms",
+                 echo_scalar(item), json_pack("{s:s}", "class_name", "Sms"));
+        return;
+    }
+    check_sms_id(e, item, idx, m);
+    check_sender(e, item, idx, m);
+    check_body(e, item, idx, m);
+    check_date(e, item, idx, m);
+}
+
+static void check_sms_list(struct errs *e, struct request *req, json_t *root, size_t max_sms)
+{
+    json_t *list = json_object_get(root, "sms");
+    size_t n;
+    char msg[120];
+
+    if (!list) {
+        err_missing(e, make_loc("sms", 0, NULL), root, true);
+        return;
+    }
+    if (!json_is_array(list)) {
+        errs_add(e, "list_type", make_loc("sms", 0, NULL), "Input should be a valid list",
+                 echo_scalar(list), NULL);
+        return;
+    }
+    n = json_array_size(list);
+    if (n > max_sms) {
+        snprintf(msg, sizeof(msg), "List should have at most %zu items after validation, not %zu",
+                 max_sms, n);
+        errs_add(e, "too_long", make_loc("sms", 0, NULL), msg, echo_list(list),
+                 json_pack("{s:s,s:I,s:I}", "field_type", "List", "max_length", (json_int_t)max_sms,
+                           "actual_length", (json_int_t)n));
+        return;
+    }
+    if (n > req->sms_cap) {
+        req->sms = xrealloc(req->sms, n * sizeof(*req->sms));
+        req->sms_cap = n;
+    }
+    for (size_t i = 0; i < n && !errs_full(e); i++)
+        check_item(e, json_array_get(list, i), i, &req->sms[i]);
+    req->sms_count = n;
+}
+
+/* ---- the whole request ------------------------------------------------ */
+
+static void generate_request_id(char out[REQUEST_ID_MAX + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char raw[16];
+
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+        /* Never expected on Linux >= 3.17; ids only need to be unlikely to repeat. */
+        for (size_t i = 0; i < sizeof(raw); i++)
+            raw[i] = (unsigned char)rand();
+    }
+    for (size_t i = 0; i < sizeof(raw); i++) {
+        out[2 * i] = hex[raw[i] >> 4];
+        out[2 * i + 1] = hex[raw[i] & 15];
+    }
+    out[32] = '\0';
+}
+
+/* The body's id when given, else the HTTP request's, else a new one. */
+static void set_request_id(struct request *req, const char *given, const char *default_id)
+{
+    if (given)
+        snprintf(req->request_id, sizeof(req->request_id), "%s", given);
+    else if (default_id && *default_id && strlen(default_id) <= REQUEST_ID_MAX)
+        snprintf(req->request_id, sizeof(req->request_id), "%s", default_id);
+    else
+        generate_request_id(req->request_id);
+}
+
+static void check_request_id(struct errs *e, struct request *req, json_t *root,
+                             const char *default_id)
+{
+    json_t *v = json_object_get(root, "request_id");
+
+    if (!v || json_is_null(v)) {
+        set_request_id(req, NULL, default_id);
+        return;
+    }
+    set_request_id(req, check_string(e, root, "request_id", false, REQUEST_ID_MAX, loc_top, 0),
+                   default_id);
+}
+
+/* A jansson syntax error, described without quoting the body. */
+static void err_json_invalid(struct errs *e, const json_error_t *jerr)
+{
+    const char *what = "invalid JSON syntax";
+    json_t *loc = json_array();
+
+    switch (json_error_code(jerr)) {
+    case json_error_invalid_utf8:
+        what = "invalid UTF-8";
+        break;
+    case json_error_premature_end_of_input:
+        what = "unexpected end of input";
+        break;
+    case json_error_null_character:
+    case json_error_null_byte_in_key:
+        what = "NUL characters are not allowed";
+        break;
+    case json_error_duplicate_key:
+        what = "duplicate object key";
+        break;
+    default:
+        break;
+    }
+    json_array_append_new(loc, json_string("body"));
+    json_array_append_new(loc, json_integer(jerr->position));
+    errs_add(e, "json_invalid", loc, "JSON decode error", json_object(),
+             json_pack("{s:s}", "error", what));
+}
+
+static void validate(struct errs *e, struct request *req, json_t *root, size_t max_sms,
+                     const char *default_id)
+{
+    if (!json_is_object(root)) {
+        errs_add(e, "model_attributes_type", make_loc(NULL, 0, NULL),
+                 "Input should be a valid dictionary or object to extract fields from",
+                 echo_root(root), NULL);
+        return;
+    }
+    req->client_id = check_string(e, root, "client_id", true, REQUEST_ID_MAX, loc_top, 0);
+    req->user_id = check_string(e, root, "user_id", true, REQUEST_ID_MAX, loc_top, 0);
+    check_request_id(e, req, root, default_id);
+    check_sms_list(e, req, root, max_sms);
+}
+
+int request_parse(struct request *req, const char *body, size_t body_len, size_t max_sms,
+                  const char *default_id, json_t **detail)
+{
+    const char *given_id;
+
+    request_reset(req);
+    *detail = NULL;
+    if (body_len > 0 && request_scan(req, body, body_len, max_sms, &given_id) == 0) {
+        set_request_id(req, given_id, default_id);
+        return 0;
+    }
+    return request_parse_json(req, body, body_len, max_sms, default_id, detail);
+}
+
+int request_parse_json(struct request *req, const char *body, size_t body_len, size_t max_sms,
+                       const char *default_id, json_t **detail)
+{
+    struct errs e = {.list = json_array()};
+    json_error_t jerr;
+
+    request_reset(req);
+    *detail = NULL;
+    if (body_len == 0) {
+        errs_add(&e, "missing", make_loc(NULL, 0, NULL), "Field required", json_null(), NULL);
+        goto fail;
+    }
+    req->root = json_loadb(body, body_len, JSON_DECODE_ANY, &jerr);
+    if (!req->root && json_error_code(&jerr) == json_error_numeric_overflow) {
+        /* Python reads any integer; keep going with the too-big ones as reals, so the
+         * field they are in gets its type error rather than the whole body a JSON one. */
+        req->root = json_loadb(body, body_len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &jerr);
+    }
+    if (!req->root) {
+        err_json_invalid(&e, &jerr);
+        goto fail;
+    }
+    validate(&e, req, req->root, max_sms, default_id);
+    if (json_array_size(e.list) > 0)
+        goto fail;
+    json_decref(e.list);
+    return 0;
+fail:
+    request_reset(req);
+    *detail = e.list;
+    return -1;
+}

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Route table and handlers of the sms-extraction service. There is one
+ * business endpoint, POST /api/extract; /health, /ready and /metrics are the
+ * framework's. The handler is the whole hot path of the daemon: parse the
+ * batch (request.c), run the engine on each message with this thread's
+ * scratch, serialise into this thread's reused buffer (response.c), reply,
+ * and queue one request-log row. Nothing in it allocates per message.
+ */
+#include "sms-extraction/routes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/json_writer.h"
+#include "common/log.h"
+#include "sms-extraction/request.h"
+#include "sms-extraction/response.h"
+
+/* Output bound per record: every field at its cap, escaped (generous). */
+#define ROUTES_RECORD_MAX_BYTES 8192
+
+struct routes_worker {
+    struct request req;
+    struct json_writer out;
+    struct rules_view view;
+    struct extract_record rec;
+};
+
+void routes_init(struct routes_ctx *ctx)
+{
+    ctx->messages = metrics_counter_new(ctx->metrics, "messages_total",
+                                        "messages classified and extracted", NULL);
+    ctx->extracted = metrics_counter_new(ctx->metrics, "messages_extracted_total",
+                                         "messages with is_extracted true", NULL);
+    ctx->rejected = metrics_counter_new(ctx->metrics, "requests_rejected_total",
+                                        "extract requests refused, by reason", "reason");
+}
+
+void *routes_thread_init(int worker, void *arg)
+{
+    struct routes_ctx *ctx = arg;
+    struct routes_worker *w = calloc(1, sizeof(*w));
+
+    (void)worker;
+    if (!w) {
+        fputs("fatal: out of memory for a worker\n", stderr);
+        abort();
+    }
+    request_init(&w->req);
+    json_writer_init(&w->out, (size_t)ctx->cfg->max_sms_count * ROUTES_RECORD_MAX_BYTES + 65536);
+    return w;
+}
+
+void routes_thread_done(int worker, void *thread_data, void *arg)
+{
+    struct routes_worker *w = thread_data;
+
+    (void)worker;
+    (void)arg;
+    if (!w)
+        return;
+    request_free(&w->req);
+    json_writer_free(&w->out);
+    rules_view_release(&w->view);
+    free(w);
+}
+
+bool routes_ready(void *arg)
+{
+    struct routes_ctx *ctx = arg;
+
+    return rules_ready(ctx->rules);
+}
+
+static void log_row(struct routes_ctx *ctx, struct http_request *hreq, const struct request *req,
+                    long extracted, int status)
+{
+    struct store_entry e = {
+        .request_id = req->request_id[0] ? req->request_id : http_request_id(hreq),
+        .client_id = req->client_id,
+        .user_id = req->user_id,
+        .sms_count = (long)req->sms_count,
+        .extracted_count = extracted,
+        .status = status,
+        .latency_ms = http_request_elapsed(hreq) * 1000.0,
+    };
+
+    store_log(ctx->store, &e);
+}
+
+/* JSON bodies only; a missing Content-Type is accepted as JSON (as FastAPI does). */
+static bool content_type_ok(const struct http_request *hreq)
+{
+    const char *ct = http_request_header(hreq, "Content-Type");
+
+    return !ct || !*ct || strstr(ct, "json") != NULL;
+}
+
+static void reply_validation(struct routes_ctx *ctx, struct http_request *hreq,
+                             struct routes_worker *w, json_t *detail)
+{
+    json_t *first = json_array_get(detail, 0);
+    json_t *body = json_pack("{s:o}", "detail", detail);
+    char *text = json_dumps(body, JSON_COMPACT);
+
+    metrics_counter_add_label(ctx->rejected, json_string_value(json_object_get(first, "type")), 1);
+    http_request_log_int(hreq, "errors", (long long)json_array_size(detail));
+    json_decref(body);
+    log_row(ctx, hreq, &w->req, 0, 422);
+    if (!text) {
+        http_reply_error(hreq, ERR_INTERNAL, NULL);
+        return;
+    }
+    http_reply_json_owned(hreq, 422, text, strlen(text));
+}
+
+/* Extract every message and write the reply into w->out; returns is_extracted count. */
+static long extract_all(const struct extract_rules *rules, struct routes_worker *w)
+{
+    const struct request *req = &w->req;
+    long extracted = 0;
+
+    json_writer_reset(&w->out);
+    response_begin(&w->out, req->request_id);
+    for (size_t i = 0; i < req->sms_count; i++) {
+        const struct request_sms *m = &req->sms[i];
+
+        extract_message(rules, w->view.scratch, m->sender ? m->sender : "", m->sender_len, m->body,
+                        m->body_len, &w->rec);
+        extracted += w->rec.is_extracted;
+        response_record(&w->out, m, &w->rec);
+    }
+    response_end(&w->out);
+    return extracted;
+}
+
+static void handle_extract(struct http_request *hreq, void *arg)
+{
+    struct routes_ctx *ctx = arg;
+    struct routes_worker *w = http_request_thread_data(hreq);
+    const struct extract_rules *rules;
+    json_t *detail = NULL;
+    const char *body, *data;
+    size_t len;
+    long extracted;
+
+    if (!content_type_ok(hreq)) {
+        metrics_counter_add_label(ctx->rejected, "unsupported_media_type", 1);
+        http_reply_error(hreq, ERR_UNSUPPORTED_MEDIA_TYPE, NULL);
+        return;
+    }
+    rules = rules_view_refresh(ctx->rules, &w->view);
+    if (!rules) {
+        http_reply_error(hreq, ERR_NOT_READY, NULL);
+        return;
+    }
+    body = http_request_body(hreq, &len);
+    if (request_parse(&w->req, body, len, (size_t)ctx->cfg->max_sms_count, http_request_id(hreq),
+                      &detail) < 0) {
+        reply_validation(ctx, hreq, w, detail);
+        return;
+    }
+    extracted = extract_all(rules, w);
+    metrics_counter_add(ctx->messages, w->req.sms_count);
+    metrics_counter_add(ctx->extracted, (unsigned long long)extracted);
+    http_request_log_int(hreq, "sms", (long long)w->req.sms_count);
+    http_request_log_int(hreq, "extracted", extracted);
+    if (!json_writer_ok(&w->out)) {
+        log_row(ctx, hreq, &w->req, extracted, 500);
+        http_reply_error(hreq, ERR_INTERNAL, NULL);
+        return;
+    }
+    log_row(ctx, hreq, &w->req, extracted, 200); /* before the reply frees hreq */
+    data = json_writer_data(&w->out, &len);
+    http_reply_json(hreq, 200, data, len);
+}
+
+size_t routes_table(struct routes_ctx *ctx, struct http_route *out)
+{
+    const struct http_route table[] = {
+        {HTTP_METHOD_POST, "/api/extract", handle_extract, ctx},
+    };
+
+    memcpy(out, table, sizeof(table));
+    return sizeof(table) / sizeof(table[0]);
+}

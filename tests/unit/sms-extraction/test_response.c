@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Pins the reply format: the contract's keys in the contract's order, every
+ * kind of absence (NULL, "", NAN) as null, numbers as numbers, directions as
+ * their two strings, and valid JSON whatever bytes the engine copied from a
+ * message into a record.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/json_writer.h"
+#include "sms-extraction/response.h"
+
+static const char *const contract_keys[] = {
+    "sms_id",
+    "sms_sender",
+    "sms_inbox_date",
+    "sender_name",
+    "sender_type",
+    "sms_type",
+    "sms_sub_type",
+    "is_classified",
+    "is_extracted",
+    "is_transactional",
+    "transaction",
+    "transaction_type",
+    "account_last_digits",
+    "transaction_party",
+    "unique_pan",
+    "available_balance",
+    "reference_no",
+    "channel",
+    "transaction_date",
+    "credit_limit",
+    "available_limit",
+    "due_amount",
+    "min_due",
+    "due_date",
+    "currency",
+    "template_id",
+};
+#define N_KEYS (sizeof(contract_keys) / sizeof(contract_keys[0]))
+
+static void empty_record(struct extract_record *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->amount = r->available_balance = r->credit_limit = NAN;
+    r->available_limit = r->due_amount = r->min_due = NAN;
+}
+
+static struct request_sms msg(const char *id, const char *sender)
+{
+    struct request_sms m = {.sms_id = id, .sender = sender, .sender_len = sender ? 9 : 0};
+
+    snprintf(m.inbox_date, sizeof(m.inbox_date), "2026-11-01 10:00:00");
+    return m;
+}
+
+/* Serialises the records and parses the reply back; the caller decrefs. */
+static json_t *render(const struct request_sms *in, const struct extract_record *recs, size_t n,
+                      char **text_out)
+{
+    struct json_writer w;
+    json_error_t jerr;
+    const char *text;
+    size_t len;
+    json_t *root;
+
+    json_writer_init(&w, 0);
+    response_begin(&w, "rid-1");
+    for (size_t i = 0; i < n; i++)
+        response_record(&w, &in[i], &recs[i]);
+    response_end(&w);
+    assert_true(json_writer_ok(&w));
+    text = json_writer_data(&w, &len);
+    root = json_loadb(text, len, JSON_PRESERVE_ORDER, &jerr);
+    if (!root)
+        fail_msg("reply is not JSON: %s", jerr.text);
+    if (text_out)
+        *text_out = strdup(text);
+    json_writer_free(&w);
+    return root;
+}
+
+static void test_key_order_and_nulls(void **state)
+{
+    (void)state;
+    struct request_sms in = msg("1", NULL);
+    struct extract_record rec;
+    json_t *root, *r;
+    const char *key;
+    json_t *v;
+    size_t i = 0;
+
+    empty_record(&rec);
+    rec.sms_type = "not_in_the_list";
+    rec.sender_name = ""; /* empty pointer string: absent too */
+    root = render(&in, &rec, 1, NULL);
+    assert_string_equal(json_string_value(json_object_get(root, "request_id")), "rid-1");
+    r = json_array_get(json_object_get(root, "extracted_sms_data"), 0);
+    assert_int_equal(json_object_size(r), N_KEYS);
+    json_object_foreach(r, key, v)
+    {
+        assert_string_equal(key, contract_keys[i]);
+        i++;
+    }
+    assert_string_equal(json_string_value(json_object_get(r, "sms_id")), "1");
+    assert_true(json_is_null(json_object_get(r, "sms_sender")));
+    assert_string_equal(json_string_value(json_object_get(r, "sms_inbox_date")),
+                        "2026-11-01 10:00:00");
+    assert_true(json_is_null(json_object_get(r, "sender_name")));
+    assert_string_equal(json_string_value(json_object_get(r, "sms_type")), "not_in_the_list");
+    assert_true(json_is_false(json_object_get(r, "is_classified")));
+    static const char *const nulls[] = {"transaction",
+                                        "transaction_type",
+                                        "account_last_digits",
+                                        "transaction_party",
+                                        "unique_pan",
+                                        "available_balance",
+                                        "reference_no",
+                                        "channel",
+                                        "credit_limit",
+                                        "due_date",
+                                        "currency",
+                                        "template_id",
+                                        "min_due"};
+    for (size_t k = 0; k < sizeof(nulls) / sizeof(nulls[0]); k++)
+        if (!json_is_null(json_object_get(r, nulls[k])))
+            fail_msg("%s should be null", nulls[k]);
+    json_decref(root);
+}
+
+static void test_values(void **state)
+{
+    (void)state;
+    struct request_sms in[2] = {msg("a", "VM-HDFCBK"), msg("b", "AD-ICICIB")};
+    struct extract_record rec[2];
+    json_t *root, *list, *r;
+
+    empty_record(&rec[0]);
+    empty_record(&rec[1]);
+    snprintf(rec[0].sender, sizeof(rec[0].sender), "hdfcbk");
+    rec[0].sender_name = "example bank";
+    rec[0].sender_type = "bank";
+    rec[0].is_classified = rec[0].is_extracted = rec[0].is_transactional = true;
+    rec[0].direction = EXTRACT_DIRECTION_DEBIT;
+    rec[0].amount = 1250.5;
+    rec[0].available_balance = 0.0;
+    rec[0].currency = "INR";
+    snprintf(rec[0].account_last_digits, sizeof(rec[0].account_last_digits), "4821");
+    snprintf(rec[0].transaction_party, sizeof(rec[0].transaction_party), "a \"quoted\"\tshop\x01");
+    rec[1].direction = EXTRACT_DIRECTION_CREDIT;
+    snprintf(rec[1].sender, sizeof(rec[1].sender), "icicib");
+    root = render(in, rec, 2, NULL);
+    list = json_object_get(root, "extracted_sms_data");
+    assert_int_equal(json_array_size(list), 2);
+    r = json_array_get(list, 0);
+    assert_string_equal(json_string_value(json_object_get(r, "sms_sender")), "hdfcbk");
+    assert_string_equal(json_string_value(json_object_get(r, "transaction_type")),
+                        "debit-transaction");
+    assert_true(json_real_value(json_object_get(r, "transaction")) == 1250.5);
+    /* A zero balance is a value, not an absence. */
+    assert_true(json_is_number(json_object_get(r, "available_balance")));
+    assert_true(json_number_value(json_object_get(r, "available_balance")) == 0.0);
+    assert_true(json_is_true(json_object_get(r, "is_transactional")));
+    assert_string_equal(json_string_value(json_object_get(r, "account_last_digits")), "4821");
+    assert_string_equal(json_string_value(json_object_get(r, "transaction_party")),
+                        "a \"quoted\"\tshop\x01");
+    r = json_array_get(list, 1);
+    assert_string_equal(json_string_value(json_object_get(r, "sms_id")), "b");
+    assert_string_equal(json_string_value(json_object_get(r, "transaction_type")),
+                        "credit-transaction");
+    json_decref(root);
+}
+
+static void test_number_text(void **state)
+{
+    (void)state;
+    struct request_sms in = msg("1", NULL);
+    struct extract_record rec;
+    char *text = NULL;
+    json_t *root;
+
+    empty_record(&rec);
+    rec.amount = 1250.0;
+    rec.available_balance = 10500.55;
+    rec.due_amount = -0.5;
+    root = render(&in, &rec, 1, &text);
+    assert_non_null(strstr(text, "\"transaction\":1250,"));
+    assert_non_null(strstr(text, "\"available_balance\":10500.55,"));
+    assert_non_null(strstr(text, "\"due_amount\":-0.5,"));
+    free(text);
+    json_decref(root);
+}
+
+static void test_empty_batch(void **state)
+{
+    (void)state;
+    char *text = NULL;
+    json_t *root = render(NULL, NULL, 0, &text);
+
+    assert_string_equal(text, "{\"request_id\":\"rid-1\",\"extracted_sms_data\":[]}");
+    free(text);
+    json_decref(root);
+}
+
+static void test_invalid_utf8_in_record_stays_json(void **state)
+{
+    (void)state;
+    struct request_sms in = msg("1", "VM-HDFCBK");
+    struct extract_record rec;
+    json_t *root;
+
+    empty_record(&rec);
+    snprintf(rec.transaction_party, sizeof(rec.transaction_party), "shop \xff\xfe");
+    root = render(&in, &rec, 1, NULL);
+    assert_non_null(root);
+    json_decref(root);
+}
+
+static void test_direction_names(void **state)
+{
+    (void)state;
+    assert_null(response_direction_name(EXTRACT_DIRECTION_NONE));
+    assert_string_equal(response_direction_name(EXTRACT_DIRECTION_DEBIT), "debit-transaction");
+    assert_string_equal(response_direction_name(EXTRACT_DIRECTION_CREDIT), "credit-transaction");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_key_order_and_nulls),
+        cmocka_unit_test(test_values),
+        cmocka_unit_test(test_number_text),
+        cmocka_unit_test(test_empty_batch),
+        cmocka_unit_test(test_invalid_utf8_in_record_stays_json),
+        cmocka_unit_test(test_direction_names),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
