@@ -10,7 +10,7 @@
  *   vocabulary      sender headers -> entity and type, keyword lists
  *   classification  ordered rules that give sms_type / sms_sub_type
  *   regex           field templates (amount, account, balance, party, ...)
- * Their formats are documented in docs/artifacts.md and docs/sms-types.md.
+ * Their formats are documented in docs/rules.md and docs/sms-types.md.
  */
 #ifndef SMSX_EXTRACT_H
 #define SMSX_EXTRACT_H

@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Classification artifact: loads the ordered rules, compiles their patterns
+ * through the shared pattern compiler, and expands type templates such as
+ * "{instrument}_{direction}_executed" for every instrument and direction up
+ * front, so that classifying a message never builds a string.
+ */
+#include "sms-extraction/classify.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const direction_words[3] = {"none", "debit", "credit"};
+
+static char *dup_string(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (!d)
+        abort();
+    memcpy(d, s, n);
+    return d;
+}
+
+/* tmpl with {instrument} and {direction} replaced. */
+static char *fill_type(const char *tmpl, const char *instrument, const char *direction)
+{
+    char buf[128];
+    size_t n = 0;
+    for (const char *s = tmpl; *s && n + 1 < sizeof(buf);) {
+        const char *rep = NULL;
+        size_t skip = 0;
+        if (strncmp(s, "{instrument}", 12) == 0) {
+            rep = instrument;
+            skip = 12;
+        } else if (strncmp(s, "{direction}", 11) == 0) {
+            rep = direction;
+            skip = 11;
+        }
+        if (rep) {
+            for (; *rep && n + 1 < sizeof(buf); rep++)
+                buf[n++] = *rep;
+            s += skip;
+        } else {
+            buf[n++] = *s++;
+        }
+    }
+    buf[n] = '\0';
+    return dup_string(buf);
+}
+
+static int add_instrument(struct classify *c, const char *name, char *err, size_t err_len)
+{
+    for (size_t i = 0; i < c->n_instruments; i++)
+        if (strcmp(c->instruments[i], name) == 0)
+            return 0;
+    if (c->n_instruments >= CLASSIFY_MAX_INSTRUMENTS) {
+        snprintf(err, err_len, "more than %d instruments", CLASSIFY_MAX_INSTRUMENTS);
+        return -1;
+    }
+    c->instruments[c->n_instruments++] = dup_string(name);
+    return 0;
+}
+
+static int load_instruments(struct classify *c, char *err, size_t err_len)
+{
+    const json_t *ins = json_object_get(c->root, "instruments");
+    const char *def = json_string_value(json_object_get(ins, "default"));
+    const char *key;
+    json_t *val;
+
+    if (!def) {
+        snprintf(err, err_len, "instruments.default missing");
+        return -1;
+    }
+    if (add_instrument(c, def, err, err_len) < 0)
+        return -1;
+    c->by_channel = json_object_get(ins, "by_channel");
+    c->by_sender_type = json_object_get(ins, "by_sender_type");
+    json_t *maps[2] = {c->by_channel, c->by_sender_type};
+    for (int m = 0; m < 2; m++) {
+        if (!maps[m])
+            continue;
+        if (!json_is_object(maps[m])) {
+            snprintf(err, err_len, "instruments maps must be objects");
+            return -1;
+        }
+        json_object_foreach(maps[m], key, val)
+        {
+            if (!json_is_string(val)) {
+                snprintf(err, err_len, "instrument for '%.40s' is not a string", key);
+                return -1;
+            }
+            if (add_instrument(c, json_string_value(val), err, err_len) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static int parse_fields(const json_t *f, unsigned *out, const char *id, char *err, size_t err_len)
+{
+    size_t i;
+    const json_t *x;
+
+    if (!f || (json_is_string(f) && strcmp(json_string_value(f), "all") == 0)) {
+        *out = (1u << PATTERNS_FIELD_COUNT) - 1;
+        return 0;
+    }
+    if (json_is_string(f) && strcmp(json_string_value(f), "none") == 0) {
+        *out = 0;
+        return 0;
+    }
+    if (!json_is_array(f)) {
+        snprintf(err, err_len, "'%s': fields must be \"all\", \"none\" or a list", id);
+        return -1;
+    }
+    *out = 0;
+    json_array_foreach(f, i, x)
+    {
+        const char *name = json_string_value(x);
+        int found = -1;
+        for (int k = 0; name && k < PATTERNS_FIELD_COUNT; k++)
+            if (strcmp(name, patterns_field_name((enum patterns_field)k)) == 0)
+                found = k;
+        if (found < 0) {
+            snprintf(err, err_len, "'%s': unknown field '%.40s'", id, name ? name : "?");
+            return -1;
+        }
+        *out |= 1u << found;
+    }
+    return 0;
+}
+
+static int parse_direction(const char *s, enum classify_direction *d)
+{
+    if (!s || strcmp(s, "none") == 0)
+        *d = CLASSIFY_NONE;
+    else if (strcmp(s, "debit") == 0)
+        *d = CLASSIFY_DEBIT;
+    else if (strcmp(s, "credit") == 0)
+        *d = CLASSIFY_CREDIT;
+    else if (strcmp(s, "by_group") == 0)
+        *d = CLASSIFY_BY_GROUP;
+    else
+        return -1;
+    return 0;
+}
+
+static char *opt_string(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? dup_string(s) : NULL;
+}
+
+static int load_rule(struct classify *c, struct vocab *vocab, const struct patterns *p,
+                     const json_t *r, size_t idx, struct classify_rule *out, char *err,
+                     size_t err_len)
+{
+    char id[96];
+    const char *rid = json_string_value(json_object_get(r, "id"));
+    const char *type = json_string_value(json_object_get(r, "sms_type"));
+
+    if (rid)
+        snprintf(id, sizeof(id), "%s", rid);
+    else
+        snprintf(id, sizeof(id), "rules[%zu]", idx);
+    if (!type) {
+        snprintf(err, err_len, "'%s': sms_type missing", id);
+        return -1;
+    }
+    if (patterns_compile(p, vocab, id, json_string_value(json_object_get(r, "pattern")),
+                         json_object_get(r, "triggers"), json_object_get(r, "require"),
+                         json_string_value(json_object_get(r, "anchor")), NULL, &out->re,
+                         &c->max_pairs, err, err_len) < 0)
+        return -1;
+    if (parse_direction(json_string_value(json_object_get(r, "direction")), &out->direction)) {
+        snprintf(err, err_len, "'%s': direction must be none, debit, credit or by_group", id);
+        return -1;
+    }
+    if (out->direction == CLASSIFY_BY_GROUP && !out->re.debit && !out->re.credit) {
+        snprintf(err, err_len, "'%s': by_group needs (?<debit>) or (?<credit>) groups", id);
+        return -1;
+    }
+    if (parse_fields(json_object_get(r, "fields"), &out->fields, id, err, err_len) < 0)
+        return -1;
+    out->transactional = json_is_true(json_object_get(r, "transactional"));
+    out->needs_amount = json_is_true(json_object_get(r, "needs_amount"));
+    const char *sub = json_string_value(json_object_get(r, "sms_sub_type"));
+    out->sub_type = dup_string(sub ? sub : type);
+    out->party = opt_string(r, "party");
+    out->default_party = opt_string(r, "default_party");
+    for (size_t i = 0; i < c->n_instruments; i++)
+        for (int d = 0; d < 3; d++)
+            out->types[i][d] = fill_type(type, c->instruments[i], direction_words[d]);
+    return 0;
+}
+
+int classify_load(const char *json, size_t len, struct vocab *vocab, const struct patterns *p,
+                  struct classify **out, char *err, size_t err_len)
+{
+    json_error_t jerr;
+    struct classify *c = calloc(1, sizeof(*c));
+    int rc = -1;
+    size_t i;
+    const json_t *r;
+
+    *out = NULL;
+    if (!c)
+        abort();
+    c->max_pairs = 1;
+    c->root = json_loadb(json, len, 0, &jerr);
+    if (!c->root) {
+        snprintf(err, err_len, "line %d: %s", jerr.line, jerr.text);
+        goto out;
+    }
+    if (json_integer_value(json_object_get(c->root, "format")) != 1) {
+        snprintf(err, err_len, "'format' must be 1");
+        goto out;
+    }
+    const char *version = json_string_value(json_object_get(c->root, "version"));
+    if (!version) {
+        snprintf(err, err_len, "'version' missing");
+        goto out;
+    }
+    c->version = dup_string(version);
+    const json_t *unknown = json_object_get(c->root, "unknown");
+    c->unknown_type = opt_string(unknown, "sms_type");
+    c->unknown_sub_type = opt_string(unknown, "sms_sub_type");
+    if (!c->unknown_type)
+        c->unknown_type = dup_string("not_in_the_list");
+    if (!c->unknown_sub_type)
+        c->unknown_sub_type = dup_string("not_in_the_list");
+    if (parse_fields(json_object_get(unknown, "fields"), &c->unknown_fields, "unknown", err,
+                     err_len) < 0)
+        goto out;
+    if (load_instruments(c, err, err_len) < 0)
+        goto out;
+    const json_t *rules = json_object_get(c->root, "rules");
+    if (!json_is_array(rules)) {
+        snprintf(err, err_len, "'rules' must be an array");
+        goto out;
+    }
+    c->rules = calloc(json_array_size(rules) + 1, sizeof(*c->rules));
+    if (!c->rules)
+        abort();
+    json_array_foreach(rules, i, r)
+    {
+        if (load_rule(c, vocab, p, r, i, &c->rules[i], err, err_len) < 0) {
+            c->n_rules = i + 1;
+            goto out;
+        }
+        c->n_rules++;
+    }
+    *out = c;
+    c = NULL;
+    rc = 0;
+out:
+    classify_free(c);
+    return rc;
+}
+
+void classify_free(struct classify *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n_rules; i++) {
+        struct classify_rule *r = &c->rules[i];
+        patterns_regex_free(&r->re);
+        free(r->sub_type);
+        free(r->party);
+        free(r->default_party);
+        for (size_t k = 0; k < CLASSIFY_MAX_INSTRUMENTS; k++)
+            for (int d = 0; d < 3; d++)
+                free(r->types[k][d]);
+    }
+    free(c->rules);
+    for (size_t i = 0; i < c->n_instruments; i++)
+        free(c->instruments[i]);
+    free(c->unknown_type);
+    free(c->unknown_sub_type);
+    free(c->version);
+    json_decref(c->root);
+    free(c);
+}
+
+static int instrument_index(const struct classify *c, const json_t *map, const char *key)
+{
+    const char *name = (map && key) ? json_string_value(json_object_get(map, key)) : NULL;
+    if (!name)
+        return -1;
+    for (size_t i = 0; i < c->n_instruments; i++)
+        if (strcmp(c->instruments[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+int classify_instrument(const struct classify *c, const char *channel, const char *sender_type)
+{
+    int i = instrument_index(c, c->by_sender_type, sender_type);
+    if (i < 0)
+        i = instrument_index(c, c->by_channel, channel);
+    return i < 0 ? 0 : i;
+}

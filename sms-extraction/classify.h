@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The classification artifact, compiled: an ordered list of rules, the first
+ * that matches gives sms_type, sms_sub_type, direction, whether money moved
+ * and which fields to extract. Types may name the instrument ("{instrument}")
+ * and direction ("{direction}"), filled in per message from the channel and
+ * the sender type; every such combination is built at load so records only
+ * ever point at strings the rules own.
+ */
+#ifndef SMSX_CLASSIFY_H
+#define SMSX_CLASSIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sms-extraction/patterns.h"
+#include "sms-extraction/vocab.h"
+
+#define CLASSIFY_MAX_INSTRUMENTS 8
+
+enum classify_direction {
+    CLASSIFY_NONE = 0,
+    CLASSIFY_DEBIT,
+    CLASSIFY_CREDIT,
+    CLASSIFY_BY_GROUP, /* the (?<debit>) or (?<credit>) group that matched decides */
+};
+
+struct classify_rule {
+    struct patterns_regex re;
+    enum classify_direction direction;
+    bool transactional;
+    bool needs_amount;
+    unsigned fields; /* bit per enum patterns_field to extract */
+    char *sub_type;
+    char *party;         /* forced party label, or NULL */
+    char *default_party; /* party label when none was extracted, or NULL */
+    /* sms_type per [instrument][direction] (direction 0 none, 1 debit, 2 credit) */
+    char *types[CLASSIFY_MAX_INSTRUMENTS][3];
+};
+
+struct classify {
+    json_t *root;
+    char *version;
+    struct classify_rule *rules;
+    size_t n_rules;
+    char *instruments[CLASSIFY_MAX_INSTRUMENTS]; /* [0] is the default */
+    size_t n_instruments;
+    json_t *by_channel;     /* channel -> instrument */
+    json_t *by_sender_type; /* sender_type -> instrument */
+    char *unknown_type, *unknown_sub_type;
+    unsigned unknown_fields; /* fields read when no rule matched */
+    uint32_t max_pairs;
+};
+
+int classify_load(const char *json, size_t len, struct vocab *vocab, const struct patterns *p,
+                  struct classify **out, char *err, size_t err_len);
+void classify_free(struct classify *c);
+
+/* Index into c->instruments for this channel / sender type (0 = default). */
+int classify_instrument(const struct classify *c, const char *channel, const char *sender_type);
+
+#endif

@@ -1,0 +1,475 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The extraction engine's entry points (see extract.h): load the three
+ * artifacts into one immutable rule set, and turn one message into one record.
+ *
+ * DESIGN. Per message: normalise the sender and look it up; lower-case the
+ * body once into the scratch and scan it for trigger words; read the amount
+ * (templates are generic grammar, the first that matches wins); run the
+ * ordered classification rules (first match wins; a rule may require an
+ * amount); detect the channel; then run only the field templates the rule
+ * asks for, filtered by direction and type, each gated by its trigger words.
+ * Captures are offsets, so values are copied from the original body with
+ * their case intact. Nothing is allocated per message.
+ */
+#include "sms-extraction/extract.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sms-extraction/classify.h"
+#include "sms-extraction/party.h"
+#include "sms-extraction/patterns.h"
+#include "sms-extraction/vocab.h"
+
+/* Longer bodies are read up to this many bytes (real SMS stay far below). */
+#define EXTRACT_MAX_BODY 4096
+
+struct extract_rules {
+    struct vocab *vocab;
+    struct patterns *pat;
+    struct classify *cls;
+    char version[256];
+    uint32_t max_pairs;
+};
+
+struct extract_scratch {
+    struct patterns_scratch ps;
+    char lower[EXTRACT_MAX_BODY + 1];
+};
+
+/* What the field pass needs to know about the message so far. */
+struct msg {
+    const char *body;
+    const char *lower;
+    size_t len;
+    enum patterns_direction direction;
+    const char *sms_type;
+};
+
+int extract_rules_load(const char *vocabulary, size_t vocabulary_len, const char *classification,
+                       size_t classification_len, const char *regex, size_t regex_len,
+                       struct extract_rules **out, char *err, size_t err_len)
+{
+    struct extract_rules *r = calloc(1, sizeof(*r));
+    char inner[300];
+    int rc = -1;
+
+    *out = NULL;
+    if (!r)
+        abort();
+    if (vocab_load(vocabulary, vocabulary_len, &r->vocab, inner, sizeof(inner)) < 0) {
+        snprintf(err, err_len, "vocabulary: %s", inner);
+        goto out;
+    }
+    if (patterns_load(regex, regex_len, r->vocab, &r->pat, inner, sizeof(inner)) < 0) {
+        snprintf(err, err_len, "regex: %s", inner);
+        goto out;
+    }
+    if (classify_load(classification, classification_len, r->vocab, r->pat, &r->cls, inner,
+                      sizeof(inner)) < 0) {
+        snprintf(err, err_len, "classification: %s", inner);
+        goto out;
+    }
+    r->max_pairs = r->pat->max_pairs > r->cls->max_pairs ? r->pat->max_pairs : r->cls->max_pairs;
+    snprintf(r->version, sizeof(r->version), "vocabulary=%s,classification=%s,regex=%s",
+             vocab_version(r->vocab), r->cls->version, r->pat->version);
+    *out = r;
+    r = NULL;
+    rc = 0;
+out:
+    extract_rules_free(r);
+    return rc;
+}
+
+void extract_rules_free(struct extract_rules *rules)
+{
+    if (!rules)
+        return;
+    classify_free(rules->cls);
+    patterns_free(rules->pat);
+    vocab_free(rules->vocab);
+    free(rules);
+}
+
+const char *extract_rules_version(const struct extract_rules *rules)
+{
+    return rules->version;
+}
+
+const char *extract_rules_artifact_version(const struct extract_rules *rules, int which)
+{
+    switch (which) {
+    case 0:
+        return vocab_version(rules->vocab);
+    case 1:
+        return rules->cls->version;
+    case 2:
+        return rules->pat->version;
+    default:
+        return NULL;
+    }
+}
+
+struct extract_scratch *extract_scratch_new(const struct extract_rules *rules)
+{
+    struct extract_scratch *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    if (patterns_scratch_init(&s->ps, rules->max_pairs) < 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void extract_scratch_free(struct extract_scratch *scratch)
+{
+    if (!scratch)
+        return;
+    patterns_scratch_fini(&scratch->ps);
+    free(scratch);
+}
+
+static void record_init(struct extract_record *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->amount = NAN;
+    out->available_balance = NAN;
+    out->credit_limit = NAN;
+    out->available_limit = NAN;
+    out->due_amount = NAN;
+    out->min_due = NAN;
+}
+
+/* A number as printed ("1,25,000.50", "-579822.00"), or NAN. */
+static double parse_number(const char *s, size_t len)
+{
+    char buf[48];
+    size_t n = 0;
+    for (size_t i = 0; i < len && n + 1 < sizeof(buf); i++) {
+        if (s[i] == ',')
+            continue;
+        if (!isdigit((unsigned char)s[i]) && s[i] != '.' && !(s[i] == '-' && n == 0))
+            break;
+        buf[n++] = s[i];
+    }
+    buf[n] = '\0';
+    if (n == 0 || (n == 1 && !isdigit((unsigned char)buf[0])))
+        return NAN;
+    char *end;
+    double v = strtod(buf, &end);
+    return end == buf ? NAN : v;
+}
+
+static const char *currency_code(const char *s, size_t len)
+{
+    static const char *const map[][2] = {{"rs", "INR"},  {"inr", "INR"}, {"\xe2\x82\xb9", "INR"},
+                                         {"usd", "USD"}, {"eur", "EUR"}, {"gbp", "GBP"},
+                                         {"aed", "AED"}, {"sgd", "SGD"}, {"$", "USD"}};
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        size_t n = strlen(map[i][0]);
+        if (len >= n && memcmp(s, map[i][0], n) == 0)
+            return map[i][1];
+    }
+    return "INR";
+}
+
+static bool in_list(char *const *list, const char *s)
+{
+    if (!list || !s)
+        return false;
+    for (; *list; list++)
+        if (strcmp(*list, s) == 0)
+            return true;
+    return false;
+}
+
+static inline bool template_applies(const struct patterns_template *t, const struct msg *m)
+{
+    if (t->direction != PATTERNS_ANY && t->direction != m->direction)
+        return false;
+    if (!t->only_types && !t->skip_types)
+        return true;
+    if (t->only_types && !in_list(t->only_types, m->sms_type))
+        return false;
+    if (t->skip_types && in_list(t->skip_types, m->sms_type))
+        return false;
+    return true;
+}
+
+/*
+ * First template of field f that matches; its value offsets in *s, *e.
+ * Returns the template or NULL.
+ */
+static const struct patterns_template *find_field(const struct extract_rules *r,
+                                                  struct extract_scratch *sc, enum patterns_field f,
+                                                  const struct msg *m, size_t *s, size_t *e)
+{
+    const struct patterns *p = r->pat;
+    for (size_t i = 0; i < p->n_fields[f]; i++) {
+        const struct patterns_template *t = &p->fields[f][i];
+        if (!patterns_gate(&t->re, &sc->ps) || !template_applies(t, m))
+            continue;
+        if (!patterns_run(&t->re, &sc->ps, m->lower, m->len))
+            continue;
+        if (t->label) {
+            *s = *e = 0;
+            return t;
+        }
+        if (patterns_named(&sc->ps, t->re.group, s, e) && *e > *s)
+            return t;
+    }
+    return NULL;
+}
+
+static double find_number(const struct extract_rules *r, struct extract_scratch *sc,
+                          enum patterns_field f, const struct msg *m)
+{
+    size_t s, e;
+    if (!find_field(r, sc, f, m, &s, &e))
+        return NAN;
+    return parse_number(m->body + s, e - s);
+}
+
+/* Copy body[s,e) into dst with whitespace runs collapsed to one space. */
+static void copy_text(char *dst, size_t cap, const char *src, size_t len)
+{
+    size_t n = 0;
+    bool space = false;
+    for (size_t i = 0; i < len && n + 1 < cap; i++) {
+        unsigned char c = (unsigned char)src[i];
+        if (isspace(c)) {
+            space = n > 0;
+            continue;
+        }
+        if (space && n + 2 < cap)
+            dst[n++] = ' ';
+        space = false;
+        dst[n++] = (char)c;
+    }
+    dst[n] = '\0';
+}
+
+static void account_digits(const struct patterns_account_policy *pol, const char *s, size_t len,
+                           char *out, size_t cap)
+{
+    char digits[64];
+    size_t nd = 0, mask = 0, tail = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (isdigit((unsigned char)c)) {
+            if (nd + 1 < sizeof(digits))
+                digits[nd++] = c;
+            tail++;
+        } else {
+            if (c == 'x' || c == 'X' || c == '*' || c == '#')
+                mask++;
+            tail = 0;
+        }
+    }
+    size_t keep = nd > (size_t)pol->keep_digits ? (size_t)pol->keep_digits : nd;
+    if (pol->keep_all_min_mask > 0 && mask >= (size_t)pol->keep_all_min_mask && tail > keep &&
+        tail <= (size_t)pol->keep_all_max_digits)
+        keep = tail;
+    if (keep + 1 > cap)
+        keep = cap - 1;
+    memcpy(out, digits + nd - keep, keep);
+    out[keep] = '\0';
+}
+
+/* A template's fixed label, with "{party}" replaced by the captured text. */
+static void fill_label(char *dst, size_t cap, const struct patterns_template *t,
+                       const struct patterns_scratch *ps, const struct msg *m)
+{
+    size_t s, e;
+    const char *at = strstr(t->label, "{party}");
+    if (!at || !patterns_named(ps, t->re.group, &s, &e)) {
+        snprintf(dst, cap, "%s", t->label);
+        return;
+    }
+    snprintf(dst, cap, "%.*s%.*s%s", (int)(at - t->label), t->label, (int)(e - s), m->body + s,
+             at + 7);
+}
+
+static void extract_party(const struct extract_rules *r, struct extract_scratch *sc,
+                          const struct msg *m, const struct classify_rule *rule,
+                          struct extract_record *out)
+{
+    size_t s, e;
+    if (rule && rule->party) {
+        snprintf(out->transaction_party, sizeof(out->transaction_party), "%s", rule->party);
+        return;
+    }
+    const struct patterns *p = r->pat;
+    for (size_t i = 0; i < p->n_fields[PATTERNS_PARTY]; i++) {
+        const struct patterns_template *t = &p->fields[PATTERNS_PARTY][i];
+        if (!template_applies(t, m) || !patterns_run(&t->re, &sc->ps, m->lower, m->len))
+            continue;
+        if (t->label) {
+            fill_label(out->transaction_party, sizeof(out->transaction_party), t, &sc->ps, m);
+            return;
+        }
+        if (!patterns_named(&sc->ps, t->re.group, &s, &e) || e <= s)
+            continue;
+        if (!t->raw)
+            e = s + party_cut(p, m->body + s, e - s);
+        copy_text(out->transaction_party, sizeof(out->transaction_party), m->body + s, e - s);
+        party_clean(p, r->vocab, out->transaction_party, sizeof(out->transaction_party));
+        if (out->transaction_party[0])
+            return;
+    }
+    if (rule && rule->default_party)
+        snprintf(out->transaction_party, sizeof(out->transaction_party), "%s", rule->default_party);
+}
+
+static void extract_text(const struct extract_rules *r, struct extract_scratch *sc,
+                         enum patterns_field f, const struct msg *m, char *dst, size_t cap)
+{
+    size_t s, e;
+    if (find_field(r, sc, f, m, &s, &e))
+        copy_text(dst, cap, m->body + s, e - s);
+}
+
+static void extract_fields(const struct extract_rules *r, struct extract_scratch *sc,
+                           const struct msg *m, const struct classify_rule *rule,
+                           struct extract_record *out)
+{
+    unsigned want = rule ? rule->fields : r->cls->unknown_fields;
+    size_t s, e;
+
+    if (!(want & (1u << PATTERNS_AMOUNT)))
+        out->amount = NAN;
+    if (want & (1u << PATTERNS_BALANCE))
+        out->available_balance = find_number(r, sc, PATTERNS_BALANCE, m);
+    if ((want & (1u << PATTERNS_ACCOUNT)) && find_field(r, sc, PATTERNS_ACCOUNT, m, &s, &e))
+        account_digits(&r->pat->account, m->body + s, e - s, out->account_last_digits,
+                       sizeof(out->account_last_digits));
+    if (want & (1u << PATTERNS_REFERENCE))
+        extract_text(r, sc, PATTERNS_REFERENCE, m, out->reference_no, sizeof(out->reference_no));
+    if (want & (1u << PATTERNS_PARTY))
+        extract_party(r, sc, m, rule, out);
+    if (want & (1u << PATTERNS_DATE))
+        extract_text(r, sc, PATTERNS_DATE, m, out->transaction_date, sizeof(out->transaction_date));
+    if (want & (1u << PATTERNS_CREDIT_LIMIT))
+        out->credit_limit = find_number(r, sc, PATTERNS_CREDIT_LIMIT, m);
+    if (want & (1u << PATTERNS_AVAILABLE_LIMIT))
+        out->available_limit = find_number(r, sc, PATTERNS_AVAILABLE_LIMIT, m);
+    if (want & (1u << PATTERNS_DUE_AMOUNT))
+        out->due_amount = find_number(r, sc, PATTERNS_DUE_AMOUNT, m);
+    if (want & (1u << PATTERNS_MIN_DUE))
+        out->min_due = find_number(r, sc, PATTERNS_MIN_DUE, m);
+    if (want & (1u << PATTERNS_DUE_DATE))
+        extract_text(r, sc, PATTERNS_DUE_DATE, m, out->due_date, sizeof(out->due_date));
+}
+
+static const struct classify_rule *classify(const struct extract_rules *r,
+                                            struct extract_scratch *sc, const struct msg *m,
+                                            bool have_amount, int *direction)
+{
+    const struct classify *c = r->cls;
+    for (size_t i = 0; i < c->n_rules; i++) {
+        const struct classify_rule *rule = &c->rules[i];
+        if ((rule->needs_amount && !have_amount) || !patterns_gate(&rule->re, &sc->ps))
+            continue;
+        if (!patterns_run(&rule->re, &sc->ps, m->lower, m->len))
+            continue;
+        size_t s, e;
+        switch (rule->direction) {
+        case CLASSIFY_DEBIT:
+            *direction = 1;
+            break;
+        case CLASSIFY_CREDIT:
+            *direction = 2;
+            break;
+        case CLASSIFY_BY_GROUP:
+            *direction =
+                (rule->re.debit && patterns_group(&sc->ps, rule->re.debit, &s, &e)) ? 1 : 2;
+            break;
+        default:
+            *direction = 0;
+        }
+        return rule;
+    }
+    *direction = 0;
+    return NULL;
+}
+
+static const char *detect_channel(const struct extract_rules *r, struct extract_scratch *sc,
+                                  const struct msg *m)
+{
+    for (size_t i = 0; i < r->pat->n_channels; i++)
+        if (patterns_run(&r->pat->channels[i].re, &sc->ps, m->lower, m->len))
+            return r->pat->channels[i].channel;
+    return NULL;
+}
+
+static void fill_unique_pan(struct extract_record *out)
+{
+    size_t n = strlen(out->account_last_digits);
+    const char *last2 = n >= 2 ? out->account_last_digits + n - 2 : "-1";
+    snprintf(out->unique_pan, sizeof(out->unique_pan), "%s | %s | %s",
+             out->sender_type ? out->sender_type : "unknown",
+             out->sender_name ? out->sender_name : out->sender, last2);
+}
+
+void extract_message(const struct extract_rules *rules, struct extract_scratch *scratch,
+                     const char *sender, size_t sender_len, const char *body, size_t body_len,
+                     struct extract_record *out)
+{
+    struct msg m = {0};
+    size_t s, e;
+    int dir;
+
+    record_init(out);
+    vocab_normalise_sender(sender, sender_len, out->sender, sizeof(out->sender));
+    const struct vocab_entity *ent = vocab_sender(rules->vocab, out->sender);
+    if (ent) {
+        out->sender_name = ent->name;
+        out->sender_type = ent->type;
+    }
+    m.body = body ? body : "";
+    m.len = body_len > EXTRACT_MAX_BODY ? EXTRACT_MAX_BODY : body_len;
+    vocab_scan(rules->vocab, m.body, m.len, scratch->lower, &scratch->ps.present,
+               scratch->ps.first);
+    m.lower = scratch->lower;
+
+    const struct patterns_template *amt = find_field(rules, scratch, PATTERNS_AMOUNT, &m, &s, &e);
+    if (amt) {
+        out->amount = parse_number(m.body + s, e - s);
+        size_t cs, ce;
+        if (!isnan(out->amount))
+            out->currency = patterns_named(&scratch->ps, amt->re.currency, &cs, &ce)
+                                ? currency_code(m.lower + cs, ce - cs)
+                                : "INR";
+        out->template_id = amt->re.id;
+    }
+    const struct classify_rule *rule = classify(rules, scratch, &m, !isnan(out->amount), &dir);
+    out->channel = detect_channel(rules, scratch, &m);
+    if (rule) {
+        int ins = classify_instrument(rules->cls, out->channel, out->sender_type);
+        out->sms_type = rule->types[ins][dir];
+        out->sms_sub_type = rule->sub_type;
+        out->is_classified = true;
+        out->direction = dir == 1   ? EXTRACT_DIRECTION_DEBIT
+                         : dir == 2 ? EXTRACT_DIRECTION_CREDIT
+                                    : EXTRACT_DIRECTION_NONE;
+    } else {
+        out->sms_type = rules->cls->unknown_type;
+        out->sms_sub_type = rules->cls->unknown_sub_type;
+    }
+    m.direction = (enum patterns_direction)(dir == 0 ? PATTERNS_NONE : dir);
+    m.sms_type = out->sms_type;
+    extract_fields(rules, scratch, &m, rule, out);
+    if (isnan(out->amount)) {
+        out->currency = NULL;
+        out->template_id = NULL;
+    }
+    out->is_transactional = rule && rule->transactional && !isnan(out->amount);
+    out->is_extracted = !isnan(out->amount) || !isnan(out->available_balance);
+    if (out->is_transactional || out->account_last_digits[0])
+        fill_unique_pan(out);
+}

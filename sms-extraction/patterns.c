@@ -1,0 +1,582 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Regex artifact: compiles field templates and channel detectors with PCRE2
+ * JIT, and owns the pattern compiler (macro expansion, trigger masks, named
+ * groups) shared with classification. Patterns are written in lower case and
+ * run on a lower-cased copy of the body, without UTF mode: the rupee sign and
+ * other non-ASCII text are matched as byte sequences, which keeps the JIT on
+ * its fastest path.
+ */
+#include "sms-extraction/patterns.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MACRO_DEPTH 8
+#define PATTERNS_MATCH_LIMIT 200000
+
+static const char *const field_names[PATTERNS_FIELD_COUNT] = {
+    "amount",       "balance",         "account",    "reference", "party",   "date",
+    "credit_limit", "available_limit", "due_amount", "min_due",   "due_date"};
+
+/* The capture group that holds each field's value. */
+static const char *const field_groups[PATTERNS_FIELD_COUNT] = {
+    "amount",       "balance",         "account",    "ref",     "party",   "date",
+    "credit_limit", "available_limit", "due_amount", "min_due", "due_date"};
+
+const char *patterns_field_name(enum patterns_field f)
+{
+    return field_names[f];
+}
+
+struct sbuf {
+    char *p;
+    size_t len, cap;
+};
+
+static void sbuf_put(struct sbuf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        b->p = realloc(b->p, cap);
+        if (!b->p)
+            abort();
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static char *dup_string(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (!d)
+        abort();
+    memcpy(d, s, n);
+    return d;
+}
+
+/* A keyword list as (?:a|b\s+c|...), regex metacharacters escaped. */
+static void put_keywords(struct sbuf *b, const json_t *list)
+{
+    size_t i;
+    const json_t *w;
+
+    sbuf_put(b, "(?:", 3);
+    json_array_foreach(list, i, w)
+    {
+        const char *s = json_string_value(w);
+        if (!s)
+            continue;
+        if (i)
+            sbuf_put(b, "|", 1);
+        for (; *s; s++) {
+            if (*s == ' ')
+                sbuf_put(b, "\\s+", 3);
+            else if (strchr("\\^$.|?*+()[]{}/-", *s)) {
+                sbuf_put(b, "\\", 1);
+                sbuf_put(b, s, 1);
+            } else
+                sbuf_put(b, s, 1);
+        }
+    }
+    sbuf_put(b, ")", 1);
+}
+
+static int expand(const struct patterns *p, const struct vocab *vocab, const char *src,
+                  struct sbuf *b, int depth, char *err, size_t err_len)
+{
+    if (depth > MACRO_DEPTH) {
+        snprintf(err, err_len, "macros nested deeper than %d", MACRO_DEPTH);
+        return -1;
+    }
+    while (*src) {
+        const char *open = strstr(src, "{{");
+        if (!open) {
+            sbuf_put(b, src, strlen(src));
+            return 0;
+        }
+        const char *close = strstr(open + 2, "}}");
+        if (!close) {
+            snprintf(err, err_len, "unclosed {{ in pattern");
+            return -1;
+        }
+        sbuf_put(b, src, (size_t)(open - src));
+        char name[64];
+        size_t n = (size_t)(close - open - 2);
+        if (n == 0 || n >= sizeof(name)) {
+            snprintf(err, err_len, "bad macro name length");
+            return -1;
+        }
+        memcpy(name, open + 2, n);
+        name[n] = '\0';
+        const json_t *macros = p ? json_object_get(p->root, "macros") : NULL;
+        const char *m = macros ? json_string_value(json_object_get(macros, name)) : NULL;
+        const json_t *list = m ? NULL : vocab_keywords(vocab, name);
+        if (m) {
+            if (expand(p, vocab, m, b, depth + 1, err, err_len) < 0)
+                return -1;
+        } else if (list) {
+            put_keywords(b, list);
+        } else {
+            snprintf(err, err_len, "unknown macro or keyword list '{{%s}}'", name);
+            return -1;
+        }
+        src = close + 2;
+    }
+    return 0;
+}
+
+/* Every group called name (PCRE2_DUPNAMES allows repeats) into out[], 0-terminated. */
+static void group_numbers(const pcre2_code *code, const char *name, uint32_t *out)
+{
+    PCRE2_SPTR first, last;
+    uint32_t entry = 0;
+    memset(out, 0, PATTERNS_MAX_DUP * sizeof(uint32_t));
+    pcre2_pattern_info(code, PCRE2_INFO_NAMEENTRYSIZE, &entry);
+    int rc = pcre2_substring_nametable_scan(code, (PCRE2_SPTR)name, &first, &last);
+    if (rc < 0 || entry == 0)
+        return;
+    size_t n = 0;
+    for (PCRE2_SPTR e = first; e <= last && n < PATTERNS_MAX_DUP; e += entry)
+        out[n++] = ((uint32_t)e[0] << 8) | e[1];
+}
+
+static void set_bits(struct patterns_regex *re)
+{
+    re->n_bits = 0;
+    re->bits = calloc(VOCAB_MAX_TRIGGERS, sizeof(uint16_t));
+    if (!re->bits)
+        abort();
+    for (int b = 0; b < VOCAB_MAX_TRIGGERS; b++)
+        if (re->any.w[b / 64] & (UINT64_C(1) << (b % 64)))
+            re->bits[re->n_bits++] = (uint16_t)b;
+    re->from_trigger = true;
+}
+
+int patterns_compile(const struct patterns *p, struct vocab *vocab, const char *id, const char *src,
+                     const json_t *triggers, const json_t *require, const char *anchor,
+                     const char *group, struct patterns_regex *re, uint32_t *max_pairs, char *err,
+                     size_t err_len)
+{
+    struct sbuf b = {0};
+    int rc = -1, ec;
+    PCRE2_SIZE off;
+    char inner[160];
+
+    memset(re, 0, sizeof(*re));
+    re->id = dup_string(id);
+    if (!src) {
+        snprintf(err, err_len, "'%s': pattern missing", id);
+        goto out;
+    }
+    if (expand(p, vocab, src, &b, 0, inner, sizeof(inner)) < 0) {
+        snprintf(err, err_len, "'%s': %s", id, inner);
+        goto out;
+    }
+    re->code =
+        pcre2_compile((PCRE2_SPTR)b.p, b.len, PCRE2_DOTALL | PCRE2_DUPNAMES, &ec, &off, NULL);
+    if (!re->code) {
+        PCRE2_UCHAR msg[120];
+        pcre2_get_error_message(ec, msg, sizeof(msg));
+        snprintf(err, err_len, "'%s': pattern error at offset %zu: %s", id, (size_t)off,
+                 (const char *)msg);
+        goto out;
+    }
+    re->jit = pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE) == 0;
+    if (group) {
+        group_numbers(re->code, group, re->group);
+        if (!re->group[0]) {
+            snprintf(err, err_len, "'%s': pattern has no (?<%s>...) group", id, group);
+            goto out;
+        }
+    }
+    group_numbers(re->code, "currency", re->currency);
+    uint32_t dir[PATTERNS_MAX_DUP];
+    group_numbers(re->code, "debit", dir);
+    re->debit = dir[0];
+    group_numbers(re->code, "credit", dir);
+    re->credit = dir[0];
+    uint32_t caps = 0;
+    pcre2_pattern_info(re->code, PCRE2_INFO_CAPTURECOUNT, &caps);
+    if (caps + 1 > *max_pairs)
+        *max_pairs = caps + 1;
+    if (triggers && json_array_size(triggers) > 0) {
+        if (vocab_add_triggers(vocab, triggers, &re->any, inner, sizeof(inner)) < 0) {
+            snprintf(err, err_len, "'%s': %s", id, inner);
+            goto out;
+        }
+        re->gated = true;
+    }
+    if (require && json_array_size(require) > 0) {
+        if (vocab_add_triggers(vocab, require, &re->all, inner, sizeof(inner)) < 0) {
+            snprintf(err, err_len, "'%s': require: %s", id, inner);
+            goto out;
+        }
+        re->required = true;
+    }
+    for (int w = 0; w < VOCAB_MASK_WORDS; w++) {
+        if (re->any.w[w])
+            re->any_idx[re->n_any++] = (uint8_t)w;
+        if (re->all.w[w])
+            re->all_idx[re->n_all++] = (uint8_t)w;
+    }
+    if (anchor && strcmp(anchor, "trigger") != 0 && strcmp(anchor, "none") != 0) {
+        snprintf(err, err_len, "'%s': anchor must be \"trigger\" or \"none\"", id);
+        goto out;
+    }
+    if (anchor && strcmp(anchor, "trigger") == 0) {
+        if (!re->gated) {
+            snprintf(err, err_len, "'%s': anchor \"trigger\" needs triggers", id);
+            goto out;
+        }
+        set_bits(re);
+    }
+    rc = 0;
+out:
+    free(b.p);
+    return rc;
+}
+
+void patterns_regex_free(struct patterns_regex *re)
+{
+    pcre2_code_free(re->code);
+    free(re->bits);
+    free(re->id);
+    memset(re, 0, sizeof(*re));
+}
+
+static char **string_list(const json_t *arr, bool *ok)
+{
+    size_t i;
+    const json_t *s;
+
+    *ok = true;
+    if (!arr)
+        return NULL;
+    if (!json_is_array(arr)) {
+        *ok = false;
+        return NULL;
+    }
+    char **out = calloc(json_array_size(arr) + 1, sizeof(char *));
+    if (!out)
+        abort();
+    json_array_foreach(arr, i, s)
+    {
+        if (!json_is_string(s)) {
+            *ok = false;
+            out[i] = dup_string("");
+            continue;
+        }
+        out[i] = dup_string(json_string_value(s));
+    }
+    return out;
+}
+
+static void free_list(char **l)
+{
+    if (!l)
+        return;
+    for (char **x = l; *x; x++)
+        free(*x);
+    free(l);
+}
+
+static int parse_direction(const char *s, enum patterns_direction *d)
+{
+    if (!s || strcmp(s, "any") == 0)
+        *d = PATTERNS_ANY;
+    else if (strcmp(s, "debit") == 0)
+        *d = PATTERNS_DEBIT;
+    else if (strcmp(s, "credit") == 0)
+        *d = PATTERNS_CREDIT;
+    else if (strcmp(s, "none") == 0)
+        *d = PATTERNS_NONE;
+    else
+        return -1;
+    return 0;
+}
+
+/* The value group a template needs: none for a fixed label, "party" for "{party} ...". */
+static const char *label_group(const char *label, enum patterns_field f)
+{
+    if (!label)
+        return field_groups[f];
+    return strstr(label, "{party}") ? "party" : NULL;
+}
+
+static int load_template(struct patterns *p, struct vocab *vocab, enum patterns_field f,
+                         const json_t *t, size_t idx, struct patterns_template *out, char *err,
+                         size_t err_len)
+{
+    char id[96];
+    const char *tid = json_string_value(json_object_get(t, "id"));
+    bool ok1, ok2;
+
+    snprintf(id, sizeof(id), "%s", tid ? tid : "");
+    if (!tid)
+        snprintf(id, sizeof(id), "%s[%zu]", field_names[f], idx);
+    if (patterns_compile(p, vocab, id, json_string_value(json_object_get(t, "pattern")),
+                         json_object_get(t, "triggers"), json_object_get(t, "require"),
+                         json_string_value(json_object_get(t, "anchor")),
+                         label_group(json_string_value(json_object_get(t, "label")), f), &out->re,
+                         &p->max_pairs, err, err_len) < 0)
+        return -1;
+    if (parse_direction(json_string_value(json_object_get(t, "direction")), &out->direction)) {
+        snprintf(err, err_len, "'%s': direction must be any, debit, credit or none", id);
+        return -1;
+    }
+    out->only_types = string_list(json_object_get(t, "only_types"), &ok1);
+    out->skip_types = string_list(json_object_get(t, "skip_types"), &ok2);
+    if (!ok1 || !ok2) {
+        snprintf(err, err_len, "'%s': only_types/skip_types must be arrays of strings", id);
+        return -1;
+    }
+    out->raw = json_is_true(json_object_get(t, "raw"));
+    const char *label = json_string_value(json_object_get(t, "label"));
+    out->label = label ? dup_string(label) : NULL;
+    return 0;
+}
+
+static int load_fields(struct patterns *p, struct vocab *vocab, const json_t *fields, char *err,
+                       size_t err_len)
+{
+    if (!json_is_object(fields)) {
+        snprintf(err, err_len, "'fields' must be an object");
+        return -1;
+    }
+    for (int f = 0; f < PATTERNS_FIELD_COUNT; f++) {
+        const json_t *list = json_object_get(fields, field_names[f]);
+        size_t i;
+        const json_t *t;
+        if (!list)
+            continue;
+        if (!json_is_array(list)) {
+            snprintf(err, err_len, "fields.%s must be an array", field_names[f]);
+            return -1;
+        }
+        p->fields[f] = calloc(json_array_size(list) + 1, sizeof(struct patterns_template));
+        if (!p->fields[f])
+            abort();
+        json_array_foreach(list, i, t)
+        {
+            if (load_template(p, vocab, (enum patterns_field)f, t, i, &p->fields[f][i], err,
+                              err_len) < 0)
+                return -1;
+            p->n_fields[f]++;
+        }
+    }
+    return 0;
+}
+
+static int load_channels(struct patterns *p, struct vocab *vocab, const json_t *arr, char *err,
+                         size_t err_len)
+{
+    size_t i;
+    const json_t *c;
+
+    if (!arr)
+        return 0;
+    if (!json_is_array(arr)) {
+        snprintf(err, err_len, "'channels' must be an array");
+        return -1;
+    }
+    p->channels = calloc(json_array_size(arr) + 1, sizeof(*p->channels));
+    if (!p->channels)
+        abort();
+    json_array_foreach(arr, i, c)
+    {
+        const char *name = json_string_value(json_object_get(c, "channel"));
+        if (!name) {
+            snprintf(err, err_len, "channels[%zu]: 'channel' missing", i);
+            return -1;
+        }
+        if (patterns_compile(p, vocab, name, json_string_value(json_object_get(c, "pattern")),
+                             json_object_get(c, "triggers"), json_object_get(c, "require"),
+                             json_string_value(json_object_get(c, "anchor")), NULL,
+                             &p->channels[i].re, &p->max_pairs, err, err_len) < 0)
+            return -1;
+        p->channels[i].channel = dup_string(name);
+        p->n_channels++;
+    }
+    return 0;
+}
+
+static int load_policy(struct patterns *p, char *err, size_t err_len)
+{
+    const json_t *a = json_object_get(p->root, "account_policy");
+    bool ok1, ok2;
+
+    p->account.keep_digits = 4;
+    p->account.keep_all_min_mask = 0;
+    p->account.keep_all_max_digits = 0;
+    if (a) {
+        p->account.keep_digits = (int)json_integer_value(json_object_get(a, "keep_digits"));
+        p->account.keep_all_min_mask =
+            (int)json_integer_value(json_object_get(a, "keep_all_after_mask_of"));
+        p->account.keep_all_max_digits =
+            (int)json_integer_value(json_object_get(a, "keep_all_max_digits"));
+        if (p->account.keep_digits < 1 || p->account.keep_digits > 20) {
+            snprintf(err, err_len, "account_policy.keep_digits must be 1-20");
+            return -1;
+        }
+    }
+    bool ok3;
+    p->party_stop_words = string_list(json_object_get(p->root, "party_stop_words"), &ok3);
+    if (!ok3) {
+        snprintf(err, err_len, "party_stop_words must be an array of strings");
+        return -1;
+    }
+    p->party_strip_prefixes = string_list(json_object_get(p->root, "party_strip_prefixes"), &ok1);
+    p->party_reject = string_list(json_object_get(p->root, "party_reject"), &ok2);
+    if (!ok1 || !ok2) {
+        snprintf(err, err_len, "party_strip_prefixes/party_reject must be arrays of strings");
+        return -1;
+    }
+    return 0;
+}
+
+int patterns_load(const char *json, size_t len, struct vocab *vocab, struct patterns **out,
+                  char *err, size_t err_len)
+{
+    json_error_t jerr;
+    struct patterns *p = calloc(1, sizeof(*p));
+    int rc = -1;
+
+    *out = NULL;
+    if (!p)
+        abort();
+    p->max_pairs = 1;
+    p->root = json_loadb(json, len, 0, &jerr);
+    if (!p->root) {
+        snprintf(err, err_len, "line %d: %s", jerr.line, jerr.text);
+        goto out;
+    }
+    if (json_integer_value(json_object_get(p->root, "format")) != 1) {
+        snprintf(err, err_len, "'format' must be 1");
+        goto out;
+    }
+    const char *version = json_string_value(json_object_get(p->root, "version"));
+    if (!version) {
+        snprintf(err, err_len, "'version' missing");
+        goto out;
+    }
+    p->version = dup_string(version);
+    const json_t *macros = json_object_get(p->root, "macros");
+    if (macros && !json_is_object(macros)) {
+        snprintf(err, err_len, "'macros' must be an object");
+        goto out;
+    }
+    if (load_policy(p, err, err_len) < 0)
+        goto out;
+    if (load_fields(p, vocab, json_object_get(p->root, "fields"), err, err_len) < 0)
+        goto out;
+    if (load_channels(p, vocab, json_object_get(p->root, "channels"), err, err_len) < 0)
+        goto out;
+    *out = p;
+    p = NULL;
+    rc = 0;
+out:
+    patterns_free(p);
+    return rc;
+}
+
+void patterns_free(struct patterns *p)
+{
+    if (!p)
+        return;
+    for (int f = 0; f < PATTERNS_FIELD_COUNT; f++) {
+        for (size_t i = 0; p->fields[f] && p->fields[f][i].re.id; i++) {
+            struct patterns_template *t = &p->fields[f][i];
+            patterns_regex_free(&t->re);
+            free_list(t->only_types);
+            free_list(t->skip_types);
+            free(t->label);
+        }
+        free(p->fields[f]);
+    }
+    for (size_t i = 0; p->channels && p->channels[i].re.id; i++) {
+        patterns_regex_free(&p->channels[i].re);
+        free(p->channels[i].channel);
+    }
+    free(p->channels);
+    free_list(p->party_stop_words);
+    free_list(p->party_strip_prefixes);
+    free_list(p->party_reject);
+    free(p->version);
+    json_decref(p->root);
+    free(p);
+}
+
+int patterns_scratch_init(struct patterns_scratch *s, uint32_t max_pairs)
+{
+    memset(s, 0, sizeof(*s));
+    s->md = pcre2_match_data_create(max_pairs, NULL);
+    s->mctx = pcre2_match_context_create(NULL);
+    s->stack = pcre2_jit_stack_create(32 * 1024, 512 * 1024, NULL);
+    if (!s->md || !s->mctx || !s->stack) {
+        patterns_scratch_fini(s);
+        return -1;
+    }
+    pcre2_jit_stack_assign(s->mctx, NULL, s->stack);
+    /* Bound the work of one match on a hostile body; hitting it counts as no match. */
+    pcre2_set_match_limit(s->mctx, PATTERNS_MATCH_LIMIT);
+    return 0;
+}
+
+void patterns_scratch_fini(struct patterns_scratch *s)
+{
+    pcre2_match_data_free(s->md);
+    pcre2_match_context_free(s->mctx);
+    pcre2_jit_stack_free(s->stack);
+    memset(s, 0, sizeof(*s));
+}
+
+bool patterns_run(const struct patterns_regex *re, struct patterns_scratch *s, const char *subj,
+                  size_t len)
+{
+    int rc;
+    size_t start = 0;
+
+    if (!patterns_gate(re, s))
+        return false;
+    if (re->from_trigger) {
+        start = len;
+        for (size_t i = 0; i < re->n_bits; i++) {
+            uint16_t b = re->bits[i];
+            if ((s->present.w[b / 64] & (UINT64_C(1) << (b % 64))) && s->first[b] < start)
+                start = s->first[b];
+        }
+    }
+    if (re->jit)
+        rc = pcre2_jit_match(re->code, (PCRE2_SPTR)subj, len, start, 0, s->md, s->mctx);
+    else
+        rc = pcre2_match(re->code, (PCRE2_SPTR)subj, len, start, 0, s->md, s->mctx);
+    return rc > 0;
+}
+
+bool patterns_group(const struct patterns_scratch *s, uint32_t g, size_t *start, size_t *end)
+{
+    if (g >= pcre2_get_ovector_count(s->md))
+        return false;
+    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->md);
+    if (ov[2 * g] == PCRE2_UNSET)
+        return false;
+    *start = ov[2 * g];
+    *end = ov[2 * g + 1];
+    return true;
+}
+
+bool patterns_named(const struct patterns_scratch *s, const uint32_t *gs, size_t *start,
+                    size_t *end)
+{
+    for (int i = 0; i < PATTERNS_MAX_DUP && gs[i]; i++)
+        if (patterns_group(s, gs[i], start, end))
+            return true;
+    return false;
+}

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The regex artifact, compiled: field templates (amount, balance, account,
+ * reference, party, dates, limits, dues) and channel detectors, each a PCRE2
+ * pattern JIT-compiled once, matched against the lower-cased body. Also the
+ * pattern compiler the classification module shares: {{name}} in a pattern
+ * expands to a macro of the regex artifact or to a keyword list of the
+ * vocabulary (as an alternation of escaped words).
+ */
+#ifndef SMSX_PATTERNS_H
+#define SMSX_PATTERNS_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sms-extraction/vocab.h"
+
+#define PATTERNS_MAX_DUP 4 /* alternatives that may reuse one group name */
+
+enum patterns_field {
+    PATTERNS_AMOUNT = 0,
+    PATTERNS_BALANCE,
+    PATTERNS_ACCOUNT,
+    PATTERNS_REFERENCE,
+    PATTERNS_PARTY,
+    PATTERNS_DATE,
+    PATTERNS_CREDIT_LIMIT,
+    PATTERNS_AVAILABLE_LIMIT,
+    PATTERNS_DUE_AMOUNT,
+    PATTERNS_MIN_DUE,
+    PATTERNS_DUE_DATE,
+    PATTERNS_FIELD_COUNT
+};
+
+enum patterns_direction {
+    PATTERNS_ANY = 0,
+    PATTERNS_DEBIT = 1,
+    PATTERNS_CREDIT = 2,
+    PATTERNS_NONE = 3, /* only when the message has no direction */
+};
+
+/* One compiled regex with its prefilter. */
+struct patterns_regex {
+    char *id;
+    pcre2_code *code;
+    bool jit;
+    bool gated;            /* false: no triggers, always tried */
+    struct vocab_mask any; /* tried only when one of these words occurs */
+    bool required;         /* "require": every one of these words must occur too */
+    struct vocab_mask all;
+    /* the non-zero words of any / all, so a gate test touches only those */
+    uint8_t any_idx[VOCAB_MASK_WORDS], all_idx[VOCAB_MASK_WORDS];
+    uint8_t n_any, n_all;
+    bool from_trigger; /* the match starts at a trigger word: search from the first */
+    uint16_t *bits;    /* the trigger bits, for from_trigger */
+    size_t n_bits;
+    uint32_t group[PATTERNS_MAX_DUP];    /* groups of the value (a name may repeat), 0 = none */
+    uint32_t currency[PATTERNS_MAX_DUP]; /* groups named "currency" */
+    uint32_t debit, credit;              /* capture groups "debit"/"credit" (classification) */
+};
+
+struct patterns_template {
+    struct patterns_regex re;
+    enum patterns_direction direction;
+    bool raw;          /* party: keep the capture as matched, no stop-word cut */
+    char **only_types; /* NULL-terminated; NULL = every type */
+    char **skip_types;
+    char *label; /* party templates: fixed text instead of the capture */
+};
+
+struct patterns_channel {
+    struct patterns_regex re;
+    char *channel;
+};
+
+struct patterns_account_policy {
+    int keep_digits;       /* digits kept from a long number, e.g. 4 */
+    int keep_all_min_mask; /* keep every printed digit after >= this many mask chars */
+    int keep_all_max_digits;
+};
+
+struct patterns {
+    json_t *root;
+    char *version;
+    struct patterns_template *fields[PATTERNS_FIELD_COUNT];
+    size_t n_fields[PATTERNS_FIELD_COUNT];
+    struct patterns_channel *channels;
+    size_t n_channels;
+    struct patterns_account_policy account;
+    char **party_stop_words;     /* NULL-terminated, lower case: a party ends before these */
+    char **party_strip_prefixes; /* NULL-terminated, lower case */
+    char **party_reject;         /* NULL-terminated, whole-party rejects, lower case */
+    uint32_t max_pairs;          /* most capture pairs of any pattern it compiled */
+};
+
+/* Per-thread match state. */
+struct patterns_scratch {
+    struct vocab_mask present;          /* trigger words in this message */
+    uint32_t first[VOCAB_MAX_TRIGGERS]; /* offset of each one's first occurrence */
+    pcre2_match_data *md;
+    pcre2_match_context *mctx;
+    pcre2_jit_stack *stack;
+};
+
+int patterns_load(const char *json, size_t len, struct vocab *vocab, struct patterns **out,
+                  char *err, size_t err_len);
+void patterns_free(struct patterns *p);
+
+/*
+ * Compile src (macros expanded) into re with the triggers (may be NULL) and
+ * name the value group (may be NULL). Used by the classification module too;
+ * macros come from the regex artifact p. Returns 0, or -1 with err set.
+ */
+int patterns_compile(const struct patterns *p, struct vocab *vocab, const char *id, const char *src,
+                     const json_t *triggers, const json_t *require, const char *anchor,
+                     const char *group, struct patterns_regex *re, uint32_t *max_pairs, char *err,
+                     size_t err_len);
+void patterns_regex_free(struct patterns_regex *re);
+
+int patterns_scratch_init(struct patterns_scratch *s, uint32_t max_pairs);
+void patterns_scratch_fini(struct patterns_scratch *s);
+
+/*
+ * Try re on subj, gated by the trigger words in s->present (and started at the
+ * first of them for from_trigger regexes). On a match returns true and the
+ * ovector of the match is in s->md.
+ */
+bool patterns_run(const struct patterns_regex *re, struct patterns_scratch *s, const char *subj,
+                  size_t len);
+
+/* The trigger gates of re pass for the words in s->present (see patterns_run). */
+static inline bool patterns_gate(const struct patterns_regex *re, const struct patterns_scratch *s)
+{
+    if (re->gated) {
+        uint64_t hit = 0;
+        for (uint8_t i = 0; i < re->n_any; i++)
+            hit |= re->any.w[re->any_idx[i]] & s->present.w[re->any_idx[i]];
+        if (!hit)
+            return false;
+    }
+    for (uint8_t i = 0; i < re->n_all; i++) {
+        uint64_t need = re->all.w[re->all_idx[i]];
+        if ((s->present.w[re->all_idx[i]] & need) != need)
+            return false;
+    }
+    return true;
+}
+
+/* Offsets of group g of the last match, false when the group did not take part. */
+bool patterns_group(const struct patterns_scratch *s, uint32_t g, size_t *start, size_t *end);
+/* The first of the groups gs[] (a repeated name) that took part in the last match. */
+bool patterns_named(const struct patterns_scratch *s, const uint32_t *gs, size_t *start,
+                    size_t *end);
+
+const char *patterns_field_name(enum patterns_field f);
+
+#endif

@@ -1,0 +1,550 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Vocabulary artifact: sender headers to entities, keyword lists, VPA labels
+ * and the trigger-word table that lets the engine skip regexes cheaply.
+ * Lookups are open-addressing hash tables built once at load; the per-message
+ * work is one pass over the body (vocab_scan) and one or two header lookups.
+ */
+#include "sms-extraction/vocab.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TRIGGER_SLOTS 4096 /* power of two, > 2 * VOCAB_MAX_TRIGGERS */
+#define HEADER_MAX 64
+
+struct header_entry {
+    char *header;
+    size_t len;
+    int entity;
+};
+
+struct vpa_label {
+    char *prefix;
+    size_t prefix_len;
+    char *label;
+};
+
+struct vocab_symbol {
+    char *bytes; /* e.g. the UTF-8 rupee sign */
+    size_t len;
+    int bit; /* trigger bit of the word it stands for, -1 until registered */
+    char *word;
+};
+
+struct vocab {
+    json_t *root; /* keeps keyword lists alive */
+    char *version;
+    struct vocab_entity *entities;
+    char **entity_strings; /* owned copies of names and types */
+    size_t n_entities, n_strings;
+    struct header_entry *headers; /* exact headers, open addressing */
+    size_t header_slots;
+    struct header_entry *prefixes; /* longest first */
+    size_t n_prefixes;
+    struct vpa_label *vpa;
+    size_t n_vpa;
+    struct vocab_symbol *symbols;
+    size_t n_symbols;
+    unsigned char symbol_first[256]; /* 1 when a symbol starts with this byte */
+    char words[VOCAB_MAX_TRIGGERS][VOCAB_MAX_WORD + 1];
+    size_t n_words;
+    uint16_t slots[TRIGGER_SLOTS]; /* word index + 1, 0 = empty */
+};
+
+static uint32_t hash_bytes(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+static char *dup_string(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (!d)
+        abort();
+    memcpy(d, s, n);
+    return d;
+}
+
+/* Trigger-word hash from the length and three letters: O(1) per word while scanning. */
+static inline uint32_t word_hash(const char *w, size_t len)
+{
+    return ((uint32_t)(unsigned char)w[0] * 131u + (uint32_t)(unsigned char)w[len - 1] * 31u +
+            (uint32_t)(unsigned char)w[len / 2] * 7u + (uint32_t)len * 1009u) *
+               2654435761u >>
+           20;
+}
+
+static int find_word(const struct vocab *v, const char *w, size_t len)
+{
+    uint32_t i = word_hash(w, len) & (TRIGGER_SLOTS - 1);
+    while (v->slots[i]) {
+        const char *cand = v->words[v->slots[i] - 1];
+        if (strlen(cand) == len && memcmp(cand, w, len) == 0)
+            return v->slots[i] - 1;
+        i = (i + 1) & (TRIGGER_SLOTS - 1);
+    }
+    return -1;
+}
+
+static int add_word(struct vocab *v, const char *w, char *err, size_t err_len)
+{
+    size_t len = strlen(w);
+    if (len == 0 || len > VOCAB_MAX_WORD) {
+        snprintf(err, err_len, "trigger word '%.40s' must be 1-%d letters", w, VOCAB_MAX_WORD);
+        return -1;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (w[i] < 'a' || w[i] > 'z') {
+            snprintf(err, err_len, "trigger word '%.40s' must be lower-case letters only", w);
+            return -1;
+        }
+    }
+    int found = find_word(v, w, len);
+    if (found >= 0)
+        return found;
+    if (v->n_words >= VOCAB_MAX_TRIGGERS) {
+        snprintf(err, err_len, "more than %d distinct trigger words", VOCAB_MAX_TRIGGERS);
+        return -1;
+    }
+    memcpy(v->words[v->n_words], w, len + 1);
+    uint32_t i = word_hash(w, len) & (TRIGGER_SLOTS - 1);
+    while (v->slots[i])
+        i = (i + 1) & (TRIGGER_SLOTS - 1);
+    v->slots[i] = (uint16_t)(v->n_words + 1);
+    for (size_t k = 0; k < v->n_symbols; k++)
+        if (strcmp(v->symbols[k].word, w) == 0)
+            v->symbols[k].bit = (int)v->n_words;
+    return (int)v->n_words++;
+}
+
+int vocab_add_triggers(struct vocab *v, const json_t *words, struct vocab_mask *mask, char *err,
+                       size_t err_len)
+{
+    size_t i;
+    const json_t *item;
+
+    if (!json_is_array(words)) {
+        snprintf(err, err_len, "triggers must be an array of words");
+        return -1;
+    }
+    json_array_foreach(words, i, item)
+    {
+        const char *w = json_string_value(item);
+        if (!w) {
+            snprintf(err, err_len, "trigger %zu is not a string", i);
+            return -1;
+        }
+        if (w[0] == '@') {
+            const json_t *list = vocab_keywords(v, w + 1);
+            if (!list) {
+                snprintf(err, err_len, "unknown keyword list '%.40s'", w + 1);
+                return -1;
+            }
+            if (vocab_add_triggers(v, list, mask, err, err_len) < 0)
+                return -1;
+            continue;
+        }
+        /* A phrase triggers on its first word, which must be lower-case letters. */
+        if (w[0] < 'a' || w[0] > 'z') {
+            snprintf(err, err_len, "trigger '%.40s' must start with a lower-case letter", w);
+            return -1;
+        }
+        char buf[VOCAB_MAX_WORD + 1];
+        size_t n = 0;
+        while (w[n] && w[n] >= 'a' && w[n] <= 'z' && n < VOCAB_MAX_WORD) {
+            buf[n] = w[n];
+            n++;
+        }
+        buf[n] = '\0';
+        int bit = add_word(v, buf, err, err_len);
+        if (bit < 0)
+            return -1;
+        mask->w[bit / 64] |= UINT64_C(1) << (bit % 64);
+    }
+    return 0;
+}
+
+static inline void mark(struct vocab_mask *present, uint32_t *first, int idx, size_t at)
+{
+    uint64_t bit = UINT64_C(1) << (idx % 64);
+    if (!(present->w[idx / 64] & bit)) {
+        present->w[idx / 64] |= bit;
+        first[idx] = (uint32_t)at;
+    }
+}
+
+static size_t scan_symbol(const struct vocab *v, const char *s, size_t len,
+                          struct vocab_mask *present, uint32_t *first, size_t at)
+{
+    for (size_t k = 0; k < v->n_symbols; k++) {
+        const struct vocab_symbol *sym = &v->symbols[k];
+        if (sym->bit >= 0 && sym->len <= len - at && memcmp(s + at, sym->bytes, sym->len) == 0) {
+            mark(present, first, sym->bit, at);
+            return sym->len;
+        }
+    }
+    return 1;
+}
+
+void vocab_scan(const struct vocab *v, const char *text, size_t len, char *lower,
+                struct vocab_mask *present, uint32_t *first)
+{
+    memset(present, 0, sizeof(*present));
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = (unsigned char)text[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c + 32);
+        if (c < 'a' || c > 'z') {
+            lower[i] = (char)c;
+            if (v->symbol_first[c]) {
+                size_t k = i + 1;
+                for (; k < len && k < i + 4; k++) /* symbols are short: lower them first */
+                    lower[k] = (char)(text[k] >= 'A' && text[k] <= 'Z' ? text[k] + 32 : text[k]);
+                size_t n = scan_symbol(v, lower, k, present, first, i);
+                i += n;
+            } else {
+                i++;
+            }
+            continue;
+        }
+        size_t start = i;
+        lower[i++] = (char)c;
+        while (i < len) {
+            c = (unsigned char)text[i];
+            if (c >= 'A' && c <= 'Z')
+                c = (unsigned char)(c + 32);
+            if (c < 'a' || c > 'z')
+                break;
+            lower[i++] = (char)c;
+        }
+        size_t wl = i - start;
+        if (wl > VOCAB_MAX_WORD)
+            continue;
+        uint32_t s = word_hash(lower + start, wl) & (TRIGGER_SLOTS - 1);
+        while (v->slots[s]) {
+            int idx = v->slots[s] - 1;
+            const char *cand = v->words[idx];
+            if (cand[wl] == '\0' && memcmp(cand, lower + start, wl) == 0) {
+                mark(present, first, idx, start);
+                break;
+            }
+            s = (s + 1) & (TRIGGER_SLOTS - 1);
+        }
+    }
+    lower[len] = '\0';
+}
+
+const json_t *vocab_keywords(const struct vocab *v, const char *name)
+{
+    const json_t *lists = json_object_get(v->root, "keywords");
+    const json_t *list = lists ? json_object_get(lists, name) : NULL;
+    return json_is_array(list) ? list : NULL;
+}
+
+void vocab_normalise_sender(const char *sender, size_t len, char *out, size_t out_len)
+{
+    size_t n = 0;
+    if (out_len == 0)
+        return;
+    if (!sender)
+        len = 0;
+    /* operator prefix: two letters and a dash, as in "VM-" or "AD-" */
+    if (len > 3 && isalpha((unsigned char)sender[0]) && isalpha((unsigned char)sender[1]) &&
+        sender[2] == '-') {
+        sender += 3;
+        len -= 3;
+    }
+    /* route suffix: a dash and one letter, as in "-S" or "-T" */
+    if (len > 2 && sender[len - 2] == '-' && isalpha((unsigned char)sender[len - 1]))
+        len -= 2;
+    while (len > 0 && isspace((unsigned char)*sender)) {
+        sender++;
+        len--;
+    }
+    for (size_t i = 0; i < len && n + 1 < out_len; i++)
+        out[n++] = (char)tolower((unsigned char)sender[i]);
+    while (n > 0 && isspace((unsigned char)out[n - 1]))
+        n--;
+    out[n] = '\0';
+}
+
+static const struct header_entry *find_header(const struct vocab *v, const char *h)
+{
+    if (!v->header_slots)
+        return NULL;
+    size_t len = strlen(h);
+    size_t i = hash_bytes(h, len) & (v->header_slots - 1);
+    while (v->headers[i].header) {
+        if (strcmp(v->headers[i].header, h) == 0)
+            return &v->headers[i];
+        i = (i + 1) & (v->header_slots - 1);
+    }
+    return NULL;
+}
+
+const struct vocab_entity *vocab_sender(const struct vocab *v, const char *normalised)
+{
+    if (!normalised || !*normalised)
+        return NULL;
+    const struct header_entry *e = find_header(v, normalised);
+    if (e)
+        return &v->entities[e->entity];
+    for (size_t i = 0; i < v->n_prefixes; i++) {
+        const char *p = v->prefixes[i].header;
+        if (strncmp(normalised, p, v->prefixes[i].len) == 0)
+            return &v->entities[v->prefixes[i].entity];
+    }
+    return NULL;
+}
+
+const char *vocab_vpa_label(const struct vocab *v, const char *local, size_t len)
+{
+    for (size_t i = 0; i < v->n_vpa; i++) {
+        const struct vpa_label *l = &v->vpa[i];
+        if (len < l->prefix_len)
+            continue;
+        size_t k = 0;
+        while (k < l->prefix_len && tolower((unsigned char)local[k]) == l->prefix[k])
+            k++;
+        if (k == l->prefix_len)
+            return l->label;
+    }
+    return NULL;
+}
+
+static int insert_header(struct vocab *v, const char *h, int entity, char *err, size_t err_len)
+{
+    if (find_header(v, h)) {
+        snprintf(err, err_len, "sender header '%.40s' listed twice", h);
+        return -1;
+    }
+    size_t i = hash_bytes(h, strlen(h)) & (v->header_slots - 1);
+    while (v->headers[i].header)
+        i = (i + 1) & (v->header_slots - 1);
+    v->headers[i].header = dup_string(h);
+    v->headers[i].entity = entity;
+    return 0;
+}
+
+static int cmp_prefix_len(const void *a, const void *b)
+{
+    size_t la = strlen(((const struct header_entry *)a)->header);
+    size_t lb = strlen(((const struct header_entry *)b)->header);
+    return la < lb ? 1 : la > lb ? -1 : 0;
+}
+
+static int load_entity(struct vocab *v, const json_t *e, size_t idx, char *err, size_t err_len)
+{
+    const char *name = json_string_value(json_object_get(e, "name"));
+    const char *type = json_string_value(json_object_get(e, "type"));
+    const json_t *headers = json_object_get(e, "headers");
+    const json_t *prefixes = json_object_get(e, "prefixes");
+    size_t i;
+    const json_t *h;
+
+    if (!name || !type || !json_is_array(headers)) {
+        snprintf(err, err_len, "entity %zu needs name, type and headers", idx);
+        return -1;
+    }
+    v->entity_strings[v->n_strings++] = dup_string(name);
+    v->entities[idx].name = v->entity_strings[v->n_strings - 1];
+    v->entity_strings[v->n_strings++] = dup_string(type);
+    v->entities[idx].type = v->entity_strings[v->n_strings - 1];
+    json_array_foreach(headers, i, h)
+    {
+        char norm[HEADER_MAX];
+        const char *s = json_string_value(h);
+        if (!s) {
+            snprintf(err, err_len, "entity '%.40s': header %zu is not a string", name, i);
+            return -1;
+        }
+        vocab_normalise_sender(s, strlen(s), norm, sizeof(norm));
+        if (insert_header(v, norm, (int)idx, err, err_len) < 0)
+            return -1;
+    }
+    json_array_foreach(prefixes, i, h)
+    {
+        const char *s = json_string_value(h);
+        if (!s || !*s) {
+            snprintf(err, err_len, "entity '%.40s': prefix %zu is not a string", name, i);
+            return -1;
+        }
+        v->prefixes[v->n_prefixes].header = dup_string(s);
+        v->prefixes[v->n_prefixes].len = strlen(s);
+        v->prefixes[v->n_prefixes].entity = (int)idx;
+        v->n_prefixes++;
+    }
+    return 0;
+}
+
+static int load_entities(struct vocab *v, const json_t *arr, char *err, size_t err_len)
+{
+    size_t i, n_headers = 0, n_prefixes = 0;
+    const json_t *e;
+
+    if (!json_is_array(arr)) {
+        snprintf(err, err_len, "'entities' must be an array");
+        return -1;
+    }
+    json_array_foreach(arr, i, e)
+    {
+        n_headers += json_array_size(json_object_get(e, "headers"));
+        n_prefixes += json_array_size(json_object_get(e, "prefixes"));
+    }
+    v->n_entities = json_array_size(arr);
+    v->entities = calloc(v->n_entities + 1, sizeof(*v->entities));
+    v->entity_strings = calloc(2 * v->n_entities + 1, sizeof(char *));
+    v->header_slots = 16;
+    while (v->header_slots < 2 * n_headers + 2)
+        v->header_slots *= 2;
+    v->headers = calloc(v->header_slots, sizeof(*v->headers));
+    v->prefixes = calloc(n_prefixes + 1, sizeof(*v->prefixes));
+    if (!v->entities || !v->entity_strings || !v->headers || !v->prefixes)
+        abort();
+    json_array_foreach(arr, i, e)
+    {
+        if (load_entity(v, e, i, err, err_len) < 0)
+            return -1;
+    }
+    qsort(v->prefixes, v->n_prefixes, sizeof(*v->prefixes), cmp_prefix_len);
+    return 0;
+}
+
+static int load_vpa(struct vocab *v, const json_t *obj, char *err, size_t err_len)
+{
+    const char *key;
+    const json_t *val;
+
+    if (!obj)
+        return 0;
+    if (!json_is_object(obj)) {
+        snprintf(err, err_len, "'vpa_labels' must be an object");
+        return -1;
+    }
+    v->vpa = calloc(json_object_size(obj) + 1, sizeof(*v->vpa));
+    if (!v->vpa)
+        abort();
+    json_object_foreach((json_t *)obj, key, val)
+    {
+        if (!json_is_string(val)) {
+            snprintf(err, err_len, "vpa label '%.40s' is not a string", key);
+            return -1;
+        }
+        v->vpa[v->n_vpa].prefix = dup_string(key);
+        v->vpa[v->n_vpa].prefix_len = strlen(key);
+        v->vpa[v->n_vpa].label = dup_string(json_string_value(val));
+        v->n_vpa++;
+    }
+    return 0;
+}
+
+static int load_symbols(struct vocab *v, const json_t *obj, char *err, size_t err_len)
+{
+    const char *key;
+    const json_t *val;
+
+    if (!obj)
+        return 0;
+    if (!json_is_object(obj)) {
+        snprintf(err, err_len, "'symbols' must be an object");
+        return -1;
+    }
+    v->symbols = calloc(json_object_size(obj) + 1, sizeof(*v->symbols));
+    if (!v->symbols)
+        abort();
+    json_object_foreach((json_t *)obj, key, val)
+    {
+        const char *w = json_string_value(val);
+        if (!w || !*key || (key[0] >= 'a' && key[0] <= 'z')) {
+            snprintf(err, err_len, "symbol '%.20s' must map a non-letter to a word", key);
+            return -1;
+        }
+        struct vocab_symbol *sym = &v->symbols[v->n_symbols++];
+        sym->bytes = dup_string(key);
+        sym->len = strlen(key);
+        sym->word = dup_string(w);
+        sym->bit = find_word(v, w, strlen(w));
+        v->symbol_first[(unsigned char)key[0]] = 1;
+    }
+    return 0;
+}
+
+int vocab_load(const char *json, size_t len, struct vocab **out, char *err, size_t err_len)
+{
+    json_error_t jerr;
+    struct vocab *v = calloc(1, sizeof(*v));
+    int rc = -1;
+
+    *out = NULL;
+    if (!v)
+        abort();
+    v->root = json_loadb(json, len, 0, &jerr);
+    if (!v->root) {
+        snprintf(err, err_len, "line %d: %s", jerr.line, jerr.text);
+        goto out;
+    }
+    if (json_integer_value(json_object_get(v->root, "format")) != 1) {
+        snprintf(err, err_len, "'format' must be 1");
+        goto out;
+    }
+    const char *version = json_string_value(json_object_get(v->root, "version"));
+    if (!version) {
+        snprintf(err, err_len, "'version' missing");
+        goto out;
+    }
+    v->version = dup_string(version);
+    if (load_entities(v, json_object_get(v->root, "entities"), err, err_len) < 0)
+        goto out;
+    if (load_vpa(v, json_object_get(v->root, "vpa_labels"), err, err_len) < 0)
+        goto out;
+    if (load_symbols(v, json_object_get(v->root, "symbols"), err, err_len) < 0)
+        goto out;
+    *out = v;
+    v = NULL;
+    rc = 0;
+out:
+    vocab_free(v);
+    return rc;
+}
+
+void vocab_free(struct vocab *v)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < v->n_strings; i++)
+        free(v->entity_strings[i]);
+    for (size_t i = 0; i < v->header_slots; i++)
+        free(v->headers[i].header);
+    for (size_t i = 0; i < v->n_prefixes; i++)
+        free(v->prefixes[i].header);
+    for (size_t i = 0; i < v->n_vpa; i++) {
+        free(v->vpa[i].prefix);
+        free(v->vpa[i].label);
+    }
+    for (size_t i = 0; i < v->n_symbols; i++) {
+        free(v->symbols[i].bytes);
+        free(v->symbols[i].word);
+    }
+    free(v->symbols);
+    free(v->vpa);
+    free(v->prefixes);
+    free(v->headers);
+    free(v->entity_strings);
+    free(v->entities);
+    free(v->version);
+    json_decref(v->root);
+    free(v);
+}
+
+const char *vocab_version(const struct vocab *v)
+{
+    return v->version;
+}

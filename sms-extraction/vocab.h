@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The vocabulary artifact, compiled: who sent a message (sender header ->
+ * entity name and type), named keyword lists the other artifacts use, VPA
+ * labels, and the table of trigger words behind the keyword prefilter.
+ *
+ * DESIGN. Every classification rule and field template names the words that
+ * must occur in a body for its regex to be worth running ("any of"). At load
+ * each such word gets a bit; per message the lower-cased body is split once
+ * into letter runs, each run is looked up in one open-addressing table and
+ * its bit set. A rule then costs one mask test before any regex runs, so most
+ * regexes are never tried on most messages.
+ */
+#ifndef SMSX_VOCAB_H
+#define SMSX_VOCAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define VOCAB_MAX_TRIGGERS 1024
+#define VOCAB_MASK_WORDS (VOCAB_MAX_TRIGGERS / 64)
+#define VOCAB_MAX_WORD 31
+
+struct vocab_mask {
+    uint64_t w[VOCAB_MASK_WORDS];
+};
+
+struct vocab_entity {
+    const char *name; /* "hdfc bank" */
+    const char *type; /* bank, credit_card, wallet, nbfc, ... */
+};
+
+struct vocab;
+
+/* Parse the vocabulary JSON. Returns 0, or -1 with err set and *out NULL. */
+int vocab_load(const char *json, size_t len, struct vocab **out, char *err, size_t err_len);
+void vocab_free(struct vocab *v);
+const char *vocab_version(const struct vocab *v);
+
+/*
+ * Add the trigger words of a rule to its mask, registering new words. Each
+ * item of words is a word (letters only, matched as a whole letter run) or
+ * "@list" for every word of a keyword list. Returns 0, or -1 with err set.
+ */
+int vocab_add_triggers(struct vocab *v, const json_t *words, struct vocab_mask *mask, char *err,
+                       size_t err_len);
+
+/*
+ * Lower-case text (ASCII letters only; other bytes kept) into lower, which has
+ * room for len + 1 bytes, and in the same pass set in present the bit of every
+ * trigger word found and, for each bit newly set, first[bit] = offset of its
+ * first occurrence (first[] is only meaningful where present has the bit).
+ * Symbols listed in the vocabulary (e.g. the rupee sign) count as the word they
+ * stand for.
+ */
+void vocab_scan(const struct vocab *v, const char *text, size_t len, char *lower,
+                struct vocab_mask *present, uint32_t *first);
+
+static inline bool vocab_mask_any(const struct vocab_mask *a, const struct vocab_mask *b)
+{
+    for (int i = 0; i < VOCAB_MASK_WORDS; i++)
+        if (a->w[i] & b->w[i])
+            return true;
+    return false;
+}
+
+/* Every bit of need is set in have. */
+static inline bool vocab_mask_all(const struct vocab_mask *need, const struct vocab_mask *have)
+{
+    for (int i = 0; i < VOCAB_MASK_WORDS; i++)
+        if ((need->w[i] & have->w[i]) != need->w[i])
+            return false;
+    return true;
+}
+
+/* The keyword list called name as a JSON array, or NULL. Borrowed. */
+const json_t *vocab_keywords(const struct vocab *v, const char *name);
+
+/*
+ * Normalise a sender header into out: lower case, an operator prefix such as
+ * "VM-" removed and a one-letter suffix such as "-S" removed.
+ */
+void vocab_normalise_sender(const char *sender, size_t len, char *out, size_t out_len);
+
+/* Entity for a normalised header (exact header first, then longest prefix), or NULL. */
+const struct vocab_entity *vocab_sender(const struct vocab *v, const char *normalised);
+
+/* Label for a VPA whose local part starts with a known prefix ("paytmqr..." -> "Paytm"). */
+const char *vocab_vpa_label(const struct vocab *v, const char *local, size_t len);
+
+#endif

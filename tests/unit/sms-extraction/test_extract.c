@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The extraction engine through its public header: the shipped rules against
+ * our own table of messages (tests/data/sms/extract_cases.tsv), the load
+ * errors rule authors will meet, the record conventions (sender, unique_pan,
+ * absent values), bodies that are not NUL-terminated or too long, and, when
+ * ../shared is present, the labelled dev set as a regression floor.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "sms-extraction/extract.h"
+
+#define RULES_DIR "sms-extraction/rules/"
+
+struct artifacts {
+    char *data[3];
+    size_t len[3];
+};
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    if (buf) {
+        buf[n] = '\0';
+        *len = (size_t)n;
+    }
+    fclose(f);
+    return buf;
+}
+
+static void artifacts_read(struct artifacts *a)
+{
+    static const char *const names[3] = {RULES_DIR "vocabulary.json",
+                                         RULES_DIR "classification.json", RULES_DIR "regex.json"};
+    for (int i = 0; i < 3; i++) {
+        a->data[i] = slurp(names[i], &a->len[i]);
+        assert_non_null(a->data[i]);
+    }
+}
+
+static void artifacts_free(struct artifacts *a)
+{
+    for (int i = 0; i < 3; i++)
+        free(a->data[i]);
+}
+
+struct fixture {
+    struct extract_rules *rules;
+    struct extract_scratch *scratch;
+};
+
+static int setup(void **state)
+{
+    struct artifacts a;
+    char err[256];
+    struct fixture *f = calloc(1, sizeof(*f));
+    artifacts_read(&a);
+    int rc = extract_rules_load(a.data[0], a.len[0], a.data[1], a.len[1], a.data[2], a.len[2],
+                                &f->rules, err, sizeof(err));
+    artifacts_free(&a);
+    if (rc != 0) {
+        fprintf(stderr, "rules: %s\n", err);
+        free(f);
+        return -1;
+    }
+    f->scratch = extract_scratch_new(f->rules);
+    *state = f;
+    return f->scratch ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    extract_scratch_free(f->scratch);
+    extract_rules_free(f->rules);
+    free(f);
+    return 0;
+}
+
+static void run(struct fixture *f, const char *sender, const char *body, struct extract_record *rec)
+{
+    extract_message(f->rules, f->scratch, sender, sender ? strlen(sender) : 0, body, strlen(body),
+                    rec);
+}
+
+/* Compare one column; returns 1 and prints when it does not hold. */
+static int check_text(int line, const char *what, const char *want, const char *got)
+{
+    if (strcmp(want, "*") == 0)
+        return 0;
+    bool absent = !got || !*got;
+    if (strcmp(want, "-") == 0) {
+        if (absent)
+            return 0;
+    } else if (!absent && strcasecmp(want, got) == 0) {
+        return 0;
+    }
+    fprintf(stderr, "line %d: %s: want '%s', got '%s'\n", line, what, want, got ? got : "(null)");
+    return 1;
+}
+
+static int check_number(int line, const char *what, const char *want, double got)
+{
+    if (strcmp(want, "*") == 0)
+        return 0;
+    if (strcmp(want, "-") == 0) {
+        if (isnan(got))
+            return 0;
+    } else if (!isnan(got) && fabs(strtod(want, NULL) - got) < 0.005) {
+        return 0;
+    }
+    fprintf(stderr, "line %d: %s: want %s, got %.2f\n", line, what, want, got);
+    return 1;
+}
+
+static const char *direction_word(enum extract_direction d)
+{
+    return d == EXTRACT_DIRECTION_DEBIT ? "debit" : d == EXTRACT_DIRECTION_CREDIT ? "credit" : "";
+}
+
+static int check_row(struct fixture *f, int line, char **col)
+{
+    struct extract_record rec;
+    int bad = 0;
+    run(f, col[0], col[1], &rec);
+    bad += check_text(line, "sms_type", col[2], rec.sms_type);
+    bad += check_text(line, "direction", col[3], direction_word(rec.direction));
+    bad += check_number(line, "amount", col[4], rec.amount);
+    bad += check_text(line, "account", col[5], rec.account_last_digits);
+    bad += check_number(line, "balance", col[6], rec.available_balance);
+    bad += check_text(line, "party", col[7], rec.transaction_party);
+    bad += check_text(line, "reference", col[8], rec.reference_no);
+    bad += check_text(line, "is_transactional", col[9], rec.is_transactional ? "1" : "0");
+    return bad ? 1 : 0;
+}
+
+/* Every row of the table must come out as written. */
+static void test_fixture_table(void **state)
+{
+    FILE *fp = fopen("tests/data/sms/extract_cases.tsv", "r");
+    char line[2048];
+    int lineno = 0, rows = 0, failed = 0;
+
+    assert_non_null(fp);
+    while (fgets(line, sizeof(line), fp)) {
+        lineno++;
+        if (line[0] == '#' || line[0] == '\n')
+            continue;
+        line[strcspn(line, "\n")] = '\0';
+        char *col[10];
+        int n = 0;
+        for (char *p = line; n < 10; n++) {
+            col[n] = p;
+            char *tab = strchr(p, '\t');
+            if (!tab) {
+                n++;
+                break;
+            }
+            *tab = '\0';
+            p = tab + 1;
+        }
+        assert_int_equal(n, 10);
+        rows++;
+        failed += check_row(*state, lineno, col);
+    }
+    fclose(fp);
+    assert_true(rows >= 40);
+    assert_int_equal(failed, 0);
+}
+
+static void test_record_conventions(void **state)
+{
+    struct extract_record rec;
+    run(*state, "VM-HDFCBK-S",
+        "Rs.520.00 debited from A/c XX4321 on 05-11-25 to VPA corner.shop@oksbi UPI Ref "
+        "512345678901. Avl Bal Rs 1,234.50",
+        &rec);
+    assert_string_equal(rec.sender, "hdfcbk");
+    assert_string_equal(rec.sender_name, "hdfc bank");
+    assert_string_equal(rec.sender_type, "bank");
+    assert_string_equal(rec.unique_pan, "bank | hdfc bank | 21");
+    assert_string_equal(rec.channel, "upi");
+    assert_string_equal(rec.currency, "INR");
+    assert_true(rec.is_classified && rec.is_extracted && rec.is_transactional);
+    assert_non_null(rec.template_id);
+    assert_true(isnan(rec.due_amount) && isnan(rec.credit_limit));
+    assert_string_equal(rec.due_date, "");
+}
+
+static void test_dues_and_limits(void **state)
+{
+    struct extract_record rec;
+    run(*state, "AD-SBICRD",
+        "Statement for your SBI Card ending 7720 has been generated. Total Amt Due Rs 9,870.00; "
+        "Min Amt Due Rs 500.00; payable by 20/05/2026.",
+        &rec);
+    assert_string_equal(rec.sms_type, "statement_generated");
+    assert_true(fabs(rec.due_amount - 9870.0) < 0.005);
+    assert_true(fabs(rec.min_due - 500.0) < 0.005);
+    assert_string_equal(rec.due_date, "20/05/2026");
+    assert_string_equal(rec.account_last_digits, "7720");
+    assert_false(rec.is_transactional);
+
+    run(*state, "JM-BOBCRD",
+        "Your BOBCARD credit limit has been enhanced from Rs 50,000 to Rs 75,000. Happy spending!",
+        &rec);
+    assert_string_equal(rec.sms_type, "card_limit_change");
+    assert_true(fabs(rec.credit_limit - 75000.0) < 0.005);
+    assert_true(isnan(rec.amount));
+
+    run(*state, "AX-AXISBK",
+        "Spent INR 450.00 on Axis Bank Card XX7731 at BOOK NOOK. Avl Limit: INR 40,100.50", &rec);
+    assert_true(fabs(rec.available_limit - 40100.5) < 0.005);
+    assert_true(isnan(rec.available_balance));
+}
+
+static void test_unknown_message(void **state)
+{
+    struct extract_record rec;
+    run(*state, NULL, "see you at the station tomorrow", &rec);
+    assert_string_equal(rec.sms_type, "not_in_the_list");
+    assert_false(rec.is_classified);
+    assert_false(rec.is_transactional);
+    assert_null(rec.sender_name);
+    assert_string_equal(rec.sender, "");
+    assert_string_equal(rec.unique_pan, "");
+}
+
+/* The body is read by length only: bytes past it must not leak into the record. */
+static void test_body_not_nul_terminated(void **state)
+{
+    struct fixture *f = *state;
+    struct extract_record rec;
+    const char text[] = "INR 75.00 spent on Card XX9001 at TEA TIME. Avl Limit INR 900.00 trailing";
+    size_t len = strlen("INR 75.00 spent on Card XX9001 at TEA TIME");
+    char *body = malloc(len);
+    memcpy(body, text, len);
+    extract_message(f->rules, f->scratch, "AD-ICICIB", 9, body, len, &rec);
+    free(body);
+    assert_true(fabs(rec.amount - 75.0) < 0.005);
+    assert_string_equal(rec.transaction_party, "TEA TIME");
+    assert_true(isnan(rec.available_limit));
+}
+
+static void test_long_body(void **state)
+{
+    struct extract_record rec;
+    size_t n = 20000;
+    char *body = malloc(n + 1);
+    memset(body, 'a', n);
+    memcpy(body, "Rs 10.00 debited from A/c XX1111 ", 33);
+    body[n] = '\0';
+    run(*state, "VM-SBIINB", body, &rec);
+    free(body);
+    assert_true(fabs(rec.amount - 10.0) < 0.005);
+    assert_string_equal(rec.account_last_digits, "1111");
+}
+
+static void test_versions(void **state)
+{
+    struct fixture *f = *state;
+    const char *v = extract_rules_version(f->rules);
+    assert_non_null(strstr(v, "vocabulary="));
+    assert_non_null(strstr(v, ",classification="));
+    assert_non_null(strstr(v, ",regex="));
+    for (int i = 0; i < 3; i++) {
+        assert_non_null(extract_rules_artifact_version(f->rules, i));
+        assert_non_null(strstr(v, extract_rules_artifact_version(f->rules, i)));
+    }
+    assert_null(extract_rules_artifact_version(f->rules, 3));
+}
+
+static int load_with(const char *vocab, const char *cls, const char *regex, char *err,
+                     size_t err_len)
+{
+    struct artifacts a;
+    struct extract_rules *rules = NULL;
+    artifacts_read(&a);
+    const char *v = vocab ? vocab : a.data[0];
+    const char *c = cls ? cls : a.data[1];
+    const char *r = regex ? regex : a.data[2];
+    int rc = extract_rules_load(v, strlen(v), c, strlen(c), r, strlen(r), &rules, err, err_len);
+    if (rc == 0)
+        extract_rules_free(rules);
+    else
+        assert_null(rules);
+    artifacts_free(&a);
+    return rc;
+}
+
+static void test_load_errors(void **state)
+{
+    char err[256];
+    (void)state;
+    assert_int_equal(load_with("{not json", NULL, NULL, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "vocabulary:"));
+    assert_int_equal(load_with("{\"format\":1}", NULL, NULL, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "version"));
+    assert_int_equal(
+        load_with(NULL, NULL,
+                  "{\"format\":1,\"version\":\"t\",\"fields\":{\"amount\":[{\"id\":\"broken\","
+                  "\"pattern\":\"(?<amount>\\\\d+\"}]}}",
+                  err, sizeof(err)),
+        -1);
+    assert_non_null(strstr(err, "regex: 'broken': pattern error"));
+    assert_int_equal(load_with(NULL, NULL,
+                               "{\"format\":1,\"version\":\"t\",\"fields\":{\"amount\":[{\"id\":"
+                               "\"nogroup\",\"pattern\":\"rs\\\\d+\"}]}}",
+                               err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "(?<amount>"));
+    assert_int_equal(load_with(NULL,
+                               "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":"
+                               "\"account\"},\"rules\":[{\"id\":\"x\",\"sms_type\":\"otp\","
+                               "\"pattern\":\"{{nosuchmacro}}\"}]}",
+                               NULL, err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "classification: 'x': unknown macro"));
+    assert_int_equal(load_with(NULL,
+                               "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":"
+                               "\"account\"},\"rules\":[{\"id\":\"y\",\"sms_type\":\"otp\","
+                               "\"pattern\":\"otp\",\"triggers\":[\"OTP\"]}]}",
+                               NULL, err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "lower-case"));
+}
+
+/* With ../shared present: the labelled dev set must stay above the project's bars. */
+static void test_dev_set_floor(void **state)
+{
+    const char *shared = getenv("SHARED_DIR") ? getenv("SHARED_DIR") : "../shared";
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/data/sms/cases.jsonl", shared);
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        printf("SKIP: ../shared not present (dev-set floor not checked)\n");
+        skip();
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    int amounts = 0, amount_ok = 0, flagged = 0;
+    while (getline(&line, &cap, fp) > 0) {
+        json_t *o = json_loads(line, 0, NULL);
+        const char *body = json_string_value(json_object_get(o, "body"));
+        const char *sender = json_string_value(json_object_get(o, "sender"));
+        json_t *want = json_object_get(json_object_get(o, "expected"), "amount");
+        struct extract_record rec;
+        if (body && json_is_number(want)) {
+            run(*state, sender, body, &rec);
+            amounts++;
+            amount_ok += fabs(json_number_value(want) - rec.amount) < 0.005;
+            flagged += rec.is_transactional;
+        }
+        json_decref(o);
+    }
+    free(line);
+    fclose(fp);
+    assert_true(amounts > 200);
+    assert_true(amount_ok * 100 >= amounts * 99);
+    assert_true(flagged * 100 >= amounts * 99);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fixture_table),   cmocka_unit_test(test_record_conventions),
+        cmocka_unit_test(test_unknown_message), cmocka_unit_test(test_body_not_nul_terminated),
+        cmocka_unit_test(test_long_body),       cmocka_unit_test(test_versions),
+        cmocka_unit_test(test_load_errors),     cmocka_unit_test(test_dev_set_floor),
+        cmocka_unit_test(test_dues_and_limits),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * smsx-extract: run the extraction engine on messages from stdin, without the
+ * daemon. Data scientists use it to see what the rules make of a set of
+ * messages; rule authors use it to iterate on the artifacts.
+ *
+ *   smsx-extract [--vocabulary F] [--classification F] [--regex F] < in.jsonl
+ *
+ * Each input line is {"sender": "...", "body": "...", "sms_id": optional};
+ * each output line is the record the service would return for it. Rules come
+ * from sms-extraction/rules/ unless given (plain JSON files).
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/json_writer.h"
+#include "sms-extraction/extract.h"
+#include "sms-extraction/request.h"
+#include "sms-extraction/response.h"
+
+#define MAX_RULES_BYTES (16u << 20)
+
+static char *read_file(const char *path, size_t *len, char *err, size_t err_len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+
+    if (!f) {
+        snprintf(err, err_len, "cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    buf = malloc(MAX_RULES_BYTES + 1);
+    if (!buf)
+        abort();
+    *len = fread(buf, 1, MAX_RULES_BYTES + 1, f);
+    if (ferror(f) || *len > MAX_RULES_BYTES) {
+        snprintf(err, err_len, "cannot read '%s' (error or larger than 16 MiB)", path);
+        free(buf);
+        buf = NULL;
+    } else {
+        buf[*len] = '\0';
+    }
+    fclose(f);
+    return buf;
+}
+
+static struct extract_rules *load_rules(const char *paths[3], char *err, size_t err_len)
+{
+    char *data[3] = {NULL, NULL, NULL};
+    size_t len[3] = {0, 0, 0};
+    struct extract_rules *rules = NULL;
+
+    for (int i = 0; i < 3; i++)
+        if (!(data[i] = read_file(paths[i], &len[i], err, err_len)))
+            goto out;
+    extract_rules_load(data[0], len[0], data[1], len[1], data[2], len[2], &rules, err, err_len);
+out:
+    for (int i = 0; i < 3; i++)
+        free(data[i]);
+    return rules;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: smsx-extract [--vocabulary F] [--classification F] [--regex F] "
+                    "< messages.jsonl\n"
+                    "  input lines:  {\"sender\": \"VM-HDFCBK\", \"body\": \"...\"}\n"
+                    "  output lines: one extraction record each\n");
+}
+
+static int parse_args(int argc, char **argv, const char *paths[3])
+{
+    static const char *const flags[3] = {"--vocabulary", "--classification", "--regex"};
+    for (int i = 1; i < argc; i++) {
+        int k = -1;
+        for (int f = 0; f < 3; f++)
+            if (strcmp(argv[i], flags[f]) == 0)
+                k = f;
+        if (k < 0 || i + 1 >= argc)
+            return -1;
+        paths[k] = argv[++i];
+    }
+    return 0;
+}
+
+static void run_line(const struct extract_rules *rules, struct extract_scratch *scratch,
+                     struct json_writer *w, const char *line, size_t len, long lineno)
+{
+    json_error_t jerr;
+    json_t *in = json_loadb(line, len, 0, &jerr);
+    struct request_sms sms;
+    struct extract_record rec;
+
+    if (!json_is_object(in)) {
+        fprintf(stderr, "smsx-extract: line %ld: not a JSON object, skipped\n", lineno);
+        json_decref(in);
+        return;
+    }
+    memset(&sms, 0, sizeof(sms));
+    const json_t *id = json_object_get(in, "sms_id");
+    snprintf(sms.id_buf, sizeof(sms.id_buf), "%ld", lineno);
+    sms.sms_id = json_is_string(id) ? json_string_value(id) : sms.id_buf;
+    const json_t *sender = json_object_get(in, "sender");
+    const json_t *body = json_object_get(in, "body");
+    sms.sender = json_string_value(sender);
+    sms.sender_len = json_string_length(sender);
+    sms.body = json_is_string(body) ? json_string_value(body) : "";
+    sms.body_len = json_string_length(body);
+    snprintf(sms.inbox_date, sizeof(sms.inbox_date), "1970-01-01 05:30:00");
+    extract_message(rules, scratch, sms.sender, sms.sender_len, sms.body, sms.body_len, &rec);
+    json_writer_reset(w);
+    response_record(w, &sms, &rec);
+    if (json_writer_ok(w)) {
+        size_t out_len;
+        const char *out = json_writer_data(w, &out_len);
+        fwrite(out, 1, out_len, stdout);
+        fputc('\n', stdout);
+    }
+    json_decref(in);
+}
+
+int main(int argc, char **argv)
+{
+    const char *paths[3] = {"sms-extraction/rules/vocabulary.json",
+                            "sms-extraction/rules/classification.json",
+                            "sms-extraction/rules/regex.json"};
+    char err[512];
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    long lineno = 0;
+    struct json_writer w;
+
+    if (parse_args(argc, argv, paths) < 0) {
+        usage();
+        return 2;
+    }
+    struct extract_rules *rules = load_rules(paths, err, sizeof(err));
+    if (!rules) {
+        fprintf(stderr, "smsx-extract: %s\n", err);
+        return 1;
+    }
+    struct extract_scratch *scratch = extract_scratch_new(rules);
+    if (!scratch) {
+        fprintf(stderr, "smsx-extract: out of memory\n");
+        extract_rules_free(rules);
+        return 1;
+    }
+    json_writer_init(&w, 0);
+    while ((n = getline(&line, &cap, stdin)) > 0) {
+        lineno++;
+        if (n == 1 && line[0] == '\n')
+            continue;
+        run_line(rules, scratch, &w, line, (size_t)n, lineno);
+    }
+    free(line);
+    json_writer_free(&w);
+    extract_scratch_free(scratch);
+    extract_rules_free(rules);
+    return 0;
+}
