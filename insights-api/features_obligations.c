@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What the user already owes and how they have been paying it: EMI debits
+ * and the monthly obligation, bounced mandates and cheques, penalty charges,
+ * and the loan journey (applications, approvals, rejections, disbursals).
+ * These are the strongest adverse signals a lender reads from SMS.
+ *
+ * An EMI is a debit to a lender: the sender is an NBFC/lender/BNPL, or the
+ * party is a known lender (sender mapping) or maps to loan_repayment
+ * (merchant mapping), or says EMI/loan, or the channel is NACH (not an
+ * investment, insurance premium or bank charge). Bounce SMS are
+ * bounce_return and bounce_charge, and debits whose party names a return or
+ * bounce charge; the bounce SMS of one sender within 3 days are one event
+ * (the notice and its charge, however the extractor typed each).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "insights-api/features_impl.h"
+
+#define BOUNCE_LINK_SECONDS (3 * 86400)
+#define MAX_EMIS 64
+#define EMI_SAME_AMOUNT 0.05
+#define EMI_SAME_AMOUNT_ANY 0.01
+#define EMI_ECHO_SECONDS (3 * 86400)
+
+static bool is_lender_sender(const struct fe_sms *s)
+{
+    return s->sender == FE_S_NBFC || s->sender == FE_S_LENDER || s->sender == FE_S_BNPL;
+}
+
+static bool is_emi(const struct fe_ctx *ctx, const struct sms_fact *f, const struct fe_sms *s)
+{
+    if (!s->txn || f->direction != SMS_DIRECTION_DEBIT || s->kind != FE_K_EXECUTED)
+        return false;
+    const char *sub = f->sms_sub_type ? f->sms_sub_type : "";
+    if (strcmp(sub, "investment") == 0)
+        return false;
+    const char *p = f->transaction_party;
+    const char *cat = p ? maps_merchant_category(ctx->maps, p) : NULL;
+    if (cat && (strcmp(cat, "charges") == 0 || strcmp(cat, "investment") == 0 ||
+                strcmp(cat, "insurance") == 0))
+        return false; /* "ACH return charges", a SIP or a premium by NACH */
+    if (is_lender_sender(s) || s->channel == FE_CH_NACH || strstr(sub, "emi"))
+        return true;
+    if (!p)
+        return false;
+    if (fe_has_word(p, "emi") || fe_has_word(p, "loan") || maps_is_lender_name(ctx->maps, p))
+        return true;
+    return cat && strcmp(cat, "loan_repayment") == 0;
+}
+
+static const char *lender_key(const struct sms_fact *f, const struct fe_sms *s)
+{
+    if (is_lender_sender(s) && f->sender_name)
+        return f->sender_name;
+    if (f->transaction_party && *f->transaction_party)
+        return f->transaction_party;
+    return f->sender_name ? f->sender_name : f->sender;
+}
+
+struct emi_book {
+    const char *key[MAX_EMIS];
+    double amount[MAX_EMIS];
+    int n;
+};
+
+/*
+ * One EMI per loan: payments of the same amount (within 1%) whoever names the
+ * lender (the bank says "NACH/.../MPOKKET FINANCIAL", the lender "mPokket",
+ * and a re-presented EMI comes days later), or to the same lender within 5%.
+ */
+static void emi_note(struct emi_book *b, const char *key, double amount)
+{
+    for (int i = 0; i < b->n; i++) {
+        double diff = fabs(amount - b->amount[i]);
+        if (diff <= EMI_SAME_AMOUNT_ANY * b->amount[i])
+            return;
+        if (diff <= EMI_SAME_AMOUNT * b->amount[i] && key && b->key[i] &&
+            strcasecmp(key, b->key[i]) == 0)
+            return;
+    }
+    if (b->n < MAX_EMIS) {
+        b->key[b->n] = key;
+        b->amount[b->n++] = amount;
+    }
+}
+
+static bool same_sender(const struct sms_fact *a, const struct sms_fact *b)
+{
+    const char *x = a->sender_name ? a->sender_name : a->sender;
+    const char *y = b->sender_name ? b->sender_name : b->sender;
+    return x && y && strcmp(x, y) == 0;
+}
+
+/*
+ * A charge debit the extractor left as an ordinary debit but whose party
+ * names it ("ACH return charges incl GST", "cheque bounce fee").
+ */
+static bool is_charge_for_bounce(const struct sms_fact *f, const struct fe_sms *s)
+{
+    const char *p = f->transaction_party;
+    if (!s->txn || f->direction != SMS_DIRECTION_DEBIT || !p)
+        return false;
+    bool bounce = fe_has_word(p, "return") || fe_has_word(p, "bounce") ||
+                  fe_has_word(p, "dishonour") || fe_has_word(p, "dishonor");
+    bool charge = fe_has_word(p, "charges") || fe_has_word(p, "charge") ||
+                  fe_has_word(p, "penalty") || fe_has_word(p, "fee");
+    return bounce && charge;
+}
+
+static bool is_bounce_sms(const struct fe_ctx *ctx, size_t i)
+{
+    const struct fe_sms *s = &ctx->s[i];
+    return s->kind == FE_K_BOUNCE_RETURN || s->kind == FE_K_BOUNCE_CHARGE ||
+           is_charge_for_bounce(&ctx->u->sms[i], s);
+}
+
+/* The first bounce SMS of a sender within 3 days starts an event; the rest (notice, charge) join
+ * it. */
+static bool is_bounce_event(const struct fe_ctx *ctx, size_t i)
+{
+    for (size_t j = i; j-- > 0;) {
+        if (ctx->u->sms[i].ts - ctx->u->sms[j].ts > BOUNCE_LINK_SECONDS)
+            break;
+        if (is_bounce_sms(ctx, j) && same_sender(&ctx->u->sms[i], &ctx->u->sms[j]))
+            return false;
+    }
+    return true;
+}
+
+static const int loan_w[] = {FE_W7, FE_W30, FE_W90, FE_W180};
+enum { L_APP = 0, L_APPROVE, L_REJECT, L_DISBURSE, L_N };
+static const char *const loan_names[L_N] = {"loan_application", "loan_approval", "loan_rejection",
+                                            "loan_disbursal"};
+
+struct obl {
+    struct fe_acc emi[FE_NWIN], emi_month[FE_NMONTH];
+    struct emi_book book90;
+    struct fe_acc bounce[FE_NWIN], bounce_charge[FE_NWIN], penalty[FE_NWIN];
+    double bounce_month[FE_NMONTH], nach_bounce180, cheque_bounce180;
+    double emi_due[FE_NWIN], pay_due[FE_NWIN], mandate[FE_NWIN];
+    double loan[L_N][FE_NWIN];
+    struct fe_acc disbursed[FE_NWIN];
+    const char *applied90[MAX_EMIS];
+    int n_applied90;
+    int64_t last_bounce, last_disbursal, last_application;
+};
+
+static void add_emi(const struct fe_ctx *ctx, struct obl *a, size_t i)
+{
+    const struct sms_fact *f = &ctx->u->sms[i];
+    const struct fe_sms *s = &ctx->s[i];
+    for (int w = 0; w < FE_NWIN; w++)
+        if (fe_in(s, w))
+            fe_acc_add(&a->emi[w], f->amount);
+    if (s->month >= 0)
+        fe_acc_add(&a->emi_month[s->month], f->amount);
+    if (fe_in(s, FE_W90))
+        emi_note(&a->book90, lender_key(f, s), f->amount);
+}
+
+static void add_bounce(const struct fe_ctx *ctx, struct obl *a, size_t i)
+{
+    const struct sms_fact *f = &ctx->u->sms[i];
+    const struct fe_sms *s = &ctx->s[i];
+    bool event = is_bounce_event(ctx, i);
+    bool charge = s->kind != FE_K_BOUNCE_RETURN && f->amount > 0 && !s->dup;
+    for (int w = 0; w < FE_NWIN; w++) {
+        if (!fe_in(s, w))
+            continue;
+        if (event)
+            fe_acc_add(&a->bounce[w], 1);
+        if (charge)
+            fe_acc_add(&a->bounce_charge[w], f->amount);
+    }
+    if (!event || f->ts > ctx->now)
+        return;
+    if (s->month >= 0)
+        a->bounce_month[s->month]++;
+    if (fe_in(s, FE_W180)) {
+        const char *sub = f->sms_sub_type ? f->sms_sub_type : "";
+        a->nach_bounce180 += s->channel == FE_CH_NACH || strstr(sub, "nach") ||
+                             strstr(sub, "ecs") || strstr(sub, "mandate") || strstr(sub, "emi");
+        a->cheque_bounce180 += s->channel == FE_CH_CHEQUE || strstr(sub, "cheque") != NULL;
+    }
+    if (f->ts > a->last_bounce)
+        a->last_bounce = f->ts;
+}
+
+static void add_loan(const struct fe_ctx *ctx, struct obl *a, size_t i)
+{
+    const struct sms_fact *f = &ctx->u->sms[i];
+    const struct fe_sms *s = &ctx->s[i];
+    int k = s->kind == FE_K_LOAN_APPLICATION ? L_APP
+            : s->kind == FE_K_LOAN_APPROVAL  ? L_APPROVE
+            : s->kind == FE_K_LOAN_REJECTION ? L_REJECT
+                                             : L_DISBURSE;
+    if (k == L_DISBURSE && s->dup)
+        return;
+    for (int w = 0; w < FE_NWIN; w++)
+        if (fe_in(s, w)) {
+            a->loan[k][w]++;
+            if (k == L_DISBURSE && f->amount > 0)
+                fe_acc_add(&a->disbursed[w], f->amount);
+        }
+    if (f->ts > ctx->now)
+        return;
+    if (k == L_DISBURSE && f->ts > a->last_disbursal)
+        a->last_disbursal = f->ts;
+    if (k == L_APP && f->ts > a->last_application)
+        a->last_application = f->ts;
+    const char *who = f->sender_name ? f->sender_name : f->sender;
+    if (k == L_APP && fe_in(s, FE_W90) && who) {
+        for (int j = 0; j < a->n_applied90; j++)
+            if (strcmp(a->applied90[j], who) == 0)
+                return;
+        if (a->n_applied90 < MAX_EMIS)
+            a->applied90[a->n_applied90++] = who;
+    }
+}
+
+static void add_other(const struct fe_ctx *ctx, struct obl *a, size_t i)
+{
+    const struct sms_fact *f = &ctx->u->sms[i];
+    const struct fe_sms *s = &ctx->s[i];
+    bool emi_due =
+        s->kind == FE_K_BILL_DUE && f->sms_sub_type && strcmp(f->sms_sub_type, "emi_due") == 0;
+    for (int w = 0; w < FE_NWIN; w++) {
+        if (!fe_in(s, w))
+            continue;
+        if (s->kind == FE_K_PENALTY && !s->dup && f->amount > 0)
+            fe_acc_add(&a->penalty[w], f->amount);
+        a->emi_due[w] += emi_due;
+        a->pay_due[w] += s->kind == FE_K_BILL_DUE && !emi_due;
+        a->mandate[w] += s->kind == FE_K_MANDATE;
+    }
+}
+
+/*
+ * A lender often confirms an EMI the bank already reported debited ("Payment of
+ * Rs 800 for your loan received"): a lender-sent EMI with a bank-sent EMI of
+ * the same amount within 3 days either side is the same payment.
+ */
+static bool is_lender_echo(const struct fe_ctx *ctx, size_t i)
+{
+    const struct sms_fact *f = &ctx->u->sms[i];
+    if (!is_lender_sender(&ctx->s[i]))
+        return false;
+    for (size_t j = 0; j < ctx->n; j++) {
+        const struct sms_fact *g = &ctx->u->sms[j];
+        if (g->ts < f->ts - EMI_ECHO_SECONDS)
+            continue;
+        if (g->ts > f->ts + EMI_ECHO_SECONDS)
+            break;
+        if (j != i && !is_lender_sender(&ctx->s[j]) && fabs(g->amount - f->amount) < 0.01 &&
+            is_emi(ctx, g, &ctx->s[j]))
+            return true;
+    }
+    return false;
+}
+
+static void accumulate(const struct fe_ctx *ctx, struct obl *a)
+{
+    for (size_t i = 0; i < ctx->n; i++) {
+        const struct fe_sms *s = &ctx->s[i];
+        if (is_emi(ctx, &ctx->u->sms[i], s)) {
+            if (!is_lender_echo(ctx, i))
+                add_emi(ctx, a, i);
+        } else if (is_bounce_sms(ctx, i))
+            add_bounce(ctx, a, i);
+        else if (s->kind >= FE_K_LOAN_APPLICATION && s->kind <= FE_K_LOAN_DISBURSAL)
+            add_loan(ctx, a, i);
+        else
+            add_other(ctx, a, i);
+    }
+}
+
+static void emit_emi(struct fe_ctx *ctx, struct fe_out *o, const struct obl *a)
+{
+    static const int w3[] = {FE_W30, FE_W90, FE_W180};
+    for (int k = 0; k < 3; k++) {
+        fe_num(o, a->emi[w3[k]].n, "emi_count_%s", fe_win_names[w3[k]]);
+        fe_num(o, a->emi[w3[k]].sum, "emi_sum_%s", fe_win_names[w3[k]]);
+    }
+    for (int m = 0; m < FE_NMONTH; m++)
+        fe_num(o, a->emi_month[m].sum, "emi_m%d", m);
+    fe_num(o, fe_max(&a->emi[FE_W90]), "emi_max_amount_c90");
+    fe_num(o, a->book90.n, "emi_count");
+    double lenders = 0;
+    for (int i = 0; i < a->book90.n; i++) {
+        bool dup = false;
+        for (int j = 0; j < i && !dup; j++)
+            dup = a->book90.key[i] && a->book90.key[j] &&
+                  strcasecmp(a->book90.key[i], a->book90.key[j]) == 0;
+        lenders += !dup;
+    }
+    fe_num(o, lenders, "emi_lenders_count_c90");
+    double ob = (a->emi_month[1].sum + a->emi_month[2].sum + a->emi_month[3].sum) / 3;
+    ob = fmax(ob, a->emi[FE_W30].sum);
+    ctx->shared->monthly_obligation = ob;
+    fe_num(o, ob, "monthly_obligation");
+    for (int k = 0; k < 2; k++) {
+        fe_num(o, a->emi_due[w3[k]], "emi_due_reminder_count_%s", fe_win_names[w3[k]]);
+        fe_num(o, a->pay_due[w3[k]], "payment_due_reminder_count_%s", fe_win_names[w3[k]]);
+    }
+    fe_num(o, a->mandate[FE_W90], "mandate_setup_count_c90");
+    fe_num(o, a->mandate[FE_W180], "mandate_setup_count_c180");
+}
+
+static void emit_bounce(struct fe_ctx *ctx, struct fe_out *o, const struct obl *a)
+{
+    static const int w3[] = {FE_W30, FE_W90, FE_W180};
+    for (int k = 0; k < 3; k++)
+        fe_num(o, a->bounce[w3[k]].n, "bounce_count_%s", fe_win_names[w3[k]]);
+    for (int m = 0; m < FE_NMONTH; m++)
+        fe_num(o, a->bounce_month[m], "bounce_count_m%d", m);
+    fe_num(o, a->bounce_charge[FE_W180].n, "bounce_charge_count_c180");
+    fe_num(o, a->bounce_charge[FE_W90].sum, "bounce_charge_sum_c90");
+    fe_num(o, a->bounce_charge[FE_W180].sum, "bounce_charge_sum_c180");
+    fe_num(o, a->nach_bounce180, "nach_bounce_count_c180");
+    fe_num(o, a->cheque_bounce180, "cheque_bounce_count_c180");
+    fe_num(o, fe_days_since(ctx, a->last_bounce), "days_since_last_bounce");
+    for (int k = 0; k < 3; k++)
+        fe_num(o, a->penalty[w3[k]].n, "penalty_count_%s", fe_win_names[w3[k]]);
+    fe_num(o, a->penalty[FE_W90].sum, "penalty_sum_c90");
+    fe_num(o, a->penalty[FE_W180].sum, "penalty_sum_c180");
+    fe_num(o, a->penalty[FE_W180].sum + a->bounce_charge[FE_W180].sum,
+           "total_bounce_or_penal_charge_c180");
+}
+
+static void emit_loans(struct fe_ctx *ctx, struct fe_out *o, const struct obl *a)
+{
+    for (int k = 0; k < L_N; k++)
+        for (size_t w = 0; w < sizeof(loan_w) / sizeof(loan_w[0]); w++)
+            fe_num(o, a->loan[k][loan_w[w]], "%s_count_%s", loan_names[k], fe_win_names[loan_w[w]]);
+    fe_num(o, a->disbursed[FE_W90].sum, "loan_disbursal_sum_c90");
+    fe_num(o, a->disbursed[FE_W180].sum, "loan_disbursal_sum_c180");
+    fe_num(o, a->n_applied90, "distinct_lenders_applied_c90");
+    fe_num(o, fe_ratio(a->loan[L_APPROVE][FE_W180], a->loan[L_APP][FE_W180]),
+           "loan_approval_ratio_c180");
+    fe_num(o, fe_ratio(a->loan[L_REJECT][FE_W180], a->loan[L_APP][FE_W180]),
+           "loan_rejection_ratio_c180");
+    fe_num(o, fe_days_since(ctx, a->last_disbursal), "days_since_last_loan_disbursal");
+    fe_num(o, fe_days_since(ctx, a->last_application), "days_since_last_loan_application");
+}
+
+static void run_obligations(struct fe_ctx *ctx, struct fe_out *o)
+{
+    static const struct obl zero;
+    struct obl a = zero;
+    accumulate(ctx, &a);
+    emit_emi(ctx, o, &a);
+    emit_bounce(ctx, o, &a);
+    emit_loans(ctx, o, &a);
+}
+
+const struct fe_family fe_family_obligations = {"obligations", FEATURES_GROUP_EXTRACTED_SMS, false,
+                                                run_obligations};

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Salary, obligations (EMI, bounces, loans) and affordability families on
+ * small inboxes whose expected values are worked out by hand below.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "insights-api/features.h"
+
+#define NOW 1795329000 /* Sun 2026-11-22 12:00 India time */
+#define DAY 86400
+
+static struct features_catalogue *cat;
+static struct maps *maps;
+static struct feature_vector v;
+
+static int setup(void **state)
+{
+    char err[256];
+    (void)state;
+    if (features_catalogue_load_file(FEATURES_CATALOGUE_DEFAULT_PATH, &cat, err, sizeof(err)) < 0)
+        return -1;
+    maps = maps_load_defaults(NULL, err, sizeof(err));
+    return maps && features_vector_init(&v, cat) == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    features_vector_free(&v);
+    features_catalogue_free(cat);
+    maps_free(maps);
+    return 0;
+}
+
+static struct sms_fact txn(int64_t ts, enum sms_direction dir, double amount, const char *channel,
+                           const char *party, const char *ref, double balance)
+{
+    return (struct sms_fact){.ts = ts,
+                             .sender = "hdfcbk",
+                             .sender_name = "hdfc bank",
+                             .sender_type = "bank",
+                             .sms_type = dir == SMS_DIRECTION_DEBIT ? "account_debit_executed"
+                                                                    : "account_credit_executed",
+                             .sms_sub_type = "transaction",
+                             .channel = channel,
+                             .transaction_party = party,
+                             .account_last_digits = "1234",
+                             .unique_pan = "bank | hdfc bank | 34",
+                             .reference_no = ref,
+                             .is_classified = true,
+                             .is_extracted = true,
+                             .is_transactional = true,
+                             .direction = dir,
+                             .amount = amount,
+                             .available_balance = balance,
+                             .credit_limit = NAN,
+                             .available_limit = NAN,
+                             .due_amount = NAN,
+                             .min_due = NAN};
+}
+
+static struct sms_fact typed(int64_t ts, const char *type, enum sms_direction dir, double amount,
+                             const char *channel, const char *party, const char *sender)
+{
+    struct sms_fact f = txn(ts, dir, amount, channel, party, NULL, NAN);
+    f.sms_type = type;
+    f.sender_name = sender;
+    f.is_transactional = dir != SMS_DIRECTION_NONE;
+    return f;
+}
+
+static double val(const char *name)
+{
+    int i = features_index(cat, name);
+    if (i < 0)
+        fail_msg("no feature %s", name);
+    return v.values[i];
+}
+
+/* 10:00 India time on the day */
+#define NOV1 1793507400
+#define OCT1 1790829000
+#define SEP1 1788237000
+#define AUG1 1785558600
+#define NOV5 1793853000
+#define OCT5 1791174600
+#define SEP5 1788582600
+
+/*
+ * Salary 50,000 / 50,000 / 52,000 / 48,000 on the 1st of Nov, Oct, Sep, Aug
+ * (m0..m3) from "NEFT-ACME TECH PVT LTD-SAL <MON>": 4 months, median 50,000,
+ * day 1, employer "ACME TECH PVT LTD".
+ * EMI: NACH 10,000 to Bajaj Finance on the 5th of Nov, Oct, Sep (17, 48, 78
+ * days ago): one EMI; c90 sum 30,000; obligation = max((10,000 + 10,000 +
+ * 0) / 3 over m1..m3, c30 sum 10,000) = 10,000.
+ * Affordability = 50,000 - 10,000 = 40,000; FOIR 0.2; EMI headroom
+ * 0.5 x 50,000 - 10,000 = 15,000.
+ * Bounces: a return 20 d ago and its 500 charge 19 d ago from the same bank
+ * (one event), and a lone 300 charge from another bank 100 d ago: c30 = 1,
+ * c90 = 1, c180 = 2; charges c180 = 800.
+ * Loans: an application 3 d ago and a rejection 2 d ago.
+ */
+static void test_salary_emi_bounce(void **state)
+{
+    (void)state;
+    struct sms_fact sms[] = {
+        typed(AUG1, "salary_credit", SMS_DIRECTION_CREDIT, 48000, "neft",
+              "NEFT-ACME TECH PVT LTD-SAL AUG", "hdfc bank"),
+        typed(SEP1, "salary_credit", SMS_DIRECTION_CREDIT, 52000, "neft",
+              "NEFT-ACME TECH PVT LTD-SAL SEP", "hdfc bank"),
+        typed(SEP5, "account_debit_executed", SMS_DIRECTION_DEBIT, 10000, "nach",
+              "BAJAJ FINANCE LTD", "hdfc bank"),
+        typed(NOW - 100 * DAY, "bounce_charge", SMS_DIRECTION_DEBIT, 300, NULL, NULL, "icici bank"),
+        typed(OCT1, "salary_credit", SMS_DIRECTION_CREDIT, 50000, "neft",
+              "NEFT-ACME TECH PVT LTD-SAL OCT", "hdfc bank"),
+        typed(OCT5, "account_debit_executed", SMS_DIRECTION_DEBIT, 10000, "nach",
+              "BAJAJ FINANCE LTD", "hdfc bank"),
+        typed(NOV1, "salary_credit", SMS_DIRECTION_CREDIT, 50000, "neft",
+              "NEFT-ACME TECH PVT LTD-SAL NOV", "hdfc bank"),
+        typed(NOV5, "account_debit_executed", SMS_DIRECTION_DEBIT, 10000, "nach",
+              "BAJAJ FINANCE LTD", "hdfc bank"),
+        typed(NOW - 20 * DAY, "bounce_return", SMS_DIRECTION_NONE, NAN, "nach", NULL, "hdfc bank"),
+        typed(NOW - 19 * DAY, "bounce_charge", SMS_DIRECTION_DEBIT, 500, NULL, NULL, "hdfc bank"),
+        typed(NOW - 3 * DAY, "loan_application", SMS_DIRECTION_NONE, NAN, NULL, NULL, "kreditbee"),
+        typed(NOW - 2 * DAY, "loan_rejection", SMS_DIRECTION_NONE, NAN, NULL, NULL, "kreditbee"),
+    };
+    struct user_data u = {.now = NOW,
+                          .sms_state = SOURCE_OK,
+                          .sms = sms,
+                          .sms_count = sizeof(sms) / sizeof(sms[0]),
+                          .apps_state = SOURCE_EMPTY,
+                          .device_state = SOURCE_EMPTY};
+    /* the inbox must be sorted by time: the 100-day charge sits between Aug 1 and Sep 5 */
+    features_compute(cat, maps, &u, FEATURES_GROUP_ALL, &v);
+
+    assert_true(val("salaried_flag") == 1);
+    assert_true(val("estimated_salary") == 50000);
+    assert_true(val("salary_day_of_month") == 1);
+    assert_true(val("salary_months_count") == 4);
+    assert_true(val("salary_m2") == 52000);
+    assert_true(val("salary_m4") == 0);
+    assert_string_equal(features_string(cat, &v, "employer"), "ACME TECH PVT LTD");
+    assert_string_equal(features_string(cat, &v, "salary_detection_method"), "salary_keyword");
+    assert_true(val("emi_count") == 1);
+    assert_true(val("emi_sum_c90") == 30000);
+    assert_true(val("emi_m1") == 10000);
+    assert_true(val("emi_m3") == 0);
+    assert_true(val("monthly_obligation") == 10000);
+    assert_true(val("mobilegator_affordability") == 40000);
+    assert_true(val("obligation_to_income_ratio") == 0.2);
+    assert_true(val("emi_affordability") == 15000);
+    assert_true(val("bounce_count_c30") == 1);
+    assert_true(val("bounce_count_c90") == 1);
+    assert_true(val("bounce_count_c180") == 2);
+    assert_true(val("bounce_charge_sum_c180") == 800);
+    assert_true(val("nach_bounce_count_c180") == 1);
+    assert_true(val("days_since_last_bounce") == 20);
+    assert_true(val("loan_application_count_c7") == 1);
+    assert_true(val("loan_rejection_count_c30") == 1);
+    assert_true(val("loan_rejection_ratio_c180") == 1);
+    assert_true(isnan(val("loan_approval_ratio_c180")) == 0); /* 0 approvals / 1 application */
+    assert_true(val("loan_approval_ratio_c180") == 0);
+}
+
+/*
+ * No salary keyword: the same payer credits 30,000 +- 1,000 on the 7th..9th
+ * of three months -> a recurring salary of median 30,000; a one-off 40,000
+ * from someone else does not count.
+ */
+static void test_recurring_salary(void **state)
+{
+    (void)state;
+    struct sms_fact sms[] = {
+        typed(SEP1 + 7 * DAY, "account_credit_executed", SMS_DIRECTION_CREDIT, 29000, "imps",
+              "GLOBEX SERVICES", "hdfc bank"),
+        typed(OCT1 + 8 * DAY, "account_credit_executed", SMS_DIRECTION_CREDIT, 30000, "imps",
+              "GLOBEX SERVICES", "hdfc bank"),
+        typed(OCT1 + 20 * DAY, "account_credit_executed", SMS_DIRECTION_CREDIT, 40000, "imps",
+              "RAVI KUMAR", "hdfc bank"),
+        typed(NOV1 + 6 * DAY, "account_credit_executed", SMS_DIRECTION_CREDIT, 31000, "imps",
+              "GLOBEX SERVICES", "hdfc bank"),
+    };
+    struct user_data u = {.now = NOW,
+                          .sms_state = SOURCE_OK,
+                          .sms = sms,
+                          .sms_count = sizeof(sms) / sizeof(sms[0]),
+                          .apps_state = SOURCE_EMPTY,
+                          .device_state = SOURCE_EMPTY};
+    features_compute(cat, maps, &u, FEATURES_GROUP_EXTRACTED_SMS, &v);
+    assert_true(val("salaried_flag") == 1);
+    assert_true(val("estimated_salary") == 30000);
+    assert_true(val("salary_months_count") == 3);
+    assert_string_equal(features_string(cat, &v, "employer"), "GLOBEX SERVICES");
+    assert_string_equal(features_string(cat, &v, "salary_detection_method"), "recurring_credit");
+    assert_true(val("monthly_obligation") == 0);
+    assert_true(val("mobilegator_affordability") == 30000);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_salary_emi_bounce),
+                                       cmocka_unit_test(test_recurring_salary)};
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
