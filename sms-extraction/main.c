@@ -4,7 +4,7 @@
  * subsystems in order, say "up" once with everything an operator needs to
  * know what is running, serve until SIGTERM, then take it all down again so
  * that a valgrind run ends with nothing left. No business logic lives here:
- * requests are routes.c's, rules are rules.c's, the request log is store.c's.
+ * requests are routes.c's, rules are rules.c's, the request log is reqlog.c's.
  */
 #include <malloc.h>
 #include <stdio.h>
@@ -19,7 +19,7 @@
 #include "sms-extraction/config.h"
 #include "sms-extraction/routes.h"
 #include "sms-extraction/rules.h"
-#include "sms-extraction/store.h"
+#include "sms-extraction/reqlog.h"
 
 #define SMSX_VERSION "0.1.0"
 #define SMSX_SERVICE "sms-extraction"
@@ -28,9 +28,9 @@ struct daemon {
     struct smsx_config cfg;
     struct metrics *metrics;
     struct rules *rules;
-    struct store *store;
+    struct reqlog *reqlog;
     struct http_server *server;
-    struct routes_ctx routes;
+    struct smsx_routes routes;
 };
 
 static void usage(FILE *out)
@@ -57,7 +57,7 @@ static void on_reload(void *arg)
 static int start_server(struct daemon *d, char *err, size_t err_len)
 {
     struct http_route routes[ROUTES_MAX];
-    size_t n = routes_table(&d->routes, routes);
+    size_t n = smsx_routes_table(&d->routes, routes);
     struct http_server_config sc = {
         .service = SMSX_SERVICE,
         .bind_addr = d->cfg.http_bind,
@@ -71,12 +71,12 @@ static int start_server(struct daemon *d, char *err, size_t err_len)
         .handle_signals = true,
         .access_log = true,
         .metrics = d->metrics,
-        .ready = routes_ready,
+        .ready = smsx_routes_ready,
         .ready_arg = &d->routes,
         .reload = on_reload,
         .reload_arg = d,
-        .thread_init = routes_thread_init,
-        .thread_done = routes_thread_done,
+        .thread_init = smsx_routes_thread_init,
+        .thread_done = smsx_routes_thread_done,
         .thread_arg = &d->routes,
     };
 
@@ -118,12 +118,12 @@ static int start(struct daemon *d, char *err, size_t err_len)
     d->rules = rules_new(&d->cfg, d->metrics, err, err_len);
     if (!d->rules || rules_reload(d->rules, err, err_len) < 0)
         return -1;
-    d->store = store_start(&d->cfg, d->metrics, &db_enabled, err, err_len);
-    if (db_enabled && !d->store)
+    d->reqlog = reqlog_start(&d->cfg, d->metrics, &db_enabled, err, err_len);
+    if (db_enabled && !d->reqlog)
         return -1;
-    d->routes = (struct routes_ctx){
-        .cfg = &d->cfg, .rules = d->rules, .store = d->store, .metrics = d->metrics};
-    routes_init(&d->routes);
+    d->routes = (struct smsx_routes){
+        .cfg = &d->cfg, .rules = d->rules, .reqlog = d->reqlog, .metrics = d->metrics};
+    smsx_routes_init(&d->routes);
     if (start_server(d, err, err_len) < 0)
         return -1;
     log_up(d, db_enabled);
@@ -134,7 +134,7 @@ static int start(struct daemon *d, char *err, size_t err_len)
 static void stop(struct daemon *d)
 {
     http_server_free(d->server);
-    store_stop(d->store, d->cfg.shutdown_grace_ms);
+    reqlog_stop(d->reqlog, d->cfg.shutdown_grace_ms);
     rules_free(d->rules);
     metrics_free(d->metrics);
     smsx_config_free(&d->cfg);

@@ -28,7 +28,7 @@ struct routes_worker {
     struct extract_record rec;
 };
 
-void routes_init(struct routes_ctx *ctx)
+void smsx_routes_init(struct smsx_routes *ctx)
 {
     ctx->messages = metrics_counter_new(ctx->metrics, "messages_total",
                                         "messages classified and extracted", NULL);
@@ -38,9 +38,9 @@ void routes_init(struct routes_ctx *ctx)
                                         "extract requests refused, by reason", "reason");
 }
 
-void *routes_thread_init(int worker, void *arg)
+void *smsx_routes_thread_init(int worker, void *arg)
 {
-    struct routes_ctx *ctx = arg;
+    struct smsx_routes *ctx = arg;
     struct routes_worker *w = calloc(1, sizeof(*w));
 
     (void)worker;
@@ -53,7 +53,7 @@ void *routes_thread_init(int worker, void *arg)
     return w;
 }
 
-void routes_thread_done(int worker, void *thread_data, void *arg)
+void smsx_routes_thread_done(int worker, void *thread_data, void *arg)
 {
     struct routes_worker *w = thread_data;
 
@@ -67,17 +67,17 @@ void routes_thread_done(int worker, void *thread_data, void *arg)
     free(w);
 }
 
-bool routes_ready(void *arg)
+bool smsx_routes_ready(void *arg)
 {
-    struct routes_ctx *ctx = arg;
+    struct smsx_routes *ctx = arg;
 
     return rules_ready(ctx->rules);
 }
 
-static void log_row(struct routes_ctx *ctx, struct http_request *hreq, const struct request *req,
+static void log_row(struct smsx_routes *ctx, struct http_request *hreq, const struct request *req,
                     long extracted, int status)
 {
-    struct store_entry e = {
+    struct reqlog_entry e = {
         .request_id = req->request_id[0] ? req->request_id : http_request_id(hreq),
         .client_id = req->client_id,
         .user_id = req->user_id,
@@ -87,7 +87,7 @@ static void log_row(struct routes_ctx *ctx, struct http_request *hreq, const str
         .latency_ms = http_request_elapsed(hreq) * 1000.0,
     };
 
-    store_log(ctx->store, &e);
+    reqlog_log(ctx->reqlog, &e);
 }
 
 /* JSON bodies only; a missing Content-Type is accepted as JSON (as FastAPI does). */
@@ -98,7 +98,7 @@ static bool content_type_ok(const struct http_request *hreq)
     return !ct || !*ct || strstr(ct, "json") != NULL;
 }
 
-static void reply_validation(struct routes_ctx *ctx, struct http_request *hreq,
+static void reply_validation(struct smsx_routes *ctx, struct http_request *hreq,
                              struct routes_worker *w, json_t *detail)
 {
     json_t *first = json_array_get(detail, 0);
@@ -138,7 +138,7 @@ static long extract_all(const struct extract_rules *rules, struct routes_worker 
 
 static void handle_extract(struct http_request *hreq, void *arg)
 {
-    struct routes_ctx *ctx = arg;
+    struct smsx_routes *ctx = arg;
     struct routes_worker *w = http_request_thread_data(hreq);
     const struct extract_rules *rules;
     json_t *detail = NULL;
@@ -177,7 +177,7 @@ static void handle_extract(struct http_request *hreq, void *arg)
     http_reply_json(hreq, 200, data, len);
 }
 
-size_t routes_table(struct routes_ctx *ctx, struct http_route *out)
+size_t smsx_routes_table(struct smsx_routes *ctx, struct http_route *out)
 {
     const struct http_route table[] = {
         {HTTP_METHOD_POST, "/api/extract", handle_extract, ctx},

@@ -14,12 +14,12 @@
 #include "common/metrics.h"
 #include "sms-extraction/config.h"
 #include "sms-extraction/rules.h"
-#include "sms-extraction/store.h"
+#include "sms-extraction/reqlog.h"
 
-struct routes_ctx {
+struct smsx_routes {
     const struct smsx_config *cfg;
     struct rules *rules;
-    struct store *store; /* NULL when the request log is off */
+    struct reqlog *reqlog; /* NULL when the request log is off */
     struct metrics *metrics;
     struct metrics_counter *messages;  /* messages extracted */
     struct metrics_counter *extracted; /* of which is_extracted */
@@ -27,17 +27,17 @@ struct routes_ctx {
 };
 
 /* Registers the handlers' metrics in ctx->metrics. */
-void routes_init(struct routes_ctx *ctx);
+void smsx_routes_init(struct smsx_routes *ctx);
 
 /* Fills out (at least ROUTES_MAX rows) with the route table; returns the row count. */
 #define ROUTES_MAX 4
-size_t routes_table(struct routes_ctx *ctx, struct http_route *out);
+size_t smsx_routes_table(struct smsx_routes *ctx, struct http_route *out);
 
 /* http_server_config.thread_init / thread_done (arg = the ctx). */
-void *routes_thread_init(int worker, void *arg);
-void routes_thread_done(int worker, void *thread_data, void *arg);
+void *smsx_routes_thread_init(int worker, void *arg);
+void smsx_routes_thread_done(int worker, void *thread_data, void *arg);
 
 /* http_server_config.ready (arg = the ctx): rules loaded. */
-bool routes_ready(void *arg);
+bool smsx_routes_ready(void *arg);
 
 #endif

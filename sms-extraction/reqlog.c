@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The request log writer (see store.h). Producers are the request threads;
+ * The request log writer (see reqlog.h). Producers are the request threads;
  * the consumer is one writer thread that owns the PostgreSQL connection. The
  * queue is a ring of fixed-size rows allocated once (DB_QUEUE_MAX): the writer
  * copies a batch out under the lock, writes it in one transaction without the
@@ -12,7 +12,7 @@
  * successful connection, so replicas starting together do not collide and a
  * database that comes up late is migrated when it appears.
  */
-#include "sms-extraction/store.h"
+#include "sms-extraction/reqlog.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -24,14 +24,14 @@
 #include "common/log.h"
 #include "common/pg.h"
 
-#define STORE_BATCH_MAX 128
-#define STORE_BACKOFF_MIN_MS 200
-#define STORE_BACKOFF_MAX_MS 10000
-#define STORE_LOG_EVERY_S 30 /* at most one failure line per this many seconds */
-#define STORE_ID_MAX 128
-#define STORE_LOCK_KEY 0x736d73785f6c6f67LL /* "smsx_log" */
+#define REQLOG_BATCH_MAX 128
+#define REQLOG_BACKOFF_MIN_MS 200
+#define REQLOG_BACKOFF_MAX_MS 10000
+#define REQLOG_LOG_EVERY_S 30 /* at most one failure line per this many seconds */
+#define REQLOG_ID_MAX 128
+#define REQLOG_LOCK_KEY 0x736d73785f6c6f67LL /* "smsx_log" */
 
-static const struct pg_migration store_migrations[] = {
+static const struct pg_migration reqlog_migrations[] = {
     {"smsx_0001_request_log", "CREATE TABLE IF NOT EXISTS smsx_request_log ("
                               " id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
                               " request_id varchar(128) NOT NULL,"
@@ -53,10 +53,10 @@ static const char insert_sql[] =
     "extracted_count, status, latency_ms, created_at) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7, to_timestamp($8::double precision))";
 
-struct store_row {
-    char request_id[STORE_ID_MAX + 1];
-    char client_id[STORE_ID_MAX + 1];
-    char user_id[STORE_ID_MAX + 1];
+struct reqlog_row {
+    char request_id[REQLOG_ID_MAX + 1];
+    char client_id[REQLOG_ID_MAX + 1];
+    char user_id[REQLOG_ID_MAX + 1];
     bool has_client, has_user;
     long sms_count, extracted_count;
     int status;
@@ -64,12 +64,12 @@ struct store_row {
     double created_at; /* epoch seconds */
 };
 
-struct store {
+struct reqlog {
     const struct smsx_config *cfg;
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake;
-    struct store_row *ring;
+    struct reqlog_row *ring;
     size_t cap, head, count; /* guarded by lock */
     bool stopping;           /* guarded by lock */
     long grace_ms;           /* guarded by lock */
@@ -80,7 +80,7 @@ struct store {
     long backoff_ms;
     time_t last_log;
     unsigned long suppressed;
-    struct store_row batch[STORE_BATCH_MAX];
+    struct reqlog_row batch[REQLOG_BATCH_MAX];
 
     struct metrics *metrics;
     struct metrics_counter *written, *dropped, *failures;
@@ -91,7 +91,7 @@ static void copy_id(char *dst, const char *src, bool *has)
 {
     if (has)
         *has = src != NULL;
-    snprintf(dst, STORE_ID_MAX + 1, "%s", src ? src : "");
+    snprintf(dst, REQLOG_ID_MAX + 1, "%s", src ? src : "");
 }
 
 static double now_epoch(void)
@@ -102,9 +102,9 @@ static double now_epoch(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-void store_log(struct store *s, const struct store_entry *e)
+void reqlog_log(struct reqlog *s, const struct reqlog_entry *e)
 {
-    struct store_row *row;
+    struct reqlog_row *row;
 
     if (!s)
         return;
@@ -129,13 +129,13 @@ void store_log(struct store *s, const struct store_entry *e)
     pthread_mutex_unlock(&s->lock);
 }
 
-/* One warn line per STORE_LOG_EVERY_S; the others are counted into the next. */
-static void log_failure(struct store *s, const char *what, const char *why)
+/* One warn line per REQLOG_LOG_EVERY_S; the others are counted into the next. */
+static void log_failure(struct reqlog *s, const char *what, const char *why)
 {
     time_t now = time(NULL);
 
     metrics_dependency_error(s->metrics, "postgres");
-    if (s->last_log && now - s->last_log < STORE_LOG_EVERY_S) {
+    if (s->last_log && now - s->last_log < REQLOG_LOG_EVERY_S) {
         s->suppressed++;
         return;
     }
@@ -145,13 +145,13 @@ static void log_failure(struct store *s, const char *what, const char *why)
     s->suppressed = 0;
 }
 
-static void disconnect(struct store *s)
+static void disconnect(struct reqlog *s)
 {
     PQfinish(s->conn);
     s->conn = NULL;
 }
 
-static int connect_db(struct store *s)
+static int connect_db(struct reqlog *s)
 {
     const struct smsx_config *cfg = s->cfg;
     char port[16], err[512];
@@ -173,8 +173,8 @@ static int connect_db(struct store *s)
         return -1;
     }
     if (!s->migrated) {
-        if (pg_migrate(s->conn, STORE_LOCK_KEY, store_migrations,
-                       sizeof(store_migrations) / sizeof(store_migrations[0]), err,
+        if (pg_migrate(s->conn, REQLOG_LOCK_KEY, reqlog_migrations,
+                       sizeof(reqlog_migrations) / sizeof(reqlog_migrations[0]), err,
                        sizeof(err)) < 0) {
             log_failure(s, "request log migration failed", err);
             disconnect(s);
@@ -188,7 +188,7 @@ static int connect_db(struct store *s)
     return 0;
 }
 
-static int write_row(struct store *s, const struct store_row *r, char *err, size_t err_len)
+static int write_row(struct reqlog *s, const struct reqlog_row *r, char *err, size_t err_len)
 {
     char sms[24], extracted[24], status[16], latency[32], created[32];
     const char *params[8] = {r->request_id,
@@ -209,7 +209,7 @@ static int write_row(struct store *s, const struct store_row *r, char *err, size
 }
 
 /* Writes n rows of s->batch in one transaction. */
-static int write_batch(struct store *s, size_t n)
+static int write_batch(struct reqlog *s, size_t n)
 {
     char err[512];
 
@@ -229,7 +229,7 @@ fail:
 }
 
 /* Waits up to ms for work or a stop; called with the lock held. */
-static void wait_locked(struct store *s, long ms)
+static void wait_locked(struct reqlog *s, long ms)
 {
     struct timespec ts;
 
@@ -243,7 +243,7 @@ static void wait_locked(struct store *s, long ms)
     pthread_cond_timedwait(&s->wake, &s->lock, &ts);
 }
 
-static void backoff(struct store *s, double deadline)
+static void backoff(struct reqlog *s, double deadline)
 {
     long ms = s->backoff_ms;
 
@@ -258,11 +258,11 @@ static void backoff(struct store *s, double deadline)
         wait_locked(s, ms);
     pthread_mutex_unlock(&s->lock);
     s->backoff_ms =
-        s->backoff_ms * 2 > STORE_BACKOFF_MAX_MS ? STORE_BACKOFF_MAX_MS : s->backoff_ms * 2;
+        s->backoff_ms * 2 > REQLOG_BACKOFF_MAX_MS ? REQLOG_BACKOFF_MAX_MS : s->backoff_ms * 2;
 }
 
-/* Copies up to STORE_BATCH_MAX queued rows; returns how many (0 = stop now). */
-static size_t take_batch(struct store *s, double *deadline)
+/* Copies up to REQLOG_BATCH_MAX queued rows; returns how many (0 = stop now). */
+static size_t take_batch(struct reqlog *s, double *deadline)
 {
     size_t n;
 
@@ -271,7 +271,7 @@ static size_t take_batch(struct store *s, double *deadline)
         wait_locked(s, 1000);
     if (s->stopping && *deadline == 0)
         *deadline = now_epoch() + s->grace_ms / 1000.0;
-    n = s->count < STORE_BATCH_MAX ? s->count : STORE_BATCH_MAX;
+    n = s->count < REQLOG_BATCH_MAX ? s->count : REQLOG_BATCH_MAX;
     if (s->stopping && now_epoch() >= *deadline)
         n = 0;
     for (size_t i = 0; i < n; i++)
@@ -280,7 +280,7 @@ static size_t take_batch(struct store *s, double *deadline)
     return n;
 }
 
-static void pop_batch(struct store *s, size_t n)
+static void pop_batch(struct reqlog *s, size_t n)
 {
     pthread_mutex_lock(&s->lock);
     s->head = (s->head + n) % s->cap;
@@ -292,7 +292,7 @@ static void pop_batch(struct store *s, size_t n)
 
 static void *writer_main(void *arg)
 {
-    struct store *s = arg;
+    struct reqlog *s = arg;
     double deadline = 0; /* set when stopping begins */
     size_t n;
 
@@ -309,14 +309,14 @@ static void *writer_main(void *arg)
             backoff(s, deadline);
             continue;
         }
-        s->backoff_ms = STORE_BACKOFF_MIN_MS;
+        s->backoff_ms = REQLOG_BACKOFF_MIN_MS;
         pop_batch(s, n);
     }
     disconnect(s);
     return NULL;
 }
 
-static void register_metrics(struct store *s)
+static void register_metrics(struct reqlog *s)
 {
     struct metrics *m = s->metrics;
 
@@ -329,10 +329,10 @@ static void register_metrics(struct store *s)
     s->depth = metrics_gauge_new(m, "request_log_queue_depth", "request-log rows waiting");
 }
 
-struct store *store_start(const struct smsx_config *cfg, struct metrics *metrics, bool *enabled,
-                          char *err, size_t err_len)
+struct reqlog *reqlog_start(const struct smsx_config *cfg, struct metrics *metrics, bool *enabled,
+                            char *err, size_t err_len)
 {
-    struct store *s;
+    struct reqlog *s;
     int rc;
 
     *enabled = cfg->db_host && *cfg->db_host;
@@ -348,7 +348,7 @@ struct store *store_start(const struct smsx_config *cfg, struct metrics *metrics
     s->cfg = cfg;
     s->cap = (size_t)cfg->db_queue_max;
     s->metrics = metrics;
-    s->backoff_ms = STORE_BACKOFF_MIN_MS;
+    s->backoff_ms = REQLOG_BACKOFF_MIN_MS;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->wake, NULL);
     if (metrics)
@@ -365,7 +365,7 @@ struct store *store_start(const struct smsx_config *cfg, struct metrics *metrics
     return s;
 }
 
-void store_stop(struct store *s, long grace_ms)
+void reqlog_stop(struct reqlog *s, long grace_ms)
 {
     if (!s)
         return;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The request log (store.c): rows reach PostgreSQL with no message content;
+ * The request log (reqlog.c): rows reach PostgreSQL with no message content;
  * with the database down nothing blocks, and every row that cannot be
  * written is counted, whether the queue overflowed or shutdown came first.
  * The "database up" part needs PGHOST/PGPORT (the harness exports them) and
@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "common/pg.h"
-#include "sms-extraction/store.h"
+#include "sms-extraction/reqlog.h"
 
 static void base_config(struct smsx_config *cfg, const char *host, long port, long queue)
 {
@@ -66,10 +66,10 @@ static void test_disabled_without_host(void **state)
     char err[256];
 
     base_config(&cfg, "", 5432, 10);
-    assert_null(store_start(&cfg, NULL, &enabled, err, sizeof(err)));
+    assert_null(reqlog_start(&cfg, NULL, &enabled, err, sizeof(err)));
     assert_false(enabled);
-    store_log(NULL, &(struct store_entry){.request_id = "r"}); /* a no-op */
-    store_stop(NULL, 0);
+    reqlog_log(NULL, &(struct reqlog_entry){.request_id = "r"}); /* a no-op */
+    reqlog_stop(NULL, 0);
 }
 
 static void test_database_down_counts_every_row(void **state)
@@ -79,19 +79,19 @@ static void test_database_down_counts_every_row(void **state)
     struct metrics *m = metrics_new("t_");
     bool enabled = false;
     char err[256];
-    struct store *s;
+    struct reqlog *s;
     double t0;
 
     base_config(&cfg, "127.0.0.1", 1, 10); /* nothing listens on port 1 */
-    s = store_start(&cfg, m, &enabled, err, sizeof(err));
+    s = reqlog_start(&cfg, m, &enabled, err, sizeof(err));
     assert_true(enabled);
     assert_non_null(s);
     t0 = now_s();
     for (int i = 0; i < 15; i++)
-        store_log(s, &(struct store_entry){.request_id = "r", .sms_count = 1, .status = 200});
+        reqlog_log(s, &(struct reqlog_entry){.request_id = "r", .sms_count = 1, .status = 200});
     assert_true(now_s() - t0 < 1.0); /* never waits for the database */
     assert_int_equal(metric(m, "t_request_log_rows_dropped_total"), 5);
-    store_stop(s, 300);
+    reqlog_stop(s, 300);
     assert_int_equal(metric(m, "t_request_log_rows_dropped_total"), 15);
     assert_int_equal(metric(m, "t_request_log_rows_written_total"), 0);
     metrics_free(m);
@@ -106,7 +106,7 @@ static void test_rows_written(void **state)
     bool enabled = false;
     char err[512], rid[64], sql[256];
     const char *params[1] = {rid};
-    struct store *s;
+    struct reqlog *s;
     PGconn *c;
     PGresult *r;
 
@@ -116,18 +116,18 @@ static void test_rows_written(void **state)
     }
     m = metrics_new("t_");
     base_config(&cfg, host, getenv("PGPORT") ? strtol(getenv("PGPORT"), NULL, 10) : 5432, 100);
-    s = store_start(&cfg, m, &enabled, err, sizeof(err));
+    s = reqlog_start(&cfg, m, &enabled, err, sizeof(err));
     assert_non_null(s);
     snprintf(rid, sizeof(rid), "test-store-%ld-%ld", (long)getpid(), (long)time(NULL));
     for (int i = 0; i < 20; i++)
-        store_log(s, &(struct store_entry){.request_id = rid,
-                                           .client_id = i % 2 ? "c1" : NULL,
-                                           .user_id = "u1",
-                                           .sms_count = 1000,
-                                           .extracted_count = i,
-                                           .status = i == 0 ? 422 : 200,
-                                           .latency_ms = 12.5});
-    store_stop(s, 10000);
+        reqlog_log(s, &(struct reqlog_entry){.request_id = rid,
+                                             .client_id = i % 2 ? "c1" : NULL,
+                                             .user_id = "u1",
+                                             .sms_count = 1000,
+                                             .extracted_count = i,
+                                             .status = i == 0 ? 422 : 200,
+                                             .latency_ms = 12.5});
+    reqlog_stop(s, 10000);
     assert_int_equal(metric(m, "t_request_log_rows_written_total"), 20);
     assert_int_equal(metric(m, "t_request_log_rows_dropped_total"), 0);
     metrics_free(m);

@@ -7,16 +7,16 @@
  * reconnects with backoff, so a slow or absent database never slows or fails
  * a request. Every row that cannot be written is counted in /metrics.
  */
-#ifndef SMSX_STORE_H
-#define SMSX_STORE_H
+#ifndef SMSX_REQLOG_H
+#define SMSX_REQLOG_H
 
 #include "common/metrics.h"
 #include "sms-extraction/config.h"
 
-struct store;
+struct reqlog;
 
 /* Outcome of one request, as logged. Strings may be NULL (unknown). */
-struct store_entry {
+struct reqlog_entry {
     const char *request_id;
     const char *client_id;
     const char *user_id;
@@ -27,20 +27,20 @@ struct store_entry {
 };
 
 /*
- * A store for cfg (must outlive it), with its writer thread started; NULL when
- * DB_HOST is empty (every function accepts a NULL store). Returns NULL with
+ * A request log for cfg (must outlive it), with its writer thread started; NULL when
+ * DB_HOST is empty (every function accepts a NULL log). Returns NULL with
  * err set only when the thread cannot start; *enabled says which.
  */
-struct store *store_start(const struct smsx_config *cfg, struct metrics *metrics, bool *enabled,
-                          char *err, size_t err_len);
+struct reqlog *reqlog_start(const struct smsx_config *cfg, struct metrics *metrics, bool *enabled,
+                            char *err, size_t err_len);
 
 /* Queue one row; never blocks on the database. Drops (and counts) when the queue is full. */
-void store_log(struct store *s, const struct store_entry *e);
+void reqlog_log(struct reqlog *s, const struct reqlog_entry *e);
 
 /*
  * Stop: the writer flushes what is queued for up to grace_ms, counts the rest
  * as dropped, closes the connection and exits; then everything is freed.
  */
-void store_stop(struct store *s, long grace_ms);
+void reqlog_stop(struct reqlog *s, long grace_ms);
 
 #endif
