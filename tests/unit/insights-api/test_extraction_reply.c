@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Tests of insights-api/extraction_reply.h: the scanner and the jansson
+ * parser must give identical facts. Hand-written replies cover escapes,
+ * layout, key order, duplicates, missing and mistyped members, and every
+ * shape the scanner refuses (where AUTO must fall back to jansson and still
+ * agree). With EXTRACTOR_URL set (tests/integration/test_ins_sources.sh),
+ * the raw bytes of real sms-extraction replies are compared too.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/http_client.h"
+#include "common/json_writer.h"
+#include "insights-api/extraction_reply.h"
+
+/* ---- comparing facts ---------------------------------------------------- */
+
+static void same_str(const char *a, const char *b, const char *what, size_t i)
+{
+    if ((a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0))
+        fail_msg("record %zu %s: '%s' vs '%s'", i, what, a ? a : "(null)", b ? b : "(null)");
+}
+
+static void same_num(double a, double b, const char *what, size_t i)
+{
+    if (isnan(a) != isnan(b) || (!isnan(a) && a != b))
+        fail_msg("record %zu %s: %g vs %g", i, what, a, b);
+}
+
+static void same_facts(const struct user_data *x, const struct user_data *y)
+{
+    assert_int_equal(x->sms_count, y->sms_count);
+    for (size_t i = 0; i < x->sms_count; i++) {
+        const struct sms_fact *a = &x->sms[i], *b = &y->sms[i];
+
+        assert_int_equal(a->ts, b->ts);
+        same_str(a->sms_id, b->sms_id, "sms_id", i);
+        same_str(a->sender, b->sender, "sender", i);
+        same_str(a->sender_name, b->sender_name, "sender_name", i);
+        same_str(a->sender_type, b->sender_type, "sender_type", i);
+        same_str(a->sms_type, b->sms_type, "sms_type", i);
+        same_str(a->sms_sub_type, b->sms_sub_type, "sms_sub_type", i);
+        same_str(a->channel, b->channel, "channel", i);
+        same_str(a->transaction_party, b->transaction_party, "transaction_party", i);
+        same_str(a->account_last_digits, b->account_last_digits, "account_last_digits", i);
+        same_str(a->unique_pan, b->unique_pan, "unique_pan", i);
+        same_str(a->reference_no, b->reference_no, "reference_no", i);
+        assert_int_equal(a->is_classified, b->is_classified);
+        assert_int_equal(a->is_extracted, b->is_extracted);
+        assert_int_equal(a->is_transactional, b->is_transactional);
+        assert_int_equal(a->direction, b->direction);
+        same_num(a->amount, b->amount, "amount", i);
+        same_num(a->available_balance, b->available_balance, "available_balance", i);
+        same_num(a->credit_limit, b->credit_limit, "credit_limit", i);
+        same_num(a->available_limit, b->available_limit, "available_limit", i);
+        same_num(a->due_amount, b->due_amount, "due_amount", i);
+        same_num(a->min_due, b->min_due, "min_due", i);
+    }
+}
+
+/* The messages the replies answer: ids m0.., times 1795000000 + i. */
+static struct raw_sms msgs[8];
+
+static int setup(void **state)
+{
+    static char ids[8][16];
+
+    (void)state;
+    for (int i = 0; i < 8; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "m%d", i);
+        msgs[i].sms_id = ids[i];
+        msgs[i].body = "";
+        msgs[i].ts = 1795000000 + i;
+    }
+    return 0;
+}
+
+/* Parse text with both parsers (and AUTO); returns the AUTO result, facts compared. */
+static enum err both(const char *text, size_t expect, struct user_data *out, bool scan_ok)
+{
+    struct user_data j, s;
+    char why[256];
+    enum err ej, es, ea;
+    size_t len = strlen(text);
+
+    user_data_init(&j, "c", "u", 0);
+    user_data_init(&s, "c", "u", 0);
+    user_data_init(out, "c", "u", 0);
+    ej = extraction_reply_parse(text, len, expect, msgs, EXTRACTION_REPLY_JANSSON, &j, NULL, why,
+                                sizeof(why));
+    es = extraction_reply_parse(text, len, expect, msgs, EXTRACTION_REPLY_SCAN, &s, NULL, why,
+                                sizeof(why));
+    ea = extraction_reply_parse(text, len, expect, msgs, EXTRACTION_REPLY_AUTO, out, NULL, why,
+                                sizeof(why));
+    assert_int_equal(ea, ej);
+    if (scan_ok) {
+        assert_int_equal(es, ERR_OK);
+        same_facts(&j, &s);
+    } else {
+        assert_int_not_equal(es, ERR_OK);
+        assert_int_equal(s.sms_count, 0); /* nothing left behind */
+    }
+    same_facts(&j, out);
+    user_data_free(&j);
+    user_data_free(&s);
+    return ea;
+}
+
+/* Single quotes become double quotes, for readable literals. */
+static char *q(const char *text)
+{
+    char *t = strdup(text);
+
+    for (char *p = t; *p; p++)
+        if (*p == '\'')
+            *p = '"';
+    return t;
+}
+
+#define REC_A                                                                                      \
+    "{'sms_id':'m0','sms_sender':'exbank','sms_inbox_date':'2026-11-18 16:37:40',"                 \
+    "'sender_name':'example bank','sender_type':'bank','sms_type':'account_debit_executed',"       \
+    "'sms_sub_type':'upi','is_classified':true,'is_extracted':true,'is_transactional':true,"       \
+    "'transaction':250,'transaction_type':'debit-transaction','account_last_digits':'1234',"       \
+    "'transaction_party':'shop@exupi','unique_pan':'bank | example bank | 34',"                    \
+    "'available_balance':1.5e3,'reference_no':'123456789012','channel':'upi',"                     \
+    "'transaction_date':'01-11-26','credit_limit':null,'available_limit':null,'due_amount':null,"  \
+    "'min_due':-0.25,'due_date':null,'currency':'INR','template_id':'debit_upi_vpa'}"
+
+/* ---- cases -------------------------------------------------------------- */
+
+static void test_plain(void **state)
+{
+    struct user_data u;
+    char *t = q("{'request_id':'r1','extracted_sms_data':[" REC_A "]}");
+
+    (void)state;
+    assert_int_equal(both(t, 1, &u, true), ERR_OK);
+    assert_int_equal(u.sms_count, 1);
+    assert_int_equal(u.sms[0].ts, 1795000060);
+    assert_string_equal(u.sms[0].sender_name, "example bank");
+    assert_int_equal(u.sms[0].direction, SMS_DIRECTION_DEBIT);
+    assert_true(u.sms[0].amount == 250.0);
+    assert_true(u.sms[0].available_balance == 1500.0);
+    assert_true(u.sms[0].min_due == -0.25);
+    assert_true(isnan(u.sms[0].credit_limit));
+    assert_true(u.sms[0].is_transactional);
+    user_data_free(&u);
+    free(t);
+
+    /* number forms; scalar members around the list */
+    t = q("{'n':-0,'extracted_sms_data':[{'transaction':1.5E+2,'min_due':-12e-1}],'ok':true}");
+    assert_int_equal(both(t, 1, &u, true), ERR_OK);
+    assert_true(u.sms[0].amount == 150.0);
+    assert_true(u.sms[0].min_due == -1.2);
+    user_data_free(&u);
+    free(t);
+}
+
+static void test_layout_and_order(void **state)
+{
+    struct user_data u;
+    /* pretty-printed, keys shuffled, extra members at both levels, request_id last */
+    char *t = q(" {\n  'extracted_sms_data' : [\n   { 'is_extracted' : false ,\t'sms_type':"
+                "'otp', 'sms_id' : 'm1', 'zz_new_field': 3, 'sms_inbox_date':'2026-01-01 "
+                "00:00:00', 'transaction_type' : 'credit-transaction', 'transaction': 0 } ,\r\n"
+                "   {}\n  ] ,\n  'version' : 2 , 'request_id' : 'r' }\n");
+
+    (void)state;
+    assert_int_equal(both(t, 2, &u, true), ERR_OK);
+    assert_string_equal(u.sms[0].sms_type, "otp");
+    assert_int_equal(u.sms[0].direction, SMS_DIRECTION_CREDIT);
+    assert_true(u.sms[0].amount == 0.0);
+    assert_int_equal(u.sms[0].ts, 1767205800); /* midnight India time */
+    /* an empty record: id and time from the message sent */
+    assert_string_equal(u.sms[1].sms_id, "m1");
+    assert_int_equal(u.sms[1].ts, 1795000001);
+    assert_null(u.sms[1].sms_type);
+    user_data_free(&u);
+    free(t);
+}
+
+static void test_escapes(void **state)
+{
+    struct user_data u;
+    char *t = q("{'extracted_sms_data':[{'sms_id':'m0','transaction_party':"
+                "'A \\'quoted\\' \\\\ back\\/slash\\n\\t\\b\\f\\r caf\\u00e9 \\u20ac "
+                "\\ud83d\\ude00 \\u00E9','sender_name':'plain'}]}");
+
+    (void)state;
+    assert_int_equal(both(t, 1, &u, true), ERR_OK);
+    assert_string_equal(u.sms[0].transaction_party,
+                        "A \"quoted\" \\ back/slash\n\t\b\f\r caf\xc3\xa9 \xe2\x82\xac "
+                        "\xf0\x9f\x98\x80 \xc3\xa9");
+    assert_string_equal(u.sms[0].sender_name, "plain");
+    user_data_free(&u);
+    free(t);
+}
+
+static void test_types_and_duplicates(void **state)
+{
+    struct user_data u;
+    char *t = q("{'extracted_sms_data':[{'sms_id':7,'sms_sender':false,'transaction':'250',"
+                "'is_classified':1,'is_extracted':'true','transaction_type':'debit',"
+                "'sms_inbox_date':1795000060,'channel':'upi','channel':'neft',"
+                "'available_balance':12,'available_balance':null}]}");
+
+    (void)state;
+    assert_int_equal(both(t, 1, &u, true), ERR_OK);
+    assert_string_equal(u.sms[0].sms_id, "m0"); /* not a string: the id sent */
+    assert_null(u.sms[0].sender);
+    assert_true(isnan(u.sms[0].amount));
+    assert_false(u.sms[0].is_classified);
+    assert_false(u.sms[0].is_extracted);
+    assert_int_equal(u.sms[0].direction, SMS_DIRECTION_NONE);
+    assert_int_equal(u.sms[0].ts, 1795000000);     /* not a date text: the time sent */
+    assert_string_equal(u.sms[0].channel, "neft"); /* duplicates: the last wins */
+    assert_true(isnan(u.sms[0].available_balance));
+    user_data_free(&u);
+    free(t);
+}
+
+/* Shapes the scanner refuses: AUTO still agrees with jansson. */
+static void test_fallbacks(void **state)
+{
+    static const char *const texts[] = {
+        "{'extracted_sms_data':[{'sms_id':'m0','extra':{'nested':true}}]}",
+        "{'extracted_sms_data':[{'sms_id':'m0','extra':[1,2]}],'request_id':'r'}",
+        "{'meta':{'a':1},'extracted_sms_data':[{'sms_id':'m0'}]}",
+        "{'extracted_sms_data':[{'s\\u006ds_id':'m5'}]}",
+    };
+    struct user_data u;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        char *t = q(texts[i]);
+        assert_int_equal(both(t, 1, &u, false), ERR_OK);
+        assert_int_equal(u.sms_count, 1);
+        user_data_free(&u);
+        free(t);
+    }
+}
+
+static void test_errors(void **state)
+{
+    static const struct {
+        const char *text;
+        size_t expect;
+        enum err want;
+    } cases[] = {
+        {"", 1, ERR_DEPENDENCY_UNAVAILABLE},
+        {"not json", 1, ERR_DEPENDENCY_UNAVAILABLE},
+        {"{'extracted_sms_data':", 1, ERR_DEPENDENCY_UNAVAILABLE},
+        {"{'extracted_sms_data':[{'sms_id':'m0'}]", 1, ERR_DEPENDENCY_UNAVAILABLE},
+        {"{'extracted_sms_data':[{'sms_id':'m0'}]} trailing", 1, ERR_DEPENDENCY_UNAVAILABLE},
+        {"{'extracted_sms_data':{}}", 1, ERR_DEPENDENCY_UNAVAILABLE},
+        {"{'records':[]}", 0, ERR_DEPENDENCY_UNAVAILABLE},
+        {"[]", 0, ERR_DEPENDENCY_UNAVAILABLE},
+        {"{'extracted_sms_data':[1]}", 1, ERR_DEPENDENCY_UNAVAILABLE},
+        {"{'extracted_sms_data':[{'sms_id':'a\\u0000b'}]}", 1, ERR_DEPENDENCY_UNAVAILABLE},
+        {"{'extracted_sms_data':[{'sms_id':'\\ud800'}]}", 1, ERR_DEPENDENCY_UNAVAILABLE},
+        {"{'extracted_sms_data':[{'sms_id':'m0','transaction':1e999}]}", 1,
+         ERR_DEPENDENCY_UNAVAILABLE},
+        {"{'extracted_sms_data':[{},{}]}", 1, ERR_INTERNAL},
+        {"{'extracted_sms_data':[]}", 2, ERR_INTERNAL},
+        {"{'extracted_sms_data':[]}", 0, ERR_OK},
+    };
+    struct user_data u;
+    char why[256];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *t = q(cases[i].text);
+        enum err e = both(t, cases[i].expect, &u, cases[i].want == ERR_OK);
+        if (e != cases[i].want)
+            fail_msg("case %zu: got %d, want %d", i, e, cases[i].want);
+        assert_int_equal(u.sms_count, 0);
+        user_data_free(&u);
+        free(t);
+    }
+    /* NULL body, and the records array with the jansson path */
+    user_data_init(&u, "c", "u", 0);
+    assert_int_equal(
+        extraction_reply_parse(NULL, 0, 1, msgs, EXTRACTION_REPLY_AUTO, &u, NULL, why, sizeof(why)),
+        ERR_DEPENDENCY_UNAVAILABLE);
+    json_t *records = json_array();
+    char *t = q("{'extracted_sms_data':[" REC_A "," REC_A "]}");
+    assert_int_equal(extraction_reply_parse(t, strlen(t), 2, msgs, EXTRACTION_REPLY_SCAN, &u,
+                                            records, why, sizeof(why)),
+                     ERR_OK);
+    assert_int_equal(json_array_size(records), 2);
+    assert_int_equal(json_object_size(json_array_get(records, 1)), 26);
+    assert_int_equal(u.sms_count, 2);
+    json_decref(records);
+    free(t);
+    user_data_free(&u);
+}
+
+/* ---- real replies ------------------------------------------------------- */
+
+static void test_real_replies(void **state)
+{
+    const char *urls = getenv("EXTRACTOR_URLS");
+    char url[256];
+    size_t n;
+
+    (void)state;
+    if (!urls || !*urls)
+        urls = getenv("EXTRACTOR_URL");
+    if (!urls || !*urls) {
+        printf("SKIP: EXTRACTOR_URL not set (run via tests/integration/test_ins_sources.sh)\n");
+        skip();
+        return;
+    }
+    n = strcspn(urls, ",");
+    snprintf(url, sizeof(url), "%.*s/api/extract", (int)n, urls);
+
+    /* invented messages of the common kinds, with quotes and non-ASCII text */
+    static const char *const bodies[] = {
+        "Rs 250.00 debited from A/c XX1234 on 01-11-26 to VPA shop@exupi. Ref 123456789012",
+        "INR 45,000.00 credited to your A/c XX9876 on 02-11-26 by NEFT from \"ACME PVT LTD\". "
+        "Avl Bal INR 52,310.50",
+        "Your OTP is 000000. Do not share it.",
+        "Rs.1,299 spent on Credit Card XX4321 at CAF\xc3\x89 M\xc3\x9cNCHEN on 03-11-26. Avl Lmt "
+        "Rs 48,701",
+        "Your Credit Card XX4321 bill of Rs 12,345.00 is due on 05-12-2026. Min amt due Rs 620.",
+        "Txn of Rs 500 on card XX1111 declined due to insufficient balance.",
+        "Rs 2000 withdrawn at ATM from A/c XX1234 on 04-11-26. Avl Bal Rs 10,000.00",
+        "Get a pre-approved loan up to Rs 5,00,000. Apply now \xe2\x82\xb9 T&C",
+    };
+    struct json_writer w;
+    json_writer_init(&w, 0);
+    json_writer_object_begin(&w);
+    json_writer_kv_string(&w, "client_id", "c");
+    json_writer_kv_string(&w, "user_id", "u");
+    json_writer_key(&w, "sms");
+    json_writer_array_begin(&w);
+    for (int i = 0; i < 8; i++) {
+        json_writer_object_begin(&w);
+        json_writer_kv_string(&w, "sms_id", msgs[i].sms_id);
+        json_writer_kv_string(&w, "sms_sender", i % 2 ? "VM-HDFCBK" : "AD-ICICIB-S");
+        json_writer_kv_string(&w, "sms_body", bodies[i]);
+        json_writer_kv_int(&w, "sms_inbox_date", msgs[i].ts);
+        json_writer_object_end(&w);
+    }
+    json_writer_array_end(&w);
+    json_writer_object_end(&w);
+    size_t blen;
+    const char *body = json_writer_data(&w, &blen);
+
+    struct http_client_config cfg;
+    http_client_config_default(&cfg);
+    char err[256];
+    struct http_client_upstream *up = http_client_upstream_new(&cfg, err, sizeof(err));
+    struct http_client *h = http_client_new(up);
+    struct http_client_request req = {.url = url, .body = body, .body_len = blen};
+    struct http_client_response resp = {0};
+    assert_int_equal(http_client_do(h, &req, &resp), HTTP_CLIENT_OK);
+    assert_int_equal(resp.status, 200);
+
+    struct user_data u;
+    assert_int_equal(both((const char *)resp.body, 8, &u, true), ERR_OK);
+    assert_int_equal(u.sms_count, 8);
+    /* something was really extracted, so the comparison covered numbers and strings */
+    assert_int_equal(u.sms[0].direction, SMS_DIRECTION_DEBIT);
+    assert_true(u.sms[0].amount == 250.0);
+    assert_non_null(u.sms[0].sms_type);
+    user_data_free(&u);
+    http_client_response_free(&resp);
+    http_client_free(h);
+    http_client_upstream_free(up);
+    json_writer_free(&w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plain),        cmocka_unit_test(test_layout_and_order),
+        cmocka_unit_test(test_escapes),      cmocka_unit_test(test_types_and_duplicates),
+        cmocka_unit_test(test_fallbacks),    cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_real_replies),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
