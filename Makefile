@@ -92,7 +92,7 @@ deps:
 	@scripts/deps.sh
 
 run: deps all
-	@scripts/run-demo.sh $(BUILD)
+	@scripts/run-demo.sh $(BUILD) && scripts/run-demo-insights.sh $(BUILD)
 
 # The whole suite: unit tests, integration tests against real servers, the same under
 # ASan/UBSan, valgrind on a daemon run, format and docs drift checks.

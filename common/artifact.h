@@ -24,10 +24,10 @@ enum artifact_kind {
 
 struct artifact_source {
     enum artifact_kind kind;
-    char path[1024];    /* ARTIFACT_FILE */
-    char bucket[256];   /* ARTIFACT_S3 */
-    char key[1024];     /* ARTIFACT_S3, without leading '/' */
-    char region[64];    /* ARTIFACT_S3; default "us-east-1" when empty */
+    char path[1024];  /* ARTIFACT_FILE */
+    char bucket[256]; /* ARTIFACT_S3 */
+    char key[1024];   /* ARTIFACT_S3, without leading '/' */
+    char region[64];  /* ARTIFACT_S3; default "us-east-1" when empty */
 };
 
 /* S3 access: the standard AWS_* variables, handed in by the daemon's config. */
@@ -56,9 +56,9 @@ int artifact_source_parse(const char *location, struct artifact_source *out, cha
  * when use_s3 is true builds an ARTIFACT_S3 source (bucket and key required),
  * otherwise an ARTIFACT_FILE source from path.
  */
-int artifact_source_from_parts(bool use_s3, const char *bucket, const char *key,
-                               const char *region, const char *path, struct artifact_source *out,
-                               char *err, size_t err_len);
+int artifact_source_from_parts(bool use_s3, const char *bucket, const char *key, const char *region,
+                               const char *path, struct artifact_source *out, char *err,
+                               size_t err_len);
 
 /* "s3://bucket/key" or the file path, for logs and metrics. */
 void artifact_source_describe(const struct artifact_source *src, char *buf, size_t buf_len);

@@ -363,6 +363,19 @@ const char *http_request_id(const struct http_request *req)
     return req->id;
 }
 
+const char *http_request_peer(const struct http_request *req)
+{
+    struct evhttp_connection *conn = evhttp_request_get_connection(req->evreq);
+    char *host = NULL;
+    ev_uint16_t port = 0;
+
+    if (!conn)
+        return NULL;
+    /* evhttp keeps the accepted peer address as a numeric string */
+    evhttp_connection_get_peer(conn, &host, &port);
+    return host;
+}
+
 const char *http_request_body(struct http_request *req, size_t *len)
 {
     if (!req->body_ready) {

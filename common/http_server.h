@@ -166,6 +166,12 @@ const char *http_request_header(const struct http_request *req, const char *name
 /* The request id (also in the X-Request-Id response header). */
 const char *http_request_id(const struct http_request *req);
 /*
+ * The TCP peer's numeric address ("127.0.0.1", "::1"), or NULL when the
+ * connection is gone. This is the direct peer: whether X-Forwarded-For may be
+ * believed instead is the caller's policy (trusted proxies), not ours.
+ */
+const char *http_request_peer(const struct http_request *req);
+/*
  * The whole body, contiguous and NUL-terminated (the NUL not counted in *len);
  * "" with *len 0 when empty. Owned by the context. Never log it.
  */

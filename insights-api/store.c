@@ -280,17 +280,20 @@ static struct store_row *dump_row(struct store *s, enum store_row_kind kind,
 void store_dump(struct store *s, const struct store_dump *d)
 {
     struct store_row *req, *resp;
+    double created_at;
 
     if (!s || s->cfg.dump_mode == STORE_DUMP_OFF || !d->request_id || d->api > STORE_API_OTHER)
         return;
     req = dump_row(s, STORE_ROW_REQUEST, d);
     store_row_set(req, &req->cutoff_date, d->cutoff_date, STORE_CUTOFF_MAX);
     set_payload(s, req, d->request_json, d->request_len);
+    /* the writer thread owns and may free req once it is queued */
+    created_at = req->created_at;
     enqueue(s, req);
     if (!d->has_response)
         return;
     resp = dump_row(s, STORE_ROW_RESPONSE, d);
-    resp->created_at = req->created_at;
+    resp->created_at = created_at;
     if (d->groupings_json && strlen(d->groupings_json) <= STORE_GROUPINGS_MAX)
         store_row_set(resp, &resp->groupings, d->groupings_json, STORE_GROUPINGS_MAX);
     set_payload(s, resp, d->response_json, d->response_len);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The configuration and error references in docs/ are generated from the binaries, so they
 # cannot drift from the code: docs/configuration.md from each daemon's --config-docs,
-# docs/errors.md from --error-docs (one error table, common/err.c). With --check nothing is
+# docs/errors.md from --error-docs (one error table, common/err.c), docs/features.md from
+# insights-api --features-docs (the feature catalogue). With --check nothing is
 # written: it shows the diff and fails when docs/ is stale (`make docs` regenerates).
 # usage: scripts/gen-docs.sh [BUILD_DIR] [--check]
 set -euo pipefail
@@ -43,8 +44,15 @@ trap 'rm -rf "$tmp"' EXIT
     "$BUILD/sms-extraction" --error-docs # its own title and introduction
 } >"$tmp/errors.md"
 
+DOCS=(configuration.md errors.md)
+if [ -x "$BUILD/insights-api" ]; then
+    # the feature catalogue, as the daemon loads and checks it
+    "$BUILD/insights-api" --features-docs >"$tmp/features.md"
+    DOCS+=(features.md)
+fi
+
 status=0
-for f in configuration.md errors.md; do
+for f in "${DOCS[@]}"; do
     if [ "$CHECK" = 1 ]; then
         if ! diff -u "docs/$f" "$tmp/$f" >"$tmp/$f.diff" 2>&1; then
             echo "gen-docs: docs/$f is out of date with the binaries (run: make docs):"
@@ -59,5 +67,5 @@ for f in configuration.md errors.md; do
         fi
     fi
 done
-[ "$CHECK" = 1 ] && [ "$status" = 0 ] && echo "gen-docs: docs/configuration.md and docs/errors.md are up to date"
+[ "$CHECK" = 1 ] && [ "$status" = 0 ] && echo "gen-docs: docs/${DOCS[*]} are up to date"
 exit $status

@@ -34,20 +34,20 @@ enum extract_direction {
  * values as JSON null.
  */
 struct extract_record {
-    char sender[32];           /* normalised header: lower case, operator prefix and
-                                  -S/-T/-P/-G suffix removed ("VM-HDFCBK-S" -> "hdfcbk") */
-    const char *sender_name;   /* entity from the vocabulary, e.g. "hdfc bank" */
-    const char *sender_type;   /* bank, credit_card, wallet, nbfc, ... */
-    const char *sms_type;      /* classification label, see docs/sms-types.md */
-    const char *sms_sub_type;  /* finer label within sms_type */
-    const char *template_id;   /* id of the regex template that extracted fields */
-    const char *channel;       /* upi imps neft rtgs card atm netbanking cheque nach wallet */
-    const char *currency;      /* ISO code, "INR" when a rupee amount was read */
-    bool is_classified;        /* a classification rule matched */
-    bool is_extracted;         /* at least the amount (or balance) was extracted */
-    bool is_transactional;     /* money moved (debit or credit executed) */
+    char sender[32];          /* normalised header: lower case, operator prefix and
+                                 -S/-T/-P/-G suffix removed ("VM-HDFCBK-S" -> "hdfcbk") */
+    const char *sender_name;  /* entity from the vocabulary, e.g. "hdfc bank" */
+    const char *sender_type;  /* bank, credit_card, wallet, nbfc, ... */
+    const char *sms_type;     /* classification label, see docs/sms-types.md */
+    const char *sms_sub_type; /* finer label within sms_type */
+    const char *template_id;  /* id of the regex template that extracted fields */
+    const char *channel;      /* upi imps neft rtgs card atm netbanking cheque nach wallet */
+    const char *currency;     /* ISO code, "INR" when a rupee amount was read */
+    bool is_classified;       /* a classification rule matched */
+    bool is_extracted;        /* at least the amount (or balance) was extracted */
+    bool is_transactional;    /* money moved (debit or credit executed) */
     enum extract_direction direction;
-    double amount;             /* "transaction" */
+    double amount; /* "transaction" */
     double available_balance;
     double credit_limit;
     double available_limit;

@@ -22,10 +22,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const KNOWN[] = {"client_id",      "user_id",      "sms_id",      "sms_sender",
-                                    "sms_inbox_date", "package_name", "app_name",    "install_time",
-                                    "update_time",    "is_system",    "brand",       "model",
-                                    "manufacturer",   "os_version",   "captured_at", NULL};
+static const char *const KNOWN[] = {
+    "client_id",    "user_id",      "sms_id",           "sms_sender",  "sms_inbox_date",
+    "package_name", "app_name",     "install_time",     "update_time", "is_system",
+    "brand",        "model",        "manufacturer",     "os_version",  "captured_at",
+    "sdk_int",      "total_ram_mb", "total_storage_mb", NULL};
 
 static bool known(const char *key)
 {

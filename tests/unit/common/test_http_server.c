@@ -77,6 +77,16 @@ static void handle_thread_data(struct http_request *req, void *arg)
     http_reply_json(req, 200, out, (size_t)n);
 }
 
+static void handle_peer(struct http_request *req, void *arg)
+{
+    char out[96];
+    const char *peer = http_request_peer(req);
+
+    (void)arg;
+    int n = snprintf(out, sizeof(out), "{\"peer\":\"%s\"}", peer ? peer : "none");
+    http_reply_json(req, 200, out, (size_t)n);
+}
+
 static void release_parked(evutil_socket_t fd, short what, void *arg)
 {
     struct parked *p = arg;
@@ -129,6 +139,7 @@ static const struct http_route routes[] = {
     {HTTP_METHOD_GET, "/thread", handle_thread_data, NULL},
     {HTTP_METHOD_GET, "/slow", handle_slow, NULL},
     {HTTP_METHOD_GET, "/items/*", handle_hello, NULL},
+    {HTTP_METHOD_GET, "/peer", handle_peer, NULL},
 };
 
 /* ---------- fixture ---------- */
@@ -347,6 +358,12 @@ static void test_routes_404_405_prefix(void **state)
 
     r = exchange(port, "GET /items/42?x=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert_int_equal(r->status, 200);
+
+    /* the direct TCP peer, whatever X-Forwarded-For says */
+    r = exchange(port, "GET /peer HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 10.9.9.9\r\n"
+                       "Connection: close\r\n\r\n");
+    assert_int_equal(r->status, 200);
+    assert_string_equal(r->body, "{\"peer\":\"127.0.0.1\"}");
 
     r = exchange(port, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
                        "Connection: close\r\n\r\nhello");

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Loading insights-api's artifacts (see assets.h). One fetch helper serves
+ * every artifact so that the S3 credentials, the keyring, the size cap and
+ * the prod rule on sealing are applied the same way to all of them.
+ */
+#include "insights-api/assets.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/artifact.h"
+
+/* Config rows of the maps kinds, in enum maps_kind order. */
+static const enum ins_artifact kind_artifact[MAPS_KIND_COUNT] = {
+    [MAPS_APPS] = INS_ART_APPS_MAPPING,
+    [MAPS_FRAUD_APPS] = INS_ART_FRAUD_APPS_MAPPING,
+    [MAPS_DEVICE_PRICING] = INS_ART_DEVICE_MAPPING,
+    [MAPS_AVG_DEVICE_PRICE] = INS_ART_AVG_DEVICE_MAPPING,
+    [MAPS_MERCHANTS] = INS_ART_MERCHANT_MAPPING,
+    [MAPS_SMS_SENDERS] = INS_ART_SMS_MAPPING,
+};
+
+struct fetcher {
+    const struct ins_config *cfg;
+    struct artifact_keyring *keyring;
+};
+
+static int fetch(struct fetcher *f, const char *env, const char *location, unsigned char **data,
+                 size_t *len, char *err, size_t err_len)
+{
+    const struct ins_config *cfg = f->cfg;
+    struct artifact_s3_auth auth = {
+        .access_key_id = cfg->aws_access_key_id,
+        .secret_access_key = cfg->aws_secret_access_key,
+        .session_token = cfg->aws_session_token,
+        .default_region = cfg->aws_default_region,
+        .endpoint = cfg->aws_endpoint_url_s3,
+        .timeout_ms = cfg->artifact_timeout_ms,
+    };
+    struct artifact_source src;
+    char why[512], where[1100];
+    bool sealed = false;
+
+    if (artifact_source_parse(location, &src, why, sizeof(why)) < 0) {
+        snprintf(err, err_len, "%s: %s", env, why);
+        return -1;
+    }
+    artifact_source_describe(&src, where, sizeof(where));
+    if (artifact_load(&src, &auth, f->keyring, (size_t)cfg->artifact_max_bytes, data, len, &sealed,
+                      why, sizeof(why)) < 0) {
+        snprintf(err, err_len, "%s (%s): %s", env, where, why);
+        return -1;
+    }
+    if (!sealed && ins_config_is_prod(cfg)) {
+        snprintf(err, err_len, "%s (%s): unsealed artifact refused in prod", env, where);
+        free(*data);
+        *data = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static void version_append(struct assets *a, const char *name, const char *version)
+{
+    size_t n = strlen(a->versions);
+
+    snprintf(a->versions + n, sizeof(a->versions) - n, "%s%s=%s", n ? "," : "", name,
+             version && *version ? version : "?");
+}
+
+static int load_maps(struct assets *a, struct fetcher *f, struct metrics *metrics, char *err,
+                     size_t err_len)
+{
+    const struct ins_config *cfg = f->cfg;
+
+    a->maps = maps_new();
+    if (!a->maps) {
+        snprintf(err, err_len, "maps: out of memory");
+        return -1;
+    }
+    for (int k = 0; k < MAPS_KIND_COUNT; k++) {
+        enum ins_artifact which = kind_artifact[k];
+        unsigned char *data = NULL;
+        size_t len = 0;
+        int r;
+
+        /* SMS_MAPPING_V2_PATH, when set, replaces the v1 sender mapping. */
+        if (k == MAPS_SMS_SENDERS && *cfg->artifacts[INS_ART_SMS_MAPPING_V2])
+            which = INS_ART_SMS_MAPPING_V2;
+        if (fetch(f, ins_artifact_env[which], cfg->artifacts[which], &data, &len, err, err_len) < 0)
+            return -1;
+        r = maps_load(a->maps, (enum maps_kind)k, (const char *)data, len, err, err_len);
+        free(data);
+        if (r < 0)
+            return -1;
+        version_append(a, maps_kind_info((enum maps_kind)k)->name,
+                       maps_version(a->maps, (enum maps_kind)k));
+        metrics_artifact_set(metrics, maps_kind_info((enum maps_kind)k)->name,
+                             maps_version(a->maps, (enum maps_kind)k));
+    }
+    return 0;
+}
+
+static int load_catalogue(struct assets *a, struct fetcher *f, struct metrics *metrics, char *err,
+                          size_t err_len)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    int r;
+
+    if (fetch(f, "FEATURES_CATALOGUE_PATH", f->cfg->catalogue_path, &data, &len, err, err_len) < 0)
+        return -1;
+    r = features_catalogue_load((const char *)data, len, &a->catalogue, err, err_len);
+    free(data);
+    if (r < 0)
+        return -1;
+    version_append(a, "features", features_catalogue_version(a->catalogue));
+    metrics_artifact_set(metrics, "features", features_catalogue_version(a->catalogue));
+    return 0;
+}
+
+int assets_load(struct assets *a, const struct ins_config *cfg, struct metrics *metrics, char *err,
+                size_t err_len)
+{
+    struct fetcher f = {.cfg = cfg};
+    int rc = -1;
+
+    memset(a, 0, sizeof(*a));
+    f.keyring = artifact_keyring_new(cfg->artifact_keys, cfg->artifact_keys_file, err, err_len);
+    if (!f.keyring)
+        return -1;
+    if (load_maps(a, &f, metrics, err, err_len) < 0 ||
+        load_catalogue(a, &f, metrics, err, err_len) < 0)
+        goto out;
+    rc = 0;
+out:
+    artifact_keyring_free(f.keyring);
+    return rc;
+}
+
+void assets_free(struct assets *a)
+{
+    maps_free(a->maps);
+    features_catalogue_free(a->catalogue);
+    a->maps = NULL;
+    a->catalogue = NULL;
+}

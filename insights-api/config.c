@@ -1,0 +1,461 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The one configuration table of the insights-api daemon and its CLI. Every
+ * variable of the Credeau guide's Insights API table is a row here, so an
+ * existing .env keeps working: the ones we use, and the ones we accept but
+ * replace (the pickled Python models: merchant categories now come from the
+ * merchant mapping plus rules and the employer from salary credits; the SMS
+ * text classifier is sms-extraction's rules) or reserve (the LightGBM score
+ * models, issue 6). Those rows carry CONFIG_UNUSED: documented, listed in a
+ * start-up warning, never fatal. Our own rows follow, with the defaults of
+ * docs/insights-api.md.
+ */
+#include "insights-api/config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define ROW(name, type, def, flags, doc, field, min, max)                                          \
+    {                                                                                              \
+        name, type, def, flags, doc, offsetof(struct ins_config, field), min, max, NULL            \
+    }
+#define STR(name, def, flags, doc, field) ROW(name, CONFIG_STRING, def, flags, doc, field, 0, 0)
+#define INT(name, def, doc, field, min, max) ROW(name, CONFIG_INT, def, 0, doc, field, min, max)
+#define BOOL(name, def, doc, field) ROW(name, CONFIG_BOOL, def, 0, doc, field, 0, 0)
+#define ART(name, file, doc, i)                                                                    \
+    STR(name, "insights-api/artifacts/" file, 0, doc " (file path or s3://bucket/key)",            \
+        artifacts[i])
+#define PICKLED(name, i)                                                                           \
+    STR(name, NULL, CONFIG_UNUSED,                                                                 \
+        "pickled Python model of the guide: accepted, not used (merchant categories come from "    \
+        "MERCHANT_MAPPING_PATH plus rules, the employer from salary credits, SMS classes from "    \
+        "sms-extraction)",                                                                         \
+        pickled[i])
+#define LGBM(name, i)                                                                              \
+    STR(name, NULL, CONFIG_UNUSED,                                                                 \
+        "LightGBM score model or predictor list: reserved for scoring (issue 6), accepted, no "    \
+        "effect yet",                                                                              \
+        lgbm[i])
+
+const char *const ins_artifact_env[INS_ART__COUNT] = {
+    "APPS_MAPPING_PATH",   "FRAUD_APPS_MAPPING_PATH", "AVG_DEVICE_MAPPING_PATH",
+    "DEVICE_MAPPING_PATH", "MERCHANT_MAPPING_PATH",   "SMS_MAPPING_PATH",
+    "SMS_MAPPING_V2_PATH",
+};
+
+const struct config_var ins_config_table[] = {
+    /* service */
+    INT("HTTP_PORT", "8000", "service port: /api/*, /health, /ready (0 = any free port)", http_port,
+        0, 65535),
+    INT("ADMIN_PORT", "9000", "admin port: /metrics (0 = any free port)", admin_port, 0, 65535),
+    STR("HTTP_BIND", "0.0.0.0", 0, "address both ports bind to", http_bind),
+    INT("WORKER_THREADS", "0", "event-loop threads (0 = from the cgroup CPU quota)", worker_threads,
+        0, 256),
+    INT("PIPELINE_THREADS", "0",
+        "threads running the blocking work of requests (MongoDB, extraction, PostgreSQL); "
+        "0 = 2 x event-loop threads",
+        pipeline_threads, 0, 256),
+    INT("PIPELINE_QUEUE_MAX", "1024", "requests waiting for a pipeline thread; more get 503",
+        pipeline_queue_max, 1, 1000000),
+    INT("MAX_BODY_BYTES", "16777216", "largest request body accepted (413 above)", max_body_bytes,
+        1024, 1073741824),
+    INT("REQUEST_TIMEOUT_MS", "30000", "time allowed to read a request and send its reply",
+        request_timeout_ms, 100, 600000),
+    INT("PIPELINE_TIMEOUT_MS", "25000",
+        "a sync request waiting longer than this for a pipeline thread gets 503",
+        pipeline_timeout_ms, 100, 600000),
+    INT("MAX_IN_FLIGHT", "256", "requests admitted at once; more get 503 overloaded", max_in_flight,
+        1, 100000),
+    INT("SHUTDOWN_GRACE_MS", "10000", "on SIGTERM, time given to in-flight requests to finish",
+        shutdown_grace_ms, 0, 600000),
+    {"LOG_LEVEL", CONFIG_ENUM, "info", 0, "least severe level logged",
+     offsetof(struct ins_config, log_level), 0, 0, "debug|info|warn|error"},
+
+    /* Credeau identity */
+    STR("CLIENT_ID", NULL, 0,
+        "client id of this deployment (guide); shown in the start-up line and /metrics", client_id),
+    STR("LAUNCH_ENVIRONMENT", "dev", 0,
+        "dev, staging, testing or prod (prod refuses unsealed artifacts and demo clients)",
+        launch_environment),
+    STR("LICENSE_KEY", NULL, CONFIG_SECRET,
+        "licence key of the guide: accepted, shown masked in /metrics; never sent anywhere",
+        license_key),
+    STR("SUBSCRIPTION_ID", NULL, 0,
+        "subscription id of the guide: accepted, shown in /metrics; never sent anywhere",
+        subscription_id),
+
+    /* PostgreSQL */
+    STR("DI_POSTGRES_HOST", NULL, 0,
+        "PostgreSQL host of api_insights_db (empty = no database: demo clients, no async, no "
+        "dumps; refused in prod)",
+        pg_host),
+    INT("DI_POSTGRES_PORT", "5432", "PostgreSQL port", pg_port, 1, 65535),
+    STR("DI_POSTGRES_USERNAME", NULL, 0, "PostgreSQL user", pg_user),
+    STR("DI_POSTGRES_PASSWORD", NULL, CONFIG_SECRET, "PostgreSQL password", pg_password),
+    STR("DI_POSTGRES_DATABASE", "api_insights_db", 0, "PostgreSQL database", pg_database),
+    STR("DI_POSTGRES_SSLMODE", "prefer", 0,
+        "libpq sslmode: disable, allow, prefer, require, verify-ca, verify-full", pg_sslmode),
+    STR("DI_POSTGRES_SYNC_DATABASE", NULL, CONFIG_UNUSED,
+        "guide's PostgreSQL sync database: accepted, not used (synced data is read from "
+        "MongoDB DI_MONGODB_DATABASE)",
+        pg_sync_database),
+
+    /* sms-extraction */
+    STR("SMS_EXTRACTOR_SERVICE_URL", "http://127.0.0.1:8082", 0,
+        "base URL of sms-extraction (POST <url>/api/extract)", extractor_url),
+    INT("SMS_EXTRACTOR_BATCH_SIZE", "1000",
+        "messages per extraction call (at most the extractor's MAX_SMS_COUNT)",
+        extractor_batch_size, 1, 100000),
+    INT("SMS_EXTRACTOR_TIMEOUT_MS", "10000", "time allowed for one extraction call attempt",
+        extractor_timeout_ms, 100, 600000),
+    INT("SMS_EXTRACTOR_RETRIES", "2", "retries of a failed extraction call", extractor_retries, 0,
+        10),
+    INT("SMS_EXTRACTOR_PARALLEL", "4", "extraction calls in flight at once for one user",
+        extractor_parallel, 1, 64),
+    INT("SMS_EXTRACTOR_MAX_CONN_AGE_S", "300",
+        "never reuse a connection to sms-extraction older than this (spreads load over replicas)",
+        extractor_max_conn_age_s, 1, 86400),
+
+    /* MongoDB */
+    STR("DI_MONGODB_URI", NULL, CONFIG_SECRET,
+        "full MongoDB URI (TLS, DocumentDB, replica sets); overrides the DI_MONGODB_* parts",
+        mongo_uri),
+    STR("DI_MONGODB_HOST", NULL, 0, "MongoDB host of sync_db (empty and no URI = no MongoDB)",
+        mongo_host),
+    INT("DI_MONGODB_PORT", "27017", "MongoDB port", mongo_port, 1, 65535),
+    STR("DI_MONGODB_USERNAME", NULL, 0, "MongoDB user", mongo_user),
+    STR("DI_MONGODB_PASSWORD", NULL, CONFIG_SECRET, "MongoDB password", mongo_password),
+    STR("DI_MONGODB_DATABASE", "sync_db", 0, "MongoDB database", mongo_database),
+    STR("DI_MONGODB_ENABLED_SOURCES", "sms,apps,device", 0,
+        "sources read from MongoDB (comma-separated: sms, apps, device)", mongo_enabled_sources),
+    INT("DI_MONGODB_MAX_POOL_SIZE", "40", "MongoDB connection pool maximum", mongo_max_pool, 1,
+        10000),
+    INT("DI_MONGODB_MIN_POOL_SIZE", "2", "MongoDB connection pool minimum", mongo_min_pool, 0,
+        10000),
+    INT("DI_MONGODB_SERVER_SELECTION_TIMEOUT_MS", "30000", "MongoDB server selection timeout",
+        mongo_server_selection_timeout_ms, 1, 600000),
+    INT("DI_MONGODB_CONNECT_TIMEOUT_MS", "30000", "MongoDB connect timeout",
+        mongo_connect_timeout_ms, 1, 600000),
+    INT("DI_MONGODB_SOCKET_TIMEOUT_MS", "30000", "MongoDB socket timeout", mongo_socket_timeout_ms,
+        1, 600000),
+    BOOL("DI_MONGODB_RETRY_WRITES", "true", "MongoDB retryWrites (we only read)",
+         mongo_retry_writes),
+    INT("DI_MONGODB_WAIT_QUEUE_TIMEOUT_MS", "5000", "wait for a free pooled MongoDB connection",
+        mongo_wait_queue_timeout_ms, 1, 600000),
+
+    /* artifacts used */
+    ART("APPS_MAPPING_PATH", "apps_mapping.json", "app package -> category map",
+        INS_ART_APPS_MAPPING),
+    ART("FRAUD_APPS_MAPPING_PATH", "fraud_apps_mapping.json", "fraud-assist app list",
+        INS_ART_FRAUD_APPS_MAPPING),
+    ART("AVG_DEVICE_MAPPING_PATH", "avg_device_price.json", "average device price by brand",
+        INS_ART_AVG_DEVICE_MAPPING),
+    ART("DEVICE_MAPPING_PATH", "device_pricing.json", "device model -> price",
+        INS_ART_DEVICE_MAPPING),
+    ART("MERCHANT_MAPPING_PATH", "merchant_mapping.csv", "merchant name -> category (CSV)",
+        INS_ART_MERCHANT_MAPPING),
+    ART("SMS_MAPPING_PATH", "sms_sender_mapping.json", "SMS sender header -> entity and type",
+        INS_ART_SMS_MAPPING),
+    STR("SMS_MAPPING_V2_PATH", NULL, 0,
+        "SMS sender mapping v2 (file path or s3://bucket/key); when set it is used instead of "
+        "SMS_MAPPING_PATH",
+        artifacts[INS_ART_SMS_MAPPING_V2]),
+
+    STR("FEATURES_CATALOGUE_PATH", "insights-api/catalogue/features.tsv", 0,
+        "the feature catalogue (TSV; file path or s3://bucket/key)", catalogue_path),
+
+    /* the guide's pickled models: replaced */
+    PICKLED("COMPANY_MODEL_PATH", 0),
+    PICKLED("COMPANY_VECTORIZER_PATH", 1),
+    PICKLED("COUNT_VECTORIZER_PATH", 2),
+    PICKLED("LABEL_MODEL_PATH", 3),
+    PICKLED("LR_MODEL_PATH", 4),
+    PICKLED("MERCHANT_LABEL_V2_PATH", 5),
+    PICKLED("MERCHANT_LABEL_PATH", 6),
+    PICKLED("MERCHANT_MODEL_V2_PATH", 7),
+    PICKLED("MERCHANT_MODEL_PATH", 8),
+    PICKLED("MERCHANT_VECTORIZER_V2_PATH", 9),
+    PICKLED("MERCHANT_VECTORIZER_PATH", 10),
+
+    /* LightGBM scoring: reserved */
+    LGBM("LGB_SCORE_MODEL_PATH", 0),
+    LGBM("PAYDAY_SCORE_LGB_MODEL_PATH", 1),
+    LGBM("PAYDAY_SCORE_LGB_MODEL_V2_PATH", 2),
+    LGBM("PAYDAY_SCORE_LGB_MODEL_V3_PATH", 3),
+    LGBM("PREDICTORS_SCORE_LGB_MODEL_PATH", 4),
+    LGBM("PREDICTORS_PAYDAY_SCORE_LGB_MODEL_PATH", 5),
+    LGBM("PREDICTORS_PAYDAY_SCORE_LGB_MODEL_V2_PATH", 6),
+    LGBM("PREDICTORS_PAYDAY_SCORE_LGB_MODEL_V3_PATH", 7),
+    LGBM("EMI_LGB_MODEL_V2_PATH", 8),
+    LGBM("PREDICTORS_EMI_LGB_MODEL_V2_PATH", 9),
+    LGBM("EMI_LGB_MODEL_PATH", 10),
+    LGBM("PREDICTORS_EMI_LGB_MODEL_PATH", 11),
+
+    /* artifact access */
+    INT("ARTIFACT_MAX_BYTES", "67108864", "largest artifact accepted", artifact_max_bytes, 1024,
+        1073741824),
+    INT("ARTIFACT_TIMEOUT_MS", "30000", "time allowed to fetch one artifact from S3",
+        artifact_timeout_ms, 100, 600000),
+    STR("AWS_ACCESS_KEY_ID", NULL, CONFIG_SECRET, "S3 access key id for artifacts",
+        aws_access_key_id),
+    STR("AWS_SECRET_ACCESS_KEY", NULL, CONFIG_SECRET, "S3 secret key for artifacts",
+        aws_secret_access_key),
+    STR("AWS_SESSION_TOKEN", NULL, CONFIG_SECRET, "S3 session token (temporary credentials)",
+        aws_session_token),
+    STR("AWS_DEFAULT_REGION", "us-east-1", 0, "region used when an artifact names none",
+        aws_default_region),
+    STR("AWS_ENDPOINT_URL_S3", NULL, 0,
+        "S3-compatible endpoint, e.g. http://127.0.0.1:4570 (empty = AWS)", aws_endpoint_url_s3),
+    STR("ARTIFACT_KEYS", NULL, CONFIG_SECRET, "keys for sealed artifacts: kid:hex64[,kid:hex64]",
+        artifact_keys),
+    STR("ARTIFACT_KEYS_FILE", NULL, 0, "file of kid:hex64 lines, added to ARTIFACT_KEYS",
+        artifact_keys_file),
+
+    /* admission */
+    INT("AUTH_CACHE_TTL_SECONDS", "60",
+        "how long a checked token is trusted without asking PostgreSQL: the revocation delay",
+        auth_cache_ttl_s, 0, 86400),
+    INT("AUTH_CACHE_MAX", "10000", "distinct tokens cached; the oldest are evicted", auth_cache_max,
+        16, 10000000),
+    STR("TOKEN_PEPPER", NULL, CONFIG_SECRET,
+        "secret mixed into stored token hashes (HMAC-SHA256); keep it outside the database",
+        token_pepper),
+    STR("DEMO_CLIENTS", "demo:demo-token", CONFIG_SECRET,
+        "client:token pairs accepted when DI_POSTGRES_HOST is empty (make run); refused in prod",
+        demo_clients),
+    INT("RATE_LIMIT_PER_MINUTE", "1000", "requests per client IP per minute; more get 429",
+        rate_limit_per_minute, 0, 100000000),
+    INT("RATE_LIMIT_MAX_IPS", "100000", "client IPs tracked at once by the rate limiter",
+        rate_limit_max_ips, 16, 100000000),
+    STR("IP_ALLOW_LIST", NULL, 0,
+        "CIDRs allowed to call /api/* (comma-separated; empty = everyone); others get 403",
+        ip_allow_list),
+    STR("TRUSTED_PROXY_CIDRS", NULL, 0,
+        "proxies whose X-Forwarded-For is believed (comma-separated CIDRs; empty = none)",
+        trusted_proxy_cidrs),
+
+    /* data */
+    {"DUMP_MODE", CONFIG_ENUM, "metadata", 0,
+     "request/response dumps: full (bodies), metadata (ids, times, sizes) or off",
+     offsetof(struct ins_config, dump_mode), 0, 0, "full|metadata|off"},
+    INT("RETENTION_DAYS", "90", "days of dumps, usage and logs kept (older partitions dropped)",
+        retention_days, 1, 3650),
+    INT("PARTITIONS_AHEAD_DAYS", "10", "daily partitions created ahead of today",
+        partitions_ahead_days, 1, 365),
+    INT("MAINTAIN_INTERVAL_SECONDS", "3600",
+        "how often the daemon creates and drops partitions (0 = only `insights-api maintain`)",
+        maintain_interval_s, 0, 604800),
+    STR("SPOOL_PATH", "/tmp/insights-api-spool", 0,
+        "local file where usage and dump rows wait while PostgreSQL is down", spool_path),
+    INT("SPOOL_MAX_BYTES", "67108864", "spool file cap; rows past it are dropped and counted",
+        spool_max_bytes, 4096, 68719476736),
+    INT("RESULT_TTL_SECONDS", "3600",
+        "a finished async result is reused this long for the same client, user and groupings",
+        result_ttl_s, 1, 2592000),
+    INT("JOB_STALE_SECONDS", "30",
+        "an async job whose replica sent no heartbeat for this long is claimed again", job_stale_s,
+        2, 86400),
+    INT("JOB_SWEEP_INTERVAL_SECONDS", "5", "how often stale async jobs are looked for",
+        job_sweep_interval_s, 1, 3600),
+    BOOL("EXTRACTION_STRICT", "false",
+         "extraction down: 503 instead of a partial reply listing the failed groups",
+         extraction_strict),
+    INT("MAX_GROUPINGS", "16", "entries accepted in a request's groupings", max_groupings, 1, 256),
+    INT("FETCH_MAX_SMS", "5000", "largest cnt_sms_threshold of /api/fetch_extracted_data",
+        fetch_max_sms, 1, 1000000),
+};
+
+const size_t ins_config_table_len = sizeof(ins_config_table) / sizeof(ins_config_table[0]);
+
+static const char *const sslmodes[] = {"disable", "allow",     "prefer",
+                                       "require", "verify-ca", "verify-full"};
+
+static int check_sslmode(const struct ins_config *cfg, char *err, size_t err_len)
+{
+    for (size_t i = 0; i < sizeof(sslmodes) / sizeof(sslmodes[0]); i++)
+        if (strcasecmp(cfg->pg_sslmode, sslmodes[i]) == 0)
+            return 0;
+    snprintf(err, err_len,
+             "DI_POSTGRES_SSLMODE: expected disable|allow|prefer|require|verify-ca|verify-full, "
+             "got '%.32s'",
+             cfg->pg_sslmode);
+    return -1;
+}
+
+static int check_sources(const struct ins_config *cfg, char *err, size_t err_len)
+{
+    const char *p = cfg->mongo_enabled_sources;
+
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        const char *word = p;
+
+        while (n > 0 && (*word == ' ')) {
+            word++;
+            n--;
+        }
+        if (!((n == 3 && strncmp(word, "sms", 3) == 0) ||
+              (n == 4 && strncmp(word, "apps", 4) == 0) ||
+              (n == 6 && strncmp(word, "device", 6) == 0))) {
+            snprintf(err, err_len,
+                     "DI_MONGODB_ENABLED_SOURCES: expected a list of sms, apps, device, got "
+                     "'%.64s'",
+                     cfg->mongo_enabled_sources);
+            return -1;
+        }
+        p = word + n;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
+/* prod: a database is required and no demo client may be configured. */
+static int check_prod(const struct ins_config *cfg, char *err, size_t err_len)
+{
+    if (!ins_config_is_prod(cfg))
+        return 0;
+    if (!ins_config_has_db(cfg)) {
+        snprintf(err, err_len,
+                 "DI_POSTGRES_HOST: required when LAUNCH_ENVIRONMENT is prod (demo mode refused)");
+        return -1;
+    }
+    return 0;
+}
+
+static int cross_check(const struct ins_config *cfg, char *err, size_t err_len)
+{
+    if (check_sslmode(cfg, err, err_len) < 0 || check_sources(cfg, err, err_len) < 0 ||
+        check_prod(cfg, err, err_len) < 0)
+        return -1;
+    if (cfg->http_port != 0 && cfg->http_port == cfg->admin_port) {
+        snprintf(err, err_len, "ADMIN_PORT: must differ from HTTP_PORT (%ld)", cfg->http_port);
+        return -1;
+    }
+    if (strncmp(cfg->extractor_url, "http://", 7) != 0 &&
+        strncmp(cfg->extractor_url, "https://", 8) != 0) {
+        snprintf(err, err_len, "SMS_EXTRACTOR_SERVICE_URL: expected an http:// or https:// URL");
+        return -1;
+    }
+    if (cfg->mongo_min_pool > cfg->mongo_max_pool) {
+        snprintf(err, err_len,
+                 "DI_MONGODB_MIN_POOL_SIZE: must not exceed DI_MONGODB_MAX_POOL_SIZE (%ld)",
+                 cfg->mongo_max_pool);
+        return -1;
+    }
+    for (int i = 0; i < INS_ART__COUNT; i++) {
+        if (!*cfg->artifacts[i] && i != INS_ART_SMS_MAPPING_V2) {
+            snprintf(err, err_len, "%s: expected a file path or s3://bucket/key",
+                     ins_artifact_env[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int ins_config_load(struct ins_config *cfg, char *err, size_t err_len)
+{
+    if (config_load(ins_config_table, ins_config_table_len, cfg, err, err_len) < 0)
+        return -1;
+    return cross_check(cfg, err, err_len);
+}
+
+int ins_config_load_with(struct ins_config *cfg, const char *(*getenv_fn)(const char *, void *),
+                         void *arg, char *err, size_t err_len)
+{
+    if (config_load_with(ins_config_table, ins_config_table_len, cfg, getenv_fn, arg, err,
+                         err_len) < 0)
+        return -1;
+    return cross_check(cfg, err, err_len);
+}
+
+void ins_config_free(struct ins_config *cfg)
+{
+    config_free(ins_config_table, ins_config_table_len, cfg);
+}
+
+bool ins_config_is_prod(const struct ins_config *cfg)
+{
+    return cfg->launch_environment && (strcasecmp(cfg->launch_environment, "prod") == 0 ||
+                                       strcasecmp(cfg->launch_environment, "production") == 0);
+}
+
+bool ins_config_has_db(const struct ins_config *cfg)
+{
+    return cfg->pg_host && *cfg->pg_host;
+}
+
+bool ins_config_has_mongo(const struct ins_config *cfg)
+{
+    return (cfg->mongo_uri && *cfg->mongo_uri) || (cfg->mongo_host && *cfg->mongo_host);
+}
+
+/* Appends s percent-encoded (RFC 3986 unreserved kept) to buf at *pos. */
+static void append_encoded(char *buf, size_t cap, size_t *pos, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    for (; *s && *pos + 4 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~') {
+            buf[(*pos)++] = (char)c;
+        } else {
+            buf[(*pos)++] = '%';
+            buf[(*pos)++] = hex[c >> 4];
+            buf[(*pos)++] = hex[c & 15];
+        }
+    }
+    buf[*pos] = '\0';
+}
+
+char *ins_config_mongo_uri(const struct ins_config *cfg)
+{
+    size_t cap = 4096, pos;
+    char *buf;
+    int n;
+
+    if (cfg->mongo_uri && *cfg->mongo_uri)
+        return strdup(cfg->mongo_uri);
+    if (!cfg->mongo_host || !*cfg->mongo_host)
+        return NULL;
+    buf = malloc(cap);
+    if (!buf)
+        return NULL;
+    memcpy(buf, "mongodb://", 11);
+    pos = 10;
+    if (*cfg->mongo_user) {
+        append_encoded(buf, cap, &pos, cfg->mongo_user);
+        if (*cfg->mongo_password) {
+            buf[pos++] = ':';
+            append_encoded(buf, cap, &pos, cfg->mongo_password);
+        }
+        buf[pos++] = '@';
+    }
+    n = snprintf(buf + pos, cap - pos,
+                 "%s:%ld/%s?maxPoolSize=%ld&minPoolSize=%ld&serverSelectionTimeoutMS=%ld"
+                 "&connectTimeoutMS=%ld&socketTimeoutMS=%ld&retryWrites=%s&waitQueueTimeoutMS=%ld",
+                 cfg->mongo_host, cfg->mongo_port, cfg->mongo_database, cfg->mongo_max_pool,
+                 cfg->mongo_min_pool, cfg->mongo_server_selection_timeout_ms,
+                 cfg->mongo_connect_timeout_ms, cfg->mongo_socket_timeout_ms,
+                 cfg->mongo_retry_writes ? "true" : "false", cfg->mongo_wait_queue_timeout_ms);
+    if (n < 0 || (size_t)n >= cap - pos) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+void ins_config_license_masked(const struct ins_config *cfg, char *buf, size_t buf_len)
+{
+    size_t n = cfg->license_key ? strlen(cfg->license_key) : 0;
+
+    if (n == 0) {
+        snprintf(buf, buf_len, "%s", "");
+        return;
+    }
+    snprintf(buf, buf_len, "%.*s****", n > 8 ? 4 : 0, cfg->license_key);
+}
