@@ -21,10 +21,10 @@
 
 /* Where one source stands for this user; null reasons are derived from it. */
 enum source_state {
-    SOURCE_OK = 0,     /* data present and processed */
-    SOURCE_EMPTY,      /* the user synced none (e.g. no SMS permission) */
-    SOURCE_FAILED,     /* a dependency failed (e.g. extraction down): values are null */
-    SOURCE_NOT_ASKED,  /* the request's groupings did not ask for it */
+    SOURCE_OK = 0,    /* data present and processed */
+    SOURCE_EMPTY,     /* the user synced none (e.g. no SMS permission) */
+    SOURCE_FAILED,    /* a dependency failed (e.g. extraction down): values are null */
+    SOURCE_NOT_ASKED, /* the request's groupings did not ask for it */
 };
 
 enum sms_direction {
@@ -35,9 +35,9 @@ enum sms_direction {
 
 /* One extracted SMS record (the sms-extraction reply, docs/api-sms-extraction.md). */
 struct sms_fact {
-    int64_t ts;                 /* sms_inbox_date as Unix seconds */
+    int64_t ts; /* sms_inbox_date as Unix seconds */
     const char *sms_id;
-    const char *sender;         /* normalised header */
+    const char *sender; /* normalised header */
     const char *sender_name;
     const char *sender_type;
     const char *sms_type;
@@ -62,8 +62,8 @@ struct sms_fact {
 struct app_fact {
     const char *package_name;
     const char *app_name;
-    int64_t install_ts;         /* 0 when unknown */
-    int64_t update_ts;          /* 0 when unknown */
+    int64_t install_ts; /* 0 when unknown */
+    int64_t update_ts;  /* 0 when unknown */
     bool is_system;
 };
 
@@ -72,8 +72,8 @@ struct device_fact {
     const char *model;
     const char *manufacturer;
     const char *os_version;
-    int sdk_int;                /* 0 when unknown */
-    double total_ram_mb;        /* NAN when unknown */
+    int sdk_int;         /* 0 when unknown */
+    double total_ram_mb; /* NAN when unknown */
     double total_storage_mb;
     int64_t captured_ts;
 };
@@ -81,10 +81,10 @@ struct device_fact {
 struct user_data {
     const char *client_id;
     const char *user_id;
-    int64_t now;                /* the request time features count back from */
+    int64_t now; /* the request time features count back from */
 
     enum source_state sms_state;
-    struct sms_fact *sms;       /* sorted by ts ascending */
+    struct sms_fact *sms; /* sorted by ts ascending */
     size_t sms_count;
 
     enum source_state apps_state;
@@ -92,9 +92,9 @@ struct user_data {
     size_t apps_count;
 
     enum source_state device_state;
-    struct device_fact device;  /* valid when device_state == SOURCE_OK */
+    struct device_fact device; /* valid when device_state == SOURCE_OK */
 
-    void *owner;                /* private: the block that owns the strings */
+    void *owner; /* private: the block that owns the strings */
 };
 
 void user_data_free(struct user_data *u);
