@@ -21,7 +21,8 @@ APT_PKGS=(build-essential pkg-config make git
     libcurl4-openssl-dev libssl-dev libcmocka-dev
     clang clang-format libclang-rt-14-dev valgrind
     postgresql postgresql-15 postgresql-client-15
-    python3 wrk hyperfine curl ca-certificates jq procps util-linux)
+    python3 wrk hyperfine curl ca-certificates jq procps util-linux
+    yamllint docker-compose prometheus)
 
 SMARTMONGO=@push.rocks/smartmongo@2.2.0
 SMARTMONGO_TGZ=push.rocks-smartmongo-2.2.0.tgz

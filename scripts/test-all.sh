@@ -89,6 +89,11 @@ fi
 section "valgrind on a short daemon run"
 check "valgrind --leak-check=full: sms-extraction start, requests, SIGTERM" \
     scripts/valgrind-run.sh build "$LOGS/valgrind"
+check "valgrind --leak-check=full: insights-api start, requests, SIGTERM" \
+    scripts/valgrind-insights.sh build "$LOGS/valgrind-insights"
+
+section "deploy: Dockerfiles, compose, k8s overlays, alerts, OpenAPI (scripts/check-deploy.sh)"
+check "deploy checks (offline validation of everything ops runs)" scripts/check-deploy.sh build
 
 section "docs drift"
 check "docs match the binaries (scripts/gen-docs.sh --check)" scripts/gen-docs.sh build --check
