@@ -22,11 +22,12 @@ log() { echo "peers: $*" >&2; }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# A port nobody listens on now, from a range clear of the usual services.
+# A port nobody listens on now, below the kernel ephemeral range (32768-60999) so no outgoing
+# connection takes it before the server binds.
 free_port() {
     local p i
     for i in $(seq 100); do
-        p=$((20000 + (RANDOM * 32768 + RANDOM) % 30000))
+        p=$((12000 + (RANDOM * 32768 + RANDOM) % 20000))
         port_open "$p" || {
             echo "$p"
             return 0

@@ -100,10 +100,12 @@ privacy_secret() {
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# Below the kernel's ephemeral range (32768-60999), so a port is not taken meanwhile as the
+# source port of some outgoing connection; start_daemon still retries a lost bind race.
 free_port() {
     local p i
     for i in $(seq 100); do
-        p=$((20000 + (RANDOM * 32768 + RANDOM) % 30000))
+        p=$((12000 + (RANDOM * 32768 + RANDOM) % 20000))
         port_open "$p" || {
             echo "$p"
             return 0
@@ -126,6 +128,16 @@ trap cleanup_daemons EXIT
 # Sets D_PID D_PORT D_ADMIN D_URL D_ADMIN_URL D_LOG. Returns 1 if it died or never answered
 # (D_EXIT then holds its exit status when it died).
 start_daemon() {
+    local attempt
+    for attempt in 1 2 3; do
+        start_daemon_once "$@" && return 0
+        # another process took the port between free_port and bind: try other ports
+        [ -n "$D_EXIT" ] && grep -q "Address already in use" "$D_LOG" 2>/dev/null || return 1
+    done
+    return 1
+}
+
+start_daemon_once() {
     local name=$1 bin=$2
     shift 2
     T_DAEMON_SEQ=$((T_DAEMON_SEQ + 1))
