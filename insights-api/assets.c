@@ -22,6 +22,22 @@ static const enum ins_artifact kind_artifact[MAPS_KIND_COUNT] = {
     [MAPS_SMS_SENDERS] = INS_ART_SMS_MAPPING,
 };
 
+/* The guide's model/predictor-list rows (config.h lgbm[]) and the score version each is. */
+static const struct {
+    int model, predictors;
+    const char *model_env, *predictors_env, *score, *version;
+} score_rows[] = {
+    {0, 4, "LGB_SCORE_MODEL_PATH", "PREDICTORS_SCORE_LGB_MODEL_PATH", "credeau_score", "v1"},
+    {1, 5, "PAYDAY_SCORE_LGB_MODEL_PATH", "PREDICTORS_PAYDAY_SCORE_LGB_MODEL_PATH",
+     "credeau_payday_score", "v1"},
+    {2, 6, "PAYDAY_SCORE_LGB_MODEL_V2_PATH", "PREDICTORS_PAYDAY_SCORE_LGB_MODEL_V2_PATH",
+     "credeau_payday_score", "v2"},
+    {3, 7, "PAYDAY_SCORE_LGB_MODEL_V3_PATH", "PREDICTORS_PAYDAY_SCORE_LGB_MODEL_V3_PATH",
+     "credeau_payday_score", "v3"},
+    {10, 11, "EMI_LGB_MODEL_PATH", "PREDICTORS_EMI_LGB_MODEL_PATH", "credeau_emi_score", "v1"},
+    {8, 9, "EMI_LGB_MODEL_V2_PATH", "PREDICTORS_EMI_LGB_MODEL_V2_PATH", "credeau_emi_score", "v2"},
+};
+
 struct fetcher {
     const struct ins_config *cfg;
     struct artifact_keyring *keyring;
@@ -121,6 +137,59 @@ static int load_catalogue(struct assets *a, struct fetcher *f, struct metrics *m
     return 0;
 }
 
+static int load_score(struct assets *a, struct fetcher *f, int row, char *err, size_t err_len)
+{
+    const struct ins_config *cfg = f->cfg;
+    const char *menv = score_rows[row].model_env;
+    const char *penv = score_rows[row].predictors_env;
+    unsigned char *model = NULL, *pred = NULL;
+    size_t mlen = 0, plen = 0;
+    char why[512];
+    int rc = -1;
+
+    if (!*cfg->lgbm[score_rows[row].predictors]) {
+        snprintf(err, err_len, "%s: required when %s is set", penv, menv);
+        return -1;
+    }
+    if (fetch(f, menv, cfg->lgbm[score_rows[row].model], &model, &mlen, err, err_len) < 0 ||
+        fetch(f, penv, cfg->lgbm[score_rows[row].predictors], &pred, &plen, err, err_len) < 0)
+        goto out;
+    if (scores_add_model(a->scores, a->catalogue, score_rows[row].score, score_rows[row].version,
+                         (const char *)model, mlen, (const char *)pred, plen, why,
+                         sizeof(why)) < 0) {
+        snprintf(err, err_len, "%s: %s", menv, why);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(model);
+    free(pred);
+    return rc;
+}
+
+static int load_scores(struct assets *a, struct fetcher *f, char *err, size_t err_len)
+{
+    const struct ins_config *cfg = f->cfg;
+
+    a->scores = scores_new();
+    if (!a->scores) {
+        snprintf(err, err_len, "scores: out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof(score_rows) / sizeof(score_rows[0]); i++) {
+        if (!*cfg->lgbm[score_rows[i].model]) {
+            if (*cfg->lgbm[score_rows[i].predictors]) {
+                snprintf(err, err_len, "%s: set without its model", score_rows[i].predictors_env);
+                return -1;
+            }
+            continue;
+        }
+        if (load_score(a, f, (int)i, err, err_len) < 0)
+            return -1;
+    }
+    return scores_set_arms(a->scores, cfg->score_arms, err, err_len);
+}
+
 int assets_load(struct assets *a, const struct ins_config *cfg, struct metrics *metrics, char *err,
                 size_t err_len)
 {
@@ -132,7 +201,7 @@ int assets_load(struct assets *a, const struct ins_config *cfg, struct metrics *
     if (!f.keyring)
         return -1;
     if (load_maps(a, &f, metrics, err, err_len) < 0 ||
-        load_catalogue(a, &f, metrics, err, err_len) < 0)
+        load_catalogue(a, &f, metrics, err, err_len) < 0 || load_scores(a, &f, err, err_len) < 0)
         goto out;
     rc = 0;
 out:
@@ -142,8 +211,10 @@ out:
 
 void assets_free(struct assets *a)
 {
+    scores_free(a->scores);
     maps_free(a->maps);
     features_catalogue_free(a->catalogue);
+    a->scores = NULL;
     a->maps = NULL;
     a->catalogue = NULL;
 }

@@ -5,9 +5,10 @@
  * existing .env keeps working: the ones we use, and the ones we accept but
  * replace (the pickled Python models: merchant categories now come from the
  * merchant mapping plus rules and the employer from salary credits; the SMS
- * text classifier is sms-extraction's rules) or reserve (the LightGBM score
- * models, issue 6). Those rows carry CONFIG_UNUSED: documented, listed in a
- * start-up warning, never fatal. Our own rows follow, with the defaults of
+ * text classifier is sms-extraction's rules). Those rows carry CONFIG_UNUSED:
+ * documented, listed in a start-up warning, never fatal. The guide's LightGBM
+ * rows are used: each model/predictor-list pair is one version of a score
+ * (insights-api/assets.c, docs/scoring.md). Our own rows follow, with the defaults of
  * docs/insights-api.md.
  */
 #include "insights-api/config.h"
@@ -33,11 +34,11 @@
         "MERCHANT_MAPPING_PATH plus rules, the employer from salary credits, SMS classes from "    \
         "sms-extraction)",                                                                         \
         pickled[i])
-#define LGBM(name, i)                                                                              \
-    STR(name, NULL, CONFIG_UNUSED,                                                                 \
-        "LightGBM score model or predictor list: reserved for scoring (issue 6), accepted, no "    \
-        "effect yet",                                                                              \
-        lgbm[i])
+#define LGBM(name, doc, i)                                                                         \
+    STR(name, NULL, 0, doc " (file path or s3://bucket/key; docs/scoring.md)", lgbm[i])
+#define LGBM_MODEL(name, score, i) LGBM(name, "LightGBM text model: " score, i)
+#define LGBM_PREDICTORS(name, score, i)                                                            \
+    LGBM(name, "predictor list (JSON feature names in model column order) of " score, i)
 
 const char *const ins_artifact_env[INS_ART__COUNT] = {
     "APPS_MAPPING_PATH",   "FRAUD_APPS_MAPPING_PATH", "AVG_DEVICE_MAPPING_PATH",
@@ -179,19 +180,26 @@ const struct config_var ins_config_table[] = {
     PICKLED("MERCHANT_VECTORIZER_V2_PATH", 9),
     PICKLED("MERCHANT_VECTORIZER_PATH", 10),
 
-    /* LightGBM scoring: reserved */
-    LGBM("LGB_SCORE_MODEL_PATH", 0),
-    LGBM("PAYDAY_SCORE_LGB_MODEL_PATH", 1),
-    LGBM("PAYDAY_SCORE_LGB_MODEL_V2_PATH", 2),
-    LGBM("PAYDAY_SCORE_LGB_MODEL_V3_PATH", 3),
-    LGBM("PREDICTORS_SCORE_LGB_MODEL_PATH", 4),
-    LGBM("PREDICTORS_PAYDAY_SCORE_LGB_MODEL_PATH", 5),
-    LGBM("PREDICTORS_PAYDAY_SCORE_LGB_MODEL_V2_PATH", 6),
-    LGBM("PREDICTORS_PAYDAY_SCORE_LGB_MODEL_V3_PATH", 7),
-    LGBM("EMI_LGB_MODEL_V2_PATH", 8),
-    LGBM("PREDICTORS_EMI_LGB_MODEL_V2_PATH", 9),
-    LGBM("EMI_LGB_MODEL_PATH", 10),
-    LGBM("PREDICTORS_EMI_LGB_MODEL_PATH", 11),
+    /* LightGBM scores: model + predictor list per version (docs/scoring.md) */
+    LGBM_MODEL("LGB_SCORE_MODEL_PATH", "credeau_score v1", 0),
+    LGBM_MODEL("PAYDAY_SCORE_LGB_MODEL_PATH", "credeau_payday_score v1", 1),
+    LGBM_MODEL("PAYDAY_SCORE_LGB_MODEL_V2_PATH", "credeau_payday_score v2", 2),
+    LGBM_MODEL("PAYDAY_SCORE_LGB_MODEL_V3_PATH", "credeau_payday_score v3", 3),
+    LGBM_PREDICTORS("PREDICTORS_SCORE_LGB_MODEL_PATH", "credeau_score v1", 4),
+    LGBM_PREDICTORS("PREDICTORS_PAYDAY_SCORE_LGB_MODEL_PATH", "credeau_payday_score v1", 5),
+    LGBM_PREDICTORS("PREDICTORS_PAYDAY_SCORE_LGB_MODEL_V2_PATH", "credeau_payday_score v2", 6),
+    LGBM_PREDICTORS("PREDICTORS_PAYDAY_SCORE_LGB_MODEL_V3_PATH", "credeau_payday_score v3", 7),
+    LGBM_MODEL("EMI_LGB_MODEL_V2_PATH", "credeau_emi_score v2", 8),
+    LGBM_PREDICTORS("PREDICTORS_EMI_LGB_MODEL_V2_PATH", "credeau_emi_score v2", 9),
+    LGBM_MODEL("EMI_LGB_MODEL_PATH", "credeau_emi_score v1", 10),
+    LGBM_PREDICTORS("PREDICTORS_EMI_LGB_MODEL_PATH", "credeau_emi_score v1", 11),
+    STR("SCORE_ARMS", NULL, 0,
+        "A/B arms per score: score=version:percent,...[,version:shadow][;score=...], e.g. "
+        "credeau_payday_score=v2:50,v3:50; a score not named gives 100% to its latest version",
+        score_arms),
+    INT("SCORE_REASON_CODES", "5",
+        "top contributing features (TreeSHAP) returned per score; 0 = none (faster)",
+        score_reason_codes, 0, 20),
 
     /* artifact access */
     INT("ARTIFACT_MAX_BYTES", "67108864", "largest artifact accepted", artifact_max_bytes, 1024,

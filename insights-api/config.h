@@ -34,7 +34,7 @@ enum ins_artifact {
 
 /* Pickled Python models of the guide: replaced (see config.c), accepted for compatibility. */
 #define INS_PICKLED_COUNT 11
-/* LightGBM score models and predictor lists: reserved for scoring (issue 6). */
+/* LightGBM score models and predictor lists (docs/scoring.md), in config.c row order. */
 #define INS_LGBM_COUNT 12
 
 struct ins_config {
@@ -95,7 +95,9 @@ struct ins_config {
     char *artifacts[INS_ART__COUNT];
     char *catalogue_path;
     char *pickled[INS_PICKLED_COUNT]; /* unused */
-    char *lgbm[INS_LGBM_COUNT];       /* reserved */
+    char *lgbm[INS_LGBM_COUNT];       /* score models and predictor lists */
+    char *score_arms;
+    long score_reason_codes;
     long artifact_max_bytes;
     long artifact_timeout_ms;
     char *aws_access_key_id;

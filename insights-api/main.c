@@ -265,6 +265,7 @@ static int start_front(struct daemon *d, char *err, size_t err_len)
         .extractor = d->extractor,
         .catalogue = d->assets.catalogue,
         .maps = d->assets.maps,
+        .scores = d->assets.scores,
         .store = d->store,
         .pool = d->pool,
         .threads = d->cfg.pipeline_threads > 0 ? (int)d->cfg.pipeline_threads : 2 * workers,
@@ -330,22 +331,22 @@ static void publish_identity(struct daemon *d)
 static void log_up(struct daemon *d)
 {
     char *summary = config_summary_json(ins_config_table, ins_config_table_len, &d->cfg);
-    char unused[2048];
+    char unused[2048], arms[1024];
 
+    scores_describe(d->assets.scores, arms, sizeof(arms));
     log_info(NULL, "up", LOG_STR("version", INS_VERSION),
              LOG_INT("port", http_server_port(d->server)),
              LOG_INT("admin_port", http_server_admin_port(d->server)),
              LOG_INT("workers", http_server_workers(d->server)),
              LOG_STR("artifacts", d->assets.versions),
              LOG_INT("features", (long long)features_count(d->assets.catalogue)),
-             LOG_BOOL("database", ins_config_has_db(&d->cfg)),
+             LOG_STR("scores", arms), LOG_BOOL("database", ins_config_has_db(&d->cfg)),
              LOG_BOOL("mongodb", ins_config_has_mongo(&d->cfg)), LOG_STR("replica", d->owner),
              LOG_JSON("config", summary));
     free(summary);
     if (config_unused_present(ins_config_table, ins_config_table_len, unused, sizeof(unused)) > 0)
         log_warn(NULL,
-                 "configuration variables accepted but not used (pickled models are replaced, "
-                 "LightGBM scores are reserved for a later release)",
+                 "configuration variables accepted but not used (pickled models are replaced)",
                  LOG_STR("variables", unused));
     if (!ins_config_has_db(&d->cfg))
         log_warn(NULL, "no database: demo clients only, no async jobs, no dumps or usage rows");

@@ -76,6 +76,8 @@ struct pipeline {
     struct metrics_counter *auth;       /* credential checks by result */
     struct metrics_counter *featurised; /* by outcome */
     struct metrics_histogram *featurise_seconds;
+    struct metrics_counter *scored;      /* by "score:arm" (":shadow" for shadows) */
+    struct metrics_counter *scores_null; /* by "score:reason" */
 };
 
 /* What a request asks, after validation. Strings borrow from the parsed body. */
@@ -496,11 +498,12 @@ static void gather_mongo(struct pipeline *p, const char *request_id, struct user
 
 /*
  * The one flat reply object: ids and times, every feature (when computed),
- * failed_groups when partial, message, data_processed_time.
+ * the scores, failed_groups when partial, message, data_processed_time.
  */
 static void write_result(struct json_writer *w, const struct pipeline *p, const char *user_id,
                          const char *request_id, double requested_at,
-                         const struct feature_vector *v, const struct featurised *f)
+                         const struct feature_vector *v, const struct featurised *f,
+                         const struct score_outcome *scores, size_t n_scores)
 {
     char when[20];
 
@@ -511,6 +514,7 @@ static void write_result(struct json_writer *w, const struct pipeline *p, const 
     json_writer_kv_string(w, "data_requested_time", when);
     if (v)
         features_write_json(p->d.catalogue, v, w);
+    scores_write_json(scores, n_scores, w);
     if (f->failed) {
         json_writer_key(w, "failed_groups");
         json_writer_array_begin(w);
@@ -526,17 +530,64 @@ static void write_result(struct json_writer *w, const struct pipeline *p, const 
     json_writer_object_end(w);
 }
 
+/*
+ * Score u's features: count every outcome per arm, log the shadows (score,
+ * arm and value only: never features) beside the returned value.
+ */
+static size_t score_user(struct pipeline *p, const struct feature_vector *v,
+                         const struct user_data *u, unsigned mask, const struct featurised *f,
+                         const char *request_id, struct score_outcome **out)
+{
+    struct scores_scratch *sc;
+    size_t n;
+
+    *out = NULL;
+    if (scores_count(p->d.scores) == 0)
+        return 0;
+    *out = calloc(scores_outcomes_max(p->d.scores), sizeof(**out));
+    sc = scores_scratch_new(p->d.scores);
+    if (!*out || !sc) {
+        fputs("fatal: out of memory for scores\n", stderr);
+        abort();
+    }
+    n = scores_evaluate(p->d.scores, v, mask, f->failed, u->client_id, u->user_id,
+                        (int)p->d.cfg->score_reason_codes, sc, *out);
+    scores_scratch_free(sc);
+    for (size_t i = 0; i < n; i++) {
+        const struct score_outcome *o = &(*out)[i];
+        char label[160];
+
+        snprintf(label, sizeof(label), "%s:%s%s", o->score, o->arm, o->shadow ? ":shadow" : "");
+        metrics_counter_add_label(p->scored, label, 1);
+        if (o->is_null && !o->shadow) {
+            snprintf(label, sizeof(label), "%s:%s", o->score, o->null_reason);
+            metrics_counter_add_label(p->scores_null, label, 1);
+        }
+        if (!o->shadow)
+            continue;
+        for (size_t k = 0; k < n; k++)
+            if (!(*out)[k].shadow && strcmp((*out)[k].score, o->score) == 0)
+                log_info(request_id, "shadow score", LOG_STR("score", o->score),
+                         LOG_STR("shadow_arm", o->arm), LOG_DOUBLE("shadow_value", o->value),
+                         LOG_STR("returned_arm", (*out)[k].arm),
+                         LOG_DOUBLE("returned_value", (*out)[k].value));
+    }
+    return n;
+}
+
 /* Compute the features of u for mask and write the reply into w. */
 static void compute_and_write(struct pipeline *p, struct json_writer *w, struct user_data *u,
                               unsigned mask, const char *request_id, double requested_at,
                               struct featurised *f)
 {
     struct feature_vector v;
+    struct score_outcome *scores;
+    size_t n_scores;
     struct timespec t0;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (f->user_not_found) {
-        write_result(w, p, u->user_id, request_id, requested_at, NULL, f);
+        write_result(w, p, u->user_id, request_id, requested_at, NULL, f, NULL, 0);
         metrics_counter_add_label(p->featurised, "user_not_found", 1);
         return;
     }
@@ -545,7 +596,9 @@ static void compute_and_write(struct pipeline *p, struct json_writer *w, struct 
         abort();
     }
     features_compute(p->d.catalogue, p->d.maps, u, mask, &v);
-    write_result(w, p, u->user_id, request_id, requested_at, &v, f);
+    n_scores = score_user(p, &v, u, mask, f, request_id, &scores);
+    write_result(w, p, u->user_id, request_id, requested_at, &v, f, scores, n_scores);
+    free(scores);
     features_vector_free(&v);
     metrics_histogram_observe(p->featurise_seconds, mono_since(&t0));
     metrics_counter_add_label(p->featurised, f->failed ? "partial" : "complete", 1);
@@ -1020,6 +1073,12 @@ struct pipeline *pipeline_new(const struct pipeline_deps *deps, char *err, size_
     p->featurise_seconds =
         metrics_histogram_new(p->d.metrics, "featurise_seconds",
                               "time to compute and serialise one user's features", NULL, 0);
+    p->scored =
+        metrics_counter_new(p->d.metrics, "scores_total",
+                            "scores computed, by score:arm (shadow versions end :shadow)", "arm");
+    p->scores_null =
+        metrics_counter_new(p->d.metrics, "scores_null_total",
+                            "returned scores that were null, by score:reason", "reason");
     p->threads = calloc((size_t)deps->threads, sizeof(pthread_t));
     if (!p->threads) {
         fputs("fatal: out of memory in the pipeline\n", stderr);

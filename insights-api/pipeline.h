@@ -23,7 +23,8 @@
  * Featurising one user (sync insights, the async job, generate_features):
  * gather (MongoDB or the inline body) -> extract the SMS (sms-extraction, all
  * or nothing) -> features_compute for the groups asked -> one flat JSON
- * object. With extraction down the SMS groups are null, "failed_groups"
+ * object, with the scores (score.h) after the features. With extraction
+ * down the SMS groups are null (and the scores reading them), "failed_groups"
  * names them and the reply is marked partial (EXTRACTION_STRICT: 503
  * instead). A partial async result is never reused as complete (jobs.h).
  */
@@ -42,6 +43,7 @@
 #include "insights-api/jobs.h"
 #include "insights-api/maps.h"
 #include "insights-api/mongo_source.h"
+#include "insights-api/score.h"
 #include "insights-api/store.h"
 
 enum pipeline_api {
@@ -61,9 +63,10 @@ struct pipeline_deps {
     struct extraction_client *extractor;
     const struct features_catalogue *catalogue;
     const struct maps *maps;
-    struct store *store;     /* NULL without a database */
-    struct store_pool *pool; /* NULL without a database: async answers 503 */
-    int threads;             /* > 0 */
+    const struct scores *scores; /* may be NULL or hold no score */
+    struct store *store;         /* NULL without a database */
+    struct store_pool *pool;     /* NULL without a database: async answers 503 */
+    int threads;                 /* > 0 */
 };
 
 struct pipeline;

@@ -126,7 +126,7 @@ static void test_every_guide_variable_has_a_row(void **state)
     /* Pickled models: accepted but unused; secrets are masked. */
     assert_true(row("COMPANY_MODEL_PATH")->flags & CONFIG_UNUSED);
     assert_true(row("MERCHANT_VECTORIZER_V2_PATH")->flags & CONFIG_UNUSED);
-    assert_true(row("LGB_SCORE_MODEL_PATH")->flags & CONFIG_UNUSED);
+    assert_false(row("LGB_SCORE_MODEL_PATH")->flags & CONFIG_UNUSED); /* scores (issue 6) */
     assert_true(row("DI_POSTGRES_SYNC_DATABASE")->flags & CONFIG_UNUSED);
     assert_false(row("APPS_MAPPING_PATH")->flags & CONFIG_UNUSED);
     assert_true(row("LICENSE_KEY")->flags & CONFIG_SECRET);
