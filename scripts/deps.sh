@@ -22,7 +22,7 @@ APT_PKGS=(build-essential pkg-config make git
     clang clang-format libclang-rt-14-dev valgrind
     postgresql postgresql-15 postgresql-client-15
     python3 wrk hyperfine curl ca-certificates jq procps util-linux
-    yamllint docker-compose prometheus)
+    yamllint docker-compose prometheus python3-sklearn)
 
 SMARTMONGO=@push.rocks/smartmongo@2.2.0
 SMARTMONGO_TGZ=push.rocks-smartmongo-2.2.0.tgz

@@ -24,8 +24,16 @@ start_smsx_bg || {
     tail -n 20 "$D_LOG"
     exit 1
 }
-echo "demo: starting $BUILD/insights-api (artifacts: insights-api/artifacts/, no database, no MongoDB)"
-start_insights LOG_LEVEL=info DEMO_CLIENTS="$CLIENT:$TOKEN" || {
+M=insights-api/models # demo models: trained on synthetic users, NOT credit models
+MODELS=(PAYDAY_SCORE_LGB_MODEL_V2_PATH="$M"/demo_payday_v2.txt
+    PREDICTORS_PAYDAY_SCORE_LGB_MODEL_V2_PATH="$M"/demo_payday_v2.predictors.json
+    PAYDAY_SCORE_LGB_MODEL_V3_PATH="$M"/demo_payday_v3.txt
+    PREDICTORS_PAYDAY_SCORE_LGB_MODEL_V3_PATH="$M"/demo_payday_v3.predictors.json
+    EMI_LGB_MODEL_V2_PATH="$M"/demo_emi_v2.txt
+    PREDICTORS_EMI_LGB_MODEL_V2_PATH="$M"/demo_emi_v2.predictors.json
+    SCORE_ARMS="credeau_payday_score=v2:50,v3:50")
+echo "demo: starting $BUILD/insights-api (artifacts: insights-api/artifacts/, demo models: $M/, no database, no MongoDB)"
+start_insights LOG_LEVEL=info DEMO_CLIENTS="$CLIENT:$TOKEN" "${MODELS[@]}" || {
     echo "demo: insights-api did not start (exit ${D_EXIT:-?}); its log:"
     tail -n 20 "$D_LOG"
     stop_daemon "$SMSX_PID"
@@ -67,6 +75,12 @@ show emi_count_c180 .emi_debit_count
 show bounce_count_c180 .bounce_count
 show device_price_band .device.price_band
 show fraud_flag
+echo "demo: scores (demo models, not credit models; arm by a stable hash of client_id:user_id):"
+show credeau_payday_score
+show credeau_payday_score_arm
+show credeau_payday_score_model_version
+show credeau_payday_score_reason_codes
+show credeau_emi_score
 printf '%s' "$H_BODY" >"$LOG_DIR/demo-insights-reply.json"
 echo "demo: the whole reply is in $LOG_DIR/demo-insights-reply.json"
 stop_daemon "$INS_PID"
