@@ -63,6 +63,29 @@ static int add_instrument(struct classify *c, const char *name, char *err, size_
     return 0;
 }
 
+static struct classify_key *flatten(const struct classify *c, json_t *map, size_t *n)
+{
+    const char *key;
+    json_t *val;
+    struct classify_key *keys = calloc(json_object_size(map) + 1, sizeof(*keys));
+
+    if (!keys)
+        abort();
+    *n = 0;
+    json_object_foreach(map, key, val)
+    {
+        for (size_t i = 0; i < c->n_instruments; i++) {
+            if (strcmp(c->instruments[i], json_string_value(val)) == 0) {
+                keys[*n].key = key;
+                keys[*n].instrument = (int)i;
+                (*n)++;
+                break;
+            }
+        }
+    }
+    return keys;
+}
+
 static int load_instruments(struct classify *c, char *err, size_t err_len)
 {
     const json_t *ins = json_object_get(c->root, "instruments");
@@ -96,6 +119,8 @@ static int load_instruments(struct classify *c, char *err, size_t err_len)
                 return -1;
         }
     }
+    c->channel_keys = flatten(c, c->by_channel, &c->n_channel_keys);
+    c->sender_keys = flatten(c, c->by_sender_type, &c->n_sender_keys);
     return 0;
 }
 
@@ -170,10 +195,8 @@ static int load_rule(struct classify *c, struct vocab *vocab, const struct patte
         snprintf(err, err_len, "'%s': sms_type missing", id);
         return -1;
     }
-    if (patterns_compile(p, vocab, id, json_string_value(json_object_get(r, "pattern")),
-                         json_object_get(r, "triggers"), json_object_get(r, "require"),
-                         json_string_value(json_object_get(r, "anchor")), NULL, &out->re,
-                         &c->max_pairs, err, err_len) < 0)
+    if (patterns_compile(p, vocab, id, json_string_value(json_object_get(r, "pattern")), r, NULL,
+                         &out->re, &c->max_pairs, err, err_len) < 0)
         return -1;
     if (parse_direction(json_string_value(json_object_get(r, "direction")), &out->direction)) {
         snprintf(err, err_len, "'%s': direction must be none, debit, credit or by_group", id);
@@ -276,6 +299,8 @@ void classify_free(struct classify *c)
                 free(r->types[k][d]);
     }
     free(c->rules);
+    free(c->channel_keys);
+    free(c->sender_keys);
     for (size_t i = 0; i < c->n_instruments; i++)
         free(c->instruments[i]);
     free(c->unknown_type);
@@ -285,21 +310,20 @@ void classify_free(struct classify *c)
     free(c);
 }
 
-static int instrument_index(const struct classify *c, const json_t *map, const char *key)
+static int instrument_index(const struct classify_key *keys, size_t n, const char *key)
 {
-    const char *name = (map && key) ? json_string_value(json_object_get(map, key)) : NULL;
-    if (!name)
+    if (!key)
         return -1;
-    for (size_t i = 0; i < c->n_instruments; i++)
-        if (strcmp(c->instruments[i], name) == 0)
-            return (int)i;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(keys[i].key, key) == 0)
+            return keys[i].instrument;
     return -1;
 }
 
 int classify_instrument(const struct classify *c, const char *channel, const char *sender_type)
 {
-    int i = instrument_index(c, c->by_sender_type, sender_type);
+    int i = instrument_index(c->sender_keys, c->n_sender_keys, sender_type);
     if (i < 0)
-        i = instrument_index(c, c->by_channel, channel);
+        i = instrument_index(c->channel_keys, c->n_channel_keys, channel);
     return i < 0 ? 0 : i;
 }

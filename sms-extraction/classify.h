@@ -47,6 +47,12 @@ struct classify {
     size_t n_instruments;
     json_t *by_channel;     /* channel -> instrument */
     json_t *by_sender_type; /* sender_type -> instrument */
+    /* the two maps flattened (key -> index into instruments), so a lookup is a few strcmp */
+    struct classify_key {
+        const char *key; /* borrowed from root */
+        int instrument;
+    } * channel_keys, *sender_keys;
+    size_t n_channel_keys, n_sender_keys;
     char *unknown_type, *unknown_sub_type;
     unsigned unknown_fields; /* fields read when no rule matched */
     uint32_t max_pairs;

@@ -471,8 +471,7 @@ void extract_message(const struct extract_rules *rules, struct extract_scratch *
     }
     m.body = body ? body : "";
     m.len = body_len > EXTRACT_MAX_BODY ? EXTRACT_MAX_BODY : body_len;
-    vocab_scan(rules->vocab, m.body, m.len, scratch->lower, &scratch->ps.present,
-               scratch->ps.first);
+    vocab_scan(rules->vocab, m.body, m.len, scratch->lower, &scratch->ps.hits);
     m.lower = scratch->lower;
 
     const struct patterns_template *amt = find_field(rules, scratch, PATTERNS_AMOUNT, &m, &s, &e);

@@ -89,6 +89,8 @@ size_t party_cut(const struct patterns *p, const char *text, size_t len)
 
 static bool strip_prefix_ci(char *s, const char *prefix)
 {
+    if (tolower((unsigned char)*s) != tolower((unsigned char)*prefix))
+        return false;
     size_t n = strlen(prefix);
     if (strncasecmp(s, prefix, n) != 0)
         return false;
@@ -98,8 +100,9 @@ static bool strip_prefix_ci(char *s, const char *prefix)
 
 static bool in_list_ci(char *const *list, const char *s)
 {
+    int first = tolower((unsigned char)*s);
     for (; list && *list; list++)
-        if (strcasecmp(*list, s) == 0)
+        if (tolower((unsigned char)(*list)[0]) == first && strcasecmp(*list, s) == 0)
             return true;
     return false;
 }

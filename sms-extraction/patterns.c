@@ -147,23 +147,41 @@ static void group_numbers(const pcre2_code *code, const char *name, uint32_t *ou
         out[n++] = ((uint32_t)e[0] << 8) | e[1];
 }
 
-static void set_bits(struct patterns_regex *re)
+/* "require_any": an array of clauses, each an array of words (see docs/rules.md). */
+static int add_clauses(struct vocab *vocab, const json_t *clauses, struct patterns_regex *re,
+                       char *err, size_t err_len)
 {
-    re->n_bits = 0;
-    re->bits = calloc(VOCAB_MAX_TRIGGERS, sizeof(uint16_t));
-    if (!re->bits)
-        abort();
-    for (int b = 0; b < VOCAB_MAX_TRIGGERS; b++)
-        if (re->any.w[b / 64] & (UINT64_C(1) << (b % 64)))
-            re->bits[re->n_bits++] = (uint16_t)b;
-    re->from_trigger = true;
+    size_t i;
+    const json_t *c;
+
+    if (!clauses)
+        return 0;
+    if (!json_is_array(clauses) || json_array_size(clauses) > PATTERNS_MAX_CLAUSES) {
+        snprintf(err, err_len, "must be an array of at most %d arrays of words",
+                 PATTERNS_MAX_CLAUSES);
+        return -1;
+    }
+    json_array_foreach(clauses, i, c)
+    {
+        if (!json_is_array(c) || json_array_size(c) == 0) {
+            snprintf(err, err_len, "clause %zu must be a non-empty array of words", i);
+            return -1;
+        }
+        if (vocab_add_triggers(vocab, c, &re->clause[i], err, err_len) < 0)
+            return -1;
+        re->n_clauses++;
+    }
+    return 0;
 }
 
 int patterns_compile(const struct patterns *p, struct vocab *vocab, const char *id, const char *src,
-                     const json_t *triggers, const json_t *require, const char *anchor,
-                     const char *group, struct patterns_regex *re, uint32_t *max_pairs, char *err,
-                     size_t err_len)
+                     const json_t *gates, const char *group, struct patterns_regex *re,
+                     uint32_t *max_pairs, char *err, size_t err_len)
 {
+    const json_t *triggers = json_object_get(gates, "triggers");
+    const json_t *require = json_object_get(gates, "require");
+    const json_t *require_any = json_object_get(gates, "require_any");
+    const char *anchor = json_string_value(json_object_get(gates, "anchor"));
     struct sbuf b = {0};
     int rc = -1, ec;
     PCRE2_SIZE off;
@@ -220,22 +238,37 @@ int patterns_compile(const struct patterns *p, struct vocab *vocab, const char *
         }
         re->required = true;
     }
+    if (add_clauses(vocab, require_any, re, inner, sizeof(inner)) < 0) {
+        snprintf(err, err_len, "'%s': require_any: %s", id, inner);
+        goto out;
+    }
     for (int w = 0; w < VOCAB_MASK_WORDS; w++) {
         if (re->any.w[w])
             re->any_idx[re->n_any++] = (uint8_t)w;
         if (re->all.w[w])
             re->all_idx[re->n_all++] = (uint8_t)w;
     }
-    if (anchor && strcmp(anchor, "trigger") != 0 && strcmp(anchor, "none") != 0) {
-        snprintf(err, err_len, "'%s': anchor must be \"trigger\" or \"none\"", id);
+    bool each = anchor && strcmp(anchor, "each") == 0;
+    if (anchor && !each && strcmp(anchor, "trigger") != 0 && strcmp(anchor, "none") != 0) {
+        snprintf(err, err_len, "'%s': anchor must be \"trigger\", \"each\" or \"none\"", id);
         goto out;
     }
-    if (anchor && strcmp(anchor, "trigger") == 0) {
+    if (anchor && (each || strcmp(anchor, "trigger") == 0)) {
         if (!re->gated) {
-            snprintf(err, err_len, "'%s': anchor \"trigger\" needs triggers", id);
+            snprintf(err, err_len, "'%s': anchor \"%s\" needs triggers", id, anchor);
             goto out;
         }
-        set_bits(re);
+        re->from_trigger = true;
+    }
+    if (each) {
+        re->anchored =
+            pcre2_compile((PCRE2_SPTR)b.p, b.len, PCRE2_DOTALL | PCRE2_DUPNAMES | PCRE2_ANCHORED,
+                          &ec, &off, NULL);
+        if (!re->anchored) {
+            snprintf(err, err_len, "'%s': anchored copy does not compile", id);
+            goto out;
+        }
+        re->anchored_jit = pcre2_jit_compile(re->anchored, PCRE2_JIT_COMPLETE) == 0;
     }
     rc = 0;
 out:
@@ -246,7 +279,7 @@ out:
 void patterns_regex_free(struct patterns_regex *re)
 {
     pcre2_code_free(re->code);
-    free(re->bits);
+    pcre2_code_free(re->anchored);
     free(re->id);
     memset(re, 0, sizeof(*re));
 }
@@ -321,9 +354,7 @@ static int load_template(struct patterns *p, struct vocab *vocab, enum patterns_
     snprintf(id, sizeof(id), "%s", tid ? tid : "");
     if (!tid)
         snprintf(id, sizeof(id), "%s[%zu]", field_names[f], idx);
-    if (patterns_compile(p, vocab, id, json_string_value(json_object_get(t, "pattern")),
-                         json_object_get(t, "triggers"), json_object_get(t, "require"),
-                         json_string_value(json_object_get(t, "anchor")),
+    if (patterns_compile(p, vocab, id, json_string_value(json_object_get(t, "pattern")), t,
                          label_group(json_string_value(json_object_get(t, "label")), f), &out->re,
                          &p->max_pairs, err, err_len) < 0)
         return -1;
@@ -396,10 +427,8 @@ static int load_channels(struct patterns *p, struct vocab *vocab, const json_t *
             snprintf(err, err_len, "channels[%zu]: 'channel' missing", i);
             return -1;
         }
-        if (patterns_compile(p, vocab, name, json_string_value(json_object_get(c, "pattern")),
-                             json_object_get(c, "triggers"), json_object_get(c, "require"),
-                             json_string_value(json_object_get(c, "anchor")), NULL,
-                             &p->channels[i].re, &p->max_pairs, err, err_len) < 0)
+        if (patterns_compile(p, vocab, name, json_string_value(json_object_get(c, "pattern")), c,
+                             NULL, &p->channels[i].re, &p->max_pairs, err, err_len) < 0)
             return -1;
         p->channels[i].channel = dup_string(name);
         p->n_channels++;
@@ -537,6 +566,28 @@ void patterns_scratch_fini(struct patterns_scratch *s)
     memset(s, 0, sizeof(*s));
 }
 
+/*
+ * Anchor "each": the leftmost match is the one at the first occurrence of a
+ * trigger word where the anchored pattern matches; each try costs one anchored
+ * attempt instead of a search through the rest of the body.
+ */
+static bool run_each(const struct patterns_regex *re, struct patterns_scratch *s, const char *subj,
+                     size_t len)
+{
+    for (uint32_t k = 0; k < s->hits.n_occ; k++) {
+        uint16_t b = s->hits.occ[k].bit;
+        if (!(re->any.w[b / 64] & (UINT64_C(1) << (b % 64))))
+            continue;
+        size_t at = s->hits.occ[k].at;
+        int rc = re->anchored_jit
+                     ? pcre2_jit_match(re->anchored, (PCRE2_SPTR)subj, len, at, 0, s->md, s->mctx)
+                     : pcre2_match(re->anchored, (PCRE2_SPTR)subj, len, at, 0, s->md, s->mctx);
+        if (rc > 0)
+            return true;
+    }
+    return false;
+}
+
 bool patterns_run(const struct patterns_regex *re, struct patterns_scratch *s, const char *subj,
                   size_t len)
 {
@@ -545,12 +596,20 @@ bool patterns_run(const struct patterns_regex *re, struct patterns_scratch *s, c
 
     if (!patterns_gate(re, s))
         return false;
+    if (re->anchored && !s->hits.occ_overflow)
+        return run_each(re, s, subj, len);
     if (re->from_trigger) {
+        /* the first offset of the trigger words present: visit only their set bits */
         start = len;
-        for (size_t i = 0; i < re->n_bits; i++) {
-            uint16_t b = re->bits[i];
-            if ((s->present.w[b / 64] & (UINT64_C(1) << (b % 64))) && s->first[b] < start)
-                start = s->first[b];
+        for (uint8_t i = 0; i < re->n_any; i++) {
+            unsigned w = re->any_idx[i];
+            uint64_t m = re->any.w[w] & s->hits.present.w[w];
+            while (m) {
+                uint32_t at = s->hits.first[w * 64 + (unsigned)__builtin_ctzll(m)];
+                m &= m - 1;
+                if (at < start)
+                    start = at;
+            }
         }
     }
     if (re->jit)

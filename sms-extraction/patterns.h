@@ -18,7 +18,8 @@
 
 #include "sms-extraction/vocab.h"
 
-#define PATTERNS_MAX_DUP 4 /* alternatives that may reuse one group name */
+#define PATTERNS_MAX_DUP 4     /* alternatives that may reuse one group name */
+#define PATTERNS_MAX_CLAUSES 4 /* "require_any" clauses of one pattern */
 
 enum patterns_field {
     PATTERNS_AMOUNT = 0,
@@ -54,9 +55,14 @@ struct patterns_regex {
     /* the non-zero words of any / all, so a gate test touches only those */
     uint8_t any_idx[VOCAB_MASK_WORDS], all_idx[VOCAB_MASK_WORDS];
     uint8_t n_any, n_all;
+    /* "require_any": clauses, each needs at least one of its words (not used for anchoring) */
+    struct vocab_mask clause[PATTERNS_MAX_CLAUSES];
+    uint8_t n_clauses;
     bool from_trigger; /* the match starts at a trigger word: search from the first */
-    uint16_t *bits;    /* the trigger bits, for from_trigger */
-    size_t n_bits;
+    /* anchor "each": the match starts exactly at an occurrence of a trigger word, so the
+       pattern compiled anchored is tried at each occurrence instead of searched for */
+    pcre2_code *anchored;
+    bool anchored_jit;
     uint32_t group[PATTERNS_MAX_DUP];    /* groups of the value (a name may repeat), 0 = none */
     uint32_t currency[PATTERNS_MAX_DUP]; /* groups named "currency" */
     uint32_t debit, credit;              /* capture groups "debit"/"credit" (classification) */
@@ -98,8 +104,7 @@ struct patterns {
 
 /* Per-thread match state. */
 struct patterns_scratch {
-    struct vocab_mask present;          /* trigger words in this message */
-    uint32_t first[VOCAB_MAX_TRIGGERS]; /* offset of each one's first occurrence */
+    struct vocab_hits hits; /* trigger words in this message */
     pcre2_match_data *md;
     pcre2_match_context *mctx;
     pcre2_jit_stack *stack;
@@ -110,42 +115,45 @@ int patterns_load(const char *json, size_t len, struct vocab *vocab, struct patt
 void patterns_free(struct patterns *p);
 
 /*
- * Compile src (macros expanded) into re with the triggers (may be NULL) and
- * name the value group (may be NULL). Used by the classification module too;
- * macros come from the regex artifact p. Returns 0, or -1 with err set.
+ * Compile src (macros expanded) into re with the gates read from the JSON
+ * object gates ("triggers", "require", "require_any", "anchor"; all optional)
+ * and name the value group (may be NULL). Used by the classification module
+ * too; macros come from the regex artifact p. Returns 0, or -1 with err set.
  */
 int patterns_compile(const struct patterns *p, struct vocab *vocab, const char *id, const char *src,
-                     const json_t *triggers, const json_t *require, const char *anchor,
-                     const char *group, struct patterns_regex *re, uint32_t *max_pairs, char *err,
-                     size_t err_len);
+                     const json_t *gates, const char *group, struct patterns_regex *re,
+                     uint32_t *max_pairs, char *err, size_t err_len);
 void patterns_regex_free(struct patterns_regex *re);
 
 int patterns_scratch_init(struct patterns_scratch *s, uint32_t max_pairs);
 void patterns_scratch_fini(struct patterns_scratch *s);
 
 /*
- * Try re on subj, gated by the trigger words in s->present (and started at the
+ * Try re on subj, gated by the trigger words in s->hits (and started at the
  * first of them for from_trigger regexes). On a match returns true and the
  * ovector of the match is in s->md.
  */
 bool patterns_run(const struct patterns_regex *re, struct patterns_scratch *s, const char *subj,
                   size_t len);
 
-/* The trigger gates of re pass for the words in s->present (see patterns_run). */
+/* The trigger gates of re pass for the words in s->hits (see patterns_run). */
 static inline bool patterns_gate(const struct patterns_regex *re, const struct patterns_scratch *s)
 {
     if (re->gated) {
         uint64_t hit = 0;
         for (uint8_t i = 0; i < re->n_any; i++)
-            hit |= re->any.w[re->any_idx[i]] & s->present.w[re->any_idx[i]];
+            hit |= re->any.w[re->any_idx[i]] & s->hits.present.w[re->any_idx[i]];
         if (!hit)
             return false;
     }
     for (uint8_t i = 0; i < re->n_all; i++) {
         uint64_t need = re->all.w[re->all_idx[i]];
-        if ((s->present.w[re->all_idx[i]] & need) != need)
+        if ((s->hits.present.w[re->all_idx[i]] & need) != need)
             return false;
     }
+    for (uint8_t c = 0; c < re->n_clauses; c++)
+        if (!vocab_mask_any(&re->clause[c], &s->hits.present))
+            return false;
     return true;
 }
 

@@ -49,6 +49,7 @@ struct vocab {
     struct vocab_symbol *symbols;
     size_t n_symbols;
     unsigned char symbol_first[256]; /* 1 when a symbol starts with this byte */
+    unsigned char fold[256];         /* a letter's lower case, 0 for every other byte */
     char words[VOCAB_MAX_TRIGGERS][VOCAB_MAX_WORD + 1];
     size_t n_words;
     uint16_t slots[TRIGGER_SLOTS]; /* word index + 1, 0 = empty */
@@ -171,45 +172,74 @@ int vocab_add_triggers(struct vocab *v, const json_t *words, struct vocab_mask *
     return 0;
 }
 
-static inline void mark(struct vocab_mask *present, uint32_t *first, int idx, size_t at)
+static inline void mark(struct vocab_hits *h, int idx, size_t at)
 {
     uint64_t bit = UINT64_C(1) << (idx % 64);
-    if (!(present->w[idx / 64] & bit)) {
-        present->w[idx / 64] |= bit;
-        first[idx] = (uint32_t)at;
+    if (!(h->present.w[idx / 64] & bit)) {
+        h->present.w[idx / 64] |= bit;
+        h->first[idx] = (uint32_t)at;
+    }
+    if (h->n_occ < VOCAB_MAX_OCCURRENCES) {
+        h->occ[h->n_occ].at = (uint32_t)at;
+        h->occ[h->n_occ].bit = (uint16_t)idx;
+        h->n_occ++;
+    } else {
+        h->occ_overflow = true;
     }
 }
 
-static size_t scan_symbol(const struct vocab *v, const char *s, size_t len,
-                          struct vocab_mask *present, uint32_t *first, size_t at)
+static size_t scan_symbol(const struct vocab *v, const char *s, size_t len, struct vocab_hits *h,
+                          size_t at)
 {
     for (size_t k = 0; k < v->n_symbols; k++) {
         const struct vocab_symbol *sym = &v->symbols[k];
         if (sym->bit >= 0 && sym->len <= len - at && memcmp(s + at, sym->bytes, sym->len) == 0) {
-            mark(present, first, sym->bit, at);
+            mark(h, sym->bit, at);
             return sym->len;
         }
     }
     return 1;
 }
 
-void vocab_scan(const struct vocab *v, const char *text, size_t len, char *lower,
-                struct vocab_mask *present, uint32_t *first)
+/* Record the run w[0, wl) at offset start in h when it is a trigger word. */
+static inline void lookup_word(const struct vocab *v, const char *w, size_t wl,
+                               struct vocab_hits *h, size_t start)
 {
-    memset(present, 0, sizeof(*present));
+    uint32_t s = word_hash(w, wl) & (TRIGGER_SLOTS - 1);
+    while (v->slots[s]) {
+        int idx = v->slots[s] - 1;
+        const char *cand = v->words[idx];
+        if (cand[wl] == '\0') {
+            size_t k = 0;
+            while (k < wl && cand[k] == w[k])
+                k++;
+            if (k == wl) {
+                mark(h, idx, start);
+                return;
+            }
+        }
+        s = (s + 1) & (TRIGGER_SLOTS - 1);
+    }
+}
+
+void vocab_scan(const struct vocab *v, const char *text, size_t len, char *lower,
+                struct vocab_hits *h)
+{
+    const unsigned char *t = (const unsigned char *)text;
+    const unsigned char *fold = v->fold;
+    memset(&h->present, 0, sizeof(h->present));
+    h->n_occ = 0;
+    h->occ_overflow = false;
     size_t i = 0;
     while (i < len) {
-        unsigned char c = (unsigned char)text[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (unsigned char)(c + 32);
-        if (c < 'a' || c > 'z') {
-            lower[i] = (char)c;
-            if (v->symbol_first[c]) {
+        unsigned char c = fold[t[i]];
+        if (!c) { /* not a letter: kept as is */
+            lower[i] = (char)t[i];
+            if (v->symbol_first[t[i]]) {
                 size_t k = i + 1;
                 for (; k < len && k < i + 4; k++) /* symbols are short: lower them first */
-                    lower[k] = (char)(text[k] >= 'A' && text[k] <= 'Z' ? text[k] + 32 : text[k]);
-                size_t n = scan_symbol(v, lower, k, present, first, i);
-                i += n;
+                    lower[k] = (char)(fold[t[k]] ? fold[t[k]] : t[k]);
+                i += scan_symbol(v, lower, k, h, i);
             } else {
                 i++;
             }
@@ -217,27 +247,11 @@ void vocab_scan(const struct vocab *v, const char *text, size_t len, char *lower
         }
         size_t start = i;
         lower[i++] = (char)c;
-        while (i < len) {
-            c = (unsigned char)text[i];
-            if (c >= 'A' && c <= 'Z')
-                c = (unsigned char)(c + 32);
-            if (c < 'a' || c > 'z')
-                break;
+        while (i < len && (c = fold[t[i]]))
             lower[i++] = (char)c;
-        }
         size_t wl = i - start;
-        if (wl > VOCAB_MAX_WORD)
-            continue;
-        uint32_t s = word_hash(lower + start, wl) & (TRIGGER_SLOTS - 1);
-        while (v->slots[s]) {
-            int idx = v->slots[s] - 1;
-            const char *cand = v->words[idx];
-            if (cand[wl] == '\0' && memcmp(cand, lower + start, wl) == 0) {
-                mark(present, first, idx, start);
-                break;
-            }
-            s = (s + 1) & (TRIGGER_SLOTS - 1);
-        }
+        if (wl <= VOCAB_MAX_WORD)
+            lookup_word(v, lower + start, wl, h, start);
     }
     lower[len] = '\0';
 }
@@ -486,6 +500,8 @@ int vocab_load(const char *json, size_t len, struct vocab **out, char *err, size
     *out = NULL;
     if (!v)
         abort();
+    for (int c = 'a'; c <= 'z'; c++)
+        v->fold[c] = v->fold[c - 'a' + 'A'] = (unsigned char)c;
     v->root = json_loadb(json, len, 0, &jerr);
     if (!v->root) {
         snprintf(err, err_len, "line %d: %s", jerr.line, jerr.text);

@@ -48,16 +48,30 @@ const char *vocab_version(const struct vocab *v);
 int vocab_add_triggers(struct vocab *v, const json_t *words, struct vocab_mask *mask, char *err,
                        size_t err_len);
 
+#define VOCAB_MAX_OCCURRENCES 256
+
+/* The trigger words of one message. */
+struct vocab_hits {
+    struct vocab_mask present;          /* every trigger word found */
+    uint32_t first[VOCAB_MAX_TRIGGERS]; /* offset of each one's first occurrence */
+    uint32_t n_occ;                     /* every occurrence, in body order: */
+    bool occ_overflow;                  /* more than VOCAB_MAX_OCCURRENCES (occ[] incomplete) */
+    struct vocab_occurrence {
+        uint32_t at;
+        uint16_t bit;
+    } occ[VOCAB_MAX_OCCURRENCES];
+};
+
 /*
  * Lower-case text (ASCII letters only; other bytes kept) into lower, which has
- * room for len + 1 bytes, and in the same pass set in present the bit of every
- * trigger word found and, for each bit newly set, first[bit] = offset of its
- * first occurrence (first[] is only meaningful where present has the bit).
- * Symbols listed in the vocabulary (e.g. the rupee sign) count as the word they
- * stand for.
+ * room for len + 1 bytes, and in the same pass set in hits->present the bit of
+ * every trigger word found, hits->first[bit] the offset of its first
+ * occurrence (only meaningful where present has the bit) and hits->occ every
+ * occurrence. Symbols listed in the vocabulary (e.g. the rupee sign) count as
+ * the word they stand for.
  */
 void vocab_scan(const struct vocab *v, const char *text, size_t len, char *lower,
-                struct vocab_mask *present, uint32_t *first);
+                struct vocab_hits *hits);
 
 static inline bool vocab_mask_any(const struct vocab_mask *a, const struct vocab_mask *b)
 {

@@ -333,6 +333,106 @@ static int load_with(const char *vocab, const char *cls, const char *regex, char
     return rc;
 }
 
+/* A rule gated by require_any is skipped unless one word of each clause occurs. */
+static void test_require_any(void **state)
+{
+    static const char cls[] =
+        "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":\"account\"},"
+        "\"rules\":[{\"id\":\"gated\",\"sms_type\":\"gated_type\",\"pattern\":\"\\\\bcode\","
+        "\"triggers\":[\"code\"],\"anchor\":\"trigger\","
+        "\"require_any\":[[\"secret\",\"private\"],[\"today\"]]},"
+        "{\"id\":\"open\",\"sms_type\":\"open_type\",\"pattern\":\"\\\\bcode\","
+        "\"triggers\":[\"code\"]}]}";
+    struct artifacts a;
+    struct extract_rules *rules = NULL;
+    struct extract_record rec;
+    char err[256];
+    (void)state;
+    artifacts_read(&a);
+    assert_int_equal(extract_rules_load(a.data[0], strlen(a.data[0]), cls, strlen(cls), a.data[2],
+                                        strlen(a.data[2]), &rules, err, sizeof(err)),
+                     0);
+    struct extract_scratch *sc = extract_scratch_new(rules);
+    assert_non_null(sc);
+    static const struct {
+        const char *body, *type;
+    } cases[] = {
+        {"Your private code for today", "gated_type"},
+        {"Your SECRET code, valid today only", "gated_type"},
+        {"Your secret code", "open_type"},              /* second clause unmet */
+        {"Your code for today", "open_type"},           /* first clause unmet */
+        {"Your secretive code for today", "open_type"}, /* whole words only */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        extract_message(rules, sc, "VM-TEST", 7, cases[i].body, strlen(cases[i].body), &rec);
+        assert_string_equal(rec.sms_type, cases[i].type);
+    }
+    extract_scratch_free(sc);
+    extract_rules_free(rules);
+    artifacts_free(&a);
+    assert_int_equal(load_with(NULL,
+                               "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":"
+                               "\"account\"},\"rules\":[{\"id\":\"z\",\"sms_type\":\"otp\","
+                               "\"pattern\":\"otp\",\"require_any\":[[\"otp\"],\"code\"]}]}",
+                               NULL, err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "classification: 'z': require_any: clause 1"));
+}
+
+/* anchor "each": tried at every occurrence of a trigger word, not only at the first. */
+static void test_anchor_each(void **state)
+{
+    static const char cls[] =
+        "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":\"account\"},"
+        "\"rules\":[{\"id\":\"each\",\"sms_type\":\"each_type\","
+        "\"pattern\":\"\\\\b(?:code|pin)\\\\s+\\\\d{4}\",\"triggers\":[\"code\",\"pin\"],"
+        "\"anchor\":\"each\"}]}";
+    struct artifacts a;
+    struct extract_rules *rules = NULL;
+    struct extract_record rec;
+    char err[256];
+    (void)state;
+    artifacts_read(&a);
+    assert_int_equal(extract_rules_load(a.data[0], strlen(a.data[0]), cls, strlen(cls), a.data[2],
+                                        strlen(a.data[2]), &rules, err, sizeof(err)),
+                     0);
+    struct extract_scratch *sc = extract_scratch_new(rules);
+    assert_non_null(sc);
+    static const struct {
+        const char *body, *type;
+    } cases[] = {
+        {"Your code 1234", "each_type"},
+        {"A pin is not a code; the PIN 9876 works", "each_type"}, /* third occurrence */
+        {"Your code is 1234", "not_in_the_list"},
+        {"Your passcode 1234", "not_in_the_list"}, /* not a whole word */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        extract_message(rules, sc, "VM-TEST", 7, cases[i].body, strlen(cases[i].body), &rec);
+        assert_string_equal(rec.sms_type, cases[i].type);
+    }
+    /* more occurrences than the scan records: the engine falls back to a search */
+    char many[2048];
+    size_t n = 0;
+    for (int i = 0; i < 300; i++) {
+        memcpy(many + n, "code ", 5);
+        n += 5;
+    }
+    memcpy(many + n, "1234", 4);
+    n += 4;
+    extract_message(rules, sc, "VM-TEST", 7, many, n, &rec);
+    assert_string_equal(rec.sms_type, "each_type");
+    extract_scratch_free(sc);
+    extract_rules_free(rules);
+    artifacts_free(&a);
+    assert_int_equal(load_with(NULL,
+                               "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":"
+                               "\"account\"},\"rules\":[{\"id\":\"w\",\"sms_type\":\"otp\","
+                               "\"pattern\":\"otp\",\"anchor\":\"each\"}]}",
+                               NULL, err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "anchor \"each\" needs triggers"));
+}
+
 static void test_load_errors(void **state)
 {
     char err[256];
@@ -416,6 +516,8 @@ int main(void)
         cmocka_unit_test(test_long_body),
         cmocka_unit_test(test_versions),
         cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_require_any),
+        cmocka_unit_test(test_anchor_each),
         cmocka_unit_test(test_dev_set_floor),
         cmocka_unit_test(test_dues_and_limits),
     };
