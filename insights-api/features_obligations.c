@@ -10,8 +10,11 @@
  * (merchant mapping), or says EMI/loan, or the channel is NACH (not an
  * investment, insurance premium or bank charge). Bounce SMS are
  * bounce_return and bounce_charge, and debits whose party names a return or
- * bounce charge; the bounce SMS of one sender within 3 days are one event
- * (the notice and its charge, however the extractor typed each).
+ * bounce charge. A bounce event has at most one notice and one charge debit:
+ * a charge joins the earliest unjoined bounce SMS of its sender in the 3 days
+ * before it (the notice, or a notice the extractor typed as a charge because
+ * it quotes the fee), else it is an event of its own; a notice always starts
+ * an event, so two loans bouncing on one day at one bank are two events.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,7 @@
 #include "insights-api/features_impl.h"
 
 #define BOUNCE_LINK_SECONDS (3 * 86400)
+#define MAX_BOUNCE_SMS 512 /* beyond this many bounce SMS each further one is its own event */
 #define MAX_EMIS 64
 #define EMI_SAME_AMOUNT 0.05
 #define EMI_SAME_AMOUNT_ANY 0.01
@@ -51,13 +55,18 @@ static bool is_emi(const struct fe_ctx *ctx, const struct sms_fact *f, const str
     return cat && strcmp(cat, "loan_repayment") == 0;
 }
 
+/*
+ * Who the EMI was paid to, or NULL when the SMS does not say: a bank's name
+ * is not a lender, and two loans debited from one bank account must not pass
+ * for one because their amounts are within 5%.
+ */
 static const char *lender_key(const struct sms_fact *f, const struct fe_sms *s)
 {
-    if (is_lender_sender(s) && f->sender_name)
-        return f->sender_name;
+    if (is_lender_sender(s))
+        return f->sender_name ? f->sender_name : f->sender;
     if (f->transaction_party && *f->transaction_party)
         return f->transaction_party;
-    return f->sender_name ? f->sender_name : f->sender;
+    return NULL;
 }
 
 struct emi_book {
@@ -117,17 +126,65 @@ static bool is_bounce_sms(const struct fe_ctx *ctx, size_t i)
            is_charge_for_bounce(&ctx->u->sms[i], s);
 }
 
-/* The first bounce SMS of a sender within 3 days starts an event; the rest (notice, charge) join
- * it. */
-static bool is_bounce_event(const struct fe_ctx *ctx, size_t i)
+/* A debit of a fee: the charge half of a bounce event (else the notice half). */
+static bool is_charge_half(const struct fe_ctx *ctx, size_t i)
 {
-    for (size_t j = i; j-- > 0;) {
-        if (ctx->u->sms[i].ts - ctx->u->sms[j].ts > BOUNCE_LINK_SECONDS)
-            break;
-        if (is_bounce_sms(ctx, j) && same_sender(&ctx->u->sms[i], &ctx->u->sms[j]))
-            return false;
+    const struct sms_fact *f = &ctx->u->sms[i];
+    return ctx->s[i].kind != FE_K_BOUNCE_RETURN && f->direction == SMS_DIRECTION_DEBIT &&
+           f->amount > 0;
+}
+
+/* The bounce SMS of the user in time order and how they pair into events. */
+struct bounce_book {
+    size_t idx[MAX_BOUNCE_SMS];
+    int partner[MAX_BOUNCE_SMS]; /* the charge that joined this SMS, -1 when none */
+    bool joined[MAX_BOUNCE_SMS]; /* this charge joined an earlier SMS */
+    int n;
+};
+
+/* Join rules, tried in turn: a notice quoting the fee (typed a charge, same amount), a notice,
+ * any free bounce SMS. */
+enum { JOIN_SAME_FEE = 0, JOIN_NOTICE, JOIN_ANY, JOIN_N };
+
+static bool can_join(const struct fe_ctx *ctx, const struct bounce_book *b, int k, int j, int rule)
+{
+    const struct sms_fact *c = &ctx->u->sms[b->idx[k]], *e = &ctx->u->sms[b->idx[j]];
+    if (b->joined[j] || b->partner[j] >= 0 || !same_sender(c, e))
+        return false;
+    bool notice = !is_charge_half(ctx, b->idx[j]);
+    if (rule == JOIN_SAME_FEE)
+        return !notice && fabs(c->amount - e->amount) < 0.005;
+    return rule == JOIN_ANY || notice;
+}
+
+/*
+ * Pairs each charge with the earliest free bounce SMS of its sender in the 3
+ * days before it, preferring by rule (a fee quoted then debited, then a
+ * notice, then anything) so that which notice a charge belongs to, and so
+ * each event's channel, comes out right as well as the number of events.
+ */
+static void bounce_pair(const struct fe_ctx *ctx, struct bounce_book *b)
+{
+    for (int k = 0; k < b->n; k++) {
+        b->partner[k] = -1;
+        b->joined[k] = false;
     }
-    return true;
+    for (int rule = 0; rule < JOIN_N; rule++)
+        for (int k = 0; k < b->n; k++) {
+            if (!is_charge_half(ctx, b->idx[k]) || b->joined[k] || b->partner[k] >= 0)
+                continue;
+            int first = -1;
+            for (int j = k; j-- > 0;) {
+                if (ctx->u->sms[b->idx[k]].ts - ctx->u->sms[b->idx[j]].ts > BOUNCE_LINK_SECONDS)
+                    break;
+                if (can_join(ctx, b, k, j, rule))
+                    first = j;
+            }
+            if (first >= 0) {
+                b->partner[first] = k;
+                b->joined[k] = true;
+            }
+        }
 }
 
 static const int loan_w[] = {FE_W7, FE_W30, FE_W90, FE_W180};
@@ -138,6 +195,7 @@ static const char *const loan_names[L_N] = {"loan_application", "loan_approval",
 struct obl {
     struct fe_acc emi[FE_NWIN], emi_month[FE_NMONTH];
     struct emi_book book90;
+    struct bounce_book bounces;
     struct fe_acc bounce[FE_NWIN], bounce_charge[FE_NWIN], penalty[FE_NWIN];
     double bounce_month[FE_NMONTH], nach_bounce180, cheque_bounce180;
     double emi_due[FE_NWIN], pay_due[FE_NWIN], mandate[FE_NWIN];
@@ -161,12 +219,26 @@ static void add_emi(const struct fe_ctx *ctx, struct obl *a, size_t i)
         emi_note(&a->book90, lender_key(f, s), f->amount);
 }
 
-static void add_bounce(const struct fe_ctx *ctx, struct obl *a, size_t i)
+/* NACH/ECS/EMI and cheque bounces: the first SMS of the event that says which. */
+static void bounce_kind(const struct fe_ctx *ctx, size_t i, double *nach, double *cheque)
 {
     const struct sms_fact *f = &ctx->u->sms[i];
     const struct fe_sms *s = &ctx->s[i];
-    bool event = is_bounce_event(ctx, i);
-    bool charge = s->kind != FE_K_BOUNCE_RETURN && f->amount > 0 && !s->dup;
+    const char *sub = f->sms_sub_type ? f->sms_sub_type : "";
+    *nach = s->channel == FE_CH_NACH || strstr(sub, "nach") || strstr(sub, "ecs") ||
+            strstr(sub, "mandate") || strstr(sub, "emi");
+    *cheque = s->channel == FE_CH_CHEQUE || strstr(sub, "cheque") != NULL;
+}
+
+/*
+ * One bounce SMS i: its fee when it is a charge, and the event when it starts
+ * one (partner: the SMS index of the charge that joined it, or -1).
+ */
+static void add_bounce(const struct fe_ctx *ctx, struct obl *a, size_t i, bool event, bool charge,
+                       long partner)
+{
+    const struct sms_fact *f = &ctx->u->sms[i];
+    const struct fe_sms *s = &ctx->s[i];
     for (int w = 0; w < FE_NWIN; w++) {
         if (!fe_in(s, w))
             continue;
@@ -180,13 +252,43 @@ static void add_bounce(const struct fe_ctx *ctx, struct obl *a, size_t i)
     if (s->month >= 0)
         a->bounce_month[s->month]++;
     if (fe_in(s, FE_W180)) {
-        const char *sub = f->sms_sub_type ? f->sms_sub_type : "";
-        a->nach_bounce180 += s->channel == FE_CH_NACH || strstr(sub, "nach") ||
-                             strstr(sub, "ecs") || strstr(sub, "mandate") || strstr(sub, "emi");
-        a->cheque_bounce180 += s->channel == FE_CH_CHEQUE || strstr(sub, "cheque") != NULL;
+        double nach, cheque;
+        bounce_kind(ctx, i, &nach, &cheque);
+        if (!nach && !cheque && partner >= 0)
+            bounce_kind(ctx, (size_t)partner, &nach, &cheque);
+        a->nach_bounce180 += nach;
+        a->cheque_bounce180 += cheque;
     }
     if (f->ts > a->last_bounce)
         a->last_bounce = f->ts;
+}
+
+static void note_bounce(const struct fe_ctx *ctx, struct obl *a, size_t i)
+{
+    struct bounce_book *b = &a->bounces;
+    if (ctx->s[i].dup)
+        return; /* the same charge SMS again */
+    if (b->n < MAX_BOUNCE_SMS)
+        b->idx[b->n++] = i;
+    else
+        add_bounce(ctx, a, i, true, is_charge_half(ctx, i), -1);
+}
+
+/*
+ * The paired bounce SMS into events and fees: a charge that a later charge
+ * joined was the notice quoting the fee, so its amount is not a second fee.
+ */
+static void add_bounces(const struct fe_ctx *ctx, struct obl *a)
+{
+    struct bounce_book *b = &a->bounces;
+    bounce_pair(ctx, b);
+    for (int k = 0; k < b->n; k++) {
+        size_t i = b->idx[k];
+        int p = b->partner[k];
+        bool quoted = p >= 0 && is_charge_half(ctx, i) && is_charge_half(ctx, b->idx[p]);
+        add_bounce(ctx, a, i, !b->joined[k], is_charge_half(ctx, i) && !quoted,
+                   p >= 0 ? (long)b->idx[p] : -1);
+    }
 }
 
 static void add_loan(const struct fe_ctx *ctx, struct obl *a, size_t i)
@@ -269,12 +371,13 @@ static void accumulate(const struct fe_ctx *ctx, struct obl *a)
             if (!is_lender_echo(ctx, i))
                 add_emi(ctx, a, i);
         } else if (is_bounce_sms(ctx, i))
-            add_bounce(ctx, a, i);
+            note_bounce(ctx, a, i);
         else if (s->kind >= FE_K_LOAN_APPLICATION && s->kind <= FE_K_LOAN_DISBURSAL)
             add_loan(ctx, a, i);
         else
             add_other(ctx, a, i);
     }
+    add_bounces(ctx, a);
 }
 
 static void emit_emi(struct fe_ctx *ctx, struct fe_out *o, const struct obl *a)

@@ -71,8 +71,8 @@ show credit_sms_count_nlp
 show estimated_salary .salary.amount
 show salary_day_of_month .salary.day_of_month
 show employer .salary.employer
-show emi_count_c180 .emi_debit_count
-show bounce_count_c180 .bounce_count
+show emi_count_c180 .emi_debit_count_c180
+show bounce_count_c180 .bounce_count_c180
 show device_price_band .device.price_band
 show fraud_flag
 echo "demo: scores (demo models, not credit models; arm by a stable hash of client_id:user_id):"

@@ -171,6 +171,54 @@ static void test_salary_emi_bounce(void **state)
 }
 
 /*
+ * Bounce events from one bank: 20 days ago loan A's notice (bounce_return),
+ * three hours later loan B's notice that quotes its fee and so was typed a
+ * charge (708), B's charge debit (708) and next day A's charge (500): two
+ * events, fees 708 + 500. 100 days ago a cheque notice typed a charge with
+ * the cheque amount (11,474) and its 354 fee the next day: one cheque event,
+ * fee 354. EMIs: NACH debits of 10,000 and 10,400 from that bank naming no
+ * lender, 12 and 10 days ago: two EMIs (within 5% but no lender in common).
+ */
+static void test_bounce_events_and_emis(void **state)
+{
+    (void)state;
+    int64_t t = NOW - 20 * DAY;
+    struct sms_fact sms[] = {
+        typed(NOW - 100 * DAY, "bounce_charge", SMS_DIRECTION_DEBIT, 11474, "cheque", NULL,
+              "hdfc bank"),
+        typed(NOW - 99 * DAY, "bounce_charge", SMS_DIRECTION_DEBIT, 354, NULL, NULL, "hdfc bank"),
+        typed(t, "bounce_return", SMS_DIRECTION_NONE, 1800, "nach", NULL, "hdfc bank"),
+        typed(t + 3 * 3600, "bounce_charge", SMS_DIRECTION_DEBIT, 708, "nach", NULL, "hdfc bank"),
+        typed(t + 8 * 3600, "bounce_charge", SMS_DIRECTION_DEBIT, 708, NULL, NULL, "hdfc bank"),
+        typed(t + DAY, "bounce_charge", SMS_DIRECTION_DEBIT, 500, NULL, NULL, "hdfc bank"),
+        typed(NOW - 12 * DAY, "account_debit_executed", SMS_DIRECTION_DEBIT, 10000, "nach", NULL,
+              "hdfc bank"),
+        typed(NOW - 10 * DAY, "account_debit_executed", SMS_DIRECTION_DEBIT, 10400, "nach", NULL,
+              "hdfc bank"),
+    };
+    struct user_data u = {.now = NOW,
+                          .sms_state = SOURCE_OK,
+                          .sms = sms,
+                          .sms_count = sizeof(sms) / sizeof(sms[0]),
+                          .apps_state = SOURCE_EMPTY,
+                          .device_state = SOURCE_EMPTY};
+    features_compute(cat, maps, &u, FEATURES_GROUP_ALL, &v);
+
+    assert_true(val("bounce_count_c30") == 2);
+    assert_true(val("bounce_count_c90") == 2);
+    assert_true(val("bounce_count_c180") == 3);
+    assert_true(val("bounce_charge_sum_c90") == 1208);
+    assert_true(val("bounce_charge_sum_c180") == 1562);
+    assert_true(val("bounce_charge_count_c180") == 3);
+    assert_true(val("nach_bounce_count_c180") == 2);
+    assert_true(val("cheque_bounce_count_c180") == 1);
+    assert_true(val("days_since_last_bounce") == 19); /* B's notice, 19 days 21 hours ago */
+    assert_true(val("emi_count") == 2);
+    assert_true(val("emi_count_c30") == 2);
+    assert_true(val("emi_sum_c30") == 20400);
+}
+
+/*
  * No salary keyword: the same payer credits 30,000 +- 1,000 on the 7th..9th
  * of three months -> a recurring salary of median 30,000; a one-off 40,000
  * from someone else does not count.
@@ -207,6 +255,7 @@ static void test_recurring_salary(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_salary_emi_bounce),
+                                       cmocka_unit_test(test_bounce_events_and_emis),
                                        cmocka_unit_test(test_recurring_salary)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
