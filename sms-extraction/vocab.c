@@ -193,7 +193,8 @@ static size_t scan_symbol(const struct vocab *v, const char *s, size_t len, stru
 {
     for (size_t k = 0; k < v->n_symbols; k++) {
         const struct vocab_symbol *sym = &v->symbols[k];
-        if (sym->bit >= 0 && sym->len <= len - at && memcmp(s + at, sym->bytes, sym->len) == 0) {
+        if (sym->bytes[0] == s[at] && sym->bit >= 0 && sym->len <= len - at &&
+            memcmp(s + at, sym->bytes, sym->len) == 0) {
             mark(h, sym->bit, at);
             return sym->len;
         }
@@ -222,38 +223,53 @@ static inline void lookup_word(const struct vocab *v, const char *w, size_t wl,
     }
 }
 
+/*
+ * ASCII capitals to lower case eight bytes at a time: the bytes fold maps, so
+ * the result is fold's lower case with every other byte kept as is.
+ */
+static void lower_ascii(const unsigned char *t, size_t len, char *lower)
+{
+    const uint64_t high = UINT64_C(0x8080808080808080);
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t x;
+        memcpy(&x, t + i, 8);
+        uint64_t seven = x & ~high;
+        uint64_t from_a = seven + UINT64_C(0x3f3f3f3f3f3f3f3f); /* top bit: byte >= 'A' */
+        uint64_t past_z = seven + UINT64_C(0x2525252525252525); /* top bit: byte > 'Z' */
+        x |= (from_a & ~past_z & ~x & high) >> 2;
+        memcpy(lower + i, &x, 8);
+    }
+    for (; i < len; i++)
+        lower[i] = (char)(t[i] >= 'A' && t[i] <= 'Z' ? t[i] + ('a' - 'A') : t[i]);
+}
+
 void vocab_scan(const struct vocab *v, const char *text, size_t len, char *lower,
                 struct vocab_hits *h)
 {
-    const unsigned char *t = (const unsigned char *)text;
+    const unsigned char *l = (const unsigned char *)lower;
     const unsigned char *fold = v->fold;
     memset(&h->present, 0, sizeof(h->present));
     h->n_occ = 0;
     h->occ_overflow = false;
+    lower_ascii((const unsigned char *)text, len, lower);
+    lower[len] = '\0';
     size_t i = 0;
     while (i < len) {
-        unsigned char c = fold[t[i]];
-        if (!c) { /* not a letter: kept as is */
-            lower[i] = (char)t[i];
-            if (v->symbol_first[t[i]]) {
-                size_t k = i + 1;
-                for (; k < len && k < i + 4; k++) /* symbols are short: lower them first */
-                    lower[k] = (char)(fold[t[k]] ? fold[t[k]] : t[k]);
-                i += scan_symbol(v, lower, k, h, i);
-            } else {
+        if (!fold[l[i]]) { /* not a letter */
+            if (v->symbol_first[l[i]])
+                i += scan_symbol(v, lower, i + 4 < len ? i + 4 : len, h, i);
+            else
                 i++;
-            }
             continue;
         }
-        size_t start = i;
-        lower[i++] = (char)c;
-        while (i < len && (c = fold[t[i]]))
-            lower[i++] = (char)c;
+        size_t start = i++;
+        while (fold[l[i]]) /* stops at the terminating NUL */
+            i++;
         size_t wl = i - start;
         if (wl <= VOCAB_MAX_WORD)
             lookup_word(v, lower + start, wl, h, start);
     }
-    lower[len] = '\0';
 }
 
 const json_t *vocab_keywords(const struct vocab *v, const char *name)
