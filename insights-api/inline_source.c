@@ -18,26 +18,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/validation.h"
 #include "insights-api/extraction_client.h"
 #include "insights-api/inline_source.h"
 #include "sms-extraction/request.h"
 
-struct errs {
-    json_t *list;
-};
-
 /* ---- echoed inputs, redacted -------------------------------------------- */
-
-static json_t *redacted(void)
-{
-    return json_string(INLINE_SOURCE_REDACTED);
-}
 
 /* A scalar as is; a list or object as "[redacted]". */
 static json_t *echo_scalar(const json_t *v)
 {
     if (json_is_array(v) || json_is_object(v))
-        return redacted();
+        return validation_redacted();
     return json_deep_copy(v);
 }
 
@@ -47,14 +39,6 @@ static const char *const ECHO_KEYS[] = {
     "sms_inbox_date", "package_name", "app_name", "install_time",
     "update_time",    "is_system",    NULL,
 };
-
-static bool echo_key(const char *key)
-{
-    for (size_t i = 0; ECHO_KEYS[i]; i++)
-        if (strcmp(key, ECHO_KEYS[i]) == 0)
-            return true;
-    return false;
-}
 
 /*
  * An object one level deep, as sms-extraction echoes one: numbers, booleans
@@ -71,8 +55,8 @@ static json_t *echo_object(const json_t *obj)
     out = json_object();
     json_object_foreach((json_t *)obj, key, v)
     {
-        if (json_is_string(v) && !echo_key(key))
-            json_object_set_new(out, key, redacted());
+        if (json_is_string(v) && !validation_key_in(key, ECHO_KEYS))
+            json_object_set_new(out, key, validation_redacted());
         else
             json_object_set_new(out, key, echo_scalar(v));
     }
@@ -80,48 +64,6 @@ static json_t *echo_object(const json_t *obj)
 }
 
 /* ---- detail items ------------------------------------------------------- */
-
-/* ["body", a] or ["body", a, idx, b] (idx used when b is set); a NULL = ["body"]. */
-static json_t *make_loc(const char *a, long idx, const char *b)
-{
-    json_t *loc = json_array();
-
-    json_array_append_new(loc, json_string("body"));
-    if (a)
-        json_array_append_new(loc, json_string(a));
-    if (a && idx >= 0)
-        json_array_append_new(loc, json_integer(idx));
-    if (a && b)
-        json_array_append_new(loc, json_string(b));
-    return loc;
-}
-
-/* Adds one item; takes ownership of loc, input and ctx (ctx may be NULL). */
-static void errs_add(struct errs *e, const char *type, json_t *loc, const char *msg, json_t *input,
-                     json_t *ctx)
-{
-    json_t *item;
-
-    if (json_array_size(e->list) >= INLINE_SOURCE_MAX_ERRORS) {
-        json_decref(loc);
-        json_decref(input);
-        json_decref(ctx);
-        return;
-    }
-    item = json_object();
-    json_object_set_new(item, "type", json_string(type));
-    json_object_set_new(item, "loc", loc);
-    json_object_set_new(item, "msg", json_string(msg));
-    json_object_set_new(item, "input", input ? input : json_null());
-    if (ctx)
-        json_object_set_new(item, "ctx", ctx);
-    json_array_append_new(e->list, item);
-}
-
-static bool errs_full(const struct errs *e)
-{
-    return json_array_size(e->list) >= INLINE_SOURCE_MAX_ERRORS;
-}
 
 /* Where a field sits: a top-level member, or member b of item idx of list a. */
 struct where {
@@ -132,54 +74,42 @@ struct where {
 static json_t *loc_of(const struct where *w, const char *key)
 {
     if (!w->list)
-        return make_loc(key, -1, NULL);
-    return make_loc(w->list, w->idx, key);
-}
-
-/* Characters (code points) in valid UTF-8, as pydantic counts length. */
-static size_t utf8_chars(const char *s, size_t len)
-{
-    size_t n = 0;
-
-    for (size_t i = 0; i < len; i++)
-        n += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return n;
+        return validation_loc(key, -1, NULL);
+    return validation_loc(w->list, w->idx, key);
 }
 
 /*
  * A string member (null allowed when !required). Returns 0 when acceptable,
  * -1 after recording why not. sms_body values are never echoed.
  */
-static int check_string(struct errs *e, const json_t *obj, const char *key, bool required,
+static int check_string(struct validation *e, const json_t *obj, const char *key, bool required,
                         size_t max_chars, const struct where *w)
 {
     const json_t *v = json_object_get(obj, key);
     bool secret = strcmp(key, "sms_body") == 0;
-    char msg[80];
 
     if (!v || (json_is_null(v) && !required)) {
         if (!v && required) {
-            errs_add(e, "missing", loc_of(w, key), "Field required", echo_object(obj), NULL);
+            validation_add(e, "missing", loc_of(w, key), "Field required", echo_object(obj), NULL);
             return -1;
         }
         return 0;
     }
     if (!json_is_string(v)) {
-        errs_add(e, "string_type", loc_of(w, key), "Input should be a valid string",
-                 secret ? redacted() : echo_scalar(v), NULL);
+        validation_add(e, "string_type", loc_of(w, key), "Input should be a valid string",
+                       secret ? validation_redacted() : echo_scalar(v), NULL);
         return -1;
     }
-    if (max_chars && utf8_chars(json_string_value(v), json_string_length(v)) > max_chars) {
-        snprintf(msg, sizeof(msg), "String should have at most %zu characters", max_chars);
-        errs_add(e, "string_too_long", loc_of(w, key), msg, echo_scalar(v),
-                 json_pack("{s:I}", "max_length", (json_int_t)max_chars));
+    if (max_chars &&
+        validation_utf8_chars(json_string_value(v), json_string_length(v)) > max_chars) {
+        validation_add_string_too_long(e, loc_of(w, key), echo_scalar(v), max_chars);
         return -1;
     }
     return 0;
 }
 
 /* sms_id: a string or an integer (returned as text), at most 128 characters. */
-static int check_sms_id(struct errs *e, const json_t *item, const struct where *w)
+static int check_sms_id(struct validation *e, const json_t *item, const struct where *w)
 {
     const json_t *v = json_object_get(item, "sms_id");
 
@@ -227,7 +157,7 @@ static int parse_time(const json_t *v, int64_t *ts, const char **why)
     return 0;
 }
 
-static int check_time(struct errs *e, const json_t *obj, const char *key, bool required,
+static int check_time(struct validation *e, const json_t *obj, const char *key, bool required,
                       const struct where *w)
 {
     const json_t *v = json_object_get(obj, key);
@@ -238,7 +168,7 @@ static int check_time(struct errs *e, const json_t *obj, const char *key, bool r
     if (!v) {
         if (!required)
             return 0;
-        errs_add(e, "missing", loc_of(w, key), "Field required", echo_object(obj), NULL);
+        validation_add(e, "missing", loc_of(w, key), "Field required", echo_object(obj), NULL);
         return -1;
     }
     if (json_is_null(v) && !required)
@@ -246,13 +176,13 @@ static int check_time(struct errs *e, const json_t *obj, const char *key, bool r
     if (parse_time(v, &ts, &why) == 0)
         return 0;
     if (!why) {
-        errs_add(e, "datetime_type", loc_of(w, key), "Input should be a valid datetime",
-                 echo_scalar(v), NULL);
+        validation_add(e, "datetime_type", loc_of(w, key), "Input should be a valid datetime",
+                       echo_scalar(v), NULL);
         return -1;
     }
     snprintf(msg, sizeof(msg), "Input should be a valid datetime or date, %s", why);
-    errs_add(e, "datetime_from_date_parsing", loc_of(w, key), msg, echo_scalar(v),
-             json_pack("{s:s}", "error", why));
+    validation_add(e, "datetime_from_date_parsing", loc_of(w, key), msg, echo_scalar(v),
+                   json_pack("{s:s}", "error", why));
     return -1;
 }
 
@@ -270,18 +200,19 @@ static int64_t time_member(const json_t *obj, const char *key)
 
 /* ---- other scalar types ------------------------------------------------- */
 
-static int check_bool(struct errs *e, const json_t *obj, const char *key, const struct where *w)
+static int check_bool(struct validation *e, const json_t *obj, const char *key,
+                      const struct where *w)
 {
     const json_t *v = json_object_get(obj, key);
 
     if (!v || json_is_null(v) || json_is_boolean(v))
         return 0;
-    errs_add(e, "bool_type", loc_of(w, key), "Input should be a valid boolean", echo_scalar(v),
-             NULL);
+    validation_add(e, "bool_type", loc_of(w, key), "Input should be a valid boolean",
+                   echo_scalar(v), NULL);
     return -1;
 }
 
-static int check_number(struct errs *e, const json_t *obj, const char *key, bool integer,
+static int check_number(struct validation *e, const json_t *obj, const char *key, bool integer,
                         const struct where *w)
 {
     const json_t *v = json_object_get(obj, key);
@@ -291,24 +222,25 @@ static int check_number(struct errs *e, const json_t *obj, const char *key, bool
     if (!integer && json_is_real(v))
         return 0;
     if (integer)
-        errs_add(e, "int_type", loc_of(w, key), "Input should be a valid integer", echo_scalar(v),
-                 NULL);
+        validation_add(e, "int_type", loc_of(w, key), "Input should be a valid integer",
+                       echo_scalar(v), NULL);
     else
-        errs_add(e, "float_type", loc_of(w, key), "Input should be a valid number", echo_scalar(v),
-                 NULL);
+        validation_add(e, "float_type", loc_of(w, key), "Input should be a valid number",
+                       echo_scalar(v), NULL);
     return -1;
 }
 
 /* ---- items -------------------------------------------------------------- */
 
-static void check_sms_item(struct errs *e, const json_t *item, size_t i)
+static void check_sms_item(struct validation *e, const json_t *item, size_t i)
 {
     struct where w = {"sms_data", (long)i};
 
     if (!json_is_object(item)) {
         /* a bare string in the SMS list may well be a message text: never echoed */
-        errs_add(e, "model_type", make_loc("sms_data", (long)i, NULL),
-                 "Input should be a valid dictionary or instance of Sms", redacted(), NULL);
+        validation_add(e, "model_type", validation_loc("sms_data", (long)i, NULL),
+                       "Input should be a valid dictionary or instance of Sms",
+                       validation_redacted(), NULL);
         return;
     }
     check_sms_id(e, item, &w);
@@ -317,13 +249,14 @@ static void check_sms_item(struct errs *e, const json_t *item, size_t i)
     check_time(e, item, "sms_inbox_date", true, &w);
 }
 
-static void check_app_item(struct errs *e, const json_t *item, size_t i)
+static void check_app_item(struct validation *e, const json_t *item, size_t i)
 {
     struct where w = {"apps_data", (long)i};
 
     if (!json_is_object(item)) {
-        errs_add(e, "model_type", make_loc("apps_data", (long)i, NULL),
-                 "Input should be a valid dictionary or instance of App", echo_scalar(item), NULL);
+        validation_add(e, "model_type", validation_loc("apps_data", (long)i, NULL),
+                       "Input should be a valid dictionary or instance of App", echo_scalar(item),
+                       NULL);
         return;
     }
     check_string(e, item, "package_name", true, 0, &w);
@@ -335,16 +268,16 @@ static void check_app_item(struct errs *e, const json_t *item, size_t i)
 
 static const char *const DEVICE_STRINGS[] = {"brand", "model", "manufacturer", "os_version", NULL};
 
-static void check_device(struct errs *e, const json_t *dev)
+static void check_device(struct validation *e, const json_t *dev)
 {
     struct where w = {"device_data", -1};
 
     if (!dev || json_is_null(dev))
         return;
     if (!json_is_object(dev)) {
-        errs_add(e, "model_type", make_loc("device_data", -1, NULL),
-                 "Input should be a valid dictionary or instance of Device", echo_scalar(dev),
-                 NULL);
+        validation_add(e, "model_type", validation_loc("device_data", -1, NULL),
+                       "Input should be a valid dictionary or instance of Device", echo_scalar(dev),
+                       NULL);
         return;
     }
     for (size_t i = 0; DEVICE_STRINGS[i]; i++)
@@ -356,8 +289,8 @@ static void check_device(struct errs *e, const json_t *dev)
 }
 
 /* A list member (null or absent = empty); items checked by check_item. */
-static void check_list(struct errs *e, const json_t *root, const char *key, size_t max_items,
-                       void (*check_item)(struct errs *, const json_t *, size_t))
+static void check_list(struct validation *e, const json_t *root, const char *key, size_t max_items,
+                       void (*check_item)(struct validation *, const json_t *, size_t))
 {
     const json_t *list = json_object_get(root, key);
     size_t n;
@@ -367,31 +300,32 @@ static void check_list(struct errs *e, const json_t *root, const char *key, size
         return;
     if (!json_is_array(list)) {
         /* a string in place of the SMS list may be message text: not echoed */
-        errs_add(e, "list_type", make_loc(key, -1, NULL), "Input should be a valid list",
-                 json_is_string(list) ? redacted() : echo_scalar(list), NULL);
+        validation_add(e, "list_type", validation_loc(key, -1, NULL),
+                       "Input should be a valid list",
+                       json_is_string(list) ? validation_redacted() : echo_scalar(list), NULL);
         return;
     }
     n = json_array_size(list);
     if (n > max_items) {
         snprintf(msg, sizeof(msg), "List should have at most %zu items after validation, not %zu",
                  max_items, n);
-        errs_add(e, "too_long", make_loc(key, -1, NULL), msg, redacted(),
-                 json_pack("{s:s,s:I,s:I}", "field_type", "List", "max_length",
-                           (json_int_t)max_items, "actual_length", (json_int_t)n));
+        validation_add(e, "too_long", validation_loc(key, -1, NULL), msg, validation_redacted(),
+                       json_pack("{s:s,s:I,s:I}", "field_type", "List", "max_length",
+                                 (json_int_t)max_items, "actual_length", (json_int_t)n));
         return;
     }
-    for (size_t i = 0; i < n && !errs_full(e); i++)
+    for (size_t i = 0; i < n && !validation_full(e); i++)
         check_item(e, json_array_get(list, i), i);
 }
 
-static void validate(struct errs *e, const json_t *root, size_t max_items)
+static void validate(struct validation *e, const json_t *root, size_t max_items)
 {
     struct where top = {NULL, -1};
 
     if (!json_is_object(root)) {
-        errs_add(e, "model_attributes_type", make_loc(NULL, -1, NULL),
-                 "Input should be a valid dictionary or object to extract fields from",
-                 json_is_string(root) ? redacted() : echo_scalar(root), NULL);
+        validation_add(e, "model_attributes_type", validation_loc(NULL, -1, NULL),
+                       "Input should be a valid dictionary or object to extract fields from",
+                       json_is_string(root) ? validation_redacted() : echo_scalar(root), NULL);
         return;
     }
     check_string(e, root, "client_id", true, USER_DATA_ID_MAX, &top);
@@ -514,8 +448,9 @@ static int convert(const json_t *root, int64_t now, size_t max_sms, struct user_
 int inline_source_parse_json(const json_t *root, int64_t now, size_t max_sms, size_t max_items,
                              struct user_data *u, struct raw_sms_list *sms, json_t **detail)
 {
-    struct errs e = {.list = json_array()};
+    struct validation e;
 
+    validation_init(&e, INLINE_SOURCE_MAX_ERRORS);
     *detail = NULL;
     if (max_items == 0 || max_items > USER_DATA_MAX_SMS)
         max_items = USER_DATA_MAX_SMS;
@@ -528,8 +463,8 @@ int inline_source_parse_json(const json_t *root, int64_t now, size_t max_sms, si
         }
         /* only past USER_DATA_MAX_SMS, which validation already bounds */
         user_data_free(u);
-        errs_add(&e, "too_long", make_loc("sms_data", -1, NULL), "Too many messages", redacted(),
-                 NULL);
+        validation_add(&e, "too_long", validation_loc("sms_data", -1, NULL), "Too many messages",
+                       validation_redacted(), NULL);
     }
     user_data_init(u, NULL, NULL, now);
     raw_sms_list_free(sms);
@@ -537,51 +472,25 @@ int inline_source_parse_json(const json_t *root, int64_t now, size_t max_sms, si
     return -1;
 }
 
-/* A jansson syntax error, described by kind and offset without quoting the body. */
-static void err_json_invalid(struct errs *e, const json_error_t *jerr)
-{
-    const char *what = "invalid JSON syntax";
-
-    switch (json_error_code(jerr)) {
-    case json_error_invalid_utf8:
-        what = "invalid UTF-8";
-        break;
-    case json_error_premature_end_of_input:
-        what = "unexpected end of input";
-        break;
-    case json_error_null_character:
-    case json_error_null_byte_in_key:
-        what = "NUL characters are not allowed";
-        break;
-    case json_error_duplicate_key:
-        what = "duplicate object key";
-        break;
-    default:
-        break;
-    }
-    errs_add(e, "json_invalid", json_pack("[s,I]", "body", (json_int_t)jerr->position),
-             "JSON decode error", json_object(), json_pack("{s:s}", "error", what));
-}
-
 int inline_source_parse(const char *body, size_t len, int64_t now, size_t max_sms, size_t max_items,
                         struct user_data *u, struct raw_sms_list *sms, json_t **detail)
 {
-    struct errs e = {.list = json_array()};
+    struct validation e;
     json_error_t jerr;
     json_t *root;
     int rc;
 
+    validation_init(&e, INLINE_SOURCE_MAX_ERRORS);
     *detail = NULL;
     raw_sms_list_init(sms);
     if (len == 0) {
-        errs_add(&e, "missing", make_loc(NULL, -1, NULL), "Field required", json_null(), NULL);
+        validation_add(&e, "missing", validation_loc(NULL, -1, NULL), "Field required", json_null(),
+                       NULL);
         goto fail;
     }
-    root = json_loadb(body, len, JSON_DECODE_ANY, &jerr);
-    if (!root && json_error_code(&jerr) == json_error_numeric_overflow)
-        root = json_loadb(body, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &jerr);
+    root = validation_load_body(body, len, &jerr);
     if (!root) {
-        err_json_invalid(&e, &jerr);
+        validation_add_json_invalid(&e, &jerr);
         goto fail;
     }
     json_decref(e.list);

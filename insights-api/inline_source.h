@@ -29,11 +29,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/validation.h"
 #include "insights-api/userdata.h"
 #include "insights-api/userdata_build.h"
 
 #define INLINE_SOURCE_MAX_ERRORS 100 /* detail items collected before validation stops */
-#define INLINE_SOURCE_REDACTED "[redacted]"
+#define INLINE_SOURCE_REDACTED VALIDATION_REDACTED
 
 /*
  * Validate and convert an already parsed body (the API parses once to read

@@ -18,6 +18,7 @@
 #include "common/config.h"
 #include "common/cpu.h"
 #include "common/crypto.h"
+#include "common/daemon_flags.h"
 #include "common/err.h"
 #include "common/http_server.h"
 #include "common/log.h"
@@ -421,7 +422,7 @@ out:
 }
 
 /* --healthcheck needs HTTP_PORT only; the rest of the configuration may be anything. */
-static int healthcheck(void)
+static int http_port(void)
 {
     struct ins_config cfg = {0};
     char err[512];
@@ -430,7 +431,7 @@ static int healthcheck(void)
     if (ins_config_load(&cfg, err, sizeof(err)) == 0)
         port = (int)cfg.http_port;
     ins_config_free(&cfg);
-    return http_server_healthcheck("127.0.0.1", port, 2000) == 0 ? 0 : 1;
+    return port;
 }
 
 static int features_docs(void)
@@ -449,21 +450,17 @@ static int features_docs(void)
 
 static int flag(const char *arg)
 {
-    if (strcmp(arg, "--version") == 0) {
-        printf("%s %s\n", INS_SERVICE, INS_VERSION);
-        return 0;
-    }
-    if (strcmp(arg, "--config-docs") == 0)
-        return config_write_markdown(ins_config_table, ins_config_table_len, "insights-api",
-                                     stdout) == 0
-                   ? 0
-                   : 1;
-    if (strcmp(arg, "--error-docs") == 0)
-        return err_write_markdown(stdout) == 0 ? 0 : 1;
+    const struct daemon_flags flags = {.service = INS_SERVICE,
+                                       .version = INS_VERSION,
+                                       .config_table = ins_config_table,
+                                       .config_table_len = ins_config_table_len,
+                                       .http_port = http_port};
+    int rc = daemon_flags_run(&flags, arg);
+
+    if (rc >= 0)
+        return rc;
     if (strcmp(arg, "--features-docs") == 0)
         return features_docs();
-    if (strcmp(arg, "--healthcheck") == 0)
-        return healthcheck();
     cli_usage(strcmp(arg, "--help") == 0 ? stdout : stderr);
     return strcmp(arg, "--help") == 0 ? 0 : 2;
 }

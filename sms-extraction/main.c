@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "common/config.h"
-#include "common/err.h"
+#include "common/daemon_flags.h"
 #include "common/http_server.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -180,7 +180,7 @@ out:
 }
 
 /* --healthcheck needs HTTP_PORT only; the rest of the configuration may be anything. */
-static int healthcheck(void)
+static int http_port(void)
 {
     struct smsx_config cfg = {0};
     char err[512];
@@ -189,7 +189,7 @@ static int healthcheck(void)
     if (smsx_config_load(&cfg, err, sizeof(err)) == 0)
         port = (int)cfg.http_port;
     smsx_config_free(&cfg);
-    return http_server_healthcheck("127.0.0.1", port, 2000) == 0 ? 0 : 1;
+    return port;
 }
 
 int main(int argc, char **argv)
@@ -202,19 +202,15 @@ int main(int argc, char **argv)
         return 2;
     }
     if (argc == 2) {
-        if (strcmp(argv[1], "--version") == 0) {
-            printf("%s %s\n", SMSX_SERVICE, SMSX_VERSION);
-            return 0;
-        }
-        if (strcmp(argv[1], "--config-docs") == 0)
-            return config_write_markdown(smsx_config_table, smsx_config_table_len, "sms-extraction",
-                                         stdout) == 0
-                       ? 0
-                       : 1;
-        if (strcmp(argv[1], "--error-docs") == 0)
-            return err_write_markdown(stdout) == 0 ? 0 : 1;
-        if (strcmp(argv[1], "--healthcheck") == 0)
-            return healthcheck();
+        const struct daemon_flags flags = {.service = SMSX_SERVICE,
+                                           .version = SMSX_VERSION,
+                                           .config_table = smsx_config_table,
+                                           .config_table_len = smsx_config_table_len,
+                                           .http_port = http_port};
+        int rc = daemon_flags_run(&flags, argv[1]);
+
+        if (rc >= 0)
+            return rc;
         usage(strcmp(argv[1], "--help") == 0 ? stdout : stderr);
         return strcmp(argv[1], "--help") == 0 ? 0 : 2;
     }

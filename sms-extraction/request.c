@@ -13,6 +13,8 @@
  * struct request keeps until the next parse, so the hot path copies nothing.
  */
 #include "sms-extraction/request.h"
+
+#include "common/validation.h"
 #include "sms-extraction/request_scan.h"
 
 #include <math.h>
@@ -23,11 +25,6 @@
 #include <sys/random.h>
 
 #define IST_OFFSET_S (5 * 3600 + 30 * 60)
-
-/* Collects detail items; stops adding at REQUEST_MAX_ERRORS. */
-struct errs {
-    json_t *list;
-};
 
 static void *xrealloc(void *p, size_t n)
 {
@@ -79,7 +76,7 @@ void request_free(struct request *req)
 static json_t *echo_scalar(json_t *v)
 {
     if (json_is_string(v) || json_is_array(v) || json_is_object(v))
-        return json_string(REQUEST_REDACTED);
+        return validation_redacted();
     return json_incref(v);
 }
 
@@ -87,16 +84,8 @@ static json_t *echo_scalar(json_t *v)
 static json_t *echo_known(json_t *v)
 {
     if (json_is_array(v) || json_is_object(v))
-        return json_string(REQUEST_REDACTED);
+        return validation_redacted();
     return json_incref(v);
-}
-
-static bool is_key(const char *key, const char *const *known)
-{
-    for (; *known; known++)
-        if (strcmp(key, *known) == 0)
-            return true;
-    return false;
 }
 
 static json_t *echo_item(json_t *item)
@@ -110,7 +99,8 @@ static json_t *echo_item(json_t *item)
     out = json_object();
     json_object_foreach(item, key, v)
     {
-        json_object_set_new(out, key, is_key(key, known) ? echo_known(v) : echo_scalar(v));
+        json_object_set_new(out, key,
+                            validation_key_in(key, known) ? echo_known(v) : echo_scalar(v));
     }
     return out;
 }
@@ -146,95 +136,36 @@ static json_t *echo_root(json_t *root)
         if (strcmp(key, "sms") == 0)
             json_object_set_new(out, key, echo_list(v));
         else
-            json_object_set_new(out, key, is_key(key, known) ? echo_known(v) : echo_scalar(v));
+            json_object_set_new(out, key,
+                                validation_key_in(key, known) ? echo_known(v) : echo_scalar(v));
     }
     return out;
 }
 
 /* ---- detail items ----------------------------------------------------- */
 
-/* ["body"], ["body", a] or ["body", a, idx, b]: a NULL part ends the path. */
-static json_t *make_loc(const char *a, size_t idx, const char *b)
-{
-    json_t *loc = json_array();
-
-    json_array_append_new(loc, json_string("body"));
-    if (a)
-        json_array_append_new(loc, json_string(a));
-    if (a && b) {
-        json_array_append_new(loc, json_integer((json_int_t)idx));
-        json_array_append_new(loc, json_string(b));
-    }
-    return loc;
-}
-
-/* Adds one item; takes ownership of loc, input and ctx (ctx may be NULL). */
-static void errs_add(struct errs *e, const char *type, json_t *loc, const char *msg, json_t *input,
-                     json_t *ctx)
-{
-    json_t *item;
-
-    if (json_array_size(e->list) >= REQUEST_MAX_ERRORS) {
-        json_decref(loc);
-        json_decref(input);
-        json_decref(ctx);
-        return;
-    }
-    item = json_object();
-    json_object_set_new(item, "type", json_string(type));
-    json_object_set_new(item, "loc", loc);
-    json_object_set_new(item, "msg", json_string(msg));
-    json_object_set_new(item, "input", input ? input : json_null());
-    if (ctx)
-        json_object_set_new(item, "ctx", ctx);
-    json_array_append_new(e->list, item);
-}
-
-static bool errs_full(const struct errs *e)
-{
-    return json_array_size(e->list) >= REQUEST_MAX_ERRORS;
-}
-
 /* container is the request itself (is_root) or one message of it. */
-static void err_missing(struct errs *e, json_t *loc, json_t *container, bool is_root)
+static void err_missing(struct validation *e, json_t *loc, json_t *container, bool is_root)
 {
-    errs_add(e, "missing", loc, "Field required",
-             is_root ? echo_root(container) : echo_item(container), NULL);
+    validation_add(e, "missing", loc, "Field required",
+                   is_root ? echo_root(container) : echo_item(container), NULL);
 }
 
-static void err_string_type(struct errs *e, json_t *loc, json_t *input)
+static void err_string_type(struct validation *e, json_t *loc, json_t *input)
 {
-    errs_add(e, "string_type", loc, "Input should be a valid string", echo_known(input), NULL);
-}
-
-static void err_string_too_long(struct errs *e, json_t *loc, json_t *input, size_t max)
-{
-    char msg[80];
-
-    snprintf(msg, sizeof(msg), "String should have at most %zu characters", max);
-    errs_add(e, "string_too_long", loc, msg, json_incref(input),
-             json_pack("{s:I}", "max_length", (json_int_t)max));
+    validation_add(e, "string_type", loc, "Input should be a valid string", echo_known(input),
+                   NULL);
 }
 
 /* ---- strings ---------------------------------------------------------- */
 
 static json_t *loc_top(const char *key, size_t idx);
 
-/* Characters (code points) in valid UTF-8, as pydantic counts length. */
-static size_t utf8_chars(const char *s, size_t len)
-{
-    size_t n = 0;
-
-    for (size_t i = 0; i < len; i++)
-        n += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return n;
-}
-
 /*
  * A string member: returns its value, or NULL after recording why not.
  * Absent members are "missing" when required, otherwise NULL without error.
  */
-static const char *check_string(struct errs *e, json_t *obj, const char *key, bool required,
+static const char *check_string(struct validation *e, json_t *obj, const char *key, bool required,
                                 size_t max_chars, json_t *(*loc)(const char *, size_t), size_t idx)
 {
     json_t *v = json_object_get(obj, key);
@@ -248,8 +179,9 @@ static const char *check_string(struct errs *e, json_t *obj, const char *key, bo
         err_string_type(e, loc(key, idx), v);
         return NULL;
     }
-    if (max_chars && utf8_chars(json_string_value(v), json_string_length(v)) > max_chars) {
-        err_string_too_long(e, loc(key, idx), v, max_chars);
+    if (max_chars &&
+        validation_utf8_chars(json_string_value(v), json_string_length(v)) > max_chars) {
+        validation_add_string_too_long(e, loc(key, idx), json_incref(v), max_chars);
         return NULL;
     }
     return json_string_value(v);
@@ -258,12 +190,12 @@ static const char *check_string(struct errs *e, json_t *obj, const char *key, bo
 static json_t *loc_top(const char *key, size_t idx)
 {
     (void)idx;
-    return make_loc(key, 0, NULL);
+    return validation_loc(key, -1, NULL);
 }
 
 static json_t *loc_sms(const char *key, size_t idx)
 {
-    return make_loc("sms", idx, key);
+    return validation_loc("sms", (long)idx, key);
 }
 
 /* ---- dates ------------------------------------------------------------ */
@@ -536,7 +468,7 @@ int request_date_normalise(const char *s, size_t len, char out[20], const char *
 
 /* ---- the message list ------------------------------------------------- */
 
-static void check_date(struct errs *e, json_t *item, size_t idx, struct request_sms *m)
+static void check_date(struct validation *e, json_t *item, size_t idx, struct request_sms *m)
 {
     json_t *v = json_object_get(item, "sms_inbox_date");
     const char *why = NULL;
@@ -548,9 +480,10 @@ static void check_date(struct errs *e, json_t *item, size_t idx, struct request_
     }
     if (json_is_integer(v)) {
         if (request_epoch_to_ist(json_integer_value(v), m->inbox_date) < 0)
-            errs_add(e, "datetime_from_date_parsing", loc_sms("sms_inbox_date", idx),
-                     "Input should be a valid datetime or date, timestamp is out of range",
-                     json_incref(v), json_pack("{s:s}", "error", "timestamp is out of range"));
+            validation_add(e, "datetime_from_date_parsing", loc_sms("sms_inbox_date", idx),
+                           "Input should be a valid datetime or date, timestamp is out of range",
+                           json_incref(v),
+                           json_pack("{s:s}", "error", "timestamp is out of range"));
         return;
     }
     if (json_is_real(v)) {
@@ -559,25 +492,25 @@ static void check_date(struct errs *e, json_t *item, size_t idx, struct request_
 
         if (x > -1e15 && x < 1e15 && request_epoch_to_ist((long long)floor(x), m->inbox_date) == 0)
             return;
-        errs_add(e, "datetime_from_date_parsing", loc_sms("sms_inbox_date", idx),
-                 "Input should be a valid datetime or date, timestamp is out of range",
-                 json_incref(v), json_pack("{s:s}", "error", "timestamp is out of range"));
+        validation_add(e, "datetime_from_date_parsing", loc_sms("sms_inbox_date", idx),
+                       "Input should be a valid datetime or date, timestamp is out of range",
+                       json_incref(v), json_pack("{s:s}", "error", "timestamp is out of range"));
         return;
     }
     if (!json_is_string(v)) {
-        errs_add(e, "datetime_type", loc_sms("sms_inbox_date", idx),
-                 "Input should be a valid datetime", json_incref(v), NULL);
+        validation_add(e, "datetime_type", loc_sms("sms_inbox_date", idx),
+                       "Input should be a valid datetime", json_incref(v), NULL);
         return;
     }
     if (request_date_normalise(json_string_value(v), json_string_length(v), m->inbox_date, &why) <
         0) {
         snprintf(msg, sizeof(msg), "Input should be a valid datetime or date, %s", why);
-        errs_add(e, "datetime_from_date_parsing", loc_sms("sms_inbox_date", idx), msg,
-                 json_incref(v), json_pack("{s:s}", "error", why));
+        validation_add(e, "datetime_from_date_parsing", loc_sms("sms_inbox_date", idx), msg,
+                       json_incref(v), json_pack("{s:s}", "error", why));
     }
 }
 
-static void check_sms_id(struct errs *e, json_t *item, size_t idx, struct request_sms *m)
+static void check_sms_id(struct validation *e, json_t *item, size_t idx, struct request_sms *m)
 {
     json_t *v = json_object_get(item, "sms_id");
 
@@ -596,7 +529,7 @@ static void check_sms_id(struct errs *e, json_t *item, size_t idx, struct reques
     m->sms_id = check_string(e, item, "sms_id", true, REQUEST_SMS_ID_MAX, loc_sms, idx);
 }
 
-static void check_sender(struct errs *e, json_t *item, size_t idx, struct request_sms *m)
+static void check_sender(struct validation *e, json_t *item, size_t idx, struct request_sms *m)
 {
     json_t *v = json_object_get(item, "sms_sender");
 
@@ -612,7 +545,7 @@ static void check_sender(struct errs *e, json_t *item, size_t idx, struct reques
     m->sender_len = json_string_length(v);
 }
 
-static void check_body(struct errs *e, json_t *item, size_t idx, struct request_sms *m)
+static void check_body(struct validation *e, json_t *item, size_t idx, struct request_sms *m)
 {
     json_t *v = json_object_get(item, "sms_body");
 
@@ -622,22 +555,20 @@ static void check_body(struct errs *e, json_t *item, size_t idx, struct request_
     }
     if (!json_is_string(v)) {
         /* Whatever the client put there is treated as a body: never echoed. */
-        errs_add(e, "string_type", loc_sms("sms_body", idx), "Input should be a valid string",
-                 json_string(REQUEST_REDACTED), NULL);
+        validation_add(e, "string_type", loc_sms("sms_body", idx), "Input should be a valid string",
+                       validation_redacted(), NULL);
         return;
     }
     m->body = json_string_value(v);
     m->body_len = json_string_length(v);
 }
 
-static void check_item(struct errs *e, json_t *item, size_t idx, struct request_sms *m)
+static void check_item(struct validation *e, json_t *item, size_t idx, struct request_sms *m)
 {
     if (!json_is_object(item)) {
-        json_t *loc = make_loc("sms", 0, NULL);
-
-        json_array_append_new(loc, json_integer((json_int_t)idx));
-        errs_add(e, "model_type", loc, "Input should be a valid dictionary or instance of Sms",
-                 echo_scalar(item), json_pack("{s:s}", "class_name", "Sms"));
+        validation_add(e, "model_type", validation_loc("sms", (long)idx, NULL),
+                       "Input should be a valid dictionary or instance of Sms", echo_scalar(item),
+                       json_pack("{s:s}", "class_name", "Sms"));
         return;
     }
     check_sms_id(e, item, idx, m);
@@ -646,35 +577,35 @@ static void check_item(struct errs *e, json_t *item, size_t idx, struct request_
     check_date(e, item, idx, m);
 }
 
-static void check_sms_list(struct errs *e, struct request *req, json_t *root, size_t max_sms)
+static void check_sms_list(struct validation *e, struct request *req, json_t *root, size_t max_sms)
 {
     json_t *list = json_object_get(root, "sms");
     size_t n;
     char msg[120];
 
     if (!list) {
-        err_missing(e, make_loc("sms", 0, NULL), root, true);
+        err_missing(e, validation_loc("sms", -1, NULL), root, true);
         return;
     }
     if (!json_is_array(list)) {
-        errs_add(e, "list_type", make_loc("sms", 0, NULL), "Input should be a valid list",
-                 echo_scalar(list), NULL);
+        validation_add(e, "list_type", validation_loc("sms", -1, NULL),
+                       "Input should be a valid list", echo_scalar(list), NULL);
         return;
     }
     n = json_array_size(list);
     if (n > max_sms) {
         snprintf(msg, sizeof(msg), "List should have at most %zu items after validation, not %zu",
                  max_sms, n);
-        errs_add(e, "too_long", make_loc("sms", 0, NULL), msg, echo_list(list),
-                 json_pack("{s:s,s:I,s:I}", "field_type", "List", "max_length", (json_int_t)max_sms,
-                           "actual_length", (json_int_t)n));
+        validation_add(e, "too_long", validation_loc("sms", -1, NULL), msg, echo_list(list),
+                       json_pack("{s:s,s:I,s:I}", "field_type", "List", "max_length",
+                                 (json_int_t)max_sms, "actual_length", (json_int_t)n));
         return;
     }
     if (n > req->sms_cap) {
         req->sms = xrealloc(req->sms, n * sizeof(*req->sms));
         req->sms_cap = n;
     }
-    for (size_t i = 0; i < n && !errs_full(e); i++)
+    for (size_t i = 0; i < n && !validation_full(e); i++)
         check_item(e, json_array_get(list, i), i, &req->sms[i]);
     req->sms_count = n;
 }
@@ -709,7 +640,7 @@ static void set_request_id(struct request *req, const char *given, const char *d
         generate_request_id(req->request_id);
 }
 
-static void check_request_id(struct errs *e, struct request *req, json_t *root,
+static void check_request_id(struct validation *e, struct request *req, json_t *root,
                              const char *default_id)
 {
     json_t *v = json_object_get(root, "request_id");
@@ -722,42 +653,13 @@ static void check_request_id(struct errs *e, struct request *req, json_t *root,
                    default_id);
 }
 
-/* A jansson syntax error, described without quoting the body. */
-static void err_json_invalid(struct errs *e, const json_error_t *jerr)
-{
-    const char *what = "invalid JSON syntax";
-    json_t *loc = json_array();
-
-    switch (json_error_code(jerr)) {
-    case json_error_invalid_utf8:
-        what = "invalid UTF-8";
-        break;
-    case json_error_premature_end_of_input:
-        what = "unexpected end of input";
-        break;
-    case json_error_null_character:
-    case json_error_null_byte_in_key:
-        what = "NUL characters are not allowed";
-        break;
-    case json_error_duplicate_key:
-        what = "duplicate object key";
-        break;
-    default:
-        break;
-    }
-    json_array_append_new(loc, json_string("body"));
-    json_array_append_new(loc, json_integer(jerr->position));
-    errs_add(e, "json_invalid", loc, "JSON decode error", json_object(),
-             json_pack("{s:s}", "error", what));
-}
-
-static void validate(struct errs *e, struct request *req, json_t *root, size_t max_sms,
+static void validate(struct validation *e, struct request *req, json_t *root, size_t max_sms,
                      const char *default_id)
 {
     if (!json_is_object(root)) {
-        errs_add(e, "model_attributes_type", make_loc(NULL, 0, NULL),
-                 "Input should be a valid dictionary or object to extract fields from",
-                 echo_root(root), NULL);
+        validation_add(e, "model_attributes_type", validation_loc(NULL, -1, NULL),
+                       "Input should be a valid dictionary or object to extract fields from",
+                       echo_root(root), NULL);
         return;
     }
     req->client_id = check_string(e, root, "client_id", true, REQUEST_ID_MAX, loc_top, 0);
@@ -783,23 +685,20 @@ int request_parse(struct request *req, const char *body, size_t body_len, size_t
 int request_parse_json(struct request *req, const char *body, size_t body_len, size_t max_sms,
                        const char *default_id, json_t **detail)
 {
-    struct errs e = {.list = json_array()};
+    struct validation e;
     json_error_t jerr;
 
+    validation_init(&e, REQUEST_MAX_ERRORS);
     request_reset(req);
     *detail = NULL;
     if (body_len == 0) {
-        errs_add(&e, "missing", make_loc(NULL, 0, NULL), "Field required", json_null(), NULL);
+        validation_add(&e, "missing", validation_loc(NULL, -1, NULL), "Field required", json_null(),
+                       NULL);
         goto fail;
     }
-    req->root = json_loadb(body, body_len, JSON_DECODE_ANY, &jerr);
-    if (!req->root && json_error_code(&jerr) == json_error_numeric_overflow) {
-        /* Python reads any integer; keep going with the too-big ones as reals, so the
-         * field they are in gets its type error rather than the whole body a JSON one. */
-        req->root = json_loadb(body, body_len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &jerr);
-    }
+    req->root = validation_load_body(body, body_len, &jerr);
     if (!req->root) {
-        err_json_invalid(&e, &jerr);
+        validation_add_json_invalid(&e, &jerr);
         goto fail;
     }
     validate(&e, req, req->root, max_sms, default_id);

@@ -14,10 +14,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/validation.h"
+
 #define REQUEST_ID_MAX 128     /* client_id, user_id, request_id: max characters */
 #define REQUEST_SMS_ID_MAX 128 /* sms_id: max characters */
 #define REQUEST_MAX_ERRORS 100 /* detail items collected before validation stops */
-#define REQUEST_REDACTED "[redacted]"
+#define REQUEST_REDACTED VALIDATION_REDACTED
 
 /* One message. Strings borrow from the request's JSON tree (or from id_buf). */
 struct request_sms {

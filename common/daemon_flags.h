@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The command-line flags every daemon answers the same way (team contract):
+ * `--version`, `--config-docs` (the config table as Markdown), `--error-docs`
+ * (the error table as Markdown) and `--healthcheck` (GET /health on
+ * 127.0.0.1:$HTTP_PORT, exit 0/1, for Docker HEALTHCHECK). A daemon's main
+ * tries these first and handles its own extra flags and usage after.
+ */
+#ifndef COMMON_DAEMON_FLAGS_H
+#define COMMON_DAEMON_FLAGS_H
+
+#include <stddef.h>
+
+#include "common/config.h"
+
+struct daemon_flags {
+    const char *service; /* "sms-extraction": --version line and --config-docs heading */
+    const char *version;
+    const struct config_var *config_table;
+    size_t config_table_len;
+    /* HTTP_PORT as the daemon's configuration reads it, or its default when
+     * the configuration does not load (the rest of it may be anything) */
+    int (*http_port)(void);
+};
+
+/* Runs arg if it is one of the shared flags: returns the process exit status,
+ * or -1 when arg is not one of them. */
+int daemon_flags_run(const struct daemon_flags *f, const char *arg);
+
+#endif
