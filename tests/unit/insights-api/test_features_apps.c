@@ -13,41 +13,7 @@
 
 #include <cmocka.h>
 
-#include "insights-api/features.h"
-
-#define NOW 1795329000 /* 2026-11-22 12:00 India time */
-#define DAY 86400
-
-static struct features_catalogue *cat;
-static struct maps *maps;
-static struct feature_vector v;
-
-static int setup(void **state)
-{
-    char err[256];
-    (void)state;
-    if (features_catalogue_load_file(FEATURES_CATALOGUE_DEFAULT_PATH, &cat, err, sizeof(err)) < 0)
-        return -1;
-    maps = maps_load_defaults(NULL, err, sizeof(err));
-    return maps && features_vector_init(&v, cat) == 0 ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    features_vector_free(&v);
-    features_catalogue_free(cat);
-    maps_free(maps);
-    return 0;
-}
-
-static double val(const char *name)
-{
-    int i = features_index(cat, name);
-    if (i < 0)
-        fail_msg("no feature %s", name);
-    return v.values[i];
-}
+#include "tests/unit/insights-api/features_fixture.h"
 
 /*
  * Apps: two lending apps (KreditBee 10 d ago, Navi 60 d ago), Dream11

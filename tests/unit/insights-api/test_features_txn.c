@@ -12,60 +12,7 @@
 
 #include <cmocka.h>
 
-#include "insights-api/features.h"
-
-#define NOW 1795329000 /* Sun 2026-11-22 12:00 India time */
-#define DAY 86400
-
-static struct features_catalogue *cat;
-static struct maps *maps;
-static struct feature_vector v;
-
-static int setup(void **state)
-{
-    char err[256];
-    (void)state;
-    if (features_catalogue_load_file(FEATURES_CATALOGUE_DEFAULT_PATH, &cat, err, sizeof(err)) < 0)
-        return -1;
-    maps = maps_load_defaults(NULL, err, sizeof(err));
-    return maps && features_vector_init(&v, cat) == 0 ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    features_vector_free(&v);
-    features_catalogue_free(cat);
-    maps_free(maps);
-    return 0;
-}
-
-static struct sms_fact txn(int64_t ts, enum sms_direction dir, double amount, const char *channel,
-                           const char *party, const char *ref, double balance)
-{
-    return (struct sms_fact){.ts = ts,
-                             .sender = "hdfcbk",
-                             .sender_name = "hdfc bank",
-                             .sender_type = "bank",
-                             .sms_type = dir == SMS_DIRECTION_DEBIT ? "account_debit_executed"
-                                                                    : "account_credit_executed",
-                             .sms_sub_type = "transaction",
-                             .channel = channel,
-                             .transaction_party = party,
-                             .account_last_digits = "1234",
-                             .unique_pan = "bank | hdfc bank | 34",
-                             .reference_no = ref,
-                             .is_classified = true,
-                             .is_extracted = true,
-                             .is_transactional = true,
-                             .direction = dir,
-                             .amount = amount,
-                             .available_balance = balance,
-                             .credit_limit = NAN,
-                             .available_limit = NAN,
-                             .due_amount = NAN,
-                             .min_due = NAN};
-}
+#include "tests/unit/insights-api/features_fixture.h"
 
 static struct sms_fact plain(int64_t ts, const char *type)
 {
@@ -79,14 +26,6 @@ static struct sms_fact plain(int64_t ts, const char *type)
                              .available_limit = NAN,
                              .due_amount = NAN,
                              .min_due = NAN};
-}
-
-static double val(const char *name)
-{
-    int i = features_index(cat, name);
-    if (i < 0)
-        fail_msg("no feature %s", name);
-    return v.values[i];
 }
 
 /*
