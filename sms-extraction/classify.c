@@ -6,22 +6,13 @@
  * front, so that classifying a message never builds a string.
  */
 #include "sms-extraction/classify.h"
+#include "sms-extraction/rulefile.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char *const direction_words[3] = {"none", "debit", "credit"};
-
-static char *dup_string(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (!d)
-        abort();
-    memcpy(d, s, n);
-    return d;
-}
 
 /* tmpl with {instrument} and {direction} replaced. */
 static char *fill_type(const char *tmpl, const char *instrument, const char *direction)
@@ -47,7 +38,7 @@ static char *fill_type(const char *tmpl, const char *instrument, const char *dir
         }
     }
     buf[n] = '\0';
-    return dup_string(buf);
+    return rulefile_strdup(buf);
 }
 
 static int add_instrument(struct classify *c, const char *name, char *err, size_t err_len)
@@ -59,7 +50,7 @@ static int add_instrument(struct classify *c, const char *name, char *err, size_
         snprintf(err, err_len, "more than %d instruments", CLASSIFY_MAX_INSTRUMENTS);
         return -1;
     }
-    c->instruments[c->n_instruments++] = dup_string(name);
+    c->instruments[c->n_instruments++] = rulefile_strdup(name);
     return 0;
 }
 
@@ -176,7 +167,7 @@ static int parse_direction(const char *s, enum classify_direction *d)
 static char *opt_string(const json_t *o, const char *key)
 {
     const char *s = json_string_value(json_object_get(o, key));
-    return s ? dup_string(s) : NULL;
+    return s ? rulefile_strdup(s) : NULL;
 }
 
 static int load_rule(struct classify *c, struct vocab *vocab, const struct patterns *p,
@@ -211,7 +202,7 @@ static int load_rule(struct classify *c, struct vocab *vocab, const struct patte
     out->transactional = json_is_true(json_object_get(r, "transactional"));
     out->needs_amount = json_is_true(json_object_get(r, "needs_amount"));
     const char *sub = json_string_value(json_object_get(r, "sms_sub_type"));
-    out->sub_type = dup_string(sub ? sub : type);
+    out->sub_type = rulefile_strdup(sub ? sub : type);
     out->party = opt_string(r, "party");
     out->default_party = opt_string(r, "default_party");
     for (size_t i = 0; i < c->n_instruments; i++)
@@ -223,7 +214,6 @@ static int load_rule(struct classify *c, struct vocab *vocab, const struct patte
 int classify_load(const char *json, size_t len, struct vocab *vocab, const struct patterns *p,
                   struct classify **out, char *err, size_t err_len)
 {
-    json_error_t jerr;
     struct classify *c = calloc(1, sizeof(*c));
     int rc = -1;
     size_t i;
@@ -233,28 +223,18 @@ int classify_load(const char *json, size_t len, struct vocab *vocab, const struc
     if (!c)
         abort();
     c->max_pairs = 1;
-    c->root = json_loadb(json, len, 0, &jerr);
-    if (!c->root) {
-        snprintf(err, err_len, "line %d: %s", jerr.line, jerr.text);
+    const char *version;
+    c->root = rulefile_parse(json, len, &version, err, err_len);
+    if (!c->root)
         goto out;
-    }
-    if (json_integer_value(json_object_get(c->root, "format")) != 1) {
-        snprintf(err, err_len, "'format' must be 1");
-        goto out;
-    }
-    const char *version = json_string_value(json_object_get(c->root, "version"));
-    if (!version) {
-        snprintf(err, err_len, "'version' missing");
-        goto out;
-    }
-    c->version = dup_string(version);
+    c->version = rulefile_strdup(version);
     const json_t *unknown = json_object_get(c->root, "unknown");
     c->unknown_type = opt_string(unknown, "sms_type");
     c->unknown_sub_type = opt_string(unknown, "sms_sub_type");
     if (!c->unknown_type)
-        c->unknown_type = dup_string("not_in_the_list");
+        c->unknown_type = rulefile_strdup("not_in_the_list");
     if (!c->unknown_sub_type)
-        c->unknown_sub_type = dup_string("not_in_the_list");
+        c->unknown_sub_type = rulefile_strdup("not_in_the_list");
     if (parse_fields(json_object_get(unknown, "fields"), &c->unknown_fields, "unknown", err,
                      err_len) < 0)
         goto out;

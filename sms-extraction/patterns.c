@@ -8,6 +8,7 @@
  * its fastest path.
  */
 #include "sms-extraction/patterns.h"
+#include "sms-extraction/rulefile.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,16 +50,6 @@ static void sbuf_put(struct sbuf *b, const char *s, size_t n)
     memcpy(b->p + b->len, s, n);
     b->len += n;
     b->p[b->len] = '\0';
-}
-
-static char *dup_string(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (!d)
-        abort();
-    memcpy(d, s, n);
-    return d;
 }
 
 /* A keyword list as (?:a|b\s+c|...), regex metacharacters escaped. */
@@ -188,7 +179,7 @@ int patterns_compile(const struct patterns *p, struct vocab *vocab, const char *
     char inner[160];
 
     memset(re, 0, sizeof(*re));
-    re->id = dup_string(id);
+    re->id = rulefile_strdup(id);
     if (!src) {
         snprintf(err, err_len, "'%s': pattern missing", id);
         goto out;
@@ -303,10 +294,10 @@ static char **string_list(const json_t *arr, bool *ok)
     {
         if (!json_is_string(s)) {
             *ok = false;
-            out[i] = dup_string("");
+            out[i] = rulefile_strdup("");
             continue;
         }
-        out[i] = dup_string(json_string_value(s));
+        out[i] = rulefile_strdup(json_string_value(s));
     }
     return out;
 }
@@ -370,7 +361,7 @@ static int load_template(struct patterns *p, struct vocab *vocab, enum patterns_
     }
     out->raw = json_is_true(json_object_get(t, "raw"));
     const char *label = json_string_value(json_object_get(t, "label"));
-    out->label = label ? dup_string(label) : NULL;
+    out->label = label ? rulefile_strdup(label) : NULL;
     return 0;
 }
 
@@ -430,7 +421,7 @@ static int load_channels(struct patterns *p, struct vocab *vocab, const json_t *
         if (patterns_compile(p, vocab, name, json_string_value(json_object_get(c, "pattern")), c,
                              NULL, &p->channels[i].re, &p->max_pairs, err, err_len) < 0)
             return -1;
-        p->channels[i].channel = dup_string(name);
+        p->channels[i].channel = rulefile_strdup(name);
         p->n_channels++;
     }
     return 0;
@@ -473,7 +464,6 @@ static int load_policy(struct patterns *p, char *err, size_t err_len)
 int patterns_load(const char *json, size_t len, struct vocab *vocab, struct patterns **out,
                   char *err, size_t err_len)
 {
-    json_error_t jerr;
     struct patterns *p = calloc(1, sizeof(*p));
     int rc = -1;
 
@@ -481,21 +471,11 @@ int patterns_load(const char *json, size_t len, struct vocab *vocab, struct patt
     if (!p)
         abort();
     p->max_pairs = 1;
-    p->root = json_loadb(json, len, 0, &jerr);
-    if (!p->root) {
-        snprintf(err, err_len, "line %d: %s", jerr.line, jerr.text);
+    const char *version;
+    p->root = rulefile_parse(json, len, &version, err, err_len);
+    if (!p->root)
         goto out;
-    }
-    if (json_integer_value(json_object_get(p->root, "format")) != 1) {
-        snprintf(err, err_len, "'format' must be 1");
-        goto out;
-    }
-    const char *version = json_string_value(json_object_get(p->root, "version"));
-    if (!version) {
-        snprintf(err, err_len, "'version' missing");
-        goto out;
-    }
-    p->version = dup_string(version);
+    p->version = rulefile_strdup(version);
     const json_t *macros = json_object_get(p->root, "macros");
     if (macros && !json_is_object(macros)) {
         snprintf(err, err_len, "'macros' must be an object");

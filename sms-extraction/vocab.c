@@ -6,6 +6,7 @@
  * work is one pass over the body (vocab_scan) and one or two header lookups.
  */
 #include "sms-extraction/vocab.h"
+#include "sms-extraction/rulefile.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -61,16 +62,6 @@ static uint32_t hash_bytes(const char *s, size_t len)
     for (size_t i = 0; i < len; i++)
         h = (h ^ (unsigned char)s[i]) * 16777619u;
     return h;
-}
-
-static char *dup_string(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (!d)
-        abort();
-    memcpy(d, s, n);
-    return d;
 }
 
 /* Trigger-word hash from the length and three letters: O(1) per word while scanning. */
@@ -359,7 +350,7 @@ static int insert_header(struct vocab *v, const char *h, int entity, char *err, 
     size_t i = hash_bytes(h, strlen(h)) & (v->header_slots - 1);
     while (v->headers[i].header)
         i = (i + 1) & (v->header_slots - 1);
-    v->headers[i].header = dup_string(h);
+    v->headers[i].header = rulefile_strdup(h);
     v->headers[i].entity = entity;
     return 0;
 }
@@ -384,9 +375,9 @@ static int load_entity(struct vocab *v, const json_t *e, size_t idx, char *err, 
         snprintf(err, err_len, "entity %zu needs name, type and headers", idx);
         return -1;
     }
-    v->entity_strings[v->n_strings++] = dup_string(name);
+    v->entity_strings[v->n_strings++] = rulefile_strdup(name);
     v->entities[idx].name = v->entity_strings[v->n_strings - 1];
-    v->entity_strings[v->n_strings++] = dup_string(type);
+    v->entity_strings[v->n_strings++] = rulefile_strdup(type);
     v->entities[idx].type = v->entity_strings[v->n_strings - 1];
     json_array_foreach(headers, i, h)
     {
@@ -407,7 +398,7 @@ static int load_entity(struct vocab *v, const json_t *e, size_t idx, char *err, 
             snprintf(err, err_len, "entity '%.40s': prefix %zu is not a string", name, i);
             return -1;
         }
-        v->prefixes[v->n_prefixes].header = dup_string(s);
+        v->prefixes[v->n_prefixes].header = rulefile_strdup(s);
         v->prefixes[v->n_prefixes].len = strlen(s);
         v->prefixes[v->n_prefixes].entity = (int)idx;
         v->n_prefixes++;
@@ -468,9 +459,9 @@ static int load_vpa(struct vocab *v, const json_t *obj, char *err, size_t err_le
             snprintf(err, err_len, "vpa label '%.40s' is not a string", key);
             return -1;
         }
-        v->vpa[v->n_vpa].prefix = dup_string(key);
+        v->vpa[v->n_vpa].prefix = rulefile_strdup(key);
         v->vpa[v->n_vpa].prefix_len = strlen(key);
-        v->vpa[v->n_vpa].label = dup_string(json_string_value(val));
+        v->vpa[v->n_vpa].label = rulefile_strdup(json_string_value(val));
         v->n_vpa++;
     }
     return 0;
@@ -498,9 +489,9 @@ static int load_symbols(struct vocab *v, const json_t *obj, char *err, size_t er
             return -1;
         }
         struct vocab_symbol *sym = &v->symbols[v->n_symbols++];
-        sym->bytes = dup_string(key);
+        sym->bytes = rulefile_strdup(key);
         sym->len = strlen(key);
-        sym->word = dup_string(w);
+        sym->word = rulefile_strdup(w);
         sym->bit = find_word(v, w, strlen(w));
         v->symbol_first[(unsigned char)key[0]] = 1;
     }
@@ -509,7 +500,6 @@ static int load_symbols(struct vocab *v, const json_t *obj, char *err, size_t er
 
 int vocab_load(const char *json, size_t len, struct vocab **out, char *err, size_t err_len)
 {
-    json_error_t jerr;
     struct vocab *v = calloc(1, sizeof(*v));
     int rc = -1;
 
@@ -518,21 +508,11 @@ int vocab_load(const char *json, size_t len, struct vocab **out, char *err, size
         abort();
     for (int c = 'a'; c <= 'z'; c++)
         v->fold[c] = v->fold[c - 'a' + 'A'] = (unsigned char)c;
-    v->root = json_loadb(json, len, 0, &jerr);
-    if (!v->root) {
-        snprintf(err, err_len, "line %d: %s", jerr.line, jerr.text);
+    const char *version;
+    v->root = rulefile_parse(json, len, &version, err, err_len);
+    if (!v->root)
         goto out;
-    }
-    if (json_integer_value(json_object_get(v->root, "format")) != 1) {
-        snprintf(err, err_len, "'format' must be 1");
-        goto out;
-    }
-    const char *version = json_string_value(json_object_get(v->root, "version"));
-    if (!version) {
-        snprintf(err, err_len, "'version' missing");
-        goto out;
-    }
-    v->version = dup_string(version);
+    v->version = rulefile_strdup(version);
     if (load_entities(v, json_object_get(v->root, "entities"), err, err_len) < 0)
         goto out;
     if (load_vpa(v, json_object_get(v->root, "vpa_labels"), err, err_len) < 0)
