@@ -165,6 +165,18 @@ static int add_clauses(struct vocab *vocab, const json_t *clauses, struct patter
     return 0;
 }
 
+/* Copies an optional "digit_then" string; -1 when empty or too long. */
+static int copy_chars(char *dst, size_t cap, const char *src)
+{
+    if (!src)
+        return 0;
+    size_t n = strlen(src);
+    if (n == 0 || n >= cap)
+        return -1;
+    memcpy(dst, src, n + 1);
+    return 0;
+}
+
 int patterns_compile(const struct patterns *p, struct vocab *vocab, const char *id, const char *src,
                      const json_t *gates, const char *group, struct patterns_regex *re,
                      uint32_t *max_pairs, char *err, size_t err_len)
@@ -173,6 +185,7 @@ int patterns_compile(const struct patterns *p, struct vocab *vocab, const char *
     const json_t *require = json_object_get(gates, "require");
     const json_t *require_any = json_object_get(gates, "require_any");
     const char *anchor = json_string_value(json_object_get(gates, "anchor"));
+    const char *digit_then = json_string_value(json_object_get(gates, "digit_then"));
     struct sbuf b = {0};
     int rc = -1, ec;
     PCRE2_SIZE off;
@@ -238,6 +251,11 @@ int patterns_compile(const struct patterns *p, struct vocab *vocab, const char *
             re->any_idx[re->n_any++] = (uint8_t)w;
         if (re->all.w[w])
             re->all_idx[re->n_all++] = (uint8_t)w;
+    }
+    if (copy_chars(re->digit_then, sizeof(re->digit_then), digit_then) < 0) {
+        snprintf(err, err_len, "'%s': digit_then must hold 1 to %zu characters", id,
+                 sizeof(re->digit_then) - 1);
+        goto out;
     }
     bool each = anchor && strcmp(anchor, "each") == 0;
     if (anchor && !each && strcmp(anchor, "trigger") != 0 && strcmp(anchor, "none") != 0) {
@@ -568,6 +586,17 @@ static bool run_each(const struct patterns_regex *re, struct patterns_scratch *s
     return false;
 }
 
+/* The "digit_then" gate: some digit in subj is directly followed by one of chars. */
+static bool digit_then(const char *chars, const char *subj, size_t len)
+{
+    const char *end = subj + len;
+    for (const char *c = chars; *c; c++)
+        for (const char *q = subj; (q = memchr(q, *c, (size_t)(end - q))) != NULL; q++)
+            if (q > subj && q[-1] >= '0' && q[-1] <= '9')
+                return true;
+    return false;
+}
+
 bool patterns_run(const struct patterns_regex *re, struct patterns_scratch *s, const char *subj,
                   size_t len)
 {
@@ -575,6 +604,8 @@ bool patterns_run(const struct patterns_regex *re, struct patterns_scratch *s, c
     size_t start = 0;
 
     if (!patterns_gate(re, s))
+        return false;
+    if (re->digit_then[0] && !digit_then(re->digit_then, subj, len))
         return false;
     if (re->anchored && !s->hits.occ_overflow)
         return run_each(re, s, subj, len);

@@ -63,6 +63,8 @@ struct patterns_regex {
        pattern compiled anchored is tried at each occurrence instead of searched for */
     pcre2_code *anchored;
     bool anchored_jit;
+    /* "digit_then": tried only when a digit is directly followed by one of these bytes */
+    char digit_then[8];
     uint32_t group[PATTERNS_MAX_DUP];    /* groups of the value (a name may repeat), 0 = none */
     uint32_t currency[PATTERNS_MAX_DUP]; /* groups named "currency" */
     uint32_t debit, credit;              /* capture groups "debit"/"credit" (classification) */

@@ -433,6 +433,49 @@ static void test_anchor_each(void **state)
     assert_non_null(strstr(err, "anchor \"each\" needs triggers"));
 }
 
+/* "digit_then": the pattern is tried only when a digit is directly followed by one of the
+   characters; a bad value is a load error. */
+static void test_digit_then(void **state)
+{
+    static const char cls[] =
+        "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":\"account\"},"
+        "\"rules\":[{\"id\":\"dt\",\"sms_type\":\"dt_type\",\"pattern\":\"\\\\d\","
+        "\"digit_then\":\"-/\"}]}";
+    struct artifacts a;
+    struct extract_rules *rules = NULL;
+    struct extract_record rec;
+    char err[256];
+    (void)state;
+    artifacts_read(&a);
+    assert_int_equal(extract_rules_load(a.data[0], strlen(a.data[0]), cls, strlen(cls), a.data[2],
+                                        strlen(a.data[2]), &rules, err, sizeof(err)),
+                     0);
+    struct extract_scratch *sc = extract_scratch_new(rules);
+    assert_non_null(sc);
+    static const struct {
+        const char *body, *type;
+    } cases[] = {
+        {"Due on 12/10", "dt_type"},
+        {"Ref 7-a", "dt_type"},
+        {"Call 5 now", "not_in_the_list"}, /* a digit, but no digit then - or / */
+        {"A-1 and /2", "not_in_the_list"}, /* the pair must be digit first */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        extract_message(rules, sc, "VM-TEST", 7, cases[i].body, strlen(cases[i].body), &rec);
+        assert_string_equal(rec.sms_type, cases[i].type);
+    }
+    extract_scratch_free(sc);
+    extract_rules_free(rules);
+    artifacts_free(&a);
+    assert_int_equal(load_with(NULL,
+                               "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":"
+                               "\"account\"},\"rules\":[{\"id\":\"e\",\"sms_type\":\"otp\","
+                               "\"pattern\":\"otp\",\"digit_then\":\"\"}]}",
+                               NULL, err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "'e': digit_then must hold"));
+}
+
 static void test_load_errors(void **state)
 {
     char err[256];
@@ -518,6 +561,7 @@ int main(void)
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_require_any),
         cmocka_unit_test(test_anchor_each),
+        cmocka_unit_test(test_digit_then),
         cmocka_unit_test(test_dev_set_floor),
         cmocka_unit_test(test_dues_and_limits),
     };
