@@ -33,6 +33,7 @@ struct extract_rules {
     struct vocab *vocab;
     struct patterns *pat;
     struct classify *cls;
+    struct patterns_index index; /* every regex above, numbered */
     char version[256];
     uint32_t max_pairs;
 };
@@ -50,6 +51,25 @@ struct msg {
     enum patterns_direction direction;
     const char *sms_type;
 };
+
+/* Number every regex in the candidate index: each list's slots consecutive. */
+static int index_regexes(struct extract_rules *r)
+{
+    const struct patterns *p = r->pat;
+    size_t n = p->n_channels + r->cls->n_rules;
+    for (int f = 0; f < PATTERNS_FIELD_COUNT; f++)
+        n += p->n_fields[f];
+    if (patterns_index_init(&r->index, n) < 0)
+        return -1;
+    for (int f = 0; f < PATTERNS_FIELD_COUNT; f++)
+        for (size_t i = 0; i < p->n_fields[f]; i++)
+            patterns_index_add(&r->index, &p->fields[f][i].re);
+    for (size_t i = 0; i < p->n_channels; i++)
+        patterns_index_add(&r->index, &p->channels[i].re);
+    for (size_t i = 0; i < r->cls->n_rules; i++)
+        patterns_index_add(&r->index, &r->cls->rules[i].re);
+    return 0;
+}
 
 int extract_rules_load(const char *vocabulary, size_t vocabulary_len, const char *classification,
                        size_t classification_len, const char *regex, size_t regex_len,
@@ -75,6 +95,8 @@ int extract_rules_load(const char *vocabulary, size_t vocabulary_len, const char
         snprintf(err, err_len, "classification: %s", inner);
         goto out;
     }
+    if (index_regexes(r) < 0)
+        abort();
     r->max_pairs = r->pat->max_pairs > r->cls->max_pairs ? r->pat->max_pairs : r->cls->max_pairs;
     snprintf(r->version, sizeof(r->version), "vocabulary=%s,classification=%s,regex=%s",
              vocab_version(r->vocab), r->cls->version, r->pat->version);
@@ -90,6 +112,7 @@ void extract_rules_free(struct extract_rules *rules)
 {
     if (!rules)
         return;
+    patterns_index_free(&rules->index);
     classify_free(rules->cls);
     patterns_free(rules->pat);
     vocab_free(rules->vocab);
@@ -120,7 +143,7 @@ struct extract_scratch *extract_scratch_new(const struct extract_rules *rules)
     struct extract_scratch *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
-    if (patterns_scratch_init(&s->ps, rules->max_pairs) < 0) {
+    if (patterns_scratch_init(&s->ps, rules->max_pairs, &rules->index) < 0) {
         free(s);
         return NULL;
     }
@@ -232,9 +255,11 @@ static const struct patterns_template *find_field(const struct extract_rules *r,
                                                   struct extract_scratch *sc, enum patterns_field f,
                                                   const struct msg *m, size_t *s, size_t *e)
 {
-    const struct patterns *p = r->pat;
-    for (size_t i = 0; i < p->n_fields[f]; i++) {
-        const struct patterns_template *t = &p->fields[f][i];
+    const struct patterns_template *list = r->pat->fields[f];
+    size_t n = r->pat->n_fields[f], base = n ? list[0].re.slot : 0;
+    for (size_t k = patterns_next(&sc->ps, base, base + n); k < base + n;
+         k = patterns_next(&sc->ps, k + 1, base + n)) {
+        const struct patterns_template *t = &list[k - base];
         if (!patterns_gate(&t->re, &sc->ps) || !template_applies(t, m))
             continue;
         if (!patterns_run(&t->re, &sc->ps, m->lower, m->len))
@@ -328,8 +353,11 @@ static void extract_party(const struct extract_rules *r, struct extract_scratch 
         return;
     }
     const struct patterns *p = r->pat;
-    for (size_t i = 0; i < p->n_fields[PATTERNS_PARTY]; i++) {
-        const struct patterns_template *t = &p->fields[PATTERNS_PARTY][i];
+    const struct patterns_template *list = p->fields[PATTERNS_PARTY];
+    size_t n = p->n_fields[PATTERNS_PARTY], base = n ? list[0].re.slot : 0;
+    for (size_t k = patterns_next(&sc->ps, base, base + n); k < base + n;
+         k = patterns_next(&sc->ps, k + 1, base + n)) {
+        const struct patterns_template *t = &list[k - base];
         if (!template_applies(t, m) || !patterns_run(&t->re, &sc->ps, m->lower, m->len))
             continue;
         if (t->label) {
@@ -394,8 +422,10 @@ static const struct classify_rule *classify(const struct extract_rules *r,
                                             bool have_amount, int *direction)
 {
     const struct classify *c = r->cls;
-    for (size_t i = 0; i < c->n_rules; i++) {
-        const struct classify_rule *rule = &c->rules[i];
+    size_t n = c->n_rules, base = n ? c->rules[0].re.slot : 0;
+    for (size_t k = patterns_next(&sc->ps, base, base + n); k < base + n;
+         k = patterns_next(&sc->ps, k + 1, base + n)) {
+        const struct classify_rule *rule = &c->rules[k - base];
         if ((rule->needs_amount && !have_amount) || !patterns_gate(&rule->re, &sc->ps))
             continue;
         if (!patterns_run(&rule->re, &sc->ps, m->lower, m->len))
@@ -424,9 +454,12 @@ static const struct classify_rule *classify(const struct extract_rules *r,
 static const char *detect_channel(const struct extract_rules *r, struct extract_scratch *sc,
                                   const struct msg *m)
 {
-    for (size_t i = 0; i < r->pat->n_channels; i++)
-        if (patterns_run(&r->pat->channels[i].re, &sc->ps, m->lower, m->len))
-            return r->pat->channels[i].channel;
+    const struct patterns_channel *list = r->pat->channels;
+    size_t n = r->pat->n_channels, base = n ? list[0].re.slot : 0;
+    for (size_t k = patterns_next(&sc->ps, base, base + n); k < base + n;
+         k = patterns_next(&sc->ps, k + 1, base + n))
+        if (patterns_run(&list[k - base].re, &sc->ps, m->lower, m->len))
+            return list[k - base].channel;
     return NULL;
 }
 
@@ -472,6 +505,7 @@ void extract_message(const struct extract_rules *rules, struct extract_scratch *
     m.body = body ? body : "";
     m.len = body_len > EXTRACT_MAX_BODY ? EXTRACT_MAX_BODY : body_len;
     vocab_scan(rules->vocab, m.body, m.len, scratch->lower, &scratch->ps.hits);
+    patterns_candidates(&rules->index, &scratch->ps);
     m.lower = scratch->lower;
 
     const struct patterns_template *amt = find_field(rules, scratch, PATTERNS_AMOUNT, &m, &s, &e);

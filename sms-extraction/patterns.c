@@ -540,13 +540,70 @@ void patterns_free(struct patterns *p)
     free(p);
 }
 
-int patterns_scratch_init(struct patterns_scratch *s, uint32_t max_pairs)
+int patterns_index_init(struct patterns_index *ix, size_t cap)
+{
+    memset(ix, 0, sizeof(*ix));
+    ix->cap = cap;
+    ix->words = (cap + 63) / 64;
+    if (ix->words == 0)
+        ix->words = 1;
+    ix->by_trigger = calloc((size_t)VOCAB_MAX_TRIGGERS * ix->words, sizeof(uint64_t));
+    ix->ungated = calloc(ix->words, sizeof(uint64_t));
+    if (!ix->by_trigger || !ix->ungated) {
+        patterns_index_free(ix);
+        return -1;
+    }
+    return 0;
+}
+
+void patterns_index_add(struct patterns_index *ix, struct patterns_regex *re)
+{
+    if (ix->n >= ix->cap)
+        abort(); /* the caller counted the regexes it adds */
+    re->slot = (uint32_t)ix->n++;
+    uint64_t bit = UINT64_C(1) << (re->slot % 64);
+    size_t word = re->slot / 64;
+    if (!re->gated) {
+        ix->ungated[word] |= bit;
+        return;
+    }
+    for (size_t t = 0; t < VOCAB_MAX_TRIGGERS; t++)
+        if (re->any.w[t / 64] & (UINT64_C(1) << (t % 64)))
+            ix->by_trigger[t * ix->words + word] |= bit;
+}
+
+void patterns_index_free(struct patterns_index *ix)
+{
+    free(ix->by_trigger);
+    free(ix->ungated);
+    memset(ix, 0, sizeof(*ix));
+}
+
+void patterns_candidates(const struct patterns_index *ix, struct patterns_scratch *s)
+{
+    memcpy(s->cand, ix->ungated, ix->words * sizeof(uint64_t));
+    for (size_t w = 0; w < VOCAB_MASK_WORDS; w++) {
+        uint64_t present = s->hits.present.w[w];
+        while (present) {
+            const uint64_t *row =
+                ix->by_trigger + (w * 64 + (size_t)__builtin_ctzll(present)) * ix->words;
+            present &= present - 1;
+            for (size_t k = 0; k < ix->words; k++)
+                s->cand[k] |= row[k];
+        }
+    }
+}
+
+int patterns_scratch_init(struct patterns_scratch *s, uint32_t max_pairs,
+                          const struct patterns_index *ix)
 {
     memset(s, 0, sizeof(*s));
     s->md = pcre2_match_data_create(max_pairs, NULL);
     s->mctx = pcre2_match_context_create(NULL);
     s->stack = pcre2_jit_stack_create(32 * 1024, 512 * 1024, NULL);
-    if (!s->md || !s->mctx || !s->stack) {
+    s->cand_words = ix ? ix->words : 1;
+    s->cand = calloc(s->cand_words, sizeof(uint64_t));
+    if (!s->md || !s->mctx || !s->stack || !s->cand) {
         patterns_scratch_fini(s);
         return -1;
     }
@@ -561,6 +618,7 @@ void patterns_scratch_fini(struct patterns_scratch *s)
     pcre2_match_data_free(s->md);
     pcre2_match_context_free(s->mctx);
     pcre2_jit_stack_free(s->stack);
+    free(s->cand);
     memset(s, 0, sizeof(*s));
 }
 

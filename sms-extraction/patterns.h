@@ -68,6 +68,22 @@ struct patterns_regex {
     uint32_t group[PATTERNS_MAX_DUP];    /* groups of the value (a name may repeat), 0 = none */
     uint32_t currency[PATTERNS_MAX_DUP]; /* groups named "currency" */
     uint32_t debit, credit;              /* capture groups "debit"/"credit" (classification) */
+    uint32_t slot;                       /* its number in the candidate index */
+};
+
+/*
+ * The candidate index: which regexes each trigger word lets through its
+ * "triggers" gate. Per message the rows of the words present are OR-ed into
+ * one bit per regex, so the engine visits only the regexes that can run
+ * instead of testing ~120 gates (that testing was an eighth of the time).
+ * Regexes are numbered in the order they are added: a list added in one go
+ * (a field's templates, the channels, the rules) has consecutive numbers.
+ */
+struct patterns_index {
+    size_t n, cap;        /* regexes numbered so far, and room */
+    size_t words;         /* 64-bit words per row: (cap + 63) / 64 */
+    uint64_t *by_trigger; /* VOCAB_MAX_TRIGGERS rows */
+    uint64_t *ungated;    /* regexes without "triggers": always candidates */
 };
 
 struct patterns_template {
@@ -107,6 +123,8 @@ struct patterns {
 /* Per-thread match state. */
 struct patterns_scratch {
     struct vocab_hits hits; /* trigger words in this message */
+    uint64_t *cand;         /* bit per indexed regex: its "triggers" gate passes */
+    size_t cand_words;
     pcre2_match_data *md;
     pcre2_match_context *mctx;
     pcre2_jit_stack *stack;
@@ -127,7 +145,30 @@ int patterns_compile(const struct patterns *p, struct vocab *vocab, const char *
                      uint32_t *max_pairs, char *err, size_t err_len);
 void patterns_regex_free(struct patterns_regex *re);
 
-int patterns_scratch_init(struct patterns_scratch *s, uint32_t max_pairs);
+int patterns_index_init(struct patterns_index *ix, size_t cap);
+/* Number re (its slot) and record its trigger words. At most cap regexes. */
+void patterns_index_add(struct patterns_index *ix, struct patterns_regex *re);
+void patterns_index_free(struct patterns_index *ix);
+
+/* Scratch for regexes numbered by ix (which may be NULL when none are). */
+int patterns_scratch_init(struct patterns_scratch *s, uint32_t max_pairs,
+                          const struct patterns_index *ix);
+/* s->cand from the trigger words in s->hits; call after vocab_scan. */
+void patterns_candidates(const struct patterns_index *ix, struct patterns_scratch *s);
+
+/* The first candidate slot in [from, end), or end. */
+static inline size_t patterns_next(const struct patterns_scratch *s, size_t from, size_t end)
+{
+    while (from < end) {
+        uint64_t w = s->cand[from / 64] >> (from % 64);
+        if (w) {
+            from += (size_t)__builtin_ctzll(w);
+            return from < end ? from : end;
+        }
+        from = (from / 64 + 1) * 64;
+    }
+    return end;
+}
 void patterns_scratch_fini(struct patterns_scratch *s);
 
 /*
@@ -141,13 +182,8 @@ bool patterns_run(const struct patterns_regex *re, struct patterns_scratch *s, c
 /* The trigger gates of re pass for the words in s->hits (see patterns_run). */
 static inline bool patterns_gate(const struct patterns_regex *re, const struct patterns_scratch *s)
 {
-    if (re->gated) {
-        uint64_t hit = 0;
-        for (uint8_t i = 0; i < re->n_any; i++)
-            hit |= re->any.w[re->any_idx[i]] & s->hits.present.w[re->any_idx[i]];
-        if (!hit)
-            return false;
-    }
+    if (!((s->cand[re->slot / 64] >> (re->slot % 64)) & 1))
+        return false;
     for (uint8_t i = 0; i < re->n_all; i++) {
         uint64_t need = re->all.w[re->all_idx[i]];
         if ((s->hits.present.w[re->all_idx[i]] & need) != need)
