@@ -13,6 +13,12 @@
 #include <string.h>
 #include <strings.h>
 
+/* Bytes that end a party wherever they occur (NUL too, as strchr counted it). */
+static const unsigned char ends_party[256] = {
+    [','] = 1, [';'] = 1, ['('] = 1, [')'] = 1,  ['['] = 1,  [']'] = 1,
+    ['"'] = 1, ['<'] = 1, ['>'] = 1, ['\n'] = 1, ['\r'] = 1, ['\0'] = 1,
+};
+
 static bool is_word_char(char c)
 {
     return isalnum((unsigned char)c) != 0;
@@ -21,12 +27,15 @@ static bool is_word_char(char c)
 /* A stop word (or phrase) of the artifact starts at text[i] and ends at a word boundary. */
 static bool stop_word_at(const struct patterns *p, const char *text, size_t len, size_t i)
 {
-    char first = (char)tolower((unsigned char)text[i]);
-    for (char **w = p->party_stop_words; w && *w; w++) {
-        if ((*w)[0] != first)
+    unsigned char first = (unsigned char)tolower((unsigned char)text[i]);
+    if (!p->party_stop_first[first])
+        return false;
+    for (size_t k = 0; p->party_stop_words && p->party_stop_words[k]; k++) {
+        const char *w = p->party_stop_words[k];
+        if ((unsigned char)w[0] != first)
             continue;
-        size_t n = strlen(*w);
-        if (i + n <= len && strncasecmp(text + i, *w, n) == 0 &&
+        size_t n = p->party_stop_lens[k];
+        if (i + n <= len && strncasecmp(text + i, w, n) == 0 &&
             (i + n == len || !is_word_char(text[i + n])))
             return true;
     }
@@ -47,7 +56,7 @@ static bool bank_signoff_at(const char *text, size_t len, size_t i)
 {
     size_t end = i + 28 < len ? i + 28 : len;
     for (size_t k = i + 1; k + 4 <= end; k++)
-        if (strncasecmp(text + k, "bank", 4) == 0)
+        if ((text[k] | 0x20) == 'b' && strncasecmp(text + k, "bank", 4) == 0)
             return true;
     return false;
 }
@@ -65,7 +74,7 @@ size_t party_cut(const struct patterns *p, const char *text, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         char c = text[i];
-        if (strchr(",;()[]\"<>\n\r", c))
+        if (ends_party[(unsigned char)c])
             return i;
         if (c == '.' && dot_ends(text, len, i))
             return i;

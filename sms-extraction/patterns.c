@@ -470,6 +470,16 @@ static int load_policy(struct patterns *p, char *err, size_t err_len)
         snprintf(err, err_len, "party_stop_words must be an array of strings");
         return -1;
     }
+    size_t n_stop = 0;
+    while (p->party_stop_words && p->party_stop_words[n_stop])
+        n_stop++;
+    p->party_stop_lens = calloc(n_stop + 1, sizeof(size_t));
+    if (!p->party_stop_lens)
+        abort();
+    for (size_t i = 0; i < n_stop; i++) {
+        p->party_stop_lens[i] = strlen(p->party_stop_words[i]);
+        p->party_stop_first[(unsigned char)p->party_stop_words[i][0]] = 1;
+    }
     p->party_strip_prefixes = string_list(json_object_get(p->root, "party_strip_prefixes"), &ok1);
     p->party_reject = string_list(json_object_get(p->root, "party_reject"), &ok2);
     if (!ok1 || !ok2) {
@@ -533,6 +543,7 @@ void patterns_free(struct patterns *p)
     }
     free(p->channels);
     free_list(p->party_stop_words);
+    free(p->party_stop_lens);
     free_list(p->party_strip_prefixes);
     free_list(p->party_reject);
     free(p->version);

@@ -114,10 +114,12 @@ struct patterns {
     struct patterns_channel *channels;
     size_t n_channels;
     struct patterns_account_policy account;
-    char **party_stop_words;     /* NULL-terminated, lower case: a party ends before these */
-    char **party_strip_prefixes; /* NULL-terminated, lower case */
-    char **party_reject;         /* NULL-terminated, whole-party rejects, lower case */
-    uint32_t max_pairs;          /* most capture pairs of any pattern it compiled */
+    char **party_stop_words; /* NULL-terminated, lower case: a party ends before these */
+    size_t *party_stop_lens; /* their lengths */
+    unsigned char party_stop_first[256]; /* 1 when some stop word starts with this byte */
+    char **party_strip_prefixes;         /* NULL-terminated, lower case */
+    char **party_reject;                 /* NULL-terminated, whole-party rejects, lower case */
+    uint32_t max_pairs;                  /* most capture pairs of any pattern it compiled */
 };
 
 /* Per-thread match state. */
