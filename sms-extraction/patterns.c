@@ -186,6 +186,8 @@ int patterns_compile(const struct patterns *p, struct vocab *vocab, const char *
     const json_t *require_any = json_object_get(gates, "require_any");
     const char *anchor = json_string_value(json_object_get(gates, "anchor"));
     const char *digit_then = json_string_value(json_object_get(gates, "digit_then"));
+    const char *then_digit = json_string_value(json_object_get(gates, "then_digit"));
+    const char *then = json_string_value(json_object_get(gates, "then"));
     struct sbuf b = {0};
     int rc = -1, ec;
     PCRE2_SIZE off;
@@ -257,7 +259,21 @@ int patterns_compile(const struct patterns *p, struct vocab *vocab, const char *
                  sizeof(re->digit_then) - 1);
         goto out;
     }
+    if (copy_chars(re->then_digit, sizeof(re->then_digit), then_digit) < 0) {
+        snprintf(err, err_len, "'%s': then_digit must hold 1 to %zu characters", id,
+                 sizeof(re->then_digit) - 1);
+        goto out;
+    }
+    if (copy_chars(re->then, sizeof(re->then), then) < 0) {
+        snprintf(err, err_len, "'%s': then must hold 1 to %zu characters", id,
+                 sizeof(re->then) - 1);
+        goto out;
+    }
     bool each = anchor && strcmp(anchor, "each") == 0;
+    if (then && !each) {
+        snprintf(err, err_len, "'%s': then needs anchor \"each\"", id);
+        goto out;
+    }
     if (anchor && !each && strcmp(anchor, "trigger") != 0 && strcmp(anchor, "none") != 0) {
         snprintf(err, err_len, "'%s': anchor must be \"trigger\", \"each\" or \"none\"", id);
         goto out;
@@ -638,6 +654,19 @@ void patterns_scratch_fini(struct patterns_scratch *s)
  * trigger word where the anchored pattern matches; each try costs one anchored
  * attempt instead of a search through the rest of the body.
  */
+/*
+ * The "then" gate of an occurrence at: the first byte after the word (its
+ * letters) and any whitespace (PCRE2's \s) is one of then.
+ */
+static bool then_at(const char *then, const char *subj, size_t len, size_t at)
+{
+    while (at < len && subj[at] >= 'a' && subj[at] <= 'z')
+        at++;
+    while (at < len && strchr(" \t\n\v\f\r", subj[at]) && subj[at])
+        at++;
+    return at < len && subj[at] && strchr(then, subj[at]);
+}
+
 static bool run_each(const struct patterns_regex *re, struct patterns_scratch *s, const char *subj,
                      size_t len)
 {
@@ -646,6 +675,8 @@ static bool run_each(const struct patterns_regex *re, struct patterns_scratch *s
         if (!(re->any.w[b / 64] & (UINT64_C(1) << (b % 64))))
             continue;
         size_t at = s->hits.occ[k].at;
+        if (re->then[0] && !then_at(re->then, subj, len, at))
+            continue;
         int rc = re->anchored_jit
                      ? pcre2_jit_match(re->anchored, (PCRE2_SPTR)subj, len, at, 0, s->md, s->mctx)
                      : pcre2_match(re->anchored, (PCRE2_SPTR)subj, len, at, 0, s->md, s->mctx);
@@ -666,6 +697,17 @@ static bool digit_then(const char *chars, const char *subj, size_t len)
     return false;
 }
 
+/* The "then_digit" gate: one of chars in subj is directly followed by a digit. */
+static bool then_digit(const char *chars, const char *subj, size_t len)
+{
+    const char *end = subj + len;
+    for (const char *c = chars; *c; c++)
+        for (const char *q = subj; (q = memchr(q, *c, (size_t)(end - q))) != NULL; q++)
+            if (q + 1 < end && q[1] >= '0' && q[1] <= '9')
+                return true;
+    return false;
+}
+
 bool patterns_run(const struct patterns_regex *re, struct patterns_scratch *s, const char *subj,
                   size_t len)
 {
@@ -675,6 +717,8 @@ bool patterns_run(const struct patterns_regex *re, struct patterns_scratch *s, c
     if (!patterns_gate(re, s))
         return false;
     if (re->digit_then[0] && !digit_then(re->digit_then, subj, len))
+        return false;
+    if (re->then_digit[0] && !then_digit(re->then_digit, subj, len))
         return false;
     if (re->anchored && !s->hits.occ_overflow)
         return run_each(re, s, subj, len);

@@ -65,6 +65,11 @@ struct patterns_regex {
     bool anchored_jit;
     /* "digit_then": tried only when a digit is directly followed by one of these bytes */
     char digit_then[8];
+    /* "then_digit": tried only when one of these bytes is directly followed by a digit */
+    char then_digit[8];
+    /* "then" (anchor "each"): an occurrence is tried only when the first byte after its
+       word and any whitespace is one of these */
+    char then[16];
     uint32_t group[PATTERNS_MAX_DUP];    /* groups of the value (a name may repeat), 0 = none */
     uint32_t currency[PATTERNS_MAX_DUP]; /* groups named "currency" */
     uint32_t debit, credit;              /* capture groups "debit"/"credit" (classification) */
