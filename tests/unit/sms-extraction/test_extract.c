@@ -476,6 +476,81 @@ static void test_digit_then(void **state)
     assert_non_null(strstr(err, "'e': digit_then must hold"));
 }
 
+/* Load cls with the repo's vocabulary and regex artifacts; the type each body gets. */
+static void expect_types(const char *cls, const char *const (*cases)[2], size_t n)
+{
+    struct artifacts a;
+    struct extract_rules *rules = NULL;
+    struct extract_record rec;
+    char err[256];
+    artifacts_read(&a);
+    assert_int_equal(extract_rules_load(a.data[0], strlen(a.data[0]), cls, strlen(cls), a.data[2],
+                                        strlen(a.data[2]), &rules, err, sizeof(err)),
+                     0);
+    struct extract_scratch *sc = extract_scratch_new(rules);
+    assert_non_null(sc);
+    for (size_t i = 0; i < n; i++) {
+        extract_message(rules, sc, "VM-TEST", 7, cases[i][0], strlen(cases[i][0]), &rec);
+        assert_string_equal(rec.sms_type, cases[i][1]);
+    }
+    extract_scratch_free(sc);
+    extract_rules_free(rules);
+    artifacts_free(&a);
+}
+
+/* "then_digit": tried only when one of the characters is directly followed by a digit. */
+static void test_then_digit(void **state)
+{
+    static const char cls[] =
+        "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":\"account\"},"
+        "\"rules\":[{\"id\":\"td\",\"sms_type\":\"td_type\",\"pattern\":\"\\\\d\","
+        "\"then_digit\":\"x*\"}]}";
+    static const char *const cases[][2] = {
+        {"A/c XX1234 debited", "td_type"},
+        {"Card **9876 used", "td_type"},
+        {"Rs 500 debited", "not_in_the_list"}, /* digits, but none after x or * */
+        {"Box 5 and 3*", "not_in_the_list"},   /* the pair must be x or * first */
+    };
+    char err[256];
+    (void)state;
+    expect_types(cls, cases, sizeof(cases) / sizeof(cases[0]));
+    assert_int_equal(load_with(NULL,
+                               "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":"
+                               "\"account\"},\"rules\":[{\"id\":\"e\",\"sms_type\":\"otp\","
+                               "\"pattern\":\"otp\",\"then_digit\":\"\"}]}",
+                               NULL, err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "'e': then_digit must hold"));
+}
+
+/* "then": with anchor "each", an occurrence is tried only when the first byte after the
+   word and any whitespace is one of the characters. The pattern alone would match every
+   body below; the gate is what turns some away. */
+static void test_then(void **state)
+{
+    static const char cls[] =
+        "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":\"account\"},"
+        "\"rules\":[{\"id\":\"th\",\"sms_type\":\"th_type\",\"pattern\":\"\\\\bcode\\\\b.*\\\\d\","
+        "\"triggers\":[\"code\"],\"anchor\":\"each\",\"then\":\":=\"}]}";
+    static const char *const cases[][2] = {
+        {"Your code: 1234", "th_type"},
+        {"Your code \t\n= 1234", "th_type"},       /* whitespace is skipped */
+        {"A code 12, then code:9", "th_type"},     /* the second occurrence passes */
+        {"Your code 1234", "not_in_the_list"},     /* next byte is a digit */
+        {"Your code is: 1234", "not_in_the_list"}, /* next byte is a letter */
+    };
+    char err[256];
+    (void)state;
+    expect_types(cls, cases, sizeof(cases) / sizeof(cases[0]));
+    assert_int_equal(load_with(NULL,
+                               "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":"
+                               "\"account\"},\"rules\":[{\"id\":\"e\",\"sms_type\":\"otp\","
+                               "\"pattern\":\"otp\",\"triggers\":[\"otp\"],\"then\":\":\"}]}",
+                               NULL, err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "'e': then needs anchor \"each\""));
+}
+
 static void test_load_errors(void **state)
 {
     char err[256];
@@ -562,6 +637,8 @@ int main(void)
         cmocka_unit_test(test_require_any),
         cmocka_unit_test(test_anchor_each),
         cmocka_unit_test(test_digit_then),
+        cmocka_unit_test(test_then_digit),
+        cmocka_unit_test(test_then),
         cmocka_unit_test(test_dev_set_floor),
         cmocka_unit_test(test_dues_and_limits),
     };
