@@ -27,7 +27,7 @@
 #include "sms-extraction/vocab.h"
 
 /* Longer bodies are read up to this many bytes (real SMS stay far below). */
-#define EXTRACT_MAX_BODY 4096
+#define EXTRACT_MAX_BODY VOCAB_SCAN_MAX
 
 struct extract_rules {
     struct vocab *vocab;
@@ -40,7 +40,7 @@ struct extract_rules {
 
 struct extract_scratch {
     struct patterns_scratch ps;
-    char lower[EXTRACT_MAX_BODY + 1];
+    char lower[EXTRACT_MAX_BODY + VOCAB_SCAN_SLACK];
 };
 
 /* What the field pass needs to know about the message so far. */

@@ -7,9 +7,10 @@
  * DESIGN. Every classification rule and field template names the words that
  * must occur in a body for its regex to be worth running ("any of"). At load
  * each such word gets a bit; per message the lower-cased body is split once
- * into letter runs, each run is looked up in one open-addressing table and
- * its bit set. A rule then costs one mask test before any regex runs, so most
- * regexes are never tried on most messages.
+ * into letter runs (found from a bitmap of letters, not byte by byte), each
+ * run is looked up without a branch in a two-choice table and its bit set.
+ * A rule then costs one mask test before any regex runs, so most regexes are
+ * never tried on most messages.
  */
 #ifndef SMSX_VOCAB_H
 #define SMSX_VOCAB_H
@@ -49,6 +50,8 @@ int vocab_add_triggers(struct vocab *v, const json_t *words, struct vocab_mask *
                        size_t err_len);
 
 #define VOCAB_MAX_OCCURRENCES 256
+#define VOCAB_SCAN_MAX 4096 /* vocab_scan reads at most this many bytes of a body */
+#define VOCAB_SCAN_SLACK 16 /* bytes vocab_scan may read past the end of lower's text */
 
 /* The trigger words of one message. */
 struct vocab_hits {
@@ -64,11 +67,10 @@ struct vocab_hits {
 
 /*
  * Lower-case text (ASCII letters only; other bytes kept) into lower, which has
- * room for len + 1 bytes, and in the same pass set in hits->present the bit of
- * every trigger word found, hits->first[bit] the offset of its first
- * occurrence (only meaningful where present has the bit) and hits->occ every
- * occurrence. Symbols listed in the vocabulary (e.g. the rupee sign) count as
- * the word they stand for.
+ * room for len + VOCAB_SCAN_SLACK bytes (words are compared 16 bytes at a time), and in the same
+ * pass set in hits->present the bit of every trigger word found, hits->first[bit] the offset of its
+ * first occurrence (only meaningful where present has the bit) and hits->occ every occurrence.
+ * Symbols listed in the vocabulary (e.g. the rupee sign) count as the word they stand for.
  */
 void vocab_scan(const struct vocab *v, const char *text, size_t len, char *lower,
                 struct vocab_hits *hits);
