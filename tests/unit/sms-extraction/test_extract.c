@@ -551,6 +551,43 @@ static void test_then(void **state)
     assert_non_null(strstr(err, "'e': then needs anchor \"each\""));
 }
 
+/* Trigger words of every length the scan handles, at chunk edges and inside longer runs. */
+static void test_trigger_lengths(void **state)
+{
+    static const char cls[] =
+        "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":\"account\"},\"rules\":["
+        "{\"id\":\"w1\",\"sms_type\":\"len1\",\"pattern\":\"\\\\bq\\\\b\",\"triggers\":[\"q\"]},"
+        "{\"id\":\"w8\",\"sms_type\":\"len8\",\"pattern\":\"\\\\bzqxwvuts\\\\b\","
+        "\"triggers\":[\"zqxwvuts\"]},"
+        "{\"id\":\"w15\",\"sms_type\":\"len15\",\"pattern\":\"\\\\bzqxwvutsrponmlk\\\\b\","
+        "\"triggers\":[\"zqxwvutsrponmlk\"]},"
+        "{\"id\":\"w16\",\"sms_type\":\"len16\",\"pattern\":\"zqxwvutsrponmlkj\","
+        "\"triggers\":[\"zqxwvutsrponmlkj\"]},"
+        "{\"id\":\"w31\",\"sms_type\":\"len31\",\"pattern\":"
+        "\"\\\\bzqxwvutsrponmlkjihgfedcbazqxwv\\\\b\","
+        "\"triggers\":[\"zqxwvutsrponmlkjihgfedcbazqxwv\"]}]}";
+    static const char *const cases[][2] = {
+        {"Q", "len1"},
+        {"see ZQXWVUTS.", "len8"},
+        {"zqxwvutsrponmlk", "len15"},
+        {"1zqxwvutsrponmlkj2", "len16"}, /* digits end a run (the pattern has no \\b) */
+        {"a zqxwvutsrponmlkjihgfedcbazqxwv b", "len31"},
+        {"zqxwvutsa qq zqxwvutsrponmlkjx", "not_in_the_list"}, /* longer runs */
+        /* a trigger word across the 64-byte boundary of the scan's bitmap */
+        {"0123456789012345678901234567890123456789012345678901234567890 zqxwvuts", "len8"},
+        {"01234567890123456789012345678901234567890123456789012345678 zqxwvutsrponmlk", "len15"},
+    };
+    char err[256];
+    (void)state;
+    expect_types(cls, cases, sizeof(cases) / sizeof(cases[0]));
+    /* a symbol must not hold letters: the scan consumes a symbol's bytes */
+    assert_int_equal(load_with("{\"format\":1,\"version\":\"t\",\"entities\":[],\"keywords\":{},"
+                               "\"symbols\":{\"$x\":\"usd\"}}",
+                               NULL, NULL, err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "must be non-letters"));
+}
+
 static void test_load_errors(void **state)
 {
     char err[256];
@@ -639,6 +676,7 @@ int main(void)
         cmocka_unit_test(test_digit_then),
         cmocka_unit_test(test_then_digit),
         cmocka_unit_test(test_then),
+        cmocka_unit_test(test_trigger_lengths),
         cmocka_unit_test(test_dev_set_floor),
         cmocka_unit_test(test_dues_and_limits),
     };
