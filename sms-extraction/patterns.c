@@ -667,21 +667,62 @@ static bool then_at(const char *then, const char *subj, size_t len, size_t at)
     return at < len && subj[at] && strchr(then, subj[at]);
 }
 
-static bool run_each(const struct patterns_regex *re, struct patterns_scratch *s, const char *subj,
-                     size_t len)
+/* One anchored attempt at offset at, after the "then" gate. */
+static bool try_at(const struct patterns_regex *re, struct patterns_scratch *s, const char *subj,
+                   size_t len, size_t at)
+{
+    if (re->then[0] && !then_at(re->then, subj, len, at))
+        return false;
+    int rc = re->anchored_jit
+                 ? pcre2_jit_match(re->anchored, (PCRE2_SPTR)subj, len, at, 0, s->md, s->mctx)
+                 : pcre2_match(re->anchored, (PCRE2_SPTR)subj, len, at, 0, s->md, s->mctx);
+    return rc > 0;
+}
+
+#define EACH_MAX_WORDS 32 /* trigger words of one pattern present at once, merged directly */
+
+/* Every occurrence of the message in order, keeping re's trigger words (the long way). */
+static bool run_each_all(const struct patterns_regex *re, struct patterns_scratch *s,
+                         const char *subj, size_t len)
 {
     for (uint32_t k = 0; k < s->hits.n_occ; k++) {
         uint16_t b = s->hits.occ[k].bit;
-        if (!(re->any.w[b / 64] & (UINT64_C(1) << (b % 64))))
-            continue;
-        size_t at = s->hits.occ[k].at;
-        if (re->then[0] && !then_at(re->then, subj, len, at))
-            continue;
-        int rc = re->anchored_jit
-                     ? pcre2_jit_match(re->anchored, (PCRE2_SPTR)subj, len, at, 0, s->md, s->mctx)
-                     : pcre2_match(re->anchored, (PCRE2_SPTR)subj, len, at, 0, s->md, s->mctx);
-        if (rc > 0)
+        if ((re->any.w[b / 64] & (UINT64_C(1) << (b % 64))) &&
+            try_at(re, s, subj, len, s->hits.occ[k].at))
             return true;
+    }
+    return false;
+}
+
+/*
+ * The occurrences of re's trigger words in body order: the chains of the
+ * words present (usually one to three) merged by occurrence index.
+ */
+static bool run_each(const struct patterns_regex *re, struct patterns_scratch *s, const char *subj,
+                     size_t len)
+{
+    uint16_t next[EACH_MAX_WORDS];
+    size_t n = 0;
+    for (uint8_t i = 0; i < re->n_any; i++) {
+        unsigned w = re->any_idx[i];
+        uint64_t m = re->any.w[w] & s->hits.present.w[w];
+        for (; m; m &= m - 1) {
+            if (n == EACH_MAX_WORDS)
+                return run_each_all(re, s, subj, len);
+            next[n++] = s->hits.first_occ[w * 64 + (unsigned)__builtin_ctzll(m)];
+        }
+    }
+    while (n) {
+        size_t j = 0;
+        for (size_t i = 1; i < n; i++)
+            if (next[i] < next[j])
+                j = i;
+        uint16_t k = next[j];
+        if (try_at(re, s, subj, len, s->hits.occ[k].at))
+            return true;
+        next[j] = s->hits.next_occ[k];
+        if (next[j] == VOCAB_NO_OCC)
+            next[j] = next[--n];
     }
     return false;
 }

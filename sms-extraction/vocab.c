@@ -409,6 +409,25 @@ static inline size_t run_end(const uint64_t *letters, size_t at)
 }
 
 /*
+ * Chain each word's occurrences so that an "each"-anchored pattern visits
+ * only its own words' occurrences, not every occurrence of the message.
+ * Without a branch on whether an occurrence is its word's first (the one
+ * at first[bit]): a later one links from the previous, a first one writes
+ * to the spare slot.
+ */
+static void chain_occurrences(struct vocab_hits *h)
+{
+    for (uint32_t k = 0; k < h->n_occ; k++) {
+        unsigned bit = h->occ[k].bit;
+        bool first = h->occ[k].at == h->first[bit];
+        h->next_occ[k] = VOCAB_NO_OCC;
+        h->next_occ[first ? VOCAB_MAX_OCCURRENCES : h->last_occ[bit]] = (uint16_t)k;
+        h->first_occ[bit] = first ? (uint16_t)k : h->first_occ[bit];
+        h->last_occ[bit] = (uint16_t)k;
+    }
+}
+
+/*
  * Visits, in body order, each letter run (looked up as a word) and each byte
  * that may start a symbol, found from the two bitmaps: no loop over a word's
  * letters, whose exit the branch predictor missed at the end of every word.
@@ -448,6 +467,8 @@ void vocab_scan(const struct vocab *v, const char *text, size_t len, char *lower
                 lookup_word(v, lower + at, wl, h, at);
         }
     }
+    if (!h->occ_overflow)
+        chain_occurrences(h);
 }
 
 const json_t *vocab_keywords(const struct vocab *v, const char *name)

@@ -63,7 +63,14 @@ struct vocab_hits {
         uint32_t at;
         uint16_t bit;
     } occ[VOCAB_MAX_OCCURRENCES];
+    /* the occurrences of each word chained in body order (when occ[] is complete):
+       first_occ[bit] starts the chain, next_occ[k] follows it, VOCAB_NO_OCC ends it */
+    uint16_t first_occ[VOCAB_MAX_TRIGGERS];
+    uint16_t next_occ[VOCAB_MAX_OCCURRENCES + 1]; /* + a slot that absorbs unused writes */
+    uint16_t last_occ[VOCAB_MAX_TRIGGERS];        /* while chaining */
 };
+
+#define VOCAB_NO_OCC UINT16_MAX
 
 /*
  * Lower-case text (ASCII letters only; other bytes kept) into lower, which has
