@@ -588,6 +588,28 @@ static void test_trigger_lengths(void **state)
     assert_non_null(strstr(err, "must be non-letters"));
 }
 
+/* anchor "each" with more of a pattern's trigger words present than it merges directly
+   (32): the engine walks every occurrence instead, and still finds the match. */
+static void test_anchor_each_many_words(void **state)
+{
+    char cls[4096], body[1024];
+    size_t n = 0, b = 0;
+    (void)state;
+    n += (size_t)snprintf(cls + n, sizeof(cls) - n,
+                          "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":"
+                          "\"account\"},\"rules\":[{\"id\":\"many\",\"sms_type\":\"many_type\","
+                          "\"pattern\":\"\\\\b[a-z]+ 77\",\"anchor\":\"each\",\"triggers\":[");
+    for (int i = 0; i < 40; i++) {
+        n += (size_t)snprintf(cls + n, sizeof(cls) - n, "%s\"zq%c%c\"", i ? "," : "", 'a' + i / 26,
+                              'a' + i % 26);
+        b += (size_t)snprintf(body + b, sizeof(body) - b, "zq%c%c ", 'a' + i / 26, 'a' + i % 26);
+    }
+    snprintf(cls + n, sizeof(cls) - n, "]}]}");
+    snprintf(body + b, sizeof(body) - b, "77");
+    const char *const cases[][2] = {{body, "many_type"}, {"zqaa zqab 7", "not_in_the_list"}};
+    expect_types(cls, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
 static void test_load_errors(void **state)
 {
     char err[256];
@@ -677,6 +699,7 @@ int main(void)
         cmocka_unit_test(test_then_digit),
         cmocka_unit_test(test_then),
         cmocka_unit_test(test_trigger_lengths),
+        cmocka_unit_test(test_anchor_each_many_words),
         cmocka_unit_test(test_dev_set_floor),
         cmocka_unit_test(test_dues_and_limits),
     };
