@@ -55,8 +55,6 @@ struct vocab {
     struct vocab_symbol *symbols;
     size_t n_symbols;
     unsigned char symbol_first[256];  /* 1 when a symbol starts with this byte */
-    unsigned char symbol_firsts[256]; /* the same bytes as a list */
-    size_t n_symbol_firsts;
     char words[VOCAB_MAX_TRIGGERS][VOCAB_MAX_WORD + 1];
     size_t n_words;
     uint16_t slots[TRIGGER_SLOTS]; /* word index + 1, 0 = empty */
@@ -382,17 +380,16 @@ static void lower_and_letters(const unsigned char *t, size_t len, char *lower, u
     lower[len] = '\0';
 }
 
-/* Bit i of marks: byte i of lower is the first byte of some symbol. */
+/* Bit i of marks: byte i of lower is the first byte of some symbol (no branch per byte). */
 static void symbol_marks(const struct vocab *v, const char *lower, size_t len, uint64_t *marks)
 {
-    memset(marks, 0, (len / 64 + 1) * sizeof(*marks));
-    for (size_t k = 0; k < v->n_symbol_firsts; k++) {
-        const char *q = lower, *end = lower + len;
-        while ((q = memchr(q, v->symbol_firsts[k], (size_t)(end - q))) != NULL) {
-            size_t at = (size_t)(q - lower);
-            marks[at / 64] |= UINT64_C(1) << (at % 64);
-            q++;
-        }
+    const unsigned char *l = (const unsigned char *)lower;
+    for (size_t k = 0; k <= len / 64; k++) {
+        size_t end = len - k * 64 < 64 ? len - k * 64 : 64;
+        uint64_t m = 0;
+        for (size_t j = 0; j < end; j++)
+            m |= (uint64_t)v->symbol_first[l[k * 64 + j]] << j;
+        marks[k] = m;
     }
 }
 
@@ -709,10 +706,7 @@ static int load_symbols(struct vocab *v, const json_t *obj, char *err, size_t er
         sym->len = strlen(key);
         sym->word = rulefile_strdup(w);
         sym->bit = find_word(v, w, strlen(w));
-        unsigned char first = (unsigned char)key[0];
-        if (!v->symbol_first[first])
-            v->symbol_firsts[v->n_symbol_firsts++] = first;
-        v->symbol_first[first] = 1;
+        v->symbol_first[(unsigned char)key[0]] = 1;
     }
     return 0;
 }
