@@ -295,7 +295,7 @@ static int instrument_index(const struct classify_key *keys, size_t n, const cha
     if (!key)
         return -1;
     for (size_t i = 0; i < n; i++)
-        if (strcmp(keys[i].key, key) == 0)
+        if (keys[i].key[0] == key[0] && strcmp(keys[i].key, key) == 0)
             return keys[i].instrument;
     return -1;
 }

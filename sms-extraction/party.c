@@ -19,6 +19,15 @@ static const unsigned char ends_party[256] = {
     ['"'] = 1, ['<'] = 1, ['>'] = 1, ['\n'] = 1, ['\r'] = 1, ['\0'] = 1,
 };
 
+/* Punctuation stripped from the start of a party, and from its end. */
+static const unsigned char lead_junk[256] = {
+    [' '] = 1, ['.'] = 1, [':'] = 1, ['-'] = 1, ['*'] = 1, ['/'] = 1, [','] = 1, [';'] = 1,
+};
+static const unsigned char tail_junk[256] = {
+    [' '] = 1, ['.'] = 1, [','] = 1, [';'] = 1, [':'] = 1,
+    ['-'] = 1, ['_'] = 1, ['('] = 1, ['/'] = 1, ['*'] = 1,
+};
+
 static bool is_word_char(char c)
 {
     return isalnum((unsigned char)c) != 0;
@@ -133,7 +142,7 @@ void party_clean(const struct patterns *p, const struct vocab *v, char *party, s
     bool again = true;
     while (again) {
         again = false;
-        while (*party && strchr(" .:-*/,;", *party)) {
+        while (lead_junk[(unsigned char)*party]) {
             memmove(party, party + 1, strlen(party));
             again = true;
         }
@@ -148,7 +157,7 @@ void party_clean(const struct patterns *p, const struct vocab *v, char *party, s
             snprintf(party, cap, "%s", label);
     }
     size_t n = strlen(party);
-    while (n > 0 && strchr(" .,;:-_(/*", party[n - 1]))
+    while (n > 0 && tail_junk[(unsigned char)party[n - 1]])
         party[--n] = '\0';
     if (n < 2 || in_list_ci(p->party_reject, party) || (all_digits(party) && n < 8))
         party[0] = '\0';
