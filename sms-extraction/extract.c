@@ -13,8 +13,8 @@
  * their case intact. Nothing is allocated per message.
  */
 #include "sms-extraction/extract.h"
+#include "sms-extraction/ascii.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -296,7 +296,7 @@ static void copy_text(char *dst, size_t cap, const char *src, size_t len)
     bool space = false;
     for (size_t i = 0; i < len && n + 1 < cap; i++) {
         unsigned char c = (unsigned char)src[i];
-        if (isspace(c)) {
+        if (ascii_space(c)) {
             space = n > 0;
             continue;
         }
@@ -315,7 +315,7 @@ static void account_digits(const struct patterns_account_policy *pol, const char
     size_t nd = 0, mask = 0, tail = 0;
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
-        if (isdigit((unsigned char)c)) {
+        if (ascii_digit((unsigned char)c)) {
             if (nd + 1 < sizeof(digits))
                 digits[nd++] = c;
             tail++;

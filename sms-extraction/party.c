@@ -6,8 +6,8 @@
  * starts, what ends a clause, what a date looks like.
  */
 #include "sms-extraction/party.h"
+#include "sms-extraction/ascii.h"
 
-#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,13 +30,13 @@ static const unsigned char tail_junk[256] = {
 
 static bool is_word_char(char c)
 {
-    return isalnum((unsigned char)c) != 0;
+    return ascii_alnum((unsigned char)c) != 0;
 }
 
 /* A stop word (or phrase) of the artifact starts at text[i] and ends at a word boundary. */
 static bool stop_word_at(const struct patterns *p, const char *text, size_t len, size_t i)
 {
-    unsigned char first = (unsigned char)tolower((unsigned char)text[i]);
+    unsigned char first = ascii_lower((unsigned char)text[i]);
     if (!p->party_stop_first[first])
         return false;
     for (size_t k = 0; p->party_stop_words && p->party_stop_words[k]; k++) {
@@ -55,9 +55,10 @@ static bool stop_word_at(const struct patterns *p, const char *text, size_t len,
 static bool date_at(const char *text, size_t len, size_t i)
 {
     size_t k = i;
-    while (k < len && k < i + 2 && isdigit((unsigned char)text[k]))
+    while (k < len && k < i + 2 && ascii_digit((unsigned char)text[k]))
         k++;
-    return k > i && k + 1 < len && strchr("-/:", text[k]) && isdigit((unsigned char)text[k + 1]);
+    return k > i && k + 1 < len && strchr("-/:", text[k]) &&
+           ascii_digit((unsigned char)text[k + 1]);
 }
 
 /* A '-' that introduces the sender's sign-off ("-South Indian Bank", "- Axis Bank"). */
@@ -72,11 +73,11 @@ static bool bank_signoff_at(const char *text, size_t len, size_t i)
 
 static bool dot_ends(const char *text, size_t len, size_t i)
 {
-    if (i + 1 >= len || isspace((unsigned char)text[i + 1]))
+    if (i + 1 >= len || ascii_space((unsigned char)text[i + 1]))
         return true;
     /* ".Ref", ".Avl": a new sentence glued on; "amazon.in" stays whole only as a VPA */
-    return isalpha((unsigned char)text[i + 1]) && i + 2 < len &&
-           isalpha((unsigned char)text[i + 2]);
+    return ascii_alpha((unsigned char)text[i + 1]) && i + 2 < len &&
+           ascii_alpha((unsigned char)text[i + 2]);
 }
 
 size_t party_cut(const struct patterns *p, const char *text, size_t len)
@@ -92,9 +93,9 @@ size_t party_cut(const struct patterns *p, const char *text, size_t len)
             return i;
         if (c == '-' && bank_signoff_at(text, len, i))
             return i;
-        if (isspace((unsigned char)c)) {
+        if (ascii_space((unsigned char)c)) {
             size_t j = i;
-            while (j < len && isspace((unsigned char)text[j]))
+            while (j < len && ascii_space((unsigned char)text[j]))
                 j++;
             if (j < len && (stop_word_at(p, text, len, j) || date_at(text, len, j)))
                 return i;
@@ -107,7 +108,7 @@ size_t party_cut(const struct patterns *p, const char *text, size_t len)
 
 static bool strip_prefix_ci(char *s, const char *prefix)
 {
-    if (tolower((unsigned char)*s) != tolower((unsigned char)*prefix))
+    if (ascii_lower((unsigned char)*s) != ascii_lower((unsigned char)*prefix))
         return false;
     size_t n = strlen(prefix);
     if (strncasecmp(s, prefix, n) != 0)
@@ -118,9 +119,9 @@ static bool strip_prefix_ci(char *s, const char *prefix)
 
 static bool in_list_ci(char *const *list, const char *s)
 {
-    int first = tolower((unsigned char)*s);
+    int first = ascii_lower((unsigned char)*s);
     for (; list && *list; list++)
-        if (tolower((unsigned char)(*list)[0]) == first && strcasecmp(*list, s) == 0)
+        if (ascii_lower((unsigned char)(*list)[0]) == first && strcasecmp(*list, s) == 0)
             return true;
     return false;
 }
@@ -129,7 +130,7 @@ static bool all_digits(const char *s)
 {
     size_t n = 0;
     for (; *s; s++, n++)
-        if (!isdigit((unsigned char)*s) && *s != '.' && *s != ',')
+        if (!ascii_digit((unsigned char)*s) && *s != '.' && *s != ',')
             return false;
     return n > 0;
 }
