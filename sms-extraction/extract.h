@@ -89,4 +89,23 @@ void extract_message(const struct extract_rules *rules, struct extract_scratch *
                      const char *sender, size_t sender_len, const char *body, size_t body_len,
                      struct extract_record *out);
 
+/* One message of a batch (sender and body need not be NUL-terminated). */
+struct extract_input {
+    const char *sender;
+    size_t sender_len;
+    const char *body;
+    size_t body_len;
+};
+
+/* Messages a scratch holds at once; extract_batch takes any number, this many at a time. */
+#define EXTRACT_BATCH 32
+
+/*
+ * Extract in[0..n) into out[0..n): the same records as n calls of
+ * extract_message, faster (each step of the engine runs over up to
+ * EXTRACT_BATCH messages before the next step).
+ */
+void extract_batch(const struct extract_rules *rules, struct extract_scratch *scratch,
+                   const struct extract_input *in, size_t n, struct extract_record *out);
+
 #endif

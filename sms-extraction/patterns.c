@@ -634,17 +634,34 @@ int patterns_scratch_init(struct patterns_scratch *s, uint32_t max_pairs,
         patterns_scratch_fini(s);
         return -1;
     }
+    s->owns_match_state = true;
     pcre2_jit_stack_assign(s->mctx, NULL, s->stack);
     /* Bound the work of one match on a hostile body; hitting it counts as no match. */
     pcre2_set_match_limit(s->mctx, PATTERNS_MATCH_LIMIT);
     return 0;
 }
 
+int patterns_scratch_init_sharing(struct patterns_scratch *s, const struct patterns_scratch *owner,
+                                  const struct patterns_index *ix)
+{
+    memset(s, 0, sizeof(*s));
+    s->cand_words = ix ? ix->words : 1;
+    s->cand = calloc(s->cand_words, sizeof(uint64_t));
+    if (!s->cand)
+        return -1;
+    s->md = owner->md;
+    s->mctx = owner->mctx;
+    s->stack = owner->stack;
+    return 0;
+}
+
 void patterns_scratch_fini(struct patterns_scratch *s)
 {
-    pcre2_match_data_free(s->md);
-    pcre2_match_context_free(s->mctx);
-    pcre2_jit_stack_free(s->stack);
+    if (s->owns_match_state) {
+        pcre2_match_data_free(s->md);
+        pcre2_match_context_free(s->mctx);
+        pcre2_jit_stack_free(s->stack);
+    }
     free(s->cand);
     memset(s, 0, sizeof(*s));
 }

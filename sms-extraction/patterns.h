@@ -135,6 +135,7 @@ struct patterns_scratch {
     pcre2_match_data *md;
     pcre2_match_context *mctx;
     pcre2_jit_stack *stack;
+    bool owns_match_state; /* md, mctx and stack are this scratch's (else borrowed) */
 };
 
 int patterns_load(const char *json, size_t len, struct vocab *vocab, struct patterns **out,
@@ -160,6 +161,13 @@ void patterns_index_free(struct patterns_index *ix);
 /* Scratch for regexes numbered by ix (which may be NULL when none are). */
 int patterns_scratch_init(struct patterns_scratch *s, uint32_t max_pairs,
                           const struct patterns_index *ix);
+/*
+ * Scratch with its own trigger hits but the match state (match data, context,
+ * JIT stack) of owner, which must outlive it: a batch of messages in one
+ * thread needs one match state, used by one message at a time.
+ */
+int patterns_scratch_init_sharing(struct patterns_scratch *s, const struct patterns_scratch *owner,
+                                  const struct patterns_index *ix);
 /* s->cand from the trigger words in s->hits; call after vocab_scan. */
 void patterns_candidates(const struct patterns_index *ix, struct patterns_scratch *s);
 

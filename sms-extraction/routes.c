@@ -25,7 +25,8 @@ struct routes_worker {
     struct request req;
     struct json_writer out;
     struct rules_view view;
-    struct extract_record rec;
+    struct extract_input in[EXTRACT_BATCH];
+    struct extract_record rec[EXTRACT_BATCH];
 };
 
 void smsx_routes_init(struct smsx_routes *ctx)
@@ -116,7 +117,10 @@ static void reply_validation(struct smsx_routes *ctx, struct http_request *hreq,
     http_reply_json_owned(hreq, 422, text, strlen(text));
 }
 
-/* Extract every message and write the reply into w->out; returns is_extracted count. */
+/*
+ * Extract every message, EXTRACT_BATCH at a time, and write the reply into
+ * w->out; returns the is_extracted count.
+ */
 static long extract_all(const struct extract_rules *rules, struct routes_worker *w)
 {
     const struct request *req = &w->req;
@@ -124,13 +128,17 @@ static long extract_all(const struct extract_rules *rules, struct routes_worker 
 
     json_writer_reset(&w->out);
     response_begin(&w->out, req->request_id);
-    for (size_t i = 0; i < req->sms_count; i++) {
-        const struct request_sms *m = &req->sms[i];
-
-        extract_message(rules, w->view.scratch, m->sender ? m->sender : "", m->sender_len, m->body,
-                        m->body_len, &w->rec);
-        extracted += w->rec.is_extracted;
-        response_record(&w->out, m, &w->rec);
+    for (size_t done = 0; done < req->sms_count; done += EXTRACT_BATCH) {
+        size_t n = req->sms_count - done < EXTRACT_BATCH ? req->sms_count - done : EXTRACT_BATCH;
+        const struct request_sms *sms = &req->sms[done];
+        for (size_t i = 0; i < n; i++)
+            w->in[i] = (struct extract_input){sms[i].sender ? sms[i].sender : "", sms[i].sender_len,
+                                              sms[i].body, sms[i].body_len};
+        extract_batch(rules, w->view.scratch, w->in, n, w->rec);
+        for (size_t i = 0; i < n; i++) {
+            extracted += w->rec[i].is_extracted;
+            response_record(&w->out, &sms[i], &w->rec[i]);
+        }
     }
     response_end(&w->out);
     return extracted;

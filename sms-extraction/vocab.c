@@ -54,7 +54,7 @@ struct vocab {
     size_t n_vpa;
     struct vocab_symbol *symbols;
     size_t n_symbols;
-    unsigned char symbol_first[256];  /* 1 when a symbol starts with this byte */
+    unsigned char symbol_first[256]; /* 1 when a symbol starts with this byte */
     char words[VOCAB_MAX_TRIGGERS][VOCAB_MAX_WORD + 1];
     size_t n_words;
     uint16_t slots[TRIGGER_SLOTS]; /* word index + 1, 0 = empty */

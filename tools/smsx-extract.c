@@ -86,40 +86,57 @@ static int parse_args(int argc, char **argv, const char *paths[3])
     return 0;
 }
 
-static void run_line(const struct extract_rules *rules, struct extract_scratch *scratch,
-                     struct json_writer *w, const char *line, size_t len, long lineno)
+/* Up to EXTRACT_BATCH parsed lines, extracted together as the daemon does. */
+struct batch {
+    json_t *json[EXTRACT_BATCH];
+    struct request_sms sms[EXTRACT_BATCH];
+    struct extract_input in[EXTRACT_BATCH];
+    struct extract_record rec[EXTRACT_BATCH];
+    size_t n;
+};
+
+static void flush(const struct extract_rules *rules, struct extract_scratch *scratch,
+                  struct json_writer *w, struct batch *b)
+{
+    extract_batch(rules, scratch, b->in, b->n, b->rec);
+    for (size_t i = 0; i < b->n; i++) {
+        json_writer_reset(w);
+        response_record(w, &b->sms[i], &b->rec[i]);
+        if (json_writer_ok(w)) {
+            size_t out_len;
+            const char *out = json_writer_data(w, &out_len);
+            fwrite(out, 1, out_len, stdout);
+            fputc('\n', stdout);
+        }
+        json_decref(b->json[i]);
+    }
+    b->n = 0;
+}
+
+static void add_line(struct batch *b, const char *line, size_t len, long lineno)
 {
     json_error_t jerr;
     json_t *in = json_loadb(line, len, 0, &jerr);
-    struct request_sms sms;
-    struct extract_record rec;
+    struct request_sms *sms = &b->sms[b->n];
 
     if (!json_is_object(in)) {
         fprintf(stderr, "smsx-extract: line %ld: not a JSON object, skipped\n", lineno);
         json_decref(in);
         return;
     }
-    memset(&sms, 0, sizeof(sms));
+    memset(sms, 0, sizeof(*sms));
     const json_t *id = json_object_get(in, "sms_id");
-    snprintf(sms.id_buf, sizeof(sms.id_buf), "%ld", lineno);
-    sms.sms_id = json_is_string(id) ? json_string_value(id) : sms.id_buf;
+    snprintf(sms->id_buf, sizeof(sms->id_buf), "%ld", lineno);
+    sms->sms_id = json_is_string(id) ? json_string_value(id) : sms->id_buf;
     const json_t *sender = json_object_get(in, "sender");
     const json_t *body = json_object_get(in, "body");
-    sms.sender = json_string_value(sender);
-    sms.sender_len = json_string_length(sender);
-    sms.body = json_is_string(body) ? json_string_value(body) : "";
-    sms.body_len = json_string_length(body);
-    snprintf(sms.inbox_date, sizeof(sms.inbox_date), "1970-01-01 05:30:00");
-    extract_message(rules, scratch, sms.sender, sms.sender_len, sms.body, sms.body_len, &rec);
-    json_writer_reset(w);
-    response_record(w, &sms, &rec);
-    if (json_writer_ok(w)) {
-        size_t out_len;
-        const char *out = json_writer_data(w, &out_len);
-        fwrite(out, 1, out_len, stdout);
-        fputc('\n', stdout);
-    }
-    json_decref(in);
+    sms->sender = json_string_value(sender);
+    sms->sender_len = json_string_length(sender);
+    sms->body = json_is_string(body) ? json_string_value(body) : "";
+    sms->body_len = json_string_length(body);
+    snprintf(sms->inbox_date, sizeof(sms->inbox_date), "1970-01-01 05:30:00");
+    b->in[b->n] = (struct extract_input){sms->sender, sms->sender_len, sms->body, sms->body_len};
+    b->json[b->n++] = in;
 }
 
 int main(int argc, char **argv)
@@ -149,13 +166,20 @@ int main(int argc, char **argv)
         extract_rules_free(rules);
         return 1;
     }
+    struct batch *b = calloc(1, sizeof(*b));
+    if (!b)
+        abort();
     json_writer_init(&w, 0);
     while ((n = getline(&line, &cap, stdin)) > 0) {
         lineno++;
         if (n == 1 && line[0] == '\n')
             continue;
-        run_line(rules, scratch, &w, line, (size_t)n, lineno);
+        add_line(b, line, (size_t)n, lineno);
+        if (b->n == EXTRACT_BATCH)
+            flush(rules, scratch, &w, b);
     }
+    flush(rules, scratch, &w, b);
+    free(b);
     free(line);
     json_writer_free(&w);
     extract_scratch_free(scratch);

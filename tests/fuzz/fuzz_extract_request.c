@@ -27,6 +27,8 @@ static struct extract_scratch *scratch;
 static struct request req;
 static struct request slow;
 static struct json_writer out;
+static struct extract_input in[EXTRACT_BATCH];
+static struct extract_record recs[EXTRACT_BATCH];
 
 static char *slurp(const char *dir, const char *name, size_t *len)
 {
@@ -130,12 +132,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     json_writer_reset(&out);
     response_begin(&out, req.request_id);
-    for (size_t i = 0; i < req.sms_count && scratch; i++) {
-        const struct request_sms *m = &req.sms[i];
-
-        extract_message(rules, scratch, m->sender ? m->sender : "", m->sender_len, m->body,
-                        m->body_len, &rec);
-        response_record(&out, m, &rec);
+    /* as the daemon does: batches through extract_batch, and single messages checked
+       against the batch's records for the first batch */
+    for (size_t done = 0; done < req.sms_count && scratch; done += EXTRACT_BATCH) {
+        size_t n = req.sms_count - done < EXTRACT_BATCH ? req.sms_count - done : EXTRACT_BATCH;
+        for (size_t i = 0; i < n; i++) {
+            const struct request_sms *m = &req.sms[done + i];
+            in[i] = (struct extract_input){m->sender ? m->sender : "", m->sender_len, m->body,
+                                           m->body_len};
+        }
+        extract_batch(rules, scratch, in, n, recs);
+        for (size_t i = 0; i < n; i++) {
+            if (done == 0) {
+                extract_message(rules, scratch, in[i].sender, in[i].sender_len, in[i].body,
+                                in[i].body_len, &rec);
+                if (rec.sms_type != recs[i].sms_type || rec.is_extracted != recs[i].is_extracted ||
+                    strcmp(rec.transaction_party, recs[i].transaction_party) != 0)
+                    abort();
+            }
+            response_record(&out, &req.sms[done + i], &recs[i]);
+        }
     }
     response_end(&out);
     if (!json_writer_ok(&out))

@@ -197,6 +197,87 @@ static int run_table(struct fixture *f, const char *path, int *failed)
     return rows;
 }
 
+static bool same_number(double a, double b)
+{
+    return (isnan(a) && isnan(b)) || a == b;
+}
+
+static bool same_text(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Every field of two records (string buffers up to their NUL). */
+static bool same_record(const struct extract_record *a, const struct extract_record *b)
+{
+    return same_text(a->sender, b->sender) && same_text(a->sender_name, b->sender_name) &&
+           same_text(a->sender_type, b->sender_type) && same_text(a->sms_type, b->sms_type) &&
+           same_text(a->sms_sub_type, b->sms_sub_type) &&
+           same_text(a->template_id, b->template_id) && same_text(a->channel, b->channel) &&
+           same_text(a->currency, b->currency) && a->is_classified == b->is_classified &&
+           a->is_extracted == b->is_extracted && a->is_transactional == b->is_transactional &&
+           a->direction == b->direction && same_number(a->amount, b->amount) &&
+           same_number(a->available_balance, b->available_balance) &&
+           same_number(a->credit_limit, b->credit_limit) &&
+           same_number(a->available_limit, b->available_limit) &&
+           same_number(a->due_amount, b->due_amount) && same_number(a->min_due, b->min_due) &&
+           same_text(a->account_last_digits, b->account_last_digits) &&
+           same_text(a->transaction_party, b->transaction_party) &&
+           same_text(a->reference_no, b->reference_no) &&
+           same_text(a->transaction_date, b->transaction_date) &&
+           same_text(a->due_date, b->due_date) && same_text(a->unique_pan, b->unique_pan);
+}
+
+/* Sender and body columns of a fixture table, appended to in[] (bodies kept in lines[]). */
+static size_t read_inputs(const char *path, char (*lines)[2048], struct extract_input *in, size_t n,
+                          size_t cap)
+{
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    while (n < cap && fgets(lines[n], sizeof(lines[n]), fp)) {
+        char *line = lines[n], *tab = strchr(line, '\t');
+        if (line[0] == '#' || !tab)
+            continue;
+        *tab = '\0';
+        char *body = tab + 1, *end = strchr(body, '\t');
+        if (end)
+            *end = '\0';
+        in[n] = (struct extract_input){line, strlen(line), body, strlen(body)};
+        n++;
+    }
+    fclose(fp);
+    return n;
+}
+
+/*
+ * extract_batch gives every message the record extract_message gives it, over
+ * more messages than one batch holds (both fixture tables, several batches,
+ * the last one partial), and a batch of one and of none work.
+ */
+static void test_batch_same_as_single(void **state)
+{
+    enum { CAP = 400 };
+    struct fixture *f = *state;
+    static char lines[CAP][2048];
+    static struct extract_input in[CAP];
+    static struct extract_record batch[CAP];
+    struct extract_record single;
+    size_t n = read_inputs("tests/data/sms/extract_cases.tsv", lines, in, 0, CAP);
+    n = read_inputs("tests/data/sms/extract_events.tsv", lines, in, n, CAP);
+    assert_true(n > 2 * EXTRACT_BATCH && n % EXTRACT_BATCH != 0);
+    extract_batch(f->rules, f->scratch, in, n, batch);
+    for (size_t i = 0; i < n; i++) {
+        extract_message(f->rules, f->scratch, in[i].sender, in[i].sender_len, in[i].body,
+                        in[i].body_len, &single);
+        if (!same_record(&batch[i], &single))
+            fprintf(stderr, "message %zu differs between batch and single\n", i);
+        assert_true(same_record(&batch[i], &single));
+    }
+    extract_batch(f->rules, f->scratch, &in[n - 1], 1, batch);
+    assert_true(same_record(&batch[0], &single));
+    extract_batch(f->rules, f->scratch, in, 0, NULL);
+}
+
 /* Mixed fixtures: channels, banks, field conventions. */
 static void test_fixture_table(void **state)
 {
@@ -685,23 +766,15 @@ static void test_dev_set_floor(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fixture_table),
-        cmocka_unit_test(test_event_table),
-        cmocka_unit_test(test_record_conventions),
-        cmocka_unit_test(test_unknown_message),
-        cmocka_unit_test(test_body_not_nul_terminated),
-        cmocka_unit_test(test_long_body),
-        cmocka_unit_test(test_versions),
-        cmocka_unit_test(test_load_errors),
-        cmocka_unit_test(test_require_any),
-        cmocka_unit_test(test_anchor_each),
-        cmocka_unit_test(test_digit_then),
-        cmocka_unit_test(test_then_digit),
-        cmocka_unit_test(test_then),
-        cmocka_unit_test(test_trigger_lengths),
-        cmocka_unit_test(test_anchor_each_many_words),
-        cmocka_unit_test(test_dev_set_floor),
-        cmocka_unit_test(test_dues_and_limits),
+        cmocka_unit_test(test_fixture_table),   cmocka_unit_test(test_batch_same_as_single),
+        cmocka_unit_test(test_event_table),     cmocka_unit_test(test_record_conventions),
+        cmocka_unit_test(test_unknown_message), cmocka_unit_test(test_body_not_nul_terminated),
+        cmocka_unit_test(test_long_body),       cmocka_unit_test(test_versions),
+        cmocka_unit_test(test_load_errors),     cmocka_unit_test(test_require_any),
+        cmocka_unit_test(test_anchor_each),     cmocka_unit_test(test_digit_then),
+        cmocka_unit_test(test_then_digit),      cmocka_unit_test(test_then),
+        cmocka_unit_test(test_trigger_lengths), cmocka_unit_test(test_anchor_each_many_words),
+        cmocka_unit_test(test_dev_set_floor),   cmocka_unit_test(test_dues_and_limits),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
