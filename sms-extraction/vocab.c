@@ -306,7 +306,8 @@ static inline void lookup_short(const struct vocab *v, const char *w, size_t wl,
     size_t a = fast_slot_a(hash), b = fast_slot_b(hash);
     uint64_t in_a = (v->fast[a].k0 == k0) & (v->fast[a].k1 == k1);
     uint64_t in_b = (v->fast[b].k0 == k0) & (v->fast[b].k1 == k1);
-    unsigned idx = in_a ? v->fast_idx[a] : v->fast_idx[b];
+    unsigned idx_a = v->fast_idx[a], idx_b = v->fast_idx[b];
+    unsigned idx = idx_b ^ ((idx_a ^ idx_b) & (0u - (unsigned)in_a)); /* no branch */
     mark_if(h, idx, start, in_a | in_b);
 }
 
