@@ -350,15 +350,19 @@ static inline void lookup_word(const struct vocab *v, const char *w, size_t wl,
 
 /*
  * The body lower-cased into lower (ASCII capitals only) and, in the same
- * eight-bytes-at-a-time pass, letters: bit i set when byte i is a-z after
- * lowering. The top bit of each letter byte is gathered into eight mask bits
- * with one multiply.
+ * eight-bytes-at-a-time pass, two bitmaps over its bytes: letters (bit i set
+ * when byte i is a-z after lowering; the top bits of the eight byte tests
+ * gathered with one multiply) and marks (bit i set when byte i may start a
+ * symbol, from the byte table). Bits gather in registers, one store per 64
+ * bytes: nothing here branches on the text.
  */
-static void lower_and_letters(const unsigned char *t, size_t len, char *lower, uint64_t *letters)
+static void lower_and_classify(const struct vocab *v, const unsigned char *t, size_t len,
+                               char *lower, uint64_t *letters, uint64_t *marks)
 {
+    const unsigned char *sym = v->symbol_first;
+    uint64_t lacc = 0, macc = 0;
     size_t i = 0;
 
-    memset(letters, 0, (len / 64 + 1) * sizeof(*letters));
     for (; i + 8 <= len; i += 8) {
         uint64_t x;
         memcpy(&x, t + i, 8);
@@ -371,27 +375,31 @@ static void lower_and_letters(const unsigned char *t, size_t len, char *lower, u
         uint64_t ge_a = seven + UINT64_C(0x1f1f1f1f1f1f1f1f); /* top bit: byte >= 'a' */
         uint64_t gt_z = seven + UINT64_C(0x0505050505050505); /* top bit: byte > 'z' */
         uint64_t top = (ge_a & ~gt_z & ~x & HIGH_BITS) >> 7;
-        letters[i / 64] |= ((top * UINT64_C(0x0102040810204080)) >> 56) << (i % 64);
+        const unsigned char *b = (const unsigned char *)lower + i;
+        uint64_t s = (uint64_t)(sym[b[0]] | sym[b[1]] << 1 | sym[b[2]] << 2 | sym[b[3]] << 3 |
+                                sym[b[4]] << 4 | sym[b[5]] << 5 | sym[b[6]] << 6 | sym[b[7]] << 7);
+        lacc |= ((top * UINT64_C(0x0102040810204080)) >> 56) << (i % 64);
+        macc |= s << (i % 64);
+        if (i % 64 == 56) {
+            letters[i / 64] = lacc;
+            marks[i / 64] = macc;
+            lacc = macc = 0;
+        }
     }
     for (; i < len; i++) {
         unsigned char c = t[i] >= 'A' && t[i] <= 'Z' ? (unsigned char)(t[i] + ('a' - 'A')) : t[i];
         lower[i] = (char)c;
-        letters[i / 64] |= (uint64_t)(c >= 'a' && c <= 'z') << (i % 64);
+        lacc |= (uint64_t)(c >= 'a' && c <= 'z') << (i % 64);
+        macc |= (uint64_t)sym[c] << (i % 64);
+        if (i % 64 == 63) {
+            letters[i / 64] = lacc;
+            marks[i / 64] = macc;
+            lacc = macc = 0;
+        }
     }
+    letters[len / 64] = lacc;
+    marks[len / 64] = macc;
     lower[len] = '\0';
-}
-
-/* Bit i of marks: byte i of lower is the first byte of some symbol (no branch per byte). */
-static void symbol_marks(const struct vocab *v, const char *lower, size_t len, uint64_t *marks)
-{
-    const unsigned char *l = (const unsigned char *)lower;
-    for (size_t k = 0; k <= len / 64; k++) {
-        size_t end = len - k * 64 < 64 ? len - k * 64 : 64;
-        uint64_t m = 0;
-        for (size_t j = 0; j < end; j++)
-            m |= (uint64_t)v->symbol_first[l[k * 64 + j]] << j;
-        marks[k] = m;
-    }
 }
 
 /* Offset of the first non-letter at or after at (there is one: bit len is clear). */
@@ -443,8 +451,7 @@ void vocab_scan(const struct vocab *v, const char *text, size_t len, char *lower
     memset(&h->present, 0, sizeof(h->present));
     h->n_occ = 0;
     h->occ_overflow = false;
-    lower_and_letters((const unsigned char *)text, len, lower, letters);
-    symbol_marks(v, lower, len, marks);
+    lower_and_classify(v, (const unsigned char *)text, len, lower, letters, marks);
     for (size_t k = 0; k <= len / 64; k++) {
         uint64_t before = k ? letters[k - 1] >> 63 : 0;
         uint64_t starts = letters[k] & ~((letters[k] << 1) | before);
