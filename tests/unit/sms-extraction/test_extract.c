@@ -414,149 +414,6 @@ static int load_with(const char *vocab, const char *cls, const char *regex, char
     return rc;
 }
 
-/* A rule gated by require_any is skipped unless one word of each clause occurs. */
-static void test_require_any(void **state)
-{
-    static const char cls[] =
-        "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":\"account\"},"
-        "\"rules\":[{\"id\":\"gated\",\"sms_type\":\"gated_type\",\"pattern\":\"\\\\bcode\","
-        "\"triggers\":[\"code\"],\"anchor\":\"trigger\","
-        "\"require_any\":[[\"secret\",\"private\"],[\"today\"]]},"
-        "{\"id\":\"open\",\"sms_type\":\"open_type\",\"pattern\":\"\\\\bcode\","
-        "\"triggers\":[\"code\"]}]}";
-    struct artifacts a;
-    struct extract_rules *rules = NULL;
-    struct extract_record rec;
-    char err[256];
-    (void)state;
-    artifacts_read(&a);
-    assert_int_equal(extract_rules_load(a.data[0], strlen(a.data[0]), cls, strlen(cls), a.data[2],
-                                        strlen(a.data[2]), &rules, err, sizeof(err)),
-                     0);
-    struct extract_scratch *sc = extract_scratch_new(rules);
-    assert_non_null(sc);
-    static const struct {
-        const char *body, *type;
-    } cases[] = {
-        {"Your private code for today", "gated_type"},
-        {"Your SECRET code, valid today only", "gated_type"},
-        {"Your secret code", "open_type"},              /* second clause unmet */
-        {"Your code for today", "open_type"},           /* first clause unmet */
-        {"Your secretive code for today", "open_type"}, /* whole words only */
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        extract_message(rules, sc, "VM-TEST", 7, cases[i].body, strlen(cases[i].body), &rec);
-        assert_string_equal(rec.sms_type, cases[i].type);
-    }
-    extract_scratch_free(sc);
-    extract_rules_free(rules);
-    artifacts_free(&a);
-    assert_int_equal(load_with(NULL,
-                               "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":"
-                               "\"account\"},\"rules\":[{\"id\":\"z\",\"sms_type\":\"otp\","
-                               "\"pattern\":\"otp\",\"require_any\":[[\"otp\"],\"code\"]}]}",
-                               NULL, err, sizeof(err)),
-                     -1);
-    assert_non_null(strstr(err, "classification: 'z': require_any: clause 1"));
-}
-
-/* anchor "each": tried at every occurrence of a trigger word, not only at the first. */
-static void test_anchor_each(void **state)
-{
-    static const char cls[] =
-        "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":\"account\"},"
-        "\"rules\":[{\"id\":\"each\",\"sms_type\":\"each_type\","
-        "\"pattern\":\"\\\\b(?:code|pin)\\\\s+\\\\d{4}\",\"triggers\":[\"code\",\"pin\"],"
-        "\"anchor\":\"each\"}]}";
-    struct artifacts a;
-    struct extract_rules *rules = NULL;
-    struct extract_record rec;
-    char err[256];
-    (void)state;
-    artifacts_read(&a);
-    assert_int_equal(extract_rules_load(a.data[0], strlen(a.data[0]), cls, strlen(cls), a.data[2],
-                                        strlen(a.data[2]), &rules, err, sizeof(err)),
-                     0);
-    struct extract_scratch *sc = extract_scratch_new(rules);
-    assert_non_null(sc);
-    static const struct {
-        const char *body, *type;
-    } cases[] = {
-        {"Your code 1234", "each_type"},
-        {"A pin is not a code; the PIN 9876 works", "each_type"}, /* third occurrence */
-        {"Your code is 1234", "not_in_the_list"},
-        {"Your passcode 1234", "not_in_the_list"}, /* not a whole word */
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        extract_message(rules, sc, "VM-TEST", 7, cases[i].body, strlen(cases[i].body), &rec);
-        assert_string_equal(rec.sms_type, cases[i].type);
-    }
-    /* more occurrences than the scan records: the engine falls back to a search */
-    char many[2048];
-    size_t n = 0;
-    for (int i = 0; i < 300; i++) {
-        memcpy(many + n, "code ", 5);
-        n += 5;
-    }
-    memcpy(many + n, "1234", 4);
-    n += 4;
-    extract_message(rules, sc, "VM-TEST", 7, many, n, &rec);
-    assert_string_equal(rec.sms_type, "each_type");
-    extract_scratch_free(sc);
-    extract_rules_free(rules);
-    artifacts_free(&a);
-    assert_int_equal(load_with(NULL,
-                               "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":"
-                               "\"account\"},\"rules\":[{\"id\":\"w\",\"sms_type\":\"otp\","
-                               "\"pattern\":\"otp\",\"anchor\":\"each\"}]}",
-                               NULL, err, sizeof(err)),
-                     -1);
-    assert_non_null(strstr(err, "anchor \"each\" needs triggers"));
-}
-
-/* "digit_then": the pattern is tried only when a digit is directly followed by one of the
-   characters; a bad value is a load error. */
-static void test_digit_then(void **state)
-{
-    static const char cls[] =
-        "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":\"account\"},"
-        "\"rules\":[{\"id\":\"dt\",\"sms_type\":\"dt_type\",\"pattern\":\"\\\\d\","
-        "\"digit_then\":\"-/\"}]}";
-    struct artifacts a;
-    struct extract_rules *rules = NULL;
-    struct extract_record rec;
-    char err[256];
-    (void)state;
-    artifacts_read(&a);
-    assert_int_equal(extract_rules_load(a.data[0], strlen(a.data[0]), cls, strlen(cls), a.data[2],
-                                        strlen(a.data[2]), &rules, err, sizeof(err)),
-                     0);
-    struct extract_scratch *sc = extract_scratch_new(rules);
-    assert_non_null(sc);
-    static const struct {
-        const char *body, *type;
-    } cases[] = {
-        {"Due on 12/10", "dt_type"},
-        {"Ref 7-a", "dt_type"},
-        {"Call 5 now", "not_in_the_list"}, /* a digit, but no digit then - or / */
-        {"A-1 and /2", "not_in_the_list"}, /* the pair must be digit first */
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        extract_message(rules, sc, "VM-TEST", 7, cases[i].body, strlen(cases[i].body), &rec);
-        assert_string_equal(rec.sms_type, cases[i].type);
-    }
-    extract_scratch_free(sc);
-    extract_rules_free(rules);
-    artifacts_free(&a);
-    assert_int_equal(load_with(NULL,
-                               "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":"
-                               "\"account\"},\"rules\":[{\"id\":\"e\",\"sms_type\":\"otp\","
-                               "\"pattern\":\"otp\",\"digit_then\":\"\"}]}",
-                               NULL, err, sizeof(err)),
-                     -1);
-    assert_non_null(strstr(err, "'e': digit_then must hold"));
-}
-
 /* Load cls with the repo's vocabulary and regex artifacts; the type each body gets. */
 static void expect_types(const char *cls, const char *const (*cases)[2], size_t n)
 {
@@ -579,6 +436,94 @@ static void expect_types(const char *cls, const char *const (*cases)[2], size_t 
     artifacts_free(&a);
 }
 
+/* A classification artifact that must not load, and the words its error must hold. */
+static void expect_load_error(const char *cls, const char *want)
+{
+    char err[256];
+    assert_int_equal(load_with(NULL, cls, NULL, err, sizeof(err)), -1);
+    if (!strstr(err, want))
+        fprintf(stderr, "error '%s' lacks '%s'\n", err, want);
+    assert_non_null(strstr(err, want));
+}
+
+/* A rule gated by require_any is skipped unless one word of each clause occurs. */
+static void test_require_any(void **state)
+{
+    static const char cls[] =
+        "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":\"account\"},"
+        "\"rules\":[{\"id\":\"gated\",\"sms_type\":\"gated_type\",\"pattern\":\"\\\\bcode\","
+        "\"triggers\":[\"code\"],\"anchor\":\"trigger\","
+        "\"require_any\":[[\"secret\",\"private\"],[\"today\"]]},"
+        "{\"id\":\"open\",\"sms_type\":\"open_type\",\"pattern\":\"\\\\bcode\","
+        "\"triggers\":[\"code\"]}]}";
+    static const char *const cases[][2] = {
+        {"Your private code for today", "gated_type"},
+        {"Your SECRET code, valid today only", "gated_type"},
+        {"Your secret code", "open_type"},              /* second clause unmet */
+        {"Your code for today", "open_type"},           /* first clause unmet */
+        {"Your secretive code for today", "open_type"}, /* whole words only */
+    };
+    (void)state;
+    expect_types(cls, cases, sizeof(cases) / sizeof(cases[0]));
+    expect_load_error("{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":"
+                      "\"account\"},\"rules\":[{\"id\":\"z\",\"sms_type\":\"otp\","
+                      "\"pattern\":\"otp\",\"require_any\":[[\"otp\"],\"code\"]}]}",
+                      "classification: 'z': require_any: clause 1");
+}
+
+/* anchor "each": tried at every occurrence of a trigger word, not only at the first. */
+static void test_anchor_each(void **state)
+{
+    static const char cls[] =
+        "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":\"account\"},"
+        "\"rules\":[{\"id\":\"each\",\"sms_type\":\"each_type\","
+        "\"pattern\":\"\\\\b(?:code|pin)\\\\s+\\\\d{4}\",\"triggers\":[\"code\",\"pin\"],"
+        "\"anchor\":\"each\"}]}";
+    /* more occurrences than the scan records: the engine falls back to a search */
+    char many[2048];
+    size_t n = 0;
+    for (int i = 0; i < 300; i++) {
+        memcpy(many + n, "code ", 5);
+        n += 5;
+    }
+    memcpy(many + n, "1234", 5);
+    const char *const cases[][2] = {
+        {"Your code 1234", "each_type"},
+        {"A pin is not a code; the PIN 9876 works", "each_type"}, /* third occurrence */
+        {"Your code is 1234", "not_in_the_list"},
+        {"Your passcode 1234", "not_in_the_list"}, /* not a whole word */
+        {many, "each_type"},
+    };
+    (void)state;
+    expect_types(cls, cases, sizeof(cases) / sizeof(cases[0]));
+    expect_load_error("{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":"
+                      "\"account\"},\"rules\":[{\"id\":\"w\",\"sms_type\":\"otp\","
+                      "\"pattern\":\"otp\",\"anchor\":\"each\"}]}",
+                      "anchor \"each\" needs triggers");
+}
+
+/* "digit_then": the pattern is tried only when a digit is directly followed by one of the
+   characters; a bad value is a load error. */
+static void test_digit_then(void **state)
+{
+    static const char cls[] =
+        "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":\"account\"},"
+        "\"rules\":[{\"id\":\"dt\",\"sms_type\":\"dt_type\",\"pattern\":\"\\\\d\","
+        "\"digit_then\":\"-/\"}]}";
+    static const char *const cases[][2] = {
+        {"Due on 12/10", "dt_type"},
+        {"Ref 7-a", "dt_type"},
+        {"Call 5 now", "not_in_the_list"}, /* a digit, but no digit then - or / */
+        {"A-1 and /2", "not_in_the_list"}, /* the pair must be digit first */
+    };
+    (void)state;
+    expect_types(cls, cases, sizeof(cases) / sizeof(cases[0]));
+    expect_load_error("{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":"
+                      "\"account\"},\"rules\":[{\"id\":\"e\",\"sms_type\":\"otp\","
+                      "\"pattern\":\"otp\",\"digit_then\":\"\"}]}",
+                      "'e': digit_then must hold");
+}
+
 /* "then_digit": tried only when one of the characters is directly followed by a digit. */
 static void test_then_digit(void **state)
 {
@@ -592,16 +537,12 @@ static void test_then_digit(void **state)
         {"Rs 500 debited", "not_in_the_list"}, /* digits, but none after x or * */
         {"Box 5 and 3*", "not_in_the_list"},   /* the pair must be x or * first */
     };
-    char err[256];
     (void)state;
     expect_types(cls, cases, sizeof(cases) / sizeof(cases[0]));
-    assert_int_equal(load_with(NULL,
-                               "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":"
-                               "\"account\"},\"rules\":[{\"id\":\"e\",\"sms_type\":\"otp\","
-                               "\"pattern\":\"otp\",\"then_digit\":\"\"}]}",
-                               NULL, err, sizeof(err)),
-                     -1);
-    assert_non_null(strstr(err, "'e': then_digit must hold"));
+    expect_load_error("{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":"
+                      "\"account\"},\"rules\":[{\"id\":\"e\",\"sms_type\":\"otp\","
+                      "\"pattern\":\"otp\",\"then_digit\":\"\"}]}",
+                      "'e': then_digit must hold");
 }
 
 /* "then": with anchor "each", an occurrence is tried only when the first byte after the
@@ -620,16 +561,12 @@ static void test_then(void **state)
         {"Your code 1234", "not_in_the_list"},     /* next byte is a digit */
         {"Your code is: 1234", "not_in_the_list"}, /* next byte is a letter */
     };
-    char err[256];
     (void)state;
     expect_types(cls, cases, sizeof(cases) / sizeof(cases[0]));
-    assert_int_equal(load_with(NULL,
-                               "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":"
-                               "\"account\"},\"rules\":[{\"id\":\"e\",\"sms_type\":\"otp\","
-                               "\"pattern\":\"otp\",\"triggers\":[\"otp\"],\"then\":\":\"}]}",
-                               NULL, err, sizeof(err)),
-                     -1);
-    assert_non_null(strstr(err, "'e': then needs anchor \"each\""));
+    expect_load_error("{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":"
+                      "\"account\"},\"rules\":[{\"id\":\"e\",\"sms_type\":\"otp\","
+                      "\"pattern\":\"otp\",\"triggers\":[\"otp\"],\"then\":\":\"}]}",
+                      "'e': then needs anchor \"each\"");
 }
 
 /* Trigger words of every length the scan handles, at chunk edges and inside longer runs. */
