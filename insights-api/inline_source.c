@@ -18,10 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/ist_date.h"
 #include "common/validation.h"
 #include "insights-api/extraction_client.h"
 #include "insights-api/inline_source.h"
-#include "sms-extraction/request.h"
 
 /* ---- echoed inputs, redacted -------------------------------------------- */
 
@@ -140,12 +140,12 @@ static int parse_time(const json_t *v, int64_t *ts, const char **why)
             return -1;
         }
         epoch = json_is_integer(v) ? (long long)json_integer_value(v) : (long long)floor(x);
-        if (request_epoch_to_ist(epoch, ist) < 0) {
+        if (ist_from_epoch(epoch, ist) < 0) {
             *why = "timestamp is out of range";
             return -1;
         }
     } else if (json_is_string(v)) {
-        if (request_date_normalise(json_string_value(v), json_string_length(v), ist, why) < 0)
+        if (ist_date_normalise(json_string_value(v), json_string_length(v), ist, why) < 0)
             return -1;
     } else {
         return -1;

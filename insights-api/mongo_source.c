@@ -24,9 +24,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/ist_date.h"
 #include "insights-api/extraction_client.h"
 #include "insights-api/mongo_source.h"
-#include "sms-extraction/request.h"
 
 #define DEFAULT_DB "sync_db"
 #define DEFAULT_PORT 27017
@@ -332,7 +332,7 @@ static int iter_time(const bson_iter_t *it, int64_t *out)
         return 0;
     case BSON_TYPE_UTF8:
         s = bson_iter_utf8(it, &len);
-        if (request_date_normalise(s, len, ist, &why) < 0)
+        if (ist_date_normalise(s, len, ist, &why) < 0)
             return -1;
         return extraction_client_ist_to_unix(ist, out);
     default:

@@ -67,19 +67,4 @@ int request_parse(struct request *req, const char *body, size_t body_len, size_t
 int request_parse_json(struct request *req, const char *body, size_t body_len, size_t max_sms,
                        const char *default_id, json_t **detail);
 
-/*
- * Convert epoch seconds or milliseconds (pydantic's rule: above 2e10 means
- * milliseconds) to "YYYY-MM-DD HH:MM:SS" India time. Returns 0, or -1 when
- * out of the years 1..9999.
- */
-int request_epoch_to_ist(long long epoch, char out[20]);
-
-/*
- * Validate and normalise a textual date: "YYYY-MM-DD[ T]HH:MM[:SS[.frac]][Z|+hh:mm]",
- * "YYYY-MM-DD", or a digit string taken as an epoch. Naive times are India time;
- * zoned ones are converted to it. Returns 0, or -1 with why set to the
- * pydantic-style reason ("invalid character in year", ...).
- */
-int request_date_normalise(const char *text, size_t len, char out[20], const char **why);
-
 #endif

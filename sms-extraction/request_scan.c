@@ -13,6 +13,8 @@
  */
 #include "sms-extraction/request_scan.h"
 
+#include "common/ist_date.h"
+
 #include <stdbool.h>
 #include <limits.h>
 #include <stdint.h>
@@ -371,12 +373,12 @@ static bool sms_date(struct scan *sc, struct request_sms *m)
 
     skip_ws(sc);
     if (sc->p < sc->end && *sc->p == '"') {
-        if (!read_string(sc, &s) || request_date_normalise(s.s, s.len, m->inbox_date, &why) < 0)
+        if (!read_string(sc, &s) || ist_date_normalise(s.s, s.len, m->inbox_date, &why) < 0)
             return false;
         sc->out = mark; /* the normalised copy is in m */
         return true;
     }
-    return read_number(sc, &v, &is_int) && is_int && request_epoch_to_ist(v, m->inbox_date) == 0;
+    return read_number(sc, &v, &is_int) && is_int && ist_from_epoch(v, m->inbox_date) == 0;
 }
 
 static bool sms_field(struct scan *sc, const struct str *key, struct request_sms *m, int *seen)

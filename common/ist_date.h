@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * India-time dates: the one form both daemons store and compare,
+ * "YYYY-MM-DD HH:MM:SS" in Asia/Kolkata (UTC+05:30, no daylight saving).
+ */
+#ifndef COMMON_IST_DATE_H
+#define COMMON_IST_DATE_H
+
+#include <stddef.h>
+
+/*
+ * Convert epoch seconds or milliseconds (pydantic's rule: above 2e10 means
+ * milliseconds) to "YYYY-MM-DD HH:MM:SS" India time. Returns 0, or -1 when
+ * out of the years 1..9999.
+ */
+int ist_from_epoch(long long epoch, char out[20]);
+
+/*
+ * Validate and normalise a textual date: "YYYY-MM-DD[ T]HH:MM[:SS[.frac]][Z|+hh:mm]",
+ * "YYYY-MM-DD", or a digit string taken as an epoch. Naive times are India time;
+ * zoned ones are converted to it. Returns 0, or -1 with why set to the
+ * pydantic-style reason ("invalid character in year", ...).
+ */
+int ist_date_normalise(const char *text, size_t len, char out[20], const char **why);
+
+#endif

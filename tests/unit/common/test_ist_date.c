@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * India-time dates (common/ist_date): the accepted forms and their
+ * normalised text, the pydantic-style reason for each rejected one, epoch
+ * seconds and milliseconds, and the calendar's edges (leap days, times
+ * before 1970, an epoch past the year 9999).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/ist_date.h"
+
+static void test_dates(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } ok[] = {
+        {"2026-11-01 10:00:00", "2026-11-01 10:00:00"},
+        {"2026-11-01T10:00:00", "2026-11-01 10:00:00"},
+        {"2026-11-01T10:00", "2026-11-01 10:00:00"},
+        {"2026-11-01 10:00:00.123456", "2026-11-01 10:00:00"},
+        {"2026-11-01T04:30:00Z", "2026-11-01 10:00:00"},
+        {"2026-11-01T10:00:00+05:30", "2026-11-01 10:00:00"},
+        {"2026-11-01T00:00:00-01:00", "2026-11-01 06:30:00"},
+        {"2024-02-29", "2024-02-29 00:00:00"},
+        {"1795000060000", "2026-11-18 16:37:40"},
+        {"1795000060", "2026-11-18 16:37:40"},
+        {"0", "1970-01-01 05:30:00"},
+    };
+    static const struct {
+        const char *in, *why;
+    } bad[] = {
+        {"2026-13-01 10:00:00", "month value is outside expected range of 1-12"},
+        {"2026-02-30", "day value is outside expected range"},
+        {"2025-02-29", "day value is outside expected range"},
+        {"2026-11-01 24:00:00", "hour value is outside expected range of 0-23"},
+        {"2026-11-01 10:60:00", "minute value is outside expected range of 0-59"},
+        {"2026-11-01 10:00:61", "second value is outside expected range of 0-59"},
+        {"2026-1-1", "input is too short"},
+        {"yesterday!", "invalid character in year"},
+        {"x026-11-01", "invalid character in year"},
+        {"2026/11/01", "invalid date separator, expected `-`"},
+        {"2026-11-01 10:00:00 IST", "unexpected extra characters at the end of the input"},
+        {"2026-11-01X10:00", "invalid datetime separator, expected `T`, `t`, `_` or space"},
+        {"", "input is too short"},
+    };
+    char out[20];
+    const char *why;
+
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        why = NULL;
+        if (ist_date_normalise(ok[i].in, strlen(ok[i].in), out, &why) != 0)
+            fail_msg("'%s' rejected: %s", ok[i].in, why);
+        assert_string_equal(out, ok[i].out);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        why = NULL;
+        if (ist_date_normalise(bad[i].in, strlen(bad[i].in), out, &why) == 0)
+            fail_msg("'%s' accepted as %s", bad[i].in, out);
+        assert_string_equal(why, bad[i].why);
+    }
+}
+
+static void test_epoch_conversion(void **state)
+{
+    (void)state;
+    char out[20];
+
+    assert_int_equal(ist_from_epoch(1795000060000LL, out), 0);
+    assert_string_equal(out, "2026-11-18 16:37:40");
+    assert_int_equal(ist_from_epoch(-1000, out), 0);
+    assert_string_equal(out, "1970-01-01 05:13:20");
+    assert_int_equal(ist_from_epoch(-30000000000LL, out), 0); /* ms: 1969-01-01 ... */
+    assert_string_equal(out, "1969-01-19 00:10:00");
+    assert_int_equal(ist_from_epoch(400000000000000LL, out), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_epoch_conversion),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
