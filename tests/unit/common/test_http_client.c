@@ -14,6 +14,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "tests/unit/http_test_server.h"
+
 #include "common/http_client.h"
 
 #include <arpa/inet.h>
@@ -33,10 +35,7 @@
 #define MAX_PEERS 64
 
 struct test_server {
-    struct event_base *base;
-    struct evhttp *http;
-    pthread_t thread;
-    int port;
+    struct http_test_server net;
     pthread_mutex_t lock;
     int requests;
     int fail_remaining;
@@ -113,42 +112,18 @@ static void on_request(struct evhttp_request *req, void *arg)
     evbuffer_free(out);
 }
 
-static void *server_main(void *arg)
-{
-    (void)arg;
-    event_base_dispatch(srv.base);
-    return NULL;
-}
-
 static int server_up(void **state)
 {
-    struct evhttp_bound_socket *bound;
-    struct sockaddr_in sa;
-    socklen_t sl = sizeof(sa);
-
     (void)state;
     memset(&srv, 0, sizeof(srv));
     pthread_mutex_init(&srv.lock, NULL);
-    evthread_use_pthreads();
-    srv.base = event_base_new();
-    srv.http = evhttp_new(srv.base);
-    evhttp_set_gencb(srv.http, on_request, NULL);
-    bound = evhttp_bind_socket_with_handle(srv.http, "127.0.0.1", 0);
-    if (!bound)
-        return -1;
-    getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&sa, &sl);
-    srv.port = ntohs(sa.sin_port);
-    return pthread_create(&srv.thread, NULL, server_main, NULL);
+    return http_test_server_start(&srv.net, on_request, 0);
 }
 
 static int server_down(void **state)
 {
     (void)state;
-    event_base_loopbreak(srv.base);
-    pthread_join(srv.thread, NULL);
-    evhttp_free(srv.http);
-    event_base_free(srv.base);
-    libevent_global_shutdown();
+    http_test_server_stop(&srv.net);
     pthread_mutex_destroy(&srv.lock);
     return 0;
 }
@@ -185,7 +160,7 @@ static int server_peers(void)
 
 static void url_for(char *buf, size_t len, const char *path)
 {
-    snprintf(buf, len, "http://127.0.0.1:%d%s", srv.port, path);
+    snprintf(buf, len, "http://127.0.0.1:%d%s", srv.net.port, path);
 }
 
 static void fast_config(struct http_client_config *cfg)

@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tests/unit/http_test_server.h"
+
 #include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -41,10 +43,7 @@
 /* ---- the fake extractor ------------------------------------------------- */
 
 struct fake {
-    struct event_base *base;
-    struct evhttp *http;
-    pthread_t thread;
-    int port;
+    struct http_test_server net;
     pthread_mutex_t lock;
     int requests;
 };
@@ -150,43 +149,18 @@ static void on_request(struct evhttp_request *req, void *arg)
     evbuffer_free(out);
 }
 
-static void *server_main(void *arg)
-{
-    (void)arg;
-    event_base_dispatch(srv.base);
-    return NULL;
-}
-
 static int server_up(void **state)
 {
-    struct evhttp_bound_socket *bound;
-    struct sockaddr_in sa;
-    socklen_t sl = sizeof(sa);
-
     (void)state;
     memset(&srv, 0, sizeof(srv));
     pthread_mutex_init(&srv.lock, NULL);
-    evthread_use_pthreads();
-    srv.base = event_base_new();
-    srv.http = evhttp_new(srv.base);
-    evhttp_set_max_body_size(srv.http, 64 << 20);
-    evhttp_set_gencb(srv.http, on_request, NULL);
-    bound = evhttp_bind_socket_with_handle(srv.http, "127.0.0.1", 0);
-    if (!bound)
-        return -1;
-    getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&sa, &sl);
-    srv.port = ntohs(sa.sin_port);
-    return pthread_create(&srv.thread, NULL, server_main, NULL);
+    return http_test_server_start(&srv.net, on_request, 64 << 20);
 }
 
 static int server_down(void **state)
 {
     (void)state;
-    event_base_loopbreak(srv.base);
-    pthread_join(srv.thread, NULL);
-    evhttp_free(srv.http);
-    event_base_free(srv.base);
-    libevent_global_shutdown();
+    http_test_server_stop(&srv.net);
     pthread_mutex_destroy(&srv.lock);
     return 0;
 }
@@ -269,7 +243,7 @@ static char *fake_url(const char *mode)
     static int k;
     char *p = buf[k++ % 4];
 
-    snprintf(p, 128, "http://127.0.0.1:%d/%s", srv.port, mode);
+    snprintf(p, 128, "http://127.0.0.1:%d/%s", srv.net.port, mode);
     return p;
 }
 
