@@ -311,6 +311,18 @@ static void test_record_conventions(void **state)
     assert_non_null(rec.template_id);
     assert_true(isnan(rec.due_amount) && isnan(rec.credit_limit));
     assert_string_equal(rec.due_date, "");
+    /* a cash withdrawal is the atm channel however "cash wdl" is written, and wherever
+       the other trigger words of the channel stand */
+    static const char *const atm_bodies[] = {
+        "Rs 3,000.00 debited for cash wdl on 14/02/26 from A/c XX7781",
+        "Rs.3000 CASHWDL A/c XX7781 14FEB Avl Bal Rs 900",
+        "Rs 3000 debited from A/c XX7781 by CASH WDL; withdrawn at your branch",
+    };
+    for (size_t i = 0; i < sizeof(atm_bodies) / sizeof(atm_bodies[0]); i++) {
+        run(*state, "VM-SBIINB", atm_bodies[i], &rec);
+        assert_non_null(rec.channel);
+        assert_string_equal(rec.channel, "atm");
+    }
 }
 
 static void test_dues_and_limits(void **state)
