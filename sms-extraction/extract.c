@@ -610,3 +610,37 @@ void extract_message(const struct extract_rules *rules, struct extract_scratch *
     struct extract_input in = {sender, sender_len, body, body_len};
     extract_batch(rules, scratch, &in, 1, out);
 }
+
+/* One pattern for extract_check_gates; groups: what of its match is used (NULL: whether). */
+static size_t check_one(const struct patterns_regex *re, const uint32_t *groups, struct slot *sc,
+                        void (*report)(const char *, void *), void *arg)
+{
+    if (patterns_gates_agree(re, &sc->ps, sc->m.lower, sc->m.len, groups))
+        return 0;
+    report(re->id, arg);
+    return 1;
+}
+
+size_t extract_check_gates(const struct extract_rules *rules, struct extract_scratch *scratch,
+                           const char *body, size_t body_len,
+                           void (*report)(const char *pattern_id, void *arg), void *arg)
+{
+    struct extract_input in = {"", 0, body, body_len};
+    struct extract_record rec;
+    struct slot *sc = &scratch->slot[0];
+    const struct patterns *p = rules->pat;
+    size_t bad = 0;
+
+    step_begin(rules, sc, &in, &rec);
+    for (int f = 0; f < PATTERNS_FIELD_COUNT; f++)
+        for (size_t i = 0; i < p->n_fields[f]; i++)
+            bad += check_one(&p->fields[f][i].re, p->fields[f][i].re.group, sc, report, arg);
+    for (size_t i = 0; i < p->n_channels; i++)
+        bad += check_one(&p->channels[i].re, NULL, sc, report, arg);
+    for (size_t i = 0; i < rules->cls->n_rules; i++) {
+        const struct patterns_regex *re = &rules->cls->rules[i].re;
+        const uint32_t by_group[2] = {re->debit, 0};
+        bad += check_one(re, re->debit ? by_group : NULL, sc, report, arg);
+    }
+    return bad;
+}

@@ -108,4 +108,13 @@ struct extract_input {
 void extract_batch(const struct extract_rules *rules, struct extract_scratch *scratch,
                    const struct extract_input *in, size_t n, struct extract_record *out);
 
+/*
+ * For rule authors: every pattern of the rules (field templates, channels,
+ * classification rules) whose gates or anchor change its result on this
+ * body (see patterns_gates_agree) is passed to report. Returns how many.
+ */
+size_t extract_check_gates(const struct extract_rules *rules, struct extract_scratch *scratch,
+                           const char *body, size_t body_len,
+                           void (*report)(const char *pattern_id, void *arg), void *arg);
+
 #endif

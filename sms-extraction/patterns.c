@@ -801,6 +801,37 @@ bool patterns_run(const struct patterns_regex *re, struct patterns_scratch *s, c
     return rc > 0;
 }
 
+/* The span of the first of groups[] in the last match; (1, 0) when none took part. */
+static void value_span(const struct patterns_scratch *s, const uint32_t *groups, size_t *start,
+                       size_t *end)
+{
+    *start = 1;
+    *end = 0;
+    if (groups)
+        patterns_named(s, groups, start, end);
+}
+
+bool patterns_gates_agree(const struct patterns_regex *re, struct patterns_scratch *s,
+                          const char *subj, size_t len, const uint32_t *groups)
+{
+    size_t gs = 0, ge = 0, ps, pe;
+    /* "require" is a condition of the rule, not a promise about its matches */
+    for (uint8_t i = 0; i < re->n_all; i++) {
+        uint64_t need = re->all.w[re->all_idx[i]];
+        if ((s->hits.present.w[re->all_idx[i]] & need) != need)
+            return true;
+    }
+    bool gated = patterns_run(re, s, subj, len);
+    if (gated)
+        value_span(s, groups, &gs, &ge);
+    int rc = re->jit ? pcre2_jit_match(re->code, (PCRE2_SPTR)subj, len, 0, 0, s->md, s->mctx)
+                     : pcre2_match(re->code, (PCRE2_SPTR)subj, len, 0, 0, s->md, s->mctx);
+    if (rc <= 0)
+        return !gated;
+    value_span(s, groups, &ps, &pe);
+    return gated && ps == gs && pe == ge;
+}
+
 bool patterns_group(const struct patterns_scratch *s, uint32_t g, size_t *start, size_t *end)
 {
     if (g >= pcre2_get_ovector_count(s->md))

@@ -210,6 +210,19 @@ static inline bool patterns_gate(const struct patterns_regex *re, const struct p
     return true;
 }
 
+/*
+ * Whether re's gates and anchors leave its result on subj as it would be
+ * without them: patterns_run against a plain search from offset 0. They
+ * agree when neither finds a match, or both do and the first group of
+ * groups[] that took part (a value, a direction; NULL: none matters) has
+ * the same span in both. Every gate is a promise about all matches ("each
+ * match starts at a trigger word"); this is how a rule author checks the
+ * promise on a corpus (smsx-extract --check-gates). Never on the request
+ * path. Uses s->md.
+ */
+bool patterns_gates_agree(const struct patterns_regex *re, struct patterns_scratch *s,
+                          const char *subj, size_t len, const uint32_t *groups);
+
 /* Offsets of group g of the last match, false when the group did not take part. */
 bool patterns_group(const struct patterns_scratch *s, uint32_t g, size_t *start, size_t *end);
 /* The first of the groups gs[] (a repeated name) that took part in the last match. */

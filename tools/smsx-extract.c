@@ -5,13 +5,19 @@
  * messages; rule authors use it to iterate on the artifacts.
  *
  *   smsx-extract [--vocabulary F] [--classification F] [--regex F] < in.jsonl
+ *   smsx-extract --check-gates [...] < in.jsonl
  *
  * Each input line is {"sender": "...", "body": "...", "sms_id": optional};
  * each output line is the record the service would return for it. Rules come
  * from sms-extraction/rules/ unless given (plain JSON files).
+ *
+ * --check-gates prints, instead, each pattern whose gates or anchor changed
+ * its result on some body (a gate is a promise about every match; see
+ * docs/rules.md) with how many bodies, and exits 1 when there is any.
  */
 #include <errno.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,17 +71,22 @@ out:
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: smsx-extract [--vocabulary F] [--classification F] [--regex F] "
-                    "< messages.jsonl\n"
+    fprintf(stderr, "usage: smsx-extract [--check-gates] [--vocabulary F] [--classification F] "
+                    "[--regex F] < messages.jsonl\n"
                     "  input lines:  {\"sender\": \"VM-HDFCBK\", \"body\": \"...\"}\n"
-                    "  output lines: one extraction record each\n");
+                    "  output lines: one extraction record each, or with --check-gates the\n"
+                    "  patterns whose gates changed their result on some body\n");
 }
 
-static int parse_args(int argc, char **argv, const char *paths[3])
+static int parse_args(int argc, char **argv, const char *paths[3], bool *check_gates)
 {
     static const char *const flags[3] = {"--vocabulary", "--classification", "--regex"};
     for (int i = 1; i < argc; i++) {
         int k = -1;
+        if (strcmp(argv[i], "--check-gates") == 0) {
+            *check_gates = true;
+            continue;
+        }
         for (int f = 0; f < 3; f++)
             if (strcmp(argv[i], flags[f]) == 0)
                 k = f;
@@ -84,6 +95,51 @@ static int parse_args(int argc, char **argv, const char *paths[3])
         paths[k] = argv[++i];
     }
     return 0;
+}
+
+/* --check-gates: bodies on which each pattern's gates changed its result. */
+struct gate_counts {
+    const char *id[512];
+    long bodies[512];
+    size_t n;
+};
+
+static void count_gate(const char *pattern_id, void *arg)
+{
+    struct gate_counts *c = arg;
+    size_t i = 0;
+    while (i < c->n && strcmp(c->id[i], pattern_id) != 0)
+        i++;
+    if (i == c->n && c->n < sizeof(c->id) / sizeof(c->id[0]))
+        c->id[c->n++] = pattern_id;
+    if (i < c->n)
+        c->bodies[i]++;
+}
+
+static int check_gates(const struct extract_rules *rules, struct extract_scratch *scratch)
+{
+    struct gate_counts counts = {0};
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    long lines = 0;
+
+    while ((n = getline(&line, &cap, stdin)) > 0) {
+        json_error_t jerr;
+        json_t *in = json_loadb(line, (size_t)n, 0, &jerr);
+        const json_t *body = json_object_get(in, "body");
+        if (json_is_string(body)) {
+            extract_check_gates(rules, scratch, json_string_value(body), json_string_length(body),
+                                count_gate, &counts);
+            lines++;
+        }
+        json_decref(in);
+    }
+    free(line);
+    printf("check-gates: %ld bodies, %zu patterns whose gates changed a result\n", lines, counts.n);
+    for (size_t i = 0; i < counts.n; i++)
+        printf("  %-40s %ld bodies\n", counts.id[i], counts.bodies[i]);
+    return counts.n ? 1 : 0;
 }
 
 /* Up to EXTRACT_BATCH parsed lines, extracted together as the daemon does. */
@@ -151,7 +207,8 @@ int main(int argc, char **argv)
     long lineno = 0;
     struct json_writer w;
 
-    if (parse_args(argc, argv, paths) < 0) {
+    bool gates = false;
+    if (parse_args(argc, argv, paths, &gates) < 0) {
         usage();
         return 2;
     }
@@ -165,6 +222,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "smsx-extract: out of memory\n");
         extract_rules_free(rules);
         return 1;
+    }
+    if (gates) {
+        int rc = check_gates(rules, scratch);
+        extract_scratch_free(scratch);
+        extract_rules_free(rules);
+        return rc;
     }
     struct batch *b = calloc(1, sizeof(*b));
     if (!b)

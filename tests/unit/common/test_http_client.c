@@ -170,15 +170,52 @@ static void fast_config(struct http_client_config *cfg)
     cfg->backoff_max_ms = 20;
 }
 
-/* Builds upstream + client from cfg. */
-static struct http_client *client_new(const struct http_client_config *cfg,
-                                      struct http_client_upstream **up)
+static struct http_client_upstream *upstream_new(const struct http_client_config *cfg)
 {
     char err[256];
+    struct http_client_upstream *up = http_client_upstream_new(cfg, err, sizeof(err));
 
-    *up = http_client_upstream_new(cfg, err, sizeof(err));
-    assert_non_null(*up);
-    return http_client_new(*up);
+    assert_non_null(up);
+    return up;
+}
+
+/* The client under test, the upstream it runs on and the config both were built from. */
+struct rig {
+    struct http_client_config cfg;
+    struct http_client_upstream *up;
+    struct http_client *c;
+};
+
+/*
+ * Setup is in two steps so each test can set only the config fields it is
+ * about in between: rig_prepare makes the server forget earlier tests and
+ * fail its next fail_remaining /flaky or /retry_after requests, and gives
+ * cfg fast backoff; rig_open builds the upstream and client from cfg.
+ */
+static void rig_prepare(struct rig *r, int fail_remaining)
+{
+    server_reset(fail_remaining);
+    fast_config(&r->cfg);
+}
+
+static void rig_open(struct rig *r)
+{
+    r->up = upstream_new(&r->cfg);
+    r->c = http_client_new(r->up);
+}
+
+static void rig_close(struct rig *r)
+{
+    http_client_free(r->c);
+    http_client_upstream_free(r->up);
+}
+
+static struct http_client_stats stats(struct rig *r)
+{
+    struct http_client_stats st;
+
+    http_client_upstream_stats(r->up, &st);
+    return st;
 }
 
 static enum http_client_result post(struct http_client *c, const char *path, const char *body,
@@ -194,22 +231,36 @@ static enum http_client_result post(struct http_client *c, const char *path, con
     return http_client_do(c, &req, resp);
 }
 
+/*
+ * A call whose reply matters only by its outcome: checks it is want and
+ * frees the reply. Returns whether the call opened a new connection, for
+ * the tests about connection reuse.
+ */
+static bool post_expect(struct http_client *c, const char *path, const char *body,
+                        enum http_client_result want)
+{
+    struct http_client_response resp;
+    enum http_client_result got = post(c, path, body, &resp);
+    bool opened = resp.new_connection;
+
+    http_client_response_free(&resp);
+    assert_int_equal(got, want);
+    return opened;
+}
+
 static void test_keep_alive_reuses_one_connection(void **state)
 {
-    struct http_client_config cfg;
-    struct http_client_upstream *up;
+    struct rig r;
     struct http_client_stats st;
-    struct http_client *c;
     int i;
 
     (void)state;
-    server_reset(0);
-    fast_config(&cfg);
-    c = client_new(&cfg, &up);
+    rig_prepare(&r, 0);
+    rig_open(&r);
     for (i = 0; i < 5; i++) {
         struct http_client_response resp;
 
-        assert_int_equal(post(c, "/ok", "{\"n\":1}", &resp), HTTP_CLIENT_OK);
+        assert_int_equal(post(r.c, "/ok", "{\"n\":1}", &resp), HTTP_CLIENT_OK);
         assert_int_equal(resp.status, 200);
         assert_string_equal((char *)resp.body, "{\"n\":1}");
         assert_int_equal(resp.new_connection, i == 0);
@@ -217,185 +268,149 @@ static void test_keep_alive_reuses_one_connection(void **state)
     }
     assert_int_equal(server_requests(), 5);
     assert_int_equal(server_peers(), 1);
-    http_client_upstream_stats(up, &st);
+    st = stats(&r);
     assert_int_equal(st.connections_opened, 1);
     assert_int_equal(st.requests, 5);
-    http_client_free(c);
-    http_client_upstream_free(up);
+    rig_close(&r);
 }
 
 static void test_retries_503_then_succeeds(void **state)
 {
-    struct http_client_config cfg;
-    struct http_client_upstream *up;
+    struct rig r;
     struct http_client_response resp;
     struct http_client_stats st;
-    struct http_client *c;
 
     (void)state;
-    server_reset(2);
-    fast_config(&cfg);
-    cfg.max_retries = 3;
-    c = client_new(&cfg, &up);
-    assert_int_equal(post(c, "/flaky", "{}", &resp), HTTP_CLIENT_OK);
+    rig_prepare(&r, 2);
+    r.cfg.max_retries = 3;
+    rig_open(&r);
+    assert_int_equal(post(r.c, "/flaky", "{}", &resp), HTTP_CLIENT_OK);
     assert_int_equal(resp.status, 200);
     assert_int_equal(resp.attempts, 3);
     assert_string_equal((char *)resp.body, "fine");
     assert_int_equal(server_requests(), 3);
-    http_client_upstream_stats(up, &st);
+    st = stats(&r);
     assert_int_equal(st.retries, 2);
     assert_int_equal(st.failures, 2);
     assert_int_equal(st.consecutive_failures, 0);
     assert_int_equal(st.state, HTTP_CLIENT_BREAKER_CLOSED);
     http_client_response_free(&resp);
-    http_client_free(c);
-    http_client_upstream_free(up);
+    rig_close(&r);
 }
 
 static void test_retries_exhausted_returns_last_5xx(void **state)
 {
-    struct http_client_config cfg;
-    struct http_client_upstream *up;
+    struct rig r;
     struct http_client_response resp;
-    struct http_client *c;
 
     (void)state;
-    server_reset(100);
-    fast_config(&cfg);
-    cfg.max_retries = 2;
-    cfg.breaker_threshold = 0;
-    c = client_new(&cfg, &up);
-    assert_int_equal(post(c, "/flaky", "{}", &resp), HTTP_CLIENT_E_HTTP_5XX);
+    rig_prepare(&r, 100);
+    r.cfg.max_retries = 2;
+    r.cfg.breaker_threshold = 0;
+    rig_open(&r);
+    assert_int_equal(post(r.c, "/flaky", "{}", &resp), HTTP_CLIENT_E_HTTP_5XX);
     assert_int_equal(resp.status, 503);
     assert_int_equal(resp.attempts, 3);
     assert_int_equal(server_requests(), 3);
     assert_non_null(strstr(resp.error, "HTTP 503"));
     http_client_response_free(&resp);
-    http_client_free(c);
-    http_client_upstream_free(up);
+    rig_close(&r);
 }
 
 static void test_total_timeout(void **state)
 {
-    struct http_client_config cfg;
-    struct http_client_upstream *up;
+    struct rig r;
     struct http_client_response resp;
-    struct http_client *c;
 
     (void)state;
-    server_reset(0);
-    fast_config(&cfg);
-    cfg.timeout_ms = 150;
-    cfg.max_retries = 0;
-    c = client_new(&cfg, &up);
-    assert_int_equal(post(c, "/slow", "{}", &resp), HTTP_CLIENT_E_TIMEOUT);
+    rig_prepare(&r, 0);
+    r.cfg.timeout_ms = 150;
+    r.cfg.max_retries = 0;
+    rig_open(&r);
+    assert_int_equal(post(r.c, "/slow", "{}", &resp), HTTP_CLIENT_E_TIMEOUT);
     assert_int_equal(resp.attempts, 1);
     assert_int_equal(resp.status, 0);
     assert_non_null(strstr(resp.error, "/slow"));
     http_client_response_free(&resp);
-    http_client_free(c);
-    http_client_upstream_free(up);
+    rig_close(&r);
 }
 
 static void test_circuit_opens_then_half_opens(void **state)
 {
-    struct http_client_config cfg;
-    struct http_client_upstream *up;
+    struct rig r;
     struct http_client_response resp;
     struct http_client_stats st;
-    struct http_client *c;
     int i;
 
     (void)state;
-    server_reset(0);
-    fast_config(&cfg);
-    cfg.max_retries = 0;
-    cfg.breaker_threshold = 3;
-    cfg.breaker_open_ms = 300;
-    c = client_new(&cfg, &up);
-    for (i = 0; i < 3; i++) {
-        assert_int_equal(post(c, "/fail", NULL, &resp), HTTP_CLIENT_E_HTTP_5XX);
-        http_client_response_free(&resp);
-    }
-    http_client_upstream_stats(up, &st);
+    rig_prepare(&r, 0);
+    r.cfg.max_retries = 0;
+    r.cfg.breaker_threshold = 3;
+    r.cfg.breaker_open_ms = 300;
+    rig_open(&r);
+    for (i = 0; i < 3; i++)
+        post_expect(r.c, "/fail", NULL, HTTP_CLIENT_E_HTTP_5XX);
+    st = stats(&r);
     assert_int_equal(st.state, HTTP_CLIENT_BREAKER_OPEN);
     assert_int_equal(st.breaker_opens, 1);
 
     /* open: refused without reaching the server */
-    assert_int_equal(post(c, "/ok", "{}", &resp), HTTP_CLIENT_E_CIRCUIT_OPEN);
+    assert_int_equal(post(r.c, "/ok", "{}", &resp), HTTP_CLIENT_E_CIRCUIT_OPEN);
     assert_int_equal(resp.attempts, 0);
     assert_int_equal(server_requests(), 3);
     http_client_response_free(&resp);
 
     /* after the interval one probe goes through; its failure re-opens the circuit */
     sleep_ms(350);
-    http_client_upstream_stats(up, &st);
-    assert_int_equal(st.state, HTTP_CLIENT_BREAKER_HALF_OPEN);
-    assert_int_equal(post(c, "/fail", NULL, &resp), HTTP_CLIENT_E_HTTP_5XX);
-    http_client_response_free(&resp);
-    http_client_upstream_stats(up, &st);
+    assert_int_equal(stats(&r).state, HTTP_CLIENT_BREAKER_HALF_OPEN);
+    post_expect(r.c, "/fail", NULL, HTTP_CLIENT_E_HTTP_5XX);
+    st = stats(&r);
     assert_int_equal(st.state, HTTP_CLIENT_BREAKER_OPEN);
     assert_int_equal(st.breaker_opens, 2);
     assert_int_equal(server_requests(), 4);
 
     /* a successful probe closes it */
     sleep_ms(350);
-    assert_int_equal(post(c, "/ok", "{}", &resp), HTTP_CLIENT_OK);
-    http_client_response_free(&resp);
-    http_client_upstream_stats(up, &st);
+    post_expect(r.c, "/ok", "{}", HTTP_CLIENT_OK);
+    st = stats(&r);
     assert_int_equal(st.state, HTTP_CLIENT_BREAKER_CLOSED);
     assert_int_equal(st.consecutive_failures, 0);
     assert_int_equal(st.rejected, 1);
-    http_client_free(c);
-    http_client_upstream_free(up);
+    rig_close(&r);
 }
 
 static void test_max_conn_age_forces_new_connection(void **state)
 {
-    struct http_client_config cfg;
-    struct http_client_upstream *up;
-    struct http_client_response resp;
-    struct http_client *c;
+    struct rig r;
 
     (void)state;
-    server_reset(0);
-    fast_config(&cfg);
-    cfg.max_conn_age_s = 1;
-    c = client_new(&cfg, &up);
-    assert_int_equal(post(c, "/ok", "a", &resp), HTTP_CLIENT_OK);
-    assert_true(resp.new_connection);
-    http_client_response_free(&resp);
-    assert_int_equal(post(c, "/ok", "b", &resp), HTTP_CLIENT_OK);
-    assert_false(resp.new_connection);
-    http_client_response_free(&resp);
+    rig_prepare(&r, 0);
+    r.cfg.max_conn_age_s = 1;
+    rig_open(&r);
+    assert_true(post_expect(r.c, "/ok", "a", HTTP_CLIENT_OK));  /* opens one */
+    assert_false(post_expect(r.c, "/ok", "b", HTTP_CLIENT_OK)); /* reuses it */
     assert_int_equal(server_peers(), 1);
     /* libcurl retires a connection once its age in whole seconds exceeds the limit */
     sleep_ms(2600);
-    assert_int_equal(post(c, "/ok", "c", &resp), HTTP_CLIENT_OK);
-    assert_true(resp.new_connection);
-    http_client_response_free(&resp);
+    assert_true(post_expect(r.c, "/ok", "c", HTTP_CLIENT_OK));
     assert_int_equal(server_peers(), 2);
-    http_client_free(c);
-    http_client_upstream_free(up);
+    rig_close(&r);
 }
 
 static void test_batch_runs_all_and_keeps_order(void **state)
 {
-    struct http_client_config cfg;
-    struct http_client_upstream *up;
+    struct rig r;
     struct http_client_request reqs[7];
     struct http_client_response resps[7];
     char urls[7][128], bodies[7][32];
-    struct http_client *c;
     size_t i, ok;
 
     (void)state;
-    server_reset(0);
-    fast_config(&cfg);
-    cfg.max_parallel = 3;
-    cfg.max_retries = 1;
-    cfg.breaker_threshold = 0;
-    c = client_new(&cfg, &up);
+    rig_prepare(&r, 0);
+    r.cfg.max_parallel = 3;
+    r.cfg.max_retries = 1;
+    r.cfg.breaker_threshold = 0;
+    rig_open(&r);
     memset(reqs, 0, sizeof(reqs));
     for (i = 0; i < 7; i++) {
         url_for(urls[i], sizeof(urls[i]), i == 4 ? "/fail" : "/ok");
@@ -404,7 +419,7 @@ static void test_batch_runs_all_and_keeps_order(void **state)
         reqs[i].body = bodies[i];
         reqs[i].body_len = strlen(bodies[i]);
     }
-    ok = http_client_do_batch(c, reqs, resps, 7);
+    ok = http_client_do_batch(r.c, reqs, resps, 7);
     assert_int_equal(ok, 6);
     for (i = 0; i < 7; i++) {
         if (i == 4) {
@@ -418,40 +433,32 @@ static void test_batch_runs_all_and_keeps_order(void **state)
     }
     assert_int_equal(server_requests(), 8);
     assert_true(server_peers() <= 3);
-    http_client_free(c);
-    http_client_upstream_free(up);
+    rig_close(&r);
 }
 
 static void test_response_cap(void **state)
 {
-    struct http_client_config cfg;
-    struct http_client_upstream *up;
+    struct rig r;
     struct http_client_response resp;
-    struct http_client *c;
 
     (void)state;
-    server_reset(0);
-    fast_config(&cfg);
-    cfg.max_response_bytes = 1000;
-    c = client_new(&cfg, &up);
-    assert_int_equal(post(c, "/big", NULL, &resp), HTTP_CLIENT_E_TOO_LARGE);
+    rig_prepare(&r, 0);
+    r.cfg.max_response_bytes = 1000;
+    rig_open(&r);
+    assert_int_equal(post(r.c, "/big", NULL, &resp), HTTP_CLIENT_E_TOO_LARGE);
     assert_int_equal(resp.attempts, 1);
     http_client_response_free(&resp);
-    http_client_free(c);
-    http_client_upstream_free(up);
+    rig_close(&r);
 }
 
 static void test_connect_error_is_retried(void **state)
 {
-    struct http_client_config cfg;
-    struct http_client_upstream *up;
+    struct rig r;
     struct http_client_response resp;
     struct http_client_request req = {0};
-    struct http_client_stats st;
     struct sockaddr_in sa = {.sin_family = AF_INET};
     socklen_t sl = sizeof(sa);
     char url[128];
-    struct http_client *c;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
 
     (void)state;
@@ -461,18 +468,16 @@ static void test_connect_error_is_retried(void **state)
     getsockname(fd, (struct sockaddr *)&sa, &sl);
     close(fd);
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", ntohs(sa.sin_port));
-    fast_config(&cfg);
-    cfg.max_retries = 2;
-    c = client_new(&cfg, &up);
+    fast_config(&r.cfg); /* not rig_prepare: the test server plays no part here */
+    r.cfg.max_retries = 2;
+    rig_open(&r);
     req.url = url;
-    assert_int_equal(http_client_do(c, &req, &resp), HTTP_CLIENT_E_CONNECT);
+    assert_int_equal(http_client_do(r.c, &req, &resp), HTTP_CLIENT_E_CONNECT);
     assert_int_equal(resp.attempts, 3);
     assert_non_null(strstr(resp.error, url));
-    http_client_upstream_stats(up, &st);
-    assert_int_equal(st.failures, 3);
+    assert_int_equal(stats(&r).failures, 3);
     http_client_response_free(&resp);
-    http_client_free(c);
-    http_client_upstream_free(up);
+    rig_close(&r);
 }
 
 static void test_config_validation(void **state)
@@ -503,25 +508,21 @@ static uint64_t now_ms(void)
 
 static void test_retry_after_is_honoured_up_to_cap(void **state)
 {
-    struct http_client_config cfg;
-    struct http_client_upstream *up;
+    struct rig r;
     struct http_client_response resp;
-    struct http_client *c;
     uint64_t t0;
 
     (void)state;
-    server_reset(1);
-    fast_config(&cfg);
-    cfg.backoff_max_ms = 300; /* Retry-After: 1 s is capped to this */
-    c = client_new(&cfg, &up);
+    rig_prepare(&r, 1);
+    r.cfg.backoff_max_ms = 300; /* Retry-After: 1 s is capped to this */
+    rig_open(&r);
     t0 = now_ms();
-    assert_int_equal(post(c, "/retry_after", "{}", &resp), HTTP_CLIENT_OK);
+    assert_int_equal(post(r.c, "/retry_after", "{}", &resp), HTTP_CLIENT_OK);
     /* a lower bound only: the pause asked for must have happened (backoff alone is <= 20 ms) */
     assert_true(now_ms() - t0 >= 290);
     assert_int_equal(resp.attempts, 2);
     http_client_response_free(&resp);
-    http_client_free(c);
-    http_client_upstream_free(up);
+    rig_close(&r);
 }
 
 struct worker {
@@ -547,21 +548,17 @@ static void *worker_main(void *arg)
 
 static void test_threads_share_one_upstream(void **state)
 {
-    struct http_client_config cfg;
-    struct http_client_upstream *up;
+    struct rig r; /* its client stays unopened: each thread makes its own */
     struct http_client_stats st;
     struct worker w[4];
     pthread_t t[4];
-    char err[128];
     int i;
 
     (void)state;
-    server_reset(0);
-    fast_config(&cfg);
-    up = http_client_upstream_new(&cfg, err, sizeof(err));
-    assert_non_null(up);
+    rig_prepare(&r, 0);
+    r.up = upstream_new(&r.cfg);
     for (i = 0; i < 4; i++) {
-        w[i].up = up;
+        w[i].up = r.up;
         w[i].ok = 0;
         assert_int_equal(pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
     }
@@ -569,14 +566,14 @@ static void test_threads_share_one_upstream(void **state)
         pthread_join(t[i], NULL);
         assert_int_equal(w[i].ok, 20);
     }
-    http_client_upstream_stats(up, &st);
+    st = stats(&r);
     assert_int_equal(st.requests, 80);
     assert_int_equal(st.attempts, 80);
     assert_int_equal(server_requests(), 80);
     /* one connection per thread's client, each kept alive for its 20 calls */
     assert_int_equal(st.connections_opened, 4);
     assert_int_equal(server_peers(), 4);
-    http_client_upstream_free(up);
+    http_client_upstream_free(r.up);
 }
 
 int main(void)

@@ -2,9 +2,11 @@
 /*
  * Test helper (header only) for the feature-family tests: the shipped
  * catalogue and maps loaded once per test group, one feature vector, a
- * fixed "now", a plain bank transaction record to build inboxes from, and
- * val() to read one feature by name. The family tests differ only in the
- * inboxes they build and the values they expect.
+ * fixed "now", a plain bank transaction record to build inboxes from,
+ * COMPUTE_INBOX() to run the families on an SMS-only inbox, val() and str()
+ * to read one feature by name, and EXPECT_FEATURES() to check a table of
+ * hand-worked values. The family tests differ only in the inboxes they build
+ * and the values they expect.
  */
 #ifndef TESTS_FEATURES_FIXTURE_H
 #define TESTS_FEATURES_FIXTURE_H
@@ -80,5 +82,52 @@ static inline double val(const char *name)
         fail_msg("no feature %s", name);
     return v.values[i];
 }
+
+static inline const char *str(const char *name)
+{
+    return features_string(cat, &v, name);
+}
+
+/*
+ * Runs the families in groups_mask on an inbox of SMS alone (apps and device
+ * empty) at NOW, into v. The inbox must be sorted by time, as every source
+ * hands it over.
+ */
+static inline void compute_inbox(struct sms_fact *sms, size_t n, unsigned groups_mask)
+{
+    struct user_data u = {.now = NOW,
+                          .sms_state = SOURCE_OK,
+                          .sms = sms,
+                          .sms_count = n,
+                          .apps_state = SOURCE_EMPTY,
+                          .device_state = SOURCE_EMPTY};
+    features_compute(cat, maps, &u, groups_mask, &v);
+}
+
+#define COMPUTE_INBOX(sms, groups_mask)                                                            \
+    compute_inbox((sms), sizeof(sms) / sizeof((sms)[0]), (groups_mask))
+
+/* One hand-worked value; NAN means the feature must be absent (NAN). */
+struct feature_want {
+    const char *name;
+    double want;
+};
+
+/*
+ * Exact comparison on purpose: the expected values are worked out by hand
+ * from small inboxes, so any difference is a bug. The message names the
+ * feature, since a table row has no line of its own to point at.
+ */
+static inline void expect_features(const struct feature_want *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double got = val(w[i].name);
+
+        if (isnan(w[i].want) ? !isnan(got) : got != w[i].want)
+            fail_msg("feature %s: got %.17g, want %.17g", w[i].name, got, w[i].want);
+    }
+}
+
+#define EXPECT_FEATURES(table) expect_features((table), sizeof(table) / sizeof((table)[0]))
 
 #endif

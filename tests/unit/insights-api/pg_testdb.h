@@ -9,12 +9,22 @@
  * Without PG_CONNINFO the tests print
  *   SKIP: PG_CONNINFO not set (run via scripts/run-integration.sh)
  * and pass as skipped.
+ *
+ * A binary whose tests all share one migrated database runs them with
+ * PGT_RUN_GROUP_TESTS(tests, tag), empties its table before each test with
+ * pgt_truncate(), opens each test with pgt_connect_or_skip(), and passes
+ * every call it asserts on through pgt_checked() with pgt_err.
  */
 #ifndef TESTS_PG_TESTDB_H
 #define TESTS_PG_TESTDB_H
 
-#include <libpq-fe.h>
+#include <setjmp.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,6 +214,82 @@ static void pgt_drop(void)
     if (pg_exec(c, sql, 0, NULL, err, sizeof(err)) < 0)
         fprintf(stderr, "drop %s: %s\n", pgt_db, err);
     PQfinish(c);
+}
+
+/*
+ * The shared-database group: the tag names the database, set by
+ * PGT_RUN_GROUP_TESTS before cmocka runs the group fixtures below. Without
+ * PG_CONNINFO the fixtures do nothing and each test skips itself.
+ */
+static const char *pgt_group_tag;
+
+static inline int pgt_group_setup(void **state)
+{
+    (void)state;
+    if (!pgt_available())
+        return 0;
+    return pgt_create(pgt_group_tag, true);
+}
+
+static inline int pgt_group_teardown(void **state)
+{
+    (void)state;
+    if (pgt_available())
+        pgt_drop();
+    return 0;
+}
+
+/* Names the group's database and says once, up front, when the whole group will skip. */
+static inline void pgt_group_begin(const char *tag)
+{
+    pgt_group_tag = tag;
+    if (!pgt_available())
+        printf(PGT_SKIP_MSG);
+}
+
+/* Runs the cmocka array `tests` in one migrated database t_<tag>_<pid>, dropped at the end. */
+#define PGT_RUN_GROUP_TESTS(tests, tag)                                                            \
+    (pgt_group_begin(tag), cmocka_run_group_tests(tests, pgt_group_setup, pgt_group_teardown))
+
+/*
+ * Empties table (our literal) so a test starts from nothing, whatever the
+ * test before it left. For a cmocka per-test setup; 0 also without PG.
+ */
+static inline int pgt_truncate(const char *table)
+{
+    PGconn *c;
+
+    if (!pgt_available())
+        return 0;
+    c = pgt_connect();
+    PQclear(pgt_sql(c, "TRUNCATE %s", table));
+    PQfinish(c);
+    return 0;
+}
+
+/* The test's own connection, or the test skipped (saying why) without PG_CONNINFO. */
+static inline PGconn *pgt_connect_or_skip(void)
+{
+    if (!pgt_available()) {
+        printf(PGT_SKIP_MSG);
+        skip();
+    }
+    return pgt_connect();
+}
+
+/*
+ * The error buffer a test hands to the calls it checks, and the check: the
+ * call's result passes through, and -1 fails the test with the call's name
+ * and error, so an assertion on 0 or 1 never hides a database error behind
+ * a bare "-1 != 1".
+ */
+static char pgt_err[512];
+
+static inline int pgt_checked(const char *call, int rc)
+{
+    if (rc < 0)
+        fail_msg("%s: %s", call, pgt_err);
+    return rc;
 }
 
 #endif

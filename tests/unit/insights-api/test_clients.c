@@ -25,59 +25,66 @@
 static const struct clients_pepper pepper = {"pepper-for-tests", 16};
 static const struct clients_pepper other_pepper = {"another-pepper", 14};
 
-static int group_setup(void **state)
-{
-    (void)state;
-    if (!pgt_available())
-        return 0;
-    return pgt_create("clients", true);
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    if (pgt_available())
-        pgt_drop();
-    return 0;
-}
-
+/* Each test starts with no clients. */
 static int clean(void **state)
 {
-    PGconn *c;
-
     (void)state;
-    if (!pgt_available())
-        return 0;
-    c = pgt_connect();
-    PQclear(pgt_sql(c, "TRUNCATE clients"));
-    PQfinish(c);
-    return 0;
+    return pgt_truncate("clients");
 }
 
-#define NEED_PG()                                                                                  \
-    do {                                                                                           \
-        if (!pgt_available()) {                                                                    \
-            printf(PGT_SKIP_MSG);                                                                  \
-            skip();                                                                                \
-        }                                                                                          \
-    } while (0)
+/* The clients_* calls the tests assert on; each returns its result (see pgt_checked). */
 
 static void add(PGconn *c, const char *client, struct clients_issued *out)
 {
-    char err[256] = "";
+    assert_int_equal(pgt_checked("clients_add", clients_add(c, &pepper, client, "ops@acme.test",
+                                                            NULL, out, pgt_err, sizeof(pgt_err))),
+                     0);
+}
 
-    if (clients_add(c, &pepper, client, "ops@acme.test", NULL, out, err, sizeof(err)) != 0)
-        fail_msg("clients_add: %s", err);
+static int lookup_auth(PGconn *c, const struct clients_pepper *p, const char *client,
+                       const char *token, struct clients_auth *auth)
+{
+    return pgt_checked("clients_lookup",
+                       clients_lookup(c, p, client, token, auth, pgt_err, sizeof(pgt_err)));
 }
 
 static int lookup(PGconn *c, const struct clients_pepper *p, const char *client, const char *token)
 {
-    char err[256] = "";
-    int rc = clients_lookup(c, p, client, token, NULL, err, sizeof(err));
+    return lookup_auth(c, p, client, token, NULL);
+}
 
-    if (rc < 0)
-        fail_msg("clients_lookup: %s", err);
-    return rc;
+static int rotate(PGconn *c, const char *client, int window_s, struct clients_issued *out)
+{
+    return pgt_checked("clients_rotate",
+                       clients_rotate(c, &pepper, client, window_s, out, pgt_err, sizeof(pgt_err)));
+}
+
+/* token_id 0 revokes all of the client's tokens. */
+static int revoke_tokens(PGconn *c, const char *client, long long token_id)
+{
+    return pgt_checked("clients_revoke",
+                       clients_revoke(c, client, token_id, pgt_err, sizeof(pgt_err)));
+}
+
+/* The tokens listed for client (NULL: all); the caller frees the array. */
+static size_t list(PGconn *c, const char *client, struct clients_token_info **items)
+{
+    size_t n = 0;
+
+    assert_int_equal(
+        pgt_checked("clients_list", clients_list(c, client, items, &n, pgt_err, sizeof(pgt_err))),
+        0);
+    return n;
+}
+
+/* How many tokens are listed for client. */
+static size_t count_listed(PGconn *c, const char *client)
+{
+    struct clients_token_info *items;
+    size_t n = list(c, client, &items);
+
+    free(items);
+    return n;
 }
 
 static bool is_uuid4(const char *t)
@@ -90,23 +97,20 @@ static bool is_uuid4(const char *t)
 
 static void test_add_and_lookup(void **state)
 {
+    PGconn *c = pgt_connect_or_skip();
     struct clients_issued a, b;
     struct clients_auth auth;
-    char hash[CRYPTO_SHA256_HEX_LEN + 1], wrong[CRYPTO_UUID_LEN + 1], err[256];
+    char hash[CRYPTO_SHA256_HEX_LEN + 1], wrong[CRYPTO_UUID_LEN + 1];
     PGresult *r;
-    PGconn *c;
 
     (void)state;
-    NEED_PG();
-    c = pgt_connect();
     add(c, "acme_insights", &a);
     add(c, "other_insights", &b);
     assert_true(is_uuid4(a.token));
     assert_true(a.token_id > 0);
     assert_string_not_equal(a.token, b.token);
 
-    assert_int_equal(clients_lookup(c, &pepper, "acme_insights", a.token, &auth, err, sizeof(err)),
-                     1);
+    assert_int_equal(lookup_auth(c, &pepper, "acme_insights", a.token, &auth), 1);
     assert_int_equal(auth.token_id, a.token_id);
     assert_true(auth.expires_at == 0);
     snprintf(wrong, sizeof(wrong), "%s", a.token);
@@ -137,32 +141,24 @@ static void test_add_and_lookup(void **state)
 
 static void test_rotation_overlaps_then_old_token_expires(void **state)
 {
-    struct clients_issued old, fresh;
+    PGconn *c = pgt_connect_or_skip();
+    struct clients_issued old, fresh, third;
     struct clients_auth auth;
-    char err[256];
     time_t now = time(NULL);
-    PGconn *c;
 
     (void)state;
-    NEED_PG();
-    c = pgt_connect();
     add(c, "acme_insights", &old);
-    assert_int_equal(clients_rotate(c, &pepper, "acme_insights", 3600, &fresh, err, sizeof(err)),
-                     0);
+    assert_int_equal(rotate(c, "acme_insights", 3600, &fresh), 0);
     assert_true(is_uuid4(fresh.token));
     assert_true(fresh.token_id != old.token_id);
     /* Both valid during the window; the old one now carries its end. */
     assert_int_equal(lookup(c, &pepper, "acme_insights", fresh.token), 1);
-    assert_int_equal(
-        clients_lookup(c, &pepper, "acme_insights", old.token, &auth, err, sizeof(err)), 1);
+    assert_int_equal(lookup_auth(c, &pepper, "acme_insights", old.token, &auth), 1);
     assert_true(auth.expires_at > (double)now + 3500 && auth.expires_at < (double)now + 3700);
     assert_int_equal(pgt_int(c, "SELECT count(*) FROM clients WHERE email = 'ops@acme.test'"), 2);
     /* A second rotation does not extend the old token's window. */
-    struct clients_issued third;
-    assert_int_equal(clients_rotate(c, &pepper, "acme_insights", 7200, &third, err, sizeof(err)),
-                     0);
-    assert_int_equal(
-        clients_lookup(c, &pepper, "acme_insights", old.token, &auth, err, sizeof(err)), 1);
+    assert_int_equal(rotate(c, "acme_insights", 7200, &third), 0);
+    assert_int_equal(lookup_auth(c, &pepper, "acme_insights", old.token, &auth), 1);
     assert_true(auth.expires_at < (double)now + 3700);
     /* The window ends. */
     PQclear(pgt_sql(c,
@@ -173,54 +169,46 @@ static void test_rotation_overlaps_then_old_token_expires(void **state)
     assert_int_equal(lookup(c, &pepper, "acme_insights", fresh.token), 1);
     assert_int_equal(lookup(c, &pepper, "acme_insights", third.token), 1);
     /* Nothing to rotate for an unknown client. */
-    assert_int_equal(clients_rotate(c, &pepper, "nobody", 0, &fresh, err, sizeof(err)), 1);
+    assert_int_equal(rotate(c, "nobody", 0, &fresh), 1);
     PQfinish(c);
 }
 
 static void test_revoke_one_then_all(void **state)
 {
+    PGconn *c = pgt_connect_or_skip();
     struct clients_issued a, b, other;
-    char err[256];
-    PGconn *c;
 
     (void)state;
-    NEED_PG();
-    c = pgt_connect();
     add(c, "acme_insights", &a);
     add(c, "acme_insights", &b);
     add(c, "other_insights", &other);
     /* A token id of another client is not revoked through this client. */
-    assert_int_equal(clients_revoke(c, "acme_insights", other.token_id, err, sizeof(err)), 0);
-    assert_int_equal(clients_revoke(c, "acme_insights", a.token_id, err, sizeof(err)), 1);
+    assert_int_equal(revoke_tokens(c, "acme_insights", other.token_id), 0);
+    assert_int_equal(revoke_tokens(c, "acme_insights", a.token_id), 1);
     assert_int_equal(lookup(c, &pepper, "acme_insights", a.token), 0);
     assert_int_equal(lookup(c, &pepper, "acme_insights", b.token), 1);
-    assert_int_equal(clients_revoke(c, "acme_insights", 0, err, sizeof(err)), 1);
+    assert_int_equal(revoke_tokens(c, "acme_insights", 0), 1);
     assert_int_equal(lookup(c, &pepper, "acme_insights", b.token), 0);
     assert_int_equal(lookup(c, &pepper, "other_insights", other.token), 1);
-    assert_int_equal(clients_revoke(c, "acme_insights", 0, err, sizeof(err)), 0);
+    assert_int_equal(revoke_tokens(c, "acme_insights", 0), 0);
     /* A revoked client has nothing to rotate. */
-    assert_int_equal(clients_rotate(c, &pepper, "acme_insights", 0, &a, err, sizeof(err)), 1);
+    assert_int_equal(rotate(c, "acme_insights", 0, &a), 1);
     PQfinish(c);
 }
 
 static void test_list_shows_state_not_secrets(void **state)
 {
+    PGconn *c = pgt_connect_or_skip();
     struct clients_token_info *items;
     struct clients_issued a, b, other;
-    char err[256];
-    size_t n;
-    PGconn *c;
 
     (void)state;
-    NEED_PG();
-    c = pgt_connect();
     add(c, "acme_insights", &a);
-    assert_int_equal(clients_rotate(c, &pepper, "acme_insights", 60, &b, err, sizeof(err)), 0);
+    assert_int_equal(rotate(c, "acme_insights", 60, &b), 0);
     add(c, "other_insights", &other);
-    assert_int_equal(clients_revoke(c, "other_insights", 0, err, sizeof(err)), 1);
+    assert_int_equal(revoke_tokens(c, "other_insights", 0), 1);
 
-    assert_int_equal(clients_list(c, NULL, &items, &n, err, sizeof(err)), 0);
-    assert_int_equal(n, 3);
+    assert_int_equal(list(c, NULL, &items), 3);
     assert_string_equal(items[0].client_id, "acme_insights");
     assert_int_equal(items[0].token_id, a.token_id);
     assert_true(items[0].valid);
@@ -232,12 +220,8 @@ static void test_list_shows_state_not_secrets(void **state)
     assert_true(items[2].revoked_at > 0);
     assert_true(items[0].created_at > 0);
     free(items);
-    assert_int_equal(clients_list(c, "other_insights", &items, &n, err, sizeof(err)), 0);
-    assert_int_equal(n, 1);
-    free(items);
-    assert_int_equal(clients_list(c, "nobody", &items, &n, err, sizeof(err)), 0);
-    assert_int_equal(n, 0);
-    free(items);
+    assert_int_equal(count_listed(c, "other_insights"), 1);
+    assert_int_equal(count_listed(c, "nobody"), 0);
     PQfinish(c);
 }
 
@@ -255,8 +239,7 @@ static void test_arguments_are_checked(void **state)
     assert_false(clients_id_valid("quote'"));
     assert_false(clients_id_valid(
         "0123456789012345678901234567890123456789012345678901234567890123456789012")); /* 73 */
-    NEED_PG();
-    c = pgt_connect();
+    c = pgt_connect_or_skip();
     assert_int_equal(clients_add(c, &pepper, "bad id", NULL, NULL, &a, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "client id"));
     assert_int_equal(clients_add(c, &pepper, "ok", "much-too-long-address@example.invalid", NULL,
@@ -277,7 +260,5 @@ int main(void)
         cmocka_unit_test_setup(test_list_shows_state_not_secrets, clean),
     };
 
-    if (!pgt_available())
-        printf(PGT_SKIP_MSG);
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return PGT_RUN_GROUP_TESTS(tests, "clients");
 }

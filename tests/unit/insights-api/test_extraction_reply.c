@@ -127,6 +127,22 @@ static char *q(const char *text)
     return t;
 }
 
+/* both() on a literal written with single quotes (see q()). */
+static enum err both_q(const char *quoted, size_t expect, struct user_data *out, bool scan_ok)
+{
+    char *t = q(quoted);
+    enum err e = both(t, expect, out, scan_ok);
+
+    free(t); /* out holds copies of its strings */
+    return e;
+}
+
+/* A reply the scanner takes and both parsers read alike; out gets the facts (caller frees). */
+static void parse_ok(const char *quoted, size_t expect, struct user_data *out)
+{
+    assert_int_equal(both_q(quoted, expect, out, true), ERR_OK);
+}
+
 #define REC_A                                                                                      \
     "{'sms_id':'m0','sms_sender':'exbank','sms_inbox_date':'2026-11-18 16:37:40',"                 \
     "'sender_name':'example bank','sender_type':'bank','sms_type':'account_debit_executed',"       \
@@ -142,10 +158,9 @@ static char *q(const char *text)
 static void test_plain(void **state)
 {
     struct user_data u;
-    char *t = q("{'request_id':'r1','extracted_sms_data':[" REC_A "]}");
 
     (void)state;
-    assert_int_equal(both(t, 1, &u, true), ERR_OK);
+    parse_ok("{'request_id':'r1','extracted_sms_data':[" REC_A "]}", 1, &u);
     assert_int_equal(u.sms_count, 1);
     assert_int_equal(u.sms[0].ts, 1795000060);
     assert_string_equal(u.sms[0].sender_name, "example bank");
@@ -156,28 +171,27 @@ static void test_plain(void **state)
     assert_true(isnan(u.sms[0].credit_limit));
     assert_true(u.sms[0].is_transactional);
     user_data_free(&u);
-    free(t);
 
     /* number forms; scalar members around the list */
-    t = q("{'n':-0,'extracted_sms_data':[{'transaction':1.5E+2,'min_due':-12e-1}],'ok':true}");
-    assert_int_equal(both(t, 1, &u, true), ERR_OK);
+    parse_ok("{'n':-0,'extracted_sms_data':[{'transaction':1.5E+2,'min_due':-12e-1}],'ok':true}", 1,
+             &u);
     assert_true(u.sms[0].amount == 150.0);
     assert_true(u.sms[0].min_due == -1.2);
     user_data_free(&u);
-    free(t);
 }
 
 static void test_layout_and_order(void **state)
 {
     struct user_data u;
     /* pretty-printed, keys shuffled, extra members at both levels, request_id last */
-    char *t = q(" {\n  'extracted_sms_data' : [\n   { 'is_extracted' : false ,\t'sms_type':"
-                "'otp', 'sms_id' : 'm1', 'zz_new_field': 3, 'sms_inbox_date':'2026-01-01 "
-                "00:00:00', 'transaction_type' : 'credit-transaction', 'transaction': 0 } ,\r\n"
-                "   {}\n  ] ,\n  'version' : 2 , 'request_id' : 'r' }\n");
+    const char *text =
+        " {\n  'extracted_sms_data' : [\n   { 'is_extracted' : false ,\t'sms_type':"
+        "'otp', 'sms_id' : 'm1', 'zz_new_field': 3, 'sms_inbox_date':'2026-01-01 "
+        "00:00:00', 'transaction_type' : 'credit-transaction', 'transaction': 0 } ,\r\n"
+        "   {}\n  ] ,\n  'version' : 2 , 'request_id' : 'r' }\n";
 
     (void)state;
-    assert_int_equal(both(t, 2, &u, true), ERR_OK);
+    parse_ok(text, 2, &u);
     assert_string_equal(u.sms[0].sms_type, "otp");
     assert_int_equal(u.sms[0].direction, SMS_DIRECTION_CREDIT);
     assert_true(u.sms[0].amount == 0.0);
@@ -187,36 +201,34 @@ static void test_layout_and_order(void **state)
     assert_int_equal(u.sms[1].ts, 1795000001);
     assert_null(u.sms[1].sms_type);
     user_data_free(&u);
-    free(t);
 }
 
 static void test_escapes(void **state)
 {
     struct user_data u;
-    char *t = q("{'extracted_sms_data':[{'sms_id':'m0','transaction_party':"
-                "'A \\'quoted\\' \\\\ back\\/slash\\n\\t\\b\\f\\r caf\\u00e9 \\u20ac "
-                "\\ud83d\\ude00 \\u00E9','sender_name':'plain'}]}");
+    const char *text = "{'extracted_sms_data':[{'sms_id':'m0','transaction_party':"
+                       "'A \\'quoted\\' \\\\ back\\/slash\\n\\t\\b\\f\\r caf\\u00e9 \\u20ac "
+                       "\\ud83d\\ude00 \\u00E9','sender_name':'plain'}]}";
 
     (void)state;
-    assert_int_equal(both(t, 1, &u, true), ERR_OK);
+    parse_ok(text, 1, &u);
     assert_string_equal(u.sms[0].transaction_party,
                         "A \"quoted\" \\ back/slash\n\t\b\f\r caf\xc3\xa9 \xe2\x82\xac "
                         "\xf0\x9f\x98\x80 \xc3\xa9");
     assert_string_equal(u.sms[0].sender_name, "plain");
     user_data_free(&u);
-    free(t);
 }
 
 static void test_types_and_duplicates(void **state)
 {
     struct user_data u;
-    char *t = q("{'extracted_sms_data':[{'sms_id':7,'sms_sender':false,'transaction':'250',"
-                "'is_classified':1,'is_extracted':'true','transaction_type':'debit',"
-                "'sms_inbox_date':1795000060,'channel':'upi','channel':'neft',"
-                "'available_balance':12,'available_balance':null}]}");
+    const char *text = "{'extracted_sms_data':[{'sms_id':7,'sms_sender':false,'transaction':'250',"
+                       "'is_classified':1,'is_extracted':'true','transaction_type':'debit',"
+                       "'sms_inbox_date':1795000060,'channel':'upi','channel':'neft',"
+                       "'available_balance':12,'available_balance':null}]}";
 
     (void)state;
-    assert_int_equal(both(t, 1, &u, true), ERR_OK);
+    parse_ok(text, 1, &u);
     assert_string_equal(u.sms[0].sms_id, "m0"); /* not a string: the id sent */
     assert_null(u.sms[0].sender);
     assert_true(isnan(u.sms[0].amount));
@@ -227,7 +239,6 @@ static void test_types_and_duplicates(void **state)
     assert_string_equal(u.sms[0].channel, "neft"); /* duplicates: the last wins */
     assert_true(isnan(u.sms[0].available_balance));
     user_data_free(&u);
-    free(t);
 }
 
 /* Shapes the scanner refuses: AUTO still agrees with jansson. */
@@ -243,11 +254,9 @@ static void test_fallbacks(void **state)
 
     (void)state;
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
-        char *t = q(texts[i]);
-        assert_int_equal(both(t, 1, &u, false), ERR_OK);
+        assert_int_equal(both_q(texts[i], 1, &u, false), ERR_OK);
         assert_int_equal(u.sms_count, 1);
         user_data_free(&u);
-        free(t);
     }
 }
 
@@ -280,13 +289,11 @@ static void test_errors(void **state)
 
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char *t = q(cases[i].text);
-        enum err e = both(t, cases[i].expect, &u, cases[i].want == ERR_OK);
+        enum err e = both_q(cases[i].text, cases[i].expect, &u, cases[i].want == ERR_OK);
         if (e != cases[i].want)
             fail_msg("case %zu: got %d, want %d", i, e, cases[i].want);
         assert_int_equal(u.sms_count, 0);
         user_data_free(&u);
-        free(t);
     }
     /* NULL body, and the records array with the jansson path */
     user_data_init(&u, "c", "u", 0);

@@ -49,64 +49,62 @@ static void test_small_inbox(void **state)
         txn(NOW - 2 * DAY, SMS_DIRECTION_DEBIT, 500, "upi", "swiggy@icici", "R1", 9500),
         txn(NOW - 2 * DAY + 30, SMS_DIRECTION_DEBIT, 500, "upi", "swiggy@icici", "R1", 9500),
     };
-    struct user_data u = {.now = NOW,
-                          .sms_state = SOURCE_OK,
-                          .sms = sms,
-                          .sms_count = sizeof(sms) / sizeof(sms[0]),
-                          .apps_state = SOURCE_EMPTY,
-                          .device_state = SOURCE_EMPTY};
-    features_compute(cat, maps, &u, FEATURES_GROUP_ALL, &v);
+    static const struct feature_want want[] = {
+        /* counts: 7 SMS, 5 transactional (the duplicate alert is still an SMS), 4 of them debits */
+        {"all_sms_count_nlp", 7},
+        {"txn_sms_count_nlp", 5},
+        {"credit_sms_count_nlp", 1},
+        {"debit_sms_count_nlp", 4},
+        {"otp_count_c7", 1},
+        {"promo_count_c30", 1},
+        {"all_sms_count_c7", 4}, /* 2 d x2, 5 d, 6 d */
+        {"sms_count_sender_bank", 5},
+        /* debits: c7 = 500 (duplicate dropped); c60 = 500 + 2000; c180 = + 60000 */
+        {"debit_count_c7", 1},
+        {"debit_sum_c7", 500},
+        {"debit_sum_c30", 500},
+        {"debit_sum_c60", 2500},
+        {"debit_sum_c90", 2500},
+        {"debit_sum_c180", 62500},
+        {"debit_max_c180", 60000},
+        {"debit_mean_c60", 1250},
+        {"credit_mean_c7", NAN}, /* no credit in 7 days */
+        {"credit_sum_c30", 20000},
+        /* channels */
+        {"upi_debit_count_c30", 1},
+        {"atm_debit_sum_c90", 2000},
+        {"imps_debit_sum_c90", 0},
+        {"imps_debit_sum_c180", 60000},
+        {"neft_credit_sum_c30", 20000},
+        /* months (now is Nov): 10 d ago = 12 Nov (m0), 40 d = 13 Oct (m1), 100 d = 14 Aug (m3) */
+        {"credit_sum_m0", 20000},
+        {"debit_sum_m1", 2000},
+        {"debit_sum_m3", 60000},
+        {"debit_sum_m2", 0},
+        /* flow: c30 = 20000 - 500 */
+        {"net_flow_c30", 19500},
+        {"debit_credit_ratio_c30", 500.0 / 20000.0},
+        {"large_debit_count_c90", 0},
+        /* merchants: swiggy -> food; ATM -> cash; a phone-number VPA -> transfers (c180 only) */
+        {"spend_food_sum_c30", 500},
+        {"spend_cash_sum_c90", 2000},
+        {"spend_transfers_sum_c90", 0},
+        /* balance: one account; readings 8000 (40 d), 10000 (10 d), 9500 (2 d, once per SMS) */
+        {"accounts_count", 1},
+        {"acc0_latest_balance", 9500},
+        {"acc0_min_balance_c90", 8000},
+        {"min_balance_c30", 9500},
+        {"mean_balance_c30", (10000 + 9500 + 9500) / 3.0},
+        {"acc1_latest_balance", NAN},
+        {"acc0_eom_balance_m1", 8000},
+    };
+    COMPUTE_INBOX(sms, FEATURES_GROUP_ALL);
 
-    /* counts: 7 SMS, 5 transactional (the duplicate alert is still an SMS), 4 of them debits */
-    assert_true(val("all_sms_count_nlp") == 7);
-    assert_true(val("txn_sms_count_nlp") == 5);
-    assert_true(val("credit_sms_count_nlp") == 1);
-    assert_true(val("debit_sms_count_nlp") == 4);
-    assert_true(val("otp_count_c7") == 1);
-    assert_true(val("promo_count_c30") == 1);
-    assert_true(val("all_sms_count_c7") == 4); /* 2 d x2, 5 d, 6 d */
-    assert_true(val("sms_count_sender_bank") == 5);
-    /* debits: c7 = 500 (duplicate dropped); c60 = 500 + 2000; c180 = + 60000 */
-    assert_true(val("debit_count_c7") == 1);
-    assert_true(val("debit_sum_c7") == 500);
-    assert_true(val("debit_sum_c30") == 500);
-    assert_true(val("debit_sum_c60") == 2500);
-    assert_true(val("debit_sum_c90") == 2500);
-    assert_true(val("debit_sum_c180") == 62500);
-    assert_true(val("debit_max_c180") == 60000);
-    assert_true(val("debit_mean_c60") == 1250);
-    assert_true(isnan(val("credit_mean_c7"))); /* no credit in 7 days */
-    assert_true(val("credit_sum_c30") == 20000);
-    /* channels */
-    assert_true(val("upi_debit_count_c30") == 1);
-    assert_true(val("atm_debit_sum_c90") == 2000);
-    assert_true(val("imps_debit_sum_c90") == 0);
-    assert_true(val("imps_debit_sum_c180") == 60000);
-    assert_true(val("neft_credit_sum_c30") == 20000);
-    /* months: now is November; 10 d ago = 12 Nov (m0), 40 d = 13 Oct (m1), 100 d = 14 Aug (m3) */
-    assert_true(val("credit_sum_m0") == 20000);
-    assert_true(val("debit_sum_m1") == 2000);
-    assert_true(val("debit_sum_m3") == 60000);
-    assert_true(val("debit_sum_m2") == 0);
-    /* flow: c30 = 20000 - 500 */
-    assert_true(val("net_flow_c30") == 19500);
-    assert_true(val("debit_credit_ratio_c30") == 500.0 / 20000.0);
-    assert_true(val("large_debit_count_c90") == 0);
-    /* merchants: swiggy -> food; ATM -> cash; a phone-number VPA -> transfers (c180 only) */
-    assert_true(val("spend_food_sum_c30") == 500);
-    assert_true(val("spend_cash_sum_c90") == 2000);
-    assert_true(val("spend_transfers_sum_c90") == 0);
-    assert_string_equal(features_string(cat, &v, "top_spend_category_c90"), "cash");
-    /* balance: one account; readings 8000 (40 d), 10000 (10 d), 9500 (2 d, once per SMS) */
-    assert_true(val("accounts_count") == 1);
-    assert_true(val("acc0_latest_balance") == 9500);
-    assert_true(val("acc0_min_balance_c90") == 8000);
-    assert_true(val("min_balance_c30") == 9500);
-    assert_true(val("mean_balance_c30") == (10000 + 9500 + 9500) / 3.0);
-    assert_true(isnan(val("acc1_latest_balance")));
-    assert_null(features_string(cat, &v, "acc1_id"));
-    assert_string_equal(features_string(cat, &v, "acc0_id"), "bank | hdfc bank | 34");
-    assert_true(val("acc0_eom_balance_m1") == 8000);
+    EXPECT_FEATURES(want);
+    /* the string features: top category (cash outweighs food in c90) and the one account's id */
+    assert_string_equal(str("top_spend_category_c90"), "cash");
+    assert_null(str("acc1_id"));
+    assert_string_equal(str("acc0_id"), "bank | hdfc bank | 34");
 }
 
 static struct sms_fact card(int64_t ts, const char *type, enum sms_direction dir, double amount)
@@ -141,25 +139,24 @@ static void test_credit_card(void **state)
     sms[0].min_due = 250;
     sms[2].credit_limit = 50000;
     sms[2].available_limit = 48000;
-    struct user_data u = {.now = NOW,
-                          .sms_state = SOURCE_OK,
-                          .sms = sms,
-                          .sms_count = 3,
-                          .apps_state = SOURCE_EMPTY,
-                          .device_state = SOURCE_EMPTY};
-    features_compute(cat, maps, &u, FEATURES_GROUP_EXTRACTED_SMS, &v);
-    assert_true(val("cc_count") == 1);
-    assert_true(val("cc_total_limit") == 50000);
-    assert_true(val("cc_total_available_limit") == 48000);
+    static const struct feature_want want[] = {
+        {"cc_count", 1},
+        {"cc_total_limit", 50000},
+        {"cc_total_available_limit", 48000},
+        {"cc_spend_sum_c30", 2000},
+        {"cc_spend_count_c30", 1},
+        {"cc_latest_bill_amount", 5000},
+        {"cc_latest_min_due", 250},
+        {"cc_payment_sum_c90", 5000},
+        {"cc_payment_to_bill_ratio_c90", 1},
+        {"cc_bill_m0", 5000},
+        {"accounts_count", 0},
+    };
+    COMPUTE_INBOX(sms, FEATURES_GROUP_EXTRACTED_SMS);
+
+    EXPECT_FEATURES(want);
+    /* 1 - 48000 / 50000 is not exactly 0.04 in binary */
     assert_true(fabs(val("cc_utilisation") - 0.04) < 1e-12);
-    assert_true(val("cc_spend_sum_c30") == 2000);
-    assert_true(val("cc_spend_count_c30") == 1);
-    assert_true(val("cc_latest_bill_amount") == 5000);
-    assert_true(val("cc_latest_min_due") == 250);
-    assert_true(val("cc_payment_sum_c90") == 5000);
-    assert_true(val("cc_payment_to_bill_ratio_c90") == 1);
-    assert_true(val("cc_bill_m0") == 5000);
-    assert_true(val("accounts_count") == 0);
 }
 
 int main(void)

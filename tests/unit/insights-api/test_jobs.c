@@ -29,62 +29,69 @@
 #define ROUNDS 10
 #define MANY_JOBS 24
 #define CLIENT "acme_insights"
+#define TTL_S 900 /* the result TTL the tests ask for unless they test the TTL itself */
 
-static int group_setup(void **state)
-{
-    (void)state;
-    if (!pgt_available())
-        return 0;
-    return pgt_create("jobs", true);
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    if (pgt_available())
-        pgt_drop();
-    return 0;
-}
-
+/* Each test starts with no jobs. */
 static int clean_jobs(void **state)
 {
-    PGconn *c;
-
     (void)state;
-    if (!pgt_available())
-        return 0;
-    c = pgt_connect();
-    PQclear(pgt_sql(c, "TRUNCATE insights_jobs"));
-    PQfinish(c);
-    return 0;
+    return pgt_truncate("insights_jobs");
 }
 
-#define NEED_PG()                                                                                  \
-    do {                                                                                           \
-        if (!pgt_available()) {                                                                    \
-            printf(PGT_SKIP_MSG);                                                                  \
-            skip();                                                                                \
-        }                                                                                          \
-    } while (0)
+/* The jobs_* calls the tests assert on; each returns its result (see pgt_checked). */
 
-static int submit(PGconn *c, const char *user, const char *rid, int ttl, struct jobs_job *job)
+static int submit_ttl(PGconn *c, const char *user, const char *rid, int ttl, struct jobs_job *job)
 {
-    char err[512] = "";
-    int rc = jobs_submit(c, CLIENT, user, "fraud,sms", rid, ttl, job, err, sizeof(err));
+    return pgt_checked("jobs_submit", jobs_submit(c, CLIENT, user, "fraud,sms", rid, ttl, job,
+                                                  pgt_err, sizeof(pgt_err)));
+}
 
-    if (rc < 0)
-        fail_msg("jobs_submit: %s", err);
-    return rc;
+static int submit(PGconn *c, const char *user, const char *rid, struct jobs_job *job)
+{
+    return submit_ttl(c, user, rid, TTL_S, job);
 }
 
 static int claim(PGconn *c, const char *owner, struct jobs_job *job)
 {
-    char err[512] = "";
-    int rc = jobs_claim(c, owner, 30, 3, job, err, sizeof(err));
+    return pgt_checked("jobs_claim", jobs_claim(c, owner, 30, 3, job, pgt_err, sizeof(pgt_err)));
+}
 
-    if (rc < 0)
-        fail_msg("jobs_claim: %s", err);
-    return rc;
+static int finish(PGconn *c, long long id, const char *owner, const char *result, bool partial)
+{
+    return pgt_checked("jobs_finish",
+                       jobs_finish(c, id, owner, result, partial, pgt_err, sizeof(pgt_err)));
+}
+
+static int fail_job(PGconn *c, long long id, const char *owner, const char *code)
+{
+    return pgt_checked("jobs_fail", jobs_fail(c, id, owner, code, pgt_err, sizeof(pgt_err)));
+}
+
+static int heartbeat(PGconn *c, const char *owner, int lease_s)
+{
+    return pgt_checked("jobs_heartbeat",
+                       jobs_heartbeat(c, owner, lease_s, pgt_err, sizeof(pgt_err)));
+}
+
+/* Arrange: a new job for user, then owner claims it (job: as submitted; claimed: as claimed). */
+static void submit_and_claim(PGconn *c, const char *user, const char *rid, const char *owner,
+                             struct jobs_job *job, struct jobs_job *claimed)
+{
+    assert_int_equal(submit(c, user, rid, job), JOBS_OUTCOME_STARTED);
+    assert_int_equal(claim(c, owner, claimed), 1);
+}
+
+/* Every lease ran out a second ago, as when the owning replica died. */
+static void expire_leases(PGconn *c)
+{
+    PQclear(pgt_sql(c, "UPDATE insights_jobs SET lease_until = now() - interval '1 second'"));
+}
+
+/* Every result finished `seconds` ago (ageing without sleeping). */
+static void age_results(PGconn *c, int seconds)
+{
+    PQclear(pgt_sql(c, "UPDATE insights_jobs SET finished_at = now() - interval '%d seconds'",
+                    seconds));
 }
 
 /* ------------------------------------------------------------------ key */
@@ -112,64 +119,55 @@ static void test_groupings_key_normalises(void **state)
 
 static void test_submit_claim_finish_then_reuse(void **state)
 {
+    PGconn *c = pgt_connect_or_skip();
     struct jobs_job job, claimed;
-    char err[256];
-    PGconn *c;
 
     (void)state;
-    NEED_PG();
-    c = pgt_connect();
-    assert_int_equal(submit(c, "u1", "req-a", 900, &job), JOBS_OUTCOME_STARTED);
+    assert_int_equal(submit(c, "u1", "req-a", &job), JOBS_OUTCOME_STARTED);
     assert_int_equal(job.state, JOBS_PENDING);
     assert_string_equal(job.request_id, "req-a");
     assert_string_equal(job.groupings, "fraud,sms");
     /* A second POST (any replica) polls the same job. */
-    assert_int_equal(submit(c, "u1", "req-b", 900, &job), JOBS_OUTCOME_RUNNING);
+    assert_int_equal(submit(c, "u1", "req-b", &job), JOBS_OUTCOME_RUNNING);
     assert_int_equal(claim(c, "replica-a", &claimed), 1);
     assert_int_equal(claimed.id, job.id);
     assert_int_equal(claimed.state, JOBS_RUNNING);
     assert_string_equal(claimed.owner, "replica-a");
     assert_int_equal(claimed.attempts, 1);
     assert_int_equal(claim(c, "replica-b", &claimed), 0); /* nothing else to claim */
-    assert_int_equal(submit(c, "u1", "req-c", 900, &job), JOBS_OUTCOME_RUNNING);
-    assert_int_equal(jobs_finish(c, job.id, "replica-a",
-                                 "{\"message\":\"featurization "
-                                 "completed\",\"x\":1}",
-                                 false, err, sizeof(err)),
-                     1);
-    assert_int_equal(submit(c, "u1", "req-d", 900, &job), JOBS_OUTCOME_RESULT);
+    assert_int_equal(submit(c, "u1", "req-c", &job), JOBS_OUTCOME_RUNNING);
+    assert_int_equal(
+        finish(c, job.id, "replica-a", "{\"message\":\"featurization completed\",\"x\":1}", false),
+        1);
+    assert_int_equal(submit(c, "u1", "req-d", &job), JOBS_OUTCOME_RESULT);
     assert_false(job.partial);
     assert_non_null(job.result);
     assert_non_null(strstr(job.result, "\"x\":1"));
     jobs_job_clear(&job);
     /* Reused again and again within the TTL. */
-    assert_int_equal(submit(c, "u1", "req-e", 900, &job), JOBS_OUTCOME_RESULT);
+    assert_int_equal(submit(c, "u1", "req-e", &job), JOBS_OUTCOME_RESULT);
     assert_string_equal(job.request_id, "req-a"); /* the computation's request */
     jobs_job_clear(&job);
     /* Another user, or other groupings, is another job. */
-    assert_int_equal(submit(c, "u2", "req-f", 900, &job), JOBS_OUTCOME_STARTED);
-    assert_int_equal(jobs_get(c, job.id, &job, err, sizeof(err)), 1);
+    assert_int_equal(submit(c, "u2", "req-f", &job), JOBS_OUTCOME_STARTED);
+    assert_int_equal(pgt_checked("jobs_get", jobs_get(c, job.id, &job, pgt_err, sizeof(pgt_err))),
+                     1);
     assert_string_equal(job.user_id, "u2");
     PQfinish(c);
 }
 
 static void test_result_ttl_expiry_recomputes(void **state)
 {
+    PGconn *c = pgt_connect_or_skip();
     struct jobs_job job, claimed;
-    char err[256];
-    PGconn *c;
 
     (void)state;
-    NEED_PG();
-    c = pgt_connect();
-    assert_int_equal(submit(c, "u1", "req-1", 900, &job), JOBS_OUTCOME_STARTED);
-    assert_int_equal(claim(c, "r", &claimed), 1);
-    assert_int_equal(jobs_finish(c, claimed.id, "r", "{\"v\":1}", false, err, sizeof(err)), 1);
-    assert_int_equal(submit(c, "u1", "req-2", 900, &job), JOBS_OUTCOME_RESULT);
+    submit_and_claim(c, "u1", "req-1", "r", &job, &claimed);
+    assert_int_equal(finish(c, claimed.id, "r", "{\"v\":1}", false), 1);
+    assert_int_equal(submit(c, "u1", "req-2", &job), JOBS_OUTCOME_RESULT);
     jobs_job_clear(&job);
-    /* The result is now 901 s old. */
-    PQclear(pgt_sql(c, "UPDATE insights_jobs SET finished_at = now() - interval '901 seconds'"));
-    assert_int_equal(submit(c, "u1", "req-3", 900, &job), JOBS_OUTCOME_STARTED);
+    age_results(c, TTL_S + 1);
+    assert_int_equal(submit(c, "u1", "req-3", &job), JOBS_OUTCOME_STARTED);
     assert_int_equal(job.state, JOBS_PENDING);
     assert_null(job.result);
     assert_string_equal(job.request_id, "req-3");
@@ -178,87 +176,71 @@ static void test_result_ttl_expiry_recomputes(void **state)
                      1);
     /* A shorter TTL on the same fresh result also recomputes. */
     assert_int_equal(claim(c, "r", &claimed), 1);
-    assert_int_equal(jobs_finish(c, claimed.id, "r", "{\"v\":2}", false, err, sizeof(err)), 1);
-    PQclear(pgt_sql(c, "UPDATE insights_jobs SET finished_at = now() - interval '60 seconds'"));
-    assert_int_equal(submit(c, "u1", "req-4", 900, &job), JOBS_OUTCOME_RESULT);
+    assert_int_equal(finish(c, claimed.id, "r", "{\"v\":2}", false), 1);
+    age_results(c, 60);
+    assert_int_equal(submit(c, "u1", "req-4", &job), JOBS_OUTCOME_RESULT);
     jobs_job_clear(&job);
-    assert_int_equal(submit(c, "u1", "req-5", 30, &job), JOBS_OUTCOME_STARTED);
+    assert_int_equal(submit_ttl(c, "u1", "req-5", 30, &job), JOBS_OUTCOME_STARTED);
     PQfinish(c);
 }
 
 static void test_partial_result_is_delivered_once_never_reused(void **state)
 {
+    PGconn *c = pgt_connect_or_skip();
     struct jobs_job job, claimed;
-    char err[256];
-    PGconn *c;
 
     (void)state;
-    NEED_PG();
-    c = pgt_connect();
-    assert_int_equal(submit(c, "u1", "req-1", 900, &job), JOBS_OUTCOME_STARTED);
-    assert_int_equal(claim(c, "r", &claimed), 1);
-    assert_int_equal(jobs_finish(c, claimed.id, "r", "{\"groups_failed\":[\"extracted_sms\"]}",
-                                 true, err, sizeof(err)),
+    submit_and_claim(c, "u1", "req-1", "r", &job, &claimed);
+    assert_int_equal(finish(c, claimed.id, "r", "{\"groups_failed\":[\"extracted_sms\"]}", true),
                      1);
     /* The poll that waited gets it, marked partial. */
-    assert_int_equal(submit(c, "u1", "req-2", 900, &job), JOBS_OUTCOME_RESULT);
+    assert_int_equal(submit(c, "u1", "req-2", &job), JOBS_OUTCOME_RESULT);
     assert_true(job.partial);
     assert_non_null(strstr(job.result, "groups_failed"));
     jobs_job_clear(&job);
     /* The next request recomputes instead of reusing it. */
-    assert_int_equal(submit(c, "u1", "req-3", 900, &job), JOBS_OUTCOME_STARTED);
+    assert_int_equal(submit(c, "u1", "req-3", &job), JOBS_OUTCOME_STARTED);
     assert_null(job.result);
     assert_false(job.partial);
-    assert_int_equal(submit(c, "u1", "req-4", 900, &job), JOBS_OUTCOME_RUNNING);
+    assert_int_equal(submit(c, "u1", "req-4", &job), JOBS_OUTCOME_RUNNING);
     PQfinish(c);
 }
 
 static void test_failed_job_reported_once_then_retried(void **state)
 {
+    PGconn *c = pgt_connect_or_skip();
     struct jobs_job job, claimed;
-    char err[256];
-    PGconn *c;
 
     (void)state;
-    NEED_PG();
-    c = pgt_connect();
-    assert_int_equal(submit(c, "u1", "req-1", 900, &job), JOBS_OUTCOME_STARTED);
-    assert_int_equal(claim(c, "r", &claimed), 1);
-    assert_int_equal(jobs_fail(c, claimed.id, "r", "mongo_down", err, sizeof(err)), 1);
-    assert_int_equal(submit(c, "u1", "req-2", 900, &job), JOBS_OUTCOME_FAILED);
+    submit_and_claim(c, "u1", "req-1", "r", &job, &claimed);
+    assert_int_equal(fail_job(c, claimed.id, "r", "mongo_down"), 1);
+    assert_int_equal(submit(c, "u1", "req-2", &job), JOBS_OUTCOME_FAILED);
     assert_string_equal(job.error, "mongo_down");
-    assert_int_equal(submit(c, "u1", "req-3", 900, &job), JOBS_OUTCOME_STARTED);
-    assert_int_equal(claim(c, "r", &claimed), 1);
+    submit_and_claim(c, "u1", "req-3", "r", &job, &claimed);
     assert_int_equal(claimed.attempts, 1); /* a new computation */
     PQfinish(c);
 }
 
 static void test_lease_expiry_lets_another_replica_take_over(void **state)
 {
+    PGconn *c = pgt_connect_or_skip();
     struct jobs_job job, claimed;
-    char err[256];
-    PGconn *c;
 
     (void)state;
-    NEED_PG();
-    c = pgt_connect();
-    assert_int_equal(submit(c, "u1", "req-1", 900, &job), JOBS_OUTCOME_STARTED);
-    assert_int_equal(claim(c, "replica-a", &claimed), 1);
+    submit_and_claim(c, "u1", "req-1", "replica-a", &job, &claimed);
     assert_int_equal(claim(c, "replica-b", &claimed), 0); /* lease still valid */
-    /* replica-a dies: its lease runs out. */
-    PQclear(pgt_sql(c, "UPDATE insights_jobs SET lease_until = now() - interval '1 second'"));
+    expire_leases(c);                                     /* replica-a dies */
     assert_int_equal(claim(c, "replica-b", &claimed), 1);
     assert_int_equal(claimed.id, job.id);
     assert_string_equal(claimed.owner, "replica-b");
     assert_int_equal(claimed.attempts, 2);
     /* The old owner can neither renew, finish nor fail it any more. */
-    assert_int_equal(jobs_heartbeat(c, "replica-a", 30, err, sizeof(err)), 0);
-    assert_int_equal(jobs_finish(c, job.id, "replica-a", "{}", false, err, sizeof(err)), 0);
-    assert_int_equal(jobs_fail(c, job.id, "replica-a", "x", err, sizeof(err)), 0);
-    assert_int_equal(jobs_heartbeat(c, "replica-b", 30, err, sizeof(err)), 1);
-    assert_int_equal(jobs_finish(c, job.id, "replica-b", "{\"ok\":true}", false, err, sizeof(err)),
-                     1);
-    assert_int_equal(submit(c, "u1", "req-2", 900, &job), JOBS_OUTCOME_RESULT);
+    assert_int_equal(heartbeat(c, "replica-a", 30), 0);
+    assert_int_equal(finish(c, job.id, "replica-a", "{}", false), 0);
+    assert_int_equal(fail_job(c, job.id, "replica-a", "x"), 0);
+    assert_int_equal(heartbeat(c, "replica-b", 30), 1);
+    assert_int_equal(finish(c, job.id, "replica-b", "{\"ok\":true}", false), 1);
+    assert_int_equal(submit(c, "u1", "req-2", &job), JOBS_OUTCOME_RESULT);
     assert_non_null(strstr(job.result, "ok"));
     jobs_job_clear(&job);
     PQfinish(c);
@@ -266,17 +248,13 @@ static void test_lease_expiry_lets_another_replica_take_over(void **state)
 
 static void test_heartbeat_extends_the_lease(void **state)
 {
+    PGconn *c = pgt_connect_or_skip();
     struct jobs_job job, claimed;
-    char err[256];
-    PGconn *c;
 
     (void)state;
-    NEED_PG();
-    c = pgt_connect();
-    assert_int_equal(submit(c, "u1", "req-1", 900, &job), JOBS_OUTCOME_STARTED);
-    assert_int_equal(claim(c, "replica-a", &claimed), 1);
+    submit_and_claim(c, "u1", "req-1", "replica-a", &job, &claimed);
     PQclear(pgt_sql(c, "UPDATE insights_jobs SET lease_until = now() + interval '1 second'"));
-    assert_int_equal(jobs_heartbeat(c, "replica-a", 120, err, sizeof(err)), 1);
+    assert_int_equal(heartbeat(c, "replica-a", 120), 1);
     assert_int_equal(pgt_int(c, "SELECT count(*) FROM insights_jobs WHERE lease_until > now() + "
                                 "interval '100 seconds'"),
                      1);
@@ -285,20 +263,18 @@ static void test_heartbeat_extends_the_lease(void **state)
 
 static void test_job_failed_after_too_many_expired_leases(void **state)
 {
+    PGconn *c = pgt_connect_or_skip();
     struct jobs_job job, claimed;
-    PGconn *c;
 
     (void)state;
-    NEED_PG();
-    c = pgt_connect();
-    assert_int_equal(submit(c, "u1", "req-1", 900, &job), JOBS_OUTCOME_STARTED);
+    assert_int_equal(submit(c, "u1", "req-1", &job), JOBS_OUTCOME_STARTED);
     for (int i = 0; i < 3; i++) {
         assert_int_equal(claim(c, "crashy", &claimed), 1);
-        PQclear(pgt_sql(c, "UPDATE insights_jobs SET lease_until = now() - interval '1 second'"));
+        expire_leases(c);
     }
     /* Three replicas died on it: the fourth claim fails it instead of taking it. */
     assert_int_equal(claim(c, "crashy", &claimed), 0);
-    assert_int_equal(submit(c, "u1", "req-2", 900, &job), JOBS_OUTCOME_FAILED);
+    assert_int_equal(submit(c, "u1", "req-2", &job), JOBS_OUTCOME_FAILED);
     assert_string_equal(job.error, "lease_expired");
     PQfinish(c);
 }
@@ -335,10 +311,12 @@ static void *claim_racer(void *arg)
     return NULL;
 }
 
-static void race(struct racer *racers, bool drain)
+/* Starts RACERS claimers at once (drain: each claims until nothing is left); the jobs won. */
+static int race(struct racer *racers, bool drain)
 {
     pthread_barrier_t barrier;
     pthread_t t[RACERS];
+    int won = 0;
 
     pthread_barrier_init(&barrier, NULL, RACERS);
     for (int i = 0; i < RACERS; i++) {
@@ -348,49 +326,48 @@ static void race(struct racer *racers, bool drain)
         snprintf(racers[i].owner, sizeof(racers[i].owner), "replica-%d", i);
         assert_int_equal(pthread_create(&t[i], NULL, claim_racer, &racers[i]), 0);
     }
-    for (int i = 0; i < RACERS; i++)
+    for (int i = 0; i < RACERS; i++) {
         pthread_join(t[i], NULL);
+        won += racers[i].won;
+    }
     pthread_barrier_destroy(&barrier);
+    return won;
+}
+
+/* Arrange: a new job for user "<prefix>-<n>", so that every n is a job of its own. */
+static void submit_numbered(PGconn *c, const char *prefix, int n, struct jobs_job *job)
+{
+    char user[32];
+
+    snprintf(user, sizeof(user), "%s-%d", prefix, n);
+    assert_int_equal(submit(c, user, "req", job), JOBS_OUTCOME_STARTED);
 }
 
 static void test_racing_claimers_exactly_one_wins(void **state)
 {
+    PGconn *c = pgt_connect_or_skip();
     struct racer racers[RACERS];
     struct jobs_job job;
-    char user[32];
-    PGconn *c;
 
     (void)state;
-    NEED_PG();
-    c = pgt_connect();
     for (int round = 0; round < ROUNDS; round++) {
-        int winners = 0;
-
-        snprintf(user, sizeof(user), "race-%d", round);
-        assert_int_equal(submit(c, user, "req", 900, &job), JOBS_OUTCOME_STARTED);
-        race(racers, false);
-        for (int i = 0; i < RACERS; i++)
-            winners += racers[i].won;
-        assert_int_equal(winners, 1);
+        submit_numbered(c, "race", round, &job);
+        assert_int_equal(race(racers, false), 1);
     }
     PQfinish(c);
 }
 
 static void test_racing_claimers_share_many_jobs_without_overlap(void **state)
 {
+    PGconn *c = pgt_connect_or_skip();
     struct racer racers[RACERS];
     struct jobs_job job;
     int seen[MANY_JOBS] = {0}, total = 0;
     long long first = 0;
-    char user[32];
-    PGconn *c;
 
     (void)state;
-    NEED_PG();
-    c = pgt_connect();
     for (int i = 0; i < MANY_JOBS; i++) {
-        snprintf(user, sizeof(user), "many-%d", i);
-        assert_int_equal(submit(c, user, "req", 900, &job), JOBS_OUTCOME_STARTED);
+        submit_numbered(c, "many", i, &job);
         if (i == 0)
             first = job.id;
     }
@@ -434,7 +411,7 @@ static int compute_cb(void *ctx, const struct jobs_job *job, char **result, bool
 static int poll_until_done(PGconn *c, const char *user, struct jobs_job *job)
 {
     for (int i = 0; i < 200; i++) {
-        int rc = submit(c, user, "poll", 900, job);
+        int rc = submit(c, user, "poll", job);
 
         if (rc == JOBS_OUTCOME_RESULT || rc == JOBS_OUTCOME_FAILED)
             return rc;
@@ -446,6 +423,7 @@ static int poll_until_done(PGconn *c, const char *user, struct jobs_job *job)
 
 static void test_runner_computes_and_takes_over_a_dead_replicas_job(void **state)
 {
+    PGconn *c = pgt_connect_or_skip();
     struct jobs_runner_config cfg = {
         .pg = pgt_params(NULL),
         .owner = "runner-replica",
@@ -456,23 +434,18 @@ static void test_runner_computes_and_takes_over_a_dead_replicas_job(void **state
     };
     struct jobs_runner *r;
     struct jobs_job job, claimed;
-    char err[256];
-    PGconn *c;
 
     (void)state;
-    NEED_PG();
-    c = pgt_connect();
     /* A job claimed by a replica that then died (lease already expired). */
-    assert_int_equal(submit(c, "orphan", "req", 900, &job), JOBS_OUTCOME_STARTED);
-    assert_int_equal(claim(c, "dead-replica", &claimed), 1);
-    PQclear(pgt_sql(c, "UPDATE insights_jobs SET lease_until = now() - interval '1 second'"));
+    submit_and_claim(c, "orphan", "req", "dead-replica", &job, &claimed);
+    expire_leases(c);
 
-    r = jobs_runner_start(&cfg, NULL, err, sizeof(err));
+    r = jobs_runner_start(&cfg, NULL, pgt_err, sizeof(pgt_err));
     assert_non_null(r);
-    assert_int_equal(submit(c, "alice", "req", 900, &job), JOBS_OUTCOME_STARTED);
+    assert_int_equal(submit(c, "alice", "req", &job), JOBS_OUTCOME_STARTED);
     jobs_runner_kick(r);
-    assert_int_equal(submit(c, "partial", "req", 900, &job), JOBS_OUTCOME_STARTED);
-    assert_int_equal(submit(c, "fails", "req", 900, &job), JOBS_OUTCOME_STARTED);
+    assert_int_equal(submit(c, "partial", "req", &job), JOBS_OUTCOME_STARTED);
+    assert_int_equal(submit(c, "fails", "req", &job), JOBS_OUTCOME_STARTED);
     jobs_runner_kick(r);
 
     assert_int_equal(poll_until_done(c, "alice", &job), JOBS_OUTCOME_RESULT);
@@ -508,7 +481,5 @@ int main(void)
         cmocka_unit_test_setup(test_runner_computes_and_takes_over_a_dead_replicas_job, clean_jobs),
     };
 
-    if (!pgt_available())
-        printf(PGT_SKIP_MSG);
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return PGT_RUN_GROUP_TESTS(tests, "jobs");
 }
