@@ -188,19 +188,27 @@ static double rng_unit(void) /* [0, 1) */
     return (double)(rng() >> 11) * (1.0 / 9007199254740992.0);
 }
 
+/* "\n<key>=v0 v1 ...": one line of a tree's numeric fields. */
+static void emit_longs(struct text *t, const char *key, const long *v, int n)
+{
+    emit(t, "\n%s=", key);
+    for (int i = 0; i < n; i++)
+        emit(t, i ? " %ld" : "%ld", v[i]);
+}
+
 /* Complete binary tree, BFS numbering: internal nodes 0..254, leaves after them. */
 static void emit_tree(struct text *t, int index)
 {
     enum { NI = (1 << GEN_DEPTH) - 1, NL = 1 << GEN_DEPTH };
     static const int dts[] = {2, 8, 10, 0, 6};
-    long cnt[NI + NL];
+    long cnt[NI + NL], fixed[NI];
 
     emit(t, "Tree=%d\nnum_leaves=%d\nnum_cat=0\nsplit_feature=", index, NL);
     for (int i = 0; i < NI; i++)
         emit(t, i ? " %d" : "%d", (int)(rng() % GEN_FEATURES));
-    emit(t, "\nsplit_gain=");
     for (int i = 0; i < NI; i++)
-        emit(t, i ? " 1" : "1");
+        fixed[i] = 1;
+    emit_longs(t, "split_gain", fixed, NI);
     emit(t, "\nthreshold=");
     for (int i = 0; i < NI; i++)
         emit(t, i ? " %.17g" : "%.17g", rng_unit() * 2 - 1);
@@ -219,21 +227,13 @@ static void emit_tree(struct text *t, int index)
         emit(t, i ? " %.17g" : "%.17g", (rng_unit() - 0.5) * 0.1);
     for (int i = NI + NL - 1; i >= 0; i--)
         cnt[i] = i >= NI ? 1 + (long)(rng() % 100) : cnt[2 * i + 1] + cnt[2 * i + 2];
-    emit(t, "\nleaf_weight=");
-    for (int i = 0; i < NL; i++)
-        emit(t, i ? " %ld" : "%ld", cnt[NI + i]);
-    emit(t, "\nleaf_count=");
-    for (int i = 0; i < NL; i++)
-        emit(t, i ? " %ld" : "%ld", cnt[NI + i]);
-    emit(t, "\ninternal_value=");
+    emit_longs(t, "leaf_weight", cnt + NI, NL);
+    emit_longs(t, "leaf_count", cnt + NI, NL);
     for (int i = 0; i < NI; i++)
-        emit(t, i ? " 0" : "0");
-    emit(t, "\ninternal_weight=");
-    for (int i = 0; i < NI; i++)
-        emit(t, i ? " %ld" : "%ld", cnt[i]);
-    emit(t, "\ninternal_count=");
-    for (int i = 0; i < NI; i++)
-        emit(t, i ? " %ld" : "%ld", cnt[i]);
+        fixed[i] = 0;
+    emit_longs(t, "internal_value", fixed, NI);
+    emit_longs(t, "internal_weight", cnt, NI);
+    emit_longs(t, "internal_count", cnt, NI);
     emit(t, "\nis_linear=0\nshrinkage=0.1\n\n\n");
 }
 

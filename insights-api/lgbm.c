@@ -331,6 +331,53 @@ static int scratch_doubles(struct parser *p, size_t n)
 
 /* ---- header ---------------------------------------------------------------------------- */
 
+/* The parameters after an objective's name: none, or (regression family) "sqrt". */
+static int objective_identity(struct parser *p, int line, const char *name, char *cur,
+                              struct lgbm_model *m)
+{
+    size_t len;
+    char *t = tok_next(&cur, &len);
+
+    m->transform = LGBM_TRANSFORM_IDENTITY;
+    if (t && len == 4 && memcmp(t, "sqrt", 4) == 0) {
+        m->transform = LGBM_TRANSFORM_SQRT;
+        t = tok_next(&cur, &len);
+    }
+    if (t)
+        return fail(p, line, "objective '%s': unexpected parameter '%.*s'", name,
+                    (int)(len > 40 ? 40 : len), t);
+    return 0;
+}
+
+static int objective_binary(struct parser *p, int line, char *cur, struct lgbm_model *m)
+{
+    size_t len;
+    char *t = tok_next(&cur, &len);
+
+    m->transform = LGBM_TRANSFORM_SIGMOID;
+    if (!t || len < 9 || memcmp(t, "sigmoid:", 8) != 0 ||
+        tok_double(t + 8, len - 8, &m->sigmoid) < 0 || !(m->sigmoid > 0))
+        return fail(p, line, "objective 'binary' needs 'sigmoid:<positive number>'");
+    if (tok_next(&cur, &len))
+        return fail(p, line, "objective 'binary': unexpected parameter");
+    return 0;
+}
+
+static int objective_multiclass(struct parser *p, int line, char *cur, struct lgbm_model *m)
+{
+    size_t len;
+    long long k;
+    char *t = tok_next(&cur, &len);
+
+    m->transform = LGBM_TRANSFORM_SOFTMAX;
+    if (!t || len < 11 || memcmp(t, "num_class:", 10) != 0 ||
+        tok_int(t + 10, len - 10, 2, LGBM_MAX_CLASSES, &k) < 0 || k != m->num_class)
+        return fail(p, line, "objective 'multiclass' needs 'num_class:<num_class>'");
+    if (tok_next(&cur, &len))
+        return fail(p, line, "objective 'multiclass': unexpected parameter");
+    return 0;
+}
+
 static int parse_objective(struct parser *p, int line, struct lgbm_model *m)
 {
     static const char *const identity[] = {"regression", "regression_l1", "huber",
@@ -344,47 +391,19 @@ static int parse_objective(struct parser *p, int line, struct lgbm_model *m)
         return fail(p, line, "objective is empty or unknown");
     memcpy(name, t, len);
     name[len] = '\0';
-    for (size_t i = 0; i < sizeof(identity) / sizeof(identity[0]); i++) {
-        if (strcmp(name, identity[i]) != 0)
-            continue;
-        m->transform = LGBM_TRANSFORM_IDENTITY;
-        t = tok_next(&cur, &len);
-        if (t && len == 4 && memcmp(t, "sqrt", 4) == 0) {
-            m->transform = LGBM_TRANSFORM_SQRT;
-            t = tok_next(&cur, &len);
-        }
-        if (t)
-            return fail(p, line, "objective '%s': unexpected parameter '%.*s'", name,
-                        (int)(len > 40 ? 40 : len), t);
-        return 0;
-    }
+    for (size_t i = 0; i < sizeof(identity) / sizeof(identity[0]); i++)
+        if (strcmp(name, identity[i]) == 0)
+            return objective_identity(p, line, name, cur, m);
     if (!strcmp(name, "poisson") || !strcmp(name, "gamma") || !strcmp(name, "tweedie")) {
         m->transform = LGBM_TRANSFORM_EXP;
         if (tok_next(&cur, &len))
             return fail(p, line, "objective '%s': unexpected parameter", name);
         return 0;
     }
-    if (!strcmp(name, "binary")) {
-        m->transform = LGBM_TRANSFORM_SIGMOID;
-        t = tok_next(&cur, &len);
-        if (!t || len < 9 || memcmp(t, "sigmoid:", 8) != 0 ||
-            tok_double(t + 8, len - 8, &m->sigmoid) < 0 || !(m->sigmoid > 0))
-            return fail(p, line, "objective 'binary' needs 'sigmoid:<positive number>'");
-        if (tok_next(&cur, &len))
-            return fail(p, line, "objective 'binary': unexpected parameter");
-        return 0;
-    }
-    if (!strcmp(name, "multiclass")) {
-        long long k;
-        m->transform = LGBM_TRANSFORM_SOFTMAX;
-        t = tok_next(&cur, &len);
-        if (!t || len < 11 || memcmp(t, "num_class:", 10) != 0 ||
-            tok_int(t + 10, len - 10, 2, LGBM_MAX_CLASSES, &k) < 0 || k != m->num_class)
-            return fail(p, line, "objective 'multiclass' needs 'num_class:<num_class>'");
-        if (tok_next(&cur, &len))
-            return fail(p, line, "objective 'multiclass': unexpected parameter");
-        return 0;
-    }
+    if (!strcmp(name, "binary"))
+        return objective_binary(p, line, cur, m);
+    if (!strcmp(name, "multiclass"))
+        return objective_multiclass(p, line, cur, m);
     return fail(p, line,
                 "objective '%s' is not supported (supported: regression, regression_l1, huber, "
                 "fair, quantile, mape, poisson, gamma, tweedie, binary, multiclass)",

@@ -177,47 +177,38 @@ static int copy_chars(char *dst, size_t cap, const char *src)
     return 0;
 }
 
-int patterns_compile(const struct patterns *p, struct vocab *vocab, const char *id, const char *src,
-                     const json_t *gates, const char *group, struct patterns_regex *re,
-                     uint32_t *max_pairs, char *err, size_t err_len)
+/* The pattern (macros expanded into b) compiled and JIT-compiled, its named groups found. */
+static int compile_code(const struct patterns *p, struct vocab *vocab, const char *id,
+                        const char *src, const char *group, struct sbuf *b,
+                        struct patterns_regex *re, uint32_t *max_pairs, char *err, size_t err_len)
 {
-    const json_t *triggers = json_object_get(gates, "triggers");
-    const json_t *require = json_object_get(gates, "require");
-    const json_t *require_any = json_object_get(gates, "require_any");
-    const char *anchor = json_string_value(json_object_get(gates, "anchor"));
-    const char *digit_then = json_string_value(json_object_get(gates, "digit_then"));
-    const char *then_digit = json_string_value(json_object_get(gates, "then_digit"));
-    const char *then = json_string_value(json_object_get(gates, "then"));
-    struct sbuf b = {0};
-    int rc = -1, ec;
-    PCRE2_SIZE off;
     char inner[160];
+    int ec;
+    PCRE2_SIZE off;
 
-    memset(re, 0, sizeof(*re));
-    re->id = rulefile_strdup(id);
     if (!src) {
         snprintf(err, err_len, "'%s': pattern missing", id);
-        goto out;
+        return -1;
     }
-    if (expand(p, vocab, src, &b, 0, inner, sizeof(inner)) < 0) {
+    if (expand(p, vocab, src, b, 0, inner, sizeof(inner)) < 0) {
         snprintf(err, err_len, "'%s': %s", id, inner);
-        goto out;
+        return -1;
     }
     re->code =
-        pcre2_compile((PCRE2_SPTR)b.p, b.len, PCRE2_DOTALL | PCRE2_DUPNAMES, &ec, &off, NULL);
+        pcre2_compile((PCRE2_SPTR)b->p, b->len, PCRE2_DOTALL | PCRE2_DUPNAMES, &ec, &off, NULL);
     if (!re->code) {
         PCRE2_UCHAR msg[120];
         pcre2_get_error_message(ec, msg, sizeof(msg));
         snprintf(err, err_len, "'%s': pattern error at offset %zu: %s", id, (size_t)off,
                  (const char *)msg);
-        goto out;
+        return -1;
     }
     re->jit = pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE) == 0;
     if (group) {
         group_numbers(re->code, group, re->group);
         if (!re->group[0]) {
             snprintf(err, err_len, "'%s': pattern has no (?<%s>...) group", id, group);
-            goto out;
+            return -1;
         }
     }
     group_numbers(re->code, "currency", re->currency);
@@ -230,23 +221,34 @@ int patterns_compile(const struct patterns *p, struct vocab *vocab, const char *
     pcre2_pattern_info(re->code, PCRE2_INFO_CAPTURECOUNT, &caps);
     if (caps + 1 > *max_pairs)
         *max_pairs = caps + 1;
+    return 0;
+}
+
+/* The word gates: "triggers", "require", "require_any". */
+static int word_gates(struct vocab *vocab, const char *id, const json_t *gates,
+                      struct patterns_regex *re, char *err, size_t err_len)
+{
+    const json_t *triggers = json_object_get(gates, "triggers");
+    const json_t *require = json_object_get(gates, "require");
+    char inner[160];
+
     if (triggers && json_array_size(triggers) > 0) {
         if (vocab_add_triggers(vocab, triggers, &re->any, inner, sizeof(inner)) < 0) {
             snprintf(err, err_len, "'%s': %s", id, inner);
-            goto out;
+            return -1;
         }
         re->gated = true;
     }
     if (require && json_array_size(require) > 0) {
         if (vocab_add_triggers(vocab, require, &re->all, inner, sizeof(inner)) < 0) {
             snprintf(err, err_len, "'%s': require: %s", id, inner);
-            goto out;
+            return -1;
         }
         re->required = true;
     }
-    if (add_clauses(vocab, require_any, re, inner, sizeof(inner)) < 0) {
+    if (add_clauses(vocab, json_object_get(gates, "require_any"), re, inner, sizeof(inner)) < 0) {
         snprintf(err, err_len, "'%s': require_any: %s", id, inner);
-        goto out;
+        return -1;
     }
     for (int w = 0; w < VOCAB_MASK_WORDS; w++) {
         if (re->any.w[w])
@@ -254,47 +256,73 @@ int patterns_compile(const struct patterns *p, struct vocab *vocab, const char *
         if (re->all.w[w])
             re->all_idx[re->n_all++] = (uint8_t)w;
     }
-    if (copy_chars(re->digit_then, sizeof(re->digit_then), digit_then) < 0) {
-        snprintf(err, err_len, "'%s': digit_then must hold 1 to %zu characters", id,
-                 sizeof(re->digit_then) - 1);
-        goto out;
-    }
-    if (copy_chars(re->then_digit, sizeof(re->then_digit), then_digit) < 0) {
-        snprintf(err, err_len, "'%s': then_digit must hold 1 to %zu characters", id,
-                 sizeof(re->then_digit) - 1);
-        goto out;
-    }
-    if (copy_chars(re->then, sizeof(re->then), then) < 0) {
-        snprintf(err, err_len, "'%s': then must hold 1 to %zu characters", id,
-                 sizeof(re->then) - 1);
-        goto out;
-    }
+    return 0;
+}
+
+/* One character gate ("digit_then", "then_digit", "then") into dst[cap]. */
+static int char_gate(const json_t *gates, const char *name, const char *id, char *dst, size_t cap,
+                     char *err, size_t err_len)
+{
+    if (copy_chars(dst, cap, json_string_value(json_object_get(gates, name))) == 0)
+        return 0;
+    snprintf(err, err_len, "'%s': %s must hold 1 to %zu characters", id, name, cap - 1);
+    return -1;
+}
+
+/* "anchor": where matches start; "each" also compiles the anchored copy of b. */
+static int anchor_gate(const char *id, const json_t *gates, const struct sbuf *b,
+                       struct patterns_regex *re, char *err, size_t err_len)
+{
+    const char *anchor = json_string_value(json_object_get(gates, "anchor"));
     bool each = anchor && strcmp(anchor, "each") == 0;
-    if (then && !each) {
+    int ec;
+    PCRE2_SIZE off;
+
+    if (re->then[0] && !each) {
         snprintf(err, err_len, "'%s': then needs anchor \"each\"", id);
-        goto out;
+        return -1;
     }
-    if (anchor && !each && strcmp(anchor, "trigger") != 0 && strcmp(anchor, "none") != 0) {
+    if (!anchor || strcmp(anchor, "none") == 0)
+        return 0;
+    if (!each && strcmp(anchor, "trigger") != 0) {
         snprintf(err, err_len, "'%s': anchor must be \"trigger\", \"each\" or \"none\"", id);
+        return -1;
+    }
+    if (!re->gated) {
+        snprintf(err, err_len, "'%s': anchor \"%s\" needs triggers", id, anchor);
+        return -1;
+    }
+    re->from_trigger = true;
+    if (!each)
+        return 0;
+    re->anchored = pcre2_compile((PCRE2_SPTR)b->p, b->len,
+                                 PCRE2_DOTALL | PCRE2_DUPNAMES | PCRE2_ANCHORED, &ec, &off, NULL);
+    if (!re->anchored) {
+        snprintf(err, err_len, "'%s': anchored copy does not compile", id);
+        return -1;
+    }
+    re->anchored_jit = pcre2_jit_compile(re->anchored, PCRE2_JIT_COMPLETE) == 0;
+    return 0;
+}
+
+int patterns_compile(const struct patterns *p, struct vocab *vocab, const char *id, const char *src,
+                     const json_t *gates, const char *group, struct patterns_regex *re,
+                     uint32_t *max_pairs, char *err, size_t err_len)
+{
+    struct sbuf b = {0};
+    int rc = -1;
+
+    memset(re, 0, sizeof(*re));
+    re->id = rulefile_strdup(id);
+    if (compile_code(p, vocab, id, src, group, &b, re, max_pairs, err, err_len) < 0 ||
+        word_gates(vocab, id, gates, re, err, err_len) < 0 ||
+        char_gate(gates, "digit_then", id, re->digit_then, sizeof(re->digit_then), err, err_len) <
+            0 ||
+        char_gate(gates, "then_digit", id, re->then_digit, sizeof(re->then_digit), err, err_len) <
+            0 ||
+        char_gate(gates, "then", id, re->then, sizeof(re->then), err, err_len) < 0 ||
+        anchor_gate(id, gates, &b, re, err, err_len) < 0)
         goto out;
-    }
-    if (anchor && (each || strcmp(anchor, "trigger") == 0)) {
-        if (!re->gated) {
-            snprintf(err, err_len, "'%s': anchor \"%s\" needs triggers", id, anchor);
-            goto out;
-        }
-        re->from_trigger = true;
-    }
-    if (each) {
-        re->anchored =
-            pcre2_compile((PCRE2_SPTR)b.p, b.len, PCRE2_DOTALL | PCRE2_DUPNAMES | PCRE2_ANCHORED,
-                          &ec, &off, NULL);
-        if (!re->anchored) {
-            snprintf(err, err_len, "'%s': anchored copy does not compile", id);
-            goto out;
-        }
-        re->anchored_jit = pcre2_jit_compile(re->anchored, PCRE2_JIT_COMPLETE) == 0;
-    }
     rc = 0;
 out:
     free(b.p);
