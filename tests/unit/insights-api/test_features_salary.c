@@ -191,8 +191,11 @@ static void test_recurring_salary(void **state)
         imps_credit(NOV1 + 6 * DAY, 31000, "GLOBEX SERVICES"),
     };
     static const struct feature_want want[] = {
-        {"salaried_flag", 1},      {"estimated_salary", 30000},          {"salary_months_count", 3},
-        {"monthly_obligation", 0}, {"mobilegator_affordability", 30000},
+        {"salaried_flag", 1},        /* no keyword: from the recurring payer alone */
+        {"estimated_salary", 30000}, /* median of 29,000 / 30,000 / 31,000, not the 40,000 */
+        {"salary_months_count", 3},
+        {"monthly_obligation", 0},
+        {"mobilegator_affordability", 30000},
     };
     COMPUTE_INBOX(sms, FEATURES_GROUP_EXTRACTED_SMS);
 
