@@ -19,7 +19,7 @@ REPO_ROOT=$(pwd)
 APT_PKGS=(build-essential pkg-config make git
     libevent-dev libpq-dev libmongoc-dev libbson-dev libpcre2-dev libjansson-dev
     libcurl4-openssl-dev libssl-dev libcmocka-dev
-    clang clang-format libclang-rt-14-dev valgrind
+    clang clang-format libclang-rt-14-dev valgrind pmccabe
     postgresql postgresql-15 postgresql-client-15
     python3 wrk hyperfine curl ca-certificates jq procps util-linux
     yamllint docker-compose prometheus python3-sklearn)

@@ -53,6 +53,7 @@ format_check() {
 section "source checks"
 [ -x scripts/checksrc.sh ] && check "checksrc (SPDX, purpose comment, banned functions)" scripts/checksrc.sh
 check "clang-format --dry-run -Werror" format_check
+check "function complexity ceiling (pmccabe)" scripts/complexity.sh
 
 section "build (build/)"
 check "make all" make -j"$JOBS" BUILD=build all
