@@ -247,24 +247,89 @@ static bool need_mongo(void)
     return false;
 }
 
-static struct mongo_source *source(long max_sms, const char *enabled)
+/* Skips the calling test (saying why) when there is no server to read from. */
+static void require_mongo(void)
 {
-    struct mongo_source_config cfg = {0};
-    struct mongo_source *ms;
-    char err[256];
+    if (!need_mongo())
+        skip();
+}
 
-    cfg.uri = mongo_uri;
-    cfg.database = db_name;
-    cfg.max_sms = max_sms;
-    cfg.enabled_sources = enabled;
-    cfg.min_pool_size = 2;
-    ms = mongo_source_new(&cfg, err, sizeof(err));
+/* A source from cfg; a refused configuration fails the test with its error. */
+static struct mongo_source *source_from(const struct mongo_source_config *cfg)
+{
+    char err[256];
+    struct mongo_source *ms = mongo_source_new(cfg, err, sizeof(err));
+
     if (!ms)
         fail_msg("mongo_source_new: %s", err);
     return ms;
 }
 
+/* A source on the fixture's database (the test skips without one). */
+static struct mongo_source *fixture_source(long max_sms, const char *enabled)
+{
+    struct mongo_source_config cfg = {0};
+
+    require_mongo();
+    cfg.uri = mongo_uri;
+    cfg.database = db_name;
+    cfg.max_sms = max_sms;
+    cfg.enabled_sources = enabled;
+    cfg.min_pool_size = 2;
+    return source_from(&cfg);
+}
+
+/* What one read gave back, with the source it came through; reading_free releases all three. */
+struct reading {
+    struct mongo_source *ms;
+    struct user_data u;
+    struct raw_sms_list sms;
+    char err[512];
+};
+
+/*
+ * Act: reads the asked-for sources of client/user through ms (which r then
+ * owns) into a fresh r; max_sms 0 asks for no cap of the request's own.
+ */
+static enum err read_sources(struct mongo_source *ms, const char *client, const char *user,
+                             bool sms, bool apps, bool device, size_t max_sms, struct reading *r)
+{
+    r->ms = ms;
+    user_data_init(&r->u, client, user, 0);
+    raw_sms_list_init(&r->sms);
+    return mongo_source_read(ms, client, user, sms, apps, device, max_sms, &r->u, &r->sms, r->err,
+                             sizeof(r->err));
+}
+
+/* Act: the whole of client/user, as a plain request reads it. */
+static enum err read_all(struct mongo_source *ms, const char *client, const char *user,
+                         struct reading *r)
+{
+    return read_sources(ms, client, user, true, true, true, 0, r);
+}
+
+/* Frees what was read, keeping r->ms for the next read through it. */
+static void reading_clear(struct reading *r)
+{
+    user_data_free(&r->u);
+    raw_sms_list_free(&r->sms);
+}
+
+static void reading_free(struct reading *r)
+{
+    reading_clear(r);
+    mongo_source_free(r->ms);
+}
+
 /* ---- configuration (no server needed) ----------------------------------- */
+
+/* cfg is refused with an error (left in err) that names want. */
+static void expect_refused(const struct mongo_source_config *cfg, const char *want, char *err,
+                           size_t err_len)
+{
+    assert_null(mongo_source_new(cfg, err, err_len));
+    assert_non_null(strstr(err, want));
+}
 
 static void test_config_errors(void **state)
 {
@@ -274,113 +339,101 @@ static void test_config_errors(void **state)
     (void)state;
     /* a bad URI: the error never quotes it (it may hold a password) */
     cfg.uri = "mongodb://someone:s3cretpw@host:99999/";
-    assert_null(mongo_source_new(&cfg, err, sizeof(err)));
-    assert_non_null(strstr(err, "DI_MONGODB_URI"));
+    expect_refused(&cfg, "DI_MONGODB_URI", err, sizeof(err));
     assert_null(strstr(err, "s3cretpw"));
 
     cfg.uri = "";
-    assert_null(mongo_source_new(&cfg, err, sizeof(err)));
-    assert_non_null(strstr(err, "DI_MONGODB_HOST"));
+    expect_refused(&cfg, "DI_MONGODB_HOST", err, sizeof(err));
 
     cfg.host = "127.0.0.1";
     cfg.enabled_sources = "sms,contacts";
-    assert_null(mongo_source_new(&cfg, err, sizeof(err)));
-    assert_non_null(strstr(err, "contacts"));
+    expect_refused(&cfg, "contacts", err, sizeof(err));
 
     cfg.enabled_sources = "";
     cfg.max_pool_size = 2;
     cfg.min_pool_size = 3;
-    assert_null(mongo_source_new(&cfg, err, sizeof(err)));
-    assert_non_null(strstr(err, "MIN_POOL_SIZE"));
+    expect_refused(&cfg, "MIN_POOL_SIZE", err, sizeof(err));
 
     cfg.min_pool_size = 1;
     cfg.port = 70000;
-    assert_null(mongo_source_new(&cfg, err, sizeof(err)));
-    assert_non_null(strstr(err, "DI_MONGODB_PORT"));
+    expect_refused(&cfg, "DI_MONGODB_PORT", err, sizeof(err));
 
     /* valid parts, with a password that needs no escaping by us: no I/O at creation */
     cfg.port = 27017;
     cfg.username = "reader";
     cfg.password = "p@ss:w/rd%";
     cfg.enabled_sources = " sms , device";
-    struct mongo_source *ms = mongo_source_new(&cfg, err, sizeof(err));
-    if (!ms)
-        fail_msg("valid parts refused: %s", err);
-    mongo_source_free(ms);
+    mongo_source_free(source_from(&cfg));
     mongo_source_free(NULL);
 }
 
 /* ---- reads -------------------------------------------------------------- */
 
-static void test_merge_dedupe(void **state)
+/* user-a's messages: s1..s10 once each, in time order, the latest sync's copy of an overlap. */
+static void assert_sms_merged(const struct raw_sms_list *sms)
 {
-    struct mongo_source *ms;
-    struct user_data u;
-    struct raw_sms_list sms;
-    char err[256];
-
-    (void)state;
-    if (!need_mongo()) {
-        skip();
-        return;
-    }
-    ms = source(0, "");
-    assert_int_equal(mongo_source_ping(ms, err, sizeof(err)), ERR_OK);
-    user_data_init(&u, "client-a", "user-a", 0);
-    raw_sms_list_init(&sms);
-    assert_int_equal(mongo_source_read(ms, "client-a", "user-a", true, true, true, 0, &u, &sms, err,
-                                       sizeof(err)),
-                     ERR_OK);
-    /* s1..s10 once each, in time order */
-    assert_int_equal(sms.count, 10);
-    for (size_t i = 0; i < sms.count; i++) {
+    assert_int_equal(sms->count, 10);
+    for (size_t i = 0; i < sms->count; i++) {
         char id[32];
         snprintf(id, sizeof(id), "s%zu", i + 1);
-        assert_string_equal(sms.items[i].sms_id, id);
-        assert_int_equal(sms.items[i].ts, msg_ms((int)i + 1) / 1000);
-        assert_string_equal(sms.items[i].sender, "VM-EXBANK-S");
+        assert_string_equal(sms->items[i].sms_id, id);
+        assert_int_equal(sms->items[i].ts, msg_ms((int)i + 1) / 1000);
+        assert_string_equal(sms->items[i].sender, "VM-EXBANK-S");
     }
-    /* overlaps: the latest sync's copy wins */
-    assert_non_null(strstr(sms.items[3].body, "sync2")); /* s4: sync1 and sync2 */
-    assert_non_null(strstr(sms.items[7].body, "sync3")); /* s8: sync2 and sync3 */
-    assert_non_null(strstr(sms.items[0].body, "sync1"));
-    assert_int_equal(sms.items[0].body_len, strlen(sms.items[0].body));
-    assert_int_equal(u.sms_state, SOURCE_NOT_ASKED); /* left for extraction */
+    assert_non_null(strstr(sms->items[3].body, "sync2")); /* s4: sync1 and sync2 */
+    assert_non_null(strstr(sms->items[7].body, "sync3")); /* s8: sync2 and sync3 */
+    assert_non_null(strstr(sms->items[0].body, "sync1"));
+    assert_int_equal(sms->items[0].body_len, strlen(sms->items[0].body));
+}
 
-    /* apps: union by package, the later snapshot's fields */
-    assert_int_equal(u.apps_state, SOURCE_OK);
-    assert_int_equal(u.apps_count, 4);
-    struct app_fact *loan = user_data_find_app(&u, "com.example.loan");
+/* user-a's apps: the union by package, each with the later snapshot's fields. */
+static void assert_apps_merged(struct user_data *u)
+{
+    assert_int_equal(u->apps_state, SOURCE_OK);
+    assert_int_equal(u->apps_count, 4);
+    struct app_fact *loan = user_data_find_app(u, "com.example.loan");
     assert_non_null(loan);
     assert_string_equal(loan->app_name, "com.example.loan new");
     assert_int_equal(loan->update_ts, 1760000002); /* epoch ms, from the later snapshot */
     assert_int_equal(loan->install_ts, 1700000001);
-    struct app_fact *pay = user_data_find_app(&u, "com.example.pay");
+    struct app_fact *pay = user_data_find_app(u, "com.example.pay");
     assert_non_null(pay);
     assert_string_equal(pay->app_name, "com.example.pay old");
-    assert_true(user_data_find_app(&u, "com.android.settings")->is_system);
+    assert_true(user_data_find_app(u, "com.android.settings")->is_system);
     assert_false(pay->is_system);
+}
 
-    /* device: the latest sync */
-    assert_int_equal(u.device_state, SOURCE_OK);
-    assert_string_equal(u.device.model, "EX-3");
-    assert_string_equal(u.device.brand, "Exphone");
-    assert_int_equal(u.device.sdk_int, 33);
-    assert_true(u.device.total_ram_mb == 6144.0);
-    assert_true(u.device.total_storage_mb == 131072.0);
-    assert_int_equal(u.device.captured_ts, 1777593603); /* epoch ms of the latest */
+/* user-a's device: the one of the latest sync. */
+static void assert_latest_device(const struct user_data *u)
+{
+    assert_int_equal(u->device_state, SOURCE_OK);
+    assert_string_equal(u->device.model, "EX-3");
+    assert_string_equal(u->device.brand, "Exphone");
+    assert_int_equal(u->device.sdk_int, 33);
+    assert_true(u->device.total_ram_mb == 6144.0);
+    assert_true(u->device.total_storage_mb == 131072.0);
+    assert_int_equal(u->device.captured_ts, 1777593603); /* epoch ms of the latest */
+}
 
-    user_data_free(&u);
-    raw_sms_list_free(&sms);
-    mongo_source_free(ms);
+static void test_merge_dedupe(void **state)
+{
+    struct mongo_source *ms = fixture_source(0, "");
+    struct reading r;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(mongo_source_ping(ms, err, sizeof(err)), ERR_OK);
+    assert_int_equal(read_all(ms, "client-a", "user-a", &r), ERR_OK);
+    assert_sms_merged(&r.sms);
+    assert_int_equal(r.u.sms_state, SOURCE_NOT_ASKED); /* left for extraction */
+    assert_apps_merged(&r.u);
+    assert_latest_device(&r.u);
+    reading_free(&r);
 }
 
 static void test_caps(void **state)
 {
-    struct mongo_source *ms;
-    struct user_data u;
-    struct raw_sms_list sms;
-    char err[256];
+    struct reading r;
     static const struct {
         long global;
         size_t asked;
@@ -388,172 +441,103 @@ static void test_caps(void **state)
     } cases[] = {{0, 3, 3}, {4, 0, 4}, {4, 100, 4}, {4, 2, 2}, {0, 0, 10}, {0, 10, 10}};
 
     (void)state;
-    if (!need_mongo()) {
-        skip();
-        return;
-    }
     for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
-        ms = source(cases[k].global, "");
-        user_data_init(&u, "client-a", "user-a", 0);
-        raw_sms_list_init(&sms);
-        assert_int_equal(mongo_source_read(ms, "client-a", "user-a", true, false, false,
-                                           cases[k].asked, &u, &sms, err, sizeof(err)),
+        assert_int_equal(read_sources(fixture_source(cases[k].global, ""), "client-a", "user-a",
+                                      true, false, false, cases[k].asked, &r),
                          ERR_OK);
-        assert_int_equal(sms.count, cases[k].want);
+        assert_int_equal(r.sms.count, cases[k].want);
         /* the most recent ones: the last is always s10 */
-        assert_string_equal(sms.items[sms.count - 1].sms_id, "s10");
+        assert_string_equal(r.sms.items[r.sms.count - 1].sms_id, "s10");
         char first[32];
         snprintf(first, sizeof(first), "s%zu", 11 - cases[k].want);
-        assert_string_equal(sms.items[0].sms_id, first);
-        assert_int_equal(u.apps_state, SOURCE_NOT_ASKED);
-        assert_int_equal(u.device_state, SOURCE_NOT_ASKED);
-        user_data_free(&u);
-        raw_sms_list_free(&sms);
-        mongo_source_free(ms);
+        assert_string_equal(r.sms.items[0].sms_id, first);
+        assert_int_equal(r.u.apps_state, SOURCE_NOT_ASKED);
+        assert_int_equal(r.u.device_state, SOURCE_NOT_ASKED);
+        reading_free(&r);
     }
 }
 
 static void test_empty_and_not_found(void **state)
 {
-    struct mongo_source *ms;
-    struct user_data u;
-    struct raw_sms_list sms;
-    char err[256];
-
-    (void)state;
-    if (!need_mongo()) {
-        skip();
-        return;
-    }
-    ms = source(0, "");
-    /* only a device: SMS and apps are empty sources, not a missing user */
-    user_data_init(&u, "client-a", "user-dev", 0);
-    raw_sms_list_init(&sms);
-    assert_int_equal(mongo_source_read(ms, "client-a", "user-dev", true, true, true, 0, &u, &sms,
-                                       err, sizeof(err)),
-                     ERR_OK);
-    assert_int_equal(u.sms_state, SOURCE_EMPTY);
-    assert_int_equal(u.apps_state, SOURCE_EMPTY);
-    assert_int_equal(u.device_state, SOURCE_OK);
-    assert_string_equal(u.device.model, "EX-D");
-    assert_int_equal(sms.count, 0);
-    user_data_free(&u);
-
-    /* asking only for SMS of that user: nothing in what was read */
-    user_data_init(&u, "client-a", "user-dev", 0);
-    assert_int_equal(mongo_source_read(ms, "client-a", "user-dev", true, false, false, 0, &u, &sms,
-                                       err, sizeof(err)),
-                     ERR_USER_NOT_FOUND);
-    user_data_free(&u);
-
-    /* nobody */
     static const char *const nobody[][2] = {
         {"client-a", "user-nobody"}, {"client-c", "user-a"}, {"client-a", ""}};
-    for (size_t i = 0; i < 3; i++) {
-        user_data_init(&u, nobody[i][0], nobody[i][1], 0);
-        assert_int_equal(mongo_source_read(ms, nobody[i][0], nobody[i][1], true, true, true, 0, &u,
-                                           &sms, err, sizeof(err)),
-                         ERR_USER_NOT_FOUND);
-        assert_int_equal(sms.count, 0);
-        assert_int_equal(u.apps_count, 0);
-        assert_null(u.device.model);
-        user_data_free(&u);
+    struct mongo_source *ms = fixture_source(0, "");
+    struct reading r;
+
+    (void)state;
+    /* only a device: SMS and apps are empty sources, not a missing user */
+    assert_int_equal(read_all(ms, "client-a", "user-dev", &r), ERR_OK);
+    assert_int_equal(r.u.sms_state, SOURCE_EMPTY);
+    assert_int_equal(r.u.apps_state, SOURCE_EMPTY);
+    assert_int_equal(r.u.device_state, SOURCE_OK);
+    assert_string_equal(r.u.device.model, "EX-D");
+    assert_int_equal(r.sms.count, 0);
+    reading_clear(&r);
+
+    /* asking only for SMS of that user: nothing in what was read */
+    assert_int_equal(read_sources(ms, "client-a", "user-dev", true, false, false, 0, &r),
+                     ERR_USER_NOT_FOUND);
+    reading_clear(&r);
+
+    /* nobody: an unknown user, a known user under another client, an empty id */
+    for (size_t i = 0; i < sizeof(nobody) / sizeof(nobody[0]); i++) {
+        assert_int_equal(read_all(ms, nobody[i][0], nobody[i][1], &r), ERR_USER_NOT_FOUND);
+        assert_int_equal(r.sms.count, 0);
+        assert_int_equal(r.u.apps_count, 0);
+        assert_null(r.u.device.model);
+        reading_clear(&r);
     }
     /* nothing asked: no query, no verdict */
-    user_data_init(&u, "client-a", "user-nobody", 0);
-    assert_int_equal(mongo_source_read(ms, "client-a", "user-nobody", false, false, false, 0, &u,
-                                       &sms, err, sizeof(err)),
+    assert_int_equal(read_sources(ms, "client-a", "user-nobody", false, false, false, 0, &r),
                      ERR_OK);
-    assert_int_equal(u.sms_state, SOURCE_NOT_ASKED);
-    user_data_free(&u);
-    raw_sms_list_free(&sms);
-    mongo_source_free(ms);
+    assert_int_equal(r.u.sms_state, SOURCE_NOT_ASKED);
+    reading_free(&r); /* the last reading through ms also frees ms */
 }
 
 static void test_other_client_isolated(void **state)
 {
-    struct mongo_source *ms;
-    struct user_data u;
-    struct raw_sms_list sms;
-    char err[256];
+    struct reading r;
 
     (void)state;
-    if (!need_mongo()) {
-        skip();
-        return;
-    }
-    ms = source(0, "");
-    user_data_init(&u, "client-b", "user-a", 0);
-    raw_sms_list_init(&sms);
-    assert_int_equal(mongo_source_read(ms, "client-b", "user-a", true, true, true, 0, &u, &sms, err,
-                                       sizeof(err)),
-                     ERR_OK);
-    assert_int_equal(sms.count, 11); /* s50..s60 only */
-    assert_string_equal(sms.items[0].sms_id, "s50");
-    assert_string_equal(u.device.model, "OTHER");
-    assert_int_equal(u.apps_state, SOURCE_EMPTY);
-    user_data_free(&u);
-    raw_sms_list_free(&sms);
-    mongo_source_free(ms);
+    assert_int_equal(read_all(fixture_source(0, ""), "client-b", "user-a", &r), ERR_OK);
+    assert_int_equal(r.sms.count, 11); /* s50..s60 only */
+    assert_string_equal(r.sms.items[0].sms_id, "s50");
+    assert_string_equal(r.u.device.model, "OTHER");
+    assert_int_equal(r.u.apps_state, SOURCE_EMPTY);
+    reading_free(&r);
 }
 
 static void test_odd_items(void **state)
 {
-    struct mongo_source *ms;
-    struct user_data u;
-    struct raw_sms_list sms;
-    char err[256];
+    /* sorted: t2 (2001), 777 (2026-11-18 16:37:40 IST), t1 one second later */
+    static const struct {
+        const char *id;
+        int64_t ts;
+    } want[] = {{"t2", 1000000000}, {"777", 1795000060}, {"t1", 1795000061}};
+    struct reading r;
 
     (void)state;
-    if (!need_mongo()) {
-        skip();
-        return;
+    assert_int_equal(read_all(fixture_source(0, ""), "client-a", "user-odd", &r), ERR_OK);
+    assert_int_equal(r.sms.count, 3);
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        assert_string_equal(r.sms.items[i].sms_id, want[i].id);
+        assert_int_equal(r.sms.items[i].ts, want[i].ts);
     }
-    ms = source(0, "");
-    user_data_init(&u, "client-a", "user-odd", 0);
-    raw_sms_list_init(&sms);
-    assert_int_equal(mongo_source_read(ms, "client-a", "user-odd", true, true, true, 0, &u, &sms,
-                                       err, sizeof(err)),
-                     ERR_OK);
-    assert_int_equal(sms.count, 3);
-    /* sorted: t2 (2001), 777 (2026-11-18 16:37:40 IST), t1 one second later */
-    assert_string_equal(sms.items[0].sms_id, "t2");
-    assert_int_equal(sms.items[0].ts, 1000000000);
-    assert_string_equal(sms.items[1].sms_id, "777");
-    assert_int_equal(sms.items[1].ts, 1795000060);
-    assert_null(sms.items[1].sender);
-    assert_string_equal(sms.items[2].sms_id, "t1");
-    assert_int_equal(sms.items[2].ts, 1795000061);
-    user_data_free(&u);
-    raw_sms_list_free(&sms);
-    mongo_source_free(ms);
+    assert_null(r.sms.items[1].sender); /* 777's sender was BSON null */
+    reading_free(&r);
 }
 
 static void test_enabled_sources(void **state)
 {
-    struct mongo_source *ms;
-    struct user_data u;
-    struct raw_sms_list sms;
-    char err[256];
+    struct reading r;
 
     (void)state;
-    if (!need_mongo()) {
-        skip();
-        return;
-    }
-    ms = source(0, "sms,device");
-    user_data_init(&u, "client-a", "user-a", 0);
-    raw_sms_list_init(&sms);
-    assert_int_equal(mongo_source_read(ms, "client-a", "user-a", true, true, true, 0, &u, &sms, err,
-                                       sizeof(err)),
-                     ERR_OK);
-    assert_int_equal(u.apps_state, SOURCE_NOT_ASKED);
-    assert_int_equal(u.apps_count, 0);
-    assert_int_equal(u.device_state, SOURCE_OK);
-    assert_int_equal(sms.count, 10);
-    user_data_free(&u);
-    raw_sms_list_free(&sms);
-    mongo_source_free(ms);
+    assert_int_equal(read_all(fixture_source(0, "sms,device"), "client-a", "user-a", &r), ERR_OK);
+    assert_int_equal(r.u.apps_state, SOURCE_NOT_ASKED);
+    assert_int_equal(r.u.apps_count, 0);
+    assert_int_equal(r.u.device_state, SOURCE_OK);
+    assert_int_equal(r.sms.count, 10);
+    reading_free(&r);
 }
 
 /* The URI built from DI_MONGODB_HOST/PORT/DATABASE reads the same data. */
@@ -561,16 +545,11 @@ static void test_parts(void **state)
 {
     struct mongo_source_config cfg = {0};
     struct mongo_source *ms;
-    struct user_data u;
-    struct raw_sms_list sms;
-    char err[256];
+    struct reading r;
     bson_error_t be;
 
     (void)state;
-    if (!need_mongo()) {
-        skip();
-        return;
-    }
+    require_mongo();
     mongoc_uri_t *uri = mongoc_uri_new_with_error(mongo_uri, &be);
     const mongoc_host_list_t *h = mongoc_uri_get_hosts(uri);
     cfg.host = h->host;
@@ -579,19 +558,25 @@ static void test_parts(void **state)
     cfg.server_selection_timeout_ms = 3000;
     cfg.max_pool_size = 4;
     cfg.min_pool_size = 1;
-    ms = mongo_source_new(&cfg, err, sizeof(err));
-    assert_non_null(ms);
+    ms = source_from(&cfg);
     mongoc_uri_destroy(uri);
-    user_data_init(&u, "client-a", "user-a", 0);
-    raw_sms_list_init(&sms);
-    assert_int_equal(mongo_source_read(ms, "client-a", "user-a", true, true, true, 0, &u, &sms, err,
-                                       sizeof(err)),
-                     ERR_OK);
-    assert_int_equal(sms.count, 10);
-    assert_int_equal(u.apps_count, 4);
-    user_data_free(&u);
-    raw_sms_list_free(&sms);
-    mongo_source_free(ms);
+    assert_int_equal(read_all(ms, "client-a", "user-a", &r), ERR_OK);
+    assert_int_equal(r.sms.count, 10);
+    assert_int_equal(r.u.apps_count, 4);
+    reading_free(&r);
+}
+
+/* A loopback TCP port with nothing listening on it: bound once, then closed. */
+static int closed_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sa);
+
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    getsockname(fd, (struct sockaddr *)&sa, &sl);
+    close(fd);
+    return ntohs(sa.sin_port);
 }
 
 /* A port with nothing listening: a clear 503-class error once server selection gives up. */
@@ -599,44 +584,26 @@ static void test_mongo_down(void **state)
 {
     struct mongo_source_config cfg = {0};
     struct mongo_source *ms;
-    struct user_data u;
-    struct raw_sms_list sms;
-    char err[512], uri[128];
+    struct reading r;
+    char uri[128];
     struct timespec t0, t1;
 
     (void)state;
-    if (!need_mongo()) {
-        skip();
-        return;
-    }
-    /* the fixture's server port plus nothing: find a closed one by binding and closing */
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t sl = sizeof(sa);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    getsockname(fd, (struct sockaddr *)&sa, &sl);
-    close(fd);
+    require_mongo();
     snprintf(uri, sizeof(uri), "mongodb://127.0.0.1:%d/?serverSelectionTimeoutMS=300",
-             ntohs(sa.sin_port));
+             closed_port());
     cfg.uri = uri;
-    ms = mongo_source_new(&cfg, err, sizeof(err));
-    assert_non_null(ms);
-    user_data_init(&u, "client-a", "user-a", 0);
-    raw_sms_list_init(&sms);
+    ms = source_from(&cfg); /* no I/O yet: the read below is what finds the server gone */
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    assert_int_equal(mongo_source_read(ms, "client-a", "user-a", true, true, true, 0, &u, &sms, err,
-                                       sizeof(err)),
-                     ERR_DEPENDENCY_UNAVAILABLE);
+    assert_int_equal(read_all(ms, "client-a", "user-a", &r), ERR_DEPENDENCY_UNAVAILABLE);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     printf("mongo down reported after %.0f ms: %s\n",
-           (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6, err);
-    assert_non_null(strstr(err, "mongodb"));
-    assert_int_equal(sms.count, 0);
-    assert_int_equal(u.apps_count, 0);
-    assert_int_equal(mongo_source_ping(ms, err, sizeof(err)), ERR_DEPENDENCY_UNAVAILABLE);
-    user_data_free(&u);
-    raw_sms_list_free(&sms);
-    mongo_source_free(ms);
+           (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6, r.err);
+    assert_non_null(strstr(r.err, "mongodb"));
+    assert_int_equal(r.sms.count, 0);
+    assert_int_equal(r.u.apps_count, 0);
+    assert_int_equal(mongo_source_ping(r.ms, r.err, sizeof(r.err)), ERR_DEPENDENCY_UNAVAILABLE);
+    reading_free(&r);
 }
 
 /*
@@ -650,10 +617,7 @@ static void check_generated_user(const char *db, const char *client, const char 
                                  const char *file, const char *stat_text)
 {
     struct mongo_source_config cfg = {0};
-    struct mongo_source *ms;
-    struct user_data u;
-    struct raw_sms_list sms;
-    char err[256];
+    struct reading r;
     json_t *stat = json_loads(stat_text, 0, NULL);
     json_t *src = json_load_file(file, 0, NULL);
 
@@ -661,18 +625,12 @@ static void check_generated_user(const char *db, const char *client, const char 
     assert_non_null(src);
     cfg.uri = mongo_uri;
     cfg.database = db;
-    ms = mongo_source_new(&cfg, err, sizeof(err));
-    assert_non_null(ms);
-    user_data_init(&u, client, user, 0);
-    raw_sms_list_init(&sms);
-    assert_int_equal(
-        mongo_source_read(ms, client, user, true, true, true, 0, &u, &sms, err, sizeof(err)),
-        ERR_OK);
-    assert_int_equal(sms.count, json_integer_value(json_object_get(stat, "sms_unique")));
-    assert_int_equal(sms.count, json_array_size(json_object_get(src, "sms")));
-    assert_int_equal(u.apps_count, json_integer_value(json_object_get(stat, "apps_unique")));
-    assert_string_equal(u.device.model, json_string_value(json_object_get(stat, "device_model")));
-    assert_int_equal(u.device.captured_ts,
+    assert_int_equal(read_all(source_from(&cfg), client, user, &r), ERR_OK);
+    assert_int_equal(r.sms.count, json_integer_value(json_object_get(stat, "sms_unique")));
+    assert_int_equal(r.sms.count, json_array_size(json_object_get(src, "sms")));
+    assert_int_equal(r.u.apps_count, json_integer_value(json_object_get(stat, "apps_unique")));
+    assert_string_equal(r.u.device.model, json_string_value(json_object_get(stat, "device_model")));
+    assert_int_equal(r.u.device.captured_ts,
                      json_integer_value(json_object_get(stat, "device_captured_at")) / 1000);
     /* every generated message is there once, with its body and time */
     json_t *items = json_object_get(src, "sms"), *it;
@@ -681,25 +639,23 @@ static void check_generated_user(const char *db, const char *client, const char 
     json_array_foreach(items, i, it)
     {
         const char *id = json_string_value(json_object_get(it, "sms_id"));
-        for (size_t k = 0; k < sms.count; k++) {
-            if (strcmp(sms.items[k].sms_id, id) != 0)
+        for (size_t k = 0; k < r.sms.count; k++) {
+            if (strcmp(r.sms.items[k].sms_id, id) != 0)
                 continue;
-            assert_string_equal(sms.items[k].body,
+            assert_string_equal(r.sms.items[k].body,
                                 json_string_value(json_object_get(it, "sms_body")));
-            assert_int_equal(sms.items[k].ts,
+            assert_int_equal(r.sms.items[k].ts,
                              json_integer_value(json_object_get(it, "sms_inbox_date")) / 1000);
             matched++;
             break;
         }
     }
-    assert_int_equal(matched, sms.count);
-    for (size_t k = 1; k < sms.count; k++)
-        assert_true(sms.items[k - 1].ts <= sms.items[k].ts);
+    assert_int_equal(matched, r.sms.count);
+    for (size_t k = 1; k < r.sms.count; k++)
+        assert_true(r.sms.items[k - 1].ts <= r.sms.items[k].ts);
     json_decref(stat);
     json_decref(src);
-    user_data_free(&u);
-    raw_sms_list_free(&sms);
-    mongo_source_free(ms);
+    reading_free(&r);
 }
 
 static void test_generated_users(void **state)
