@@ -134,13 +134,18 @@ static void test_migrate_missing_dir_is_an_error(void **state)
     PQfinish(c);
 }
 
+struct racer {
+    int applied;
+    char err[512];
+};
+
 static void *migrate_racer(void *arg)
 {
-    char err[512];
+    struct racer *r = arg;
     PGconn *c = pgt_connect();
-    int *applied = arg;
 
-    *applied = store_migrate(c, pgt_migrations_dir(), err, sizeof(err));
+    r->err[0] = '\0';
+    r->applied = store_migrate(c, pgt_migrations_dir(), r->err, sizeof(r->err));
     PQfinish(c);
     return NULL;
 }
@@ -148,18 +153,21 @@ static void *migrate_racer(void *arg)
 static void test_migrate_racing_replicas_apply_each_file_once(void **state)
 {
     pthread_t t[RACERS];
-    int applied[RACERS], sum = 0;
+    struct racer racer[RACERS];
+    int sum = 0;
 
     (void)state;
     NEED_PG();
     pgt_drop();
     assert_int_equal(pgt_create("store", false), 0);
     for (int i = 0; i < RACERS; i++)
-        assert_int_equal(pthread_create(&t[i], NULL, migrate_racer, &applied[i]), 0);
+        assert_int_equal(pthread_create(&t[i], NULL, migrate_racer, &racer[i]), 0);
     for (int i = 0; i < RACERS; i++) {
         pthread_join(t[i], NULL);
-        assert_true(applied[i] >= 0);
-        sum += applied[i];
+        if (racer[i].applied < 0)
+            fprintf(stderr, "racer %d: %s\n", i, racer[i].err);
+        assert_true(racer[i].applied >= 0);
+        sum += racer[i].applied;
     }
     assert_int_equal(sum, MIGRATION_FILES);
 }
