@@ -135,6 +135,9 @@ static void test_migrate_missing_dir_is_an_error(void **state)
 }
 
 struct racer {
+    const char *dir; /* computed before the threads start: pgt_migrations_dir() writes a
+                        static buffer, and four threads writing it while others read it
+                        once made a racer open a half-written path */
     int applied;
     char err[512];
 };
@@ -145,7 +148,7 @@ static void *migrate_racer(void *arg)
     PGconn *c = pgt_connect();
 
     r->err[0] = '\0';
-    r->applied = store_migrate(c, pgt_migrations_dir(), r->err, sizeof(r->err));
+    r->applied = store_migrate(c, r->dir, r->err, sizeof(r->err));
     PQfinish(c);
     return NULL;
 }
@@ -160,8 +163,11 @@ static void test_migrate_racing_replicas_apply_each_file_once(void **state)
     NEED_PG();
     pgt_drop();
     assert_int_equal(pgt_create("store", false), 0);
-    for (int i = 0; i < RACERS; i++)
+    const char *dir = pgt_migrations_dir(); /* once: see struct racer */
+    for (int i = 0; i < RACERS; i++) {
+        racer[i].dir = dir;
         assert_int_equal(pthread_create(&t[i], NULL, migrate_racer, &racer[i]), 0);
+    }
     for (int i = 0; i < RACERS; i++) {
         pthread_join(t[i], NULL);
         if (racer[i].applied < 0)
