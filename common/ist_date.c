@@ -9,6 +9,7 @@
 #include "common/ist_date.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,5 +279,36 @@ int ist_date_normalise(const char *s, size_t len, char out[20], const char **why
         *why = "timestamp is out of range";
         return -1;
     }
+    return 0;
+}
+
+/* n ASCII digits at s as a number; -1 when one is not a digit. */
+static int fixed_digits(const char *s, int n, int *out)
+{
+    int v = 0;
+
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int ist_date_to_unix(const char *text, int64_t *out)
+{
+    int y, mo, d, h, mi, s;
+
+    if (!text || strlen(text) != 19 || text[4] != '-' || text[7] != '-' || text[10] != ' ' ||
+        text[13] != ':' || text[16] != ':')
+        return -1;
+    if (fixed_digits(text, 4, &y) || fixed_digits(text + 5, 2, &mo) ||
+        fixed_digits(text + 8, 2, &d) || fixed_digits(text + 11, 2, &h) ||
+        fixed_digits(text + 14, 2, &mi) || fixed_digits(text + 17, 2, &s))
+        return -1;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+        return -1;
+    *out = (int64_t)days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - IST_OFFSET_S;
     return 0;
 }

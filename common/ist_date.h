@@ -7,6 +7,7 @@
 #define COMMON_IST_DATE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Convert epoch seconds or milliseconds (pydantic's rule: above 2e10 means
@@ -22,5 +23,12 @@ int ist_from_epoch(long long epoch, char out[20]);
  * pydantic-style reason ("invalid character in year", ...).
  */
 int ist_date_normalise(const char *text, size_t len, char out[20], const char **why);
+
+/*
+ * The reverse, for the one form only ("YYYY-MM-DD HH:MM:SS", India time, as
+ * the extractor replies and the sources store): Unix seconds. Returns 0, or
+ * -1 if the text is not in that form.
+ */
+int ist_date_to_unix(const char *text, int64_t *out);
 
 #endif

@@ -27,9 +27,8 @@
 #include "insights-api/extraction_reply.h"
 
 #define EXTRACT_PATH "/api/extract"
-#define IST_OFFSET_S 19800 /* UTC+05:30 */
-#define POOL_MAX 64        /* idle per-thread HTTP clients kept */
-#define RECORD_BYTES 512   /* request body bytes reserved per message, beyond its text */
+#define POOL_MAX 64      /* idle per-thread HTTP clients kept */
+#define RECORD_BYTES 512 /* request body bytes reserved per message, beyond its text */
 
 struct extraction_client {
     char *urls[EXTRACTION_CLIENT_MAX_URLS]; /* full ".../api/extract" URLs */
@@ -188,50 +187,6 @@ static void client_put(struct extraction_client *c, struct http_client *h)
     }
     pthread_mutex_unlock(&c->pool_lock);
     http_client_free(h);
-}
-
-/* ---- dates -------------------------------------------------------------- */
-
-static int digits(const char *s, int n, int *out)
-{
-    int v = 0;
-
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int y, int m, int d)
-{
-    int64_t era, yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-int extraction_client_ist_to_unix(const char *text, int64_t *out)
-{
-    int y, mo, d, h, mi, s;
-
-    if (!text || strlen(text) != 19 || text[4] != '-' || text[7] != '-' || text[10] != ' ' ||
-        text[13] != ':' || text[16] != ':')
-        return -1;
-    if (digits(text, 4, &y) || digits(text + 5, 2, &mo) || digits(text + 8, 2, &d) ||
-        digits(text + 11, 2, &h) || digits(text + 14, 2, &mi) || digits(text + 17, 2, &s))
-        return -1;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
-        return -1;
-    *out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - IST_OFFSET_S;
-    return 0;
 }
 
 /* ---- request bodies ----------------------------------------------------- */

@@ -119,10 +119,4 @@ enum err extraction_client_extract(struct extraction_client *c, const struct raw
 /* Snapshot of the counters and breaker state (thread-safe). */
 void extraction_client_stats(struct extraction_client *c, struct extraction_client_stats *out);
 
-/*
- * Convert an extractor sms_inbox_date ("YYYY-MM-DD HH:MM:SS", India time) to
- * Unix seconds. Returns 0, or -1 if the text is not in that form.
- */
-int extraction_client_ist_to_unix(const char *text, int64_t *out);
-
 #endif

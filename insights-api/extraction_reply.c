@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/ist_date.h"
 #include "insights-api/extraction_client.h"
 #include "insights-api/extraction_reply.h"
 
@@ -106,7 +107,7 @@ static void apply(struct user_data *u, struct sms_fact *f, const struct field *f
         if (v->type == V_STR && v->len == 19) {
             memcpy(text, v->s, 19);
             text[19] = '\0';
-            *have_ts = extraction_client_ist_to_unix(text, &f->ts) == 0;
+            *have_ts = ist_date_to_unix(text, &f->ts) == 0;
         }
         break;
     }

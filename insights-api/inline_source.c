@@ -150,7 +150,7 @@ static int parse_time(const json_t *v, int64_t *ts, const char **why)
     } else {
         return -1;
     }
-    if (extraction_client_ist_to_unix(ist, ts) < 0) {
+    if (ist_date_to_unix(ist, ts) < 0) {
         *why = "invalid date";
         return -1;
     }

@@ -334,7 +334,7 @@ static int iter_time(const bson_iter_t *it, int64_t *out)
         s = bson_iter_utf8(it, &len);
         if (ist_date_normalise(s, len, ist, &why) < 0)
             return -1;
-        return extraction_client_ist_to_unix(ist, out);
+        return ist_date_to_unix(ist, out);
     default:
         return -1;
     }

@@ -3,7 +3,8 @@
  * India-time dates (common/ist_date): the accepted forms and their
  * normalised text, the pydantic-style reason for each rejected one, epoch
  * seconds and milliseconds, and the calendar's edges (leap days, times
- * before 1970, an epoch past the year 9999).
+ * before 1970, an epoch past the year 9999); and back from the stored form to
+ * Unix seconds, round-tripped against the C library.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/ist_date.h"
 
@@ -82,11 +84,51 @@ static void test_epoch_conversion(void **state)
     assert_int_equal(ist_from_epoch(400000000000000LL, out), -1);
 }
 
+/* "YYYY-MM-DD HH:MM:SS" India time as Unix seconds, from gmtime, for the round trip. */
+static void ist_text(int64_t ts, char out[32])
+{
+    time_t t = (time_t)(ts + 19800);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static void test_ist_to_unix(void **state)
+{
+    int64_t t = 0;
+
+    (void)state;
+    assert_int_equal(ist_date_to_unix("1970-01-01 05:30:00", &t), 0);
+    assert_int_equal(t, 0);
+    /* the example of docs/api-sms-extraction.md: 1795000060 is 2026-11-18 16:37:40 IST */
+    assert_int_equal(ist_date_to_unix("2026-11-18 16:37:40", &t), 0);
+    assert_int_equal(t, 1795000060);
+    /* round trip through the C library over several years, leap days included */
+    for (int64_t ts = 946684800; ts < 1900000000; ts += 86400 * 37 + 3671) {
+        char text[32];
+        ist_text(ts, text);
+        assert_int_equal(ist_date_to_unix(text, &t), 0);
+        assert_int_equal(t, ts);
+    }
+    static const char *const bad[] = {NULL,
+                                      "",
+                                      "2026-11-18",
+                                      "2026-11-18T16:37:40",
+                                      "2026-13-18 16:37:40",
+                                      "2026-11-18 24:00:00",
+                                      "2026-11-1x 16:37:40",
+                                      "2026-11-18 16:37:40Z"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(ist_date_to_unix(bad[i], &t), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_epoch_conversion),
+        cmocka_unit_test(test_ist_to_unix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

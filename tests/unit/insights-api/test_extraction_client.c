@@ -284,35 +284,6 @@ static void test_config_errors(void **state)
     extraction_client_free(c);
 }
 
-static void test_ist_to_unix(void **state)
-{
-    int64_t t = 0;
-
-    (void)state;
-    assert_int_equal(extraction_client_ist_to_unix("1970-01-01 05:30:00", &t), 0);
-    assert_int_equal(t, 0);
-    /* the example of docs/api-sms-extraction.md: 1795000060 is 2026-11-18 16:37:40 IST */
-    assert_int_equal(extraction_client_ist_to_unix("2026-11-18 16:37:40", &t), 0);
-    assert_int_equal(t, 1795000060);
-    /* round trip through the C library over several years, leap days included */
-    for (int64_t ts = 946684800; ts < 1900000000; ts += 86400 * 37 + 3671) {
-        char text[32];
-        ist_text(ts, text);
-        assert_int_equal(extraction_client_ist_to_unix(text, &t), 0);
-        assert_int_equal(t, ts);
-    }
-    static const char *const bad[] = {NULL,
-                                      "",
-                                      "2026-11-18",
-                                      "2026-11-18T16:37:40",
-                                      "2026-13-18 16:37:40",
-                                      "2026-11-18 24:00:00",
-                                      "2026-11-1x 16:37:40",
-                                      "2026-11-18 16:37:40Z"};
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        assert_int_equal(extraction_client_ist_to_unix(bad[i], &t), -1);
-}
-
 /* ---- against the fake --------------------------------------------------- */
 
 static void test_fake_echo_batches(void **state)
@@ -665,7 +636,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_errors),
-        cmocka_unit_test(test_ist_to_unix),
         cmocka_unit_test(test_fake_echo_batches),
         cmocka_unit_test(test_fake_bad_replies),
         cmocka_unit_test(test_fake_one_replica_broken),
