@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/file.h"
 #include "sms-extraction/extract.h"
 
 #define CORPUS_SIZE 100000
@@ -336,26 +337,6 @@ static int load_dev(const char *dir, struct corpus *c)
     return 0;
 }
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        fclose(f);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = (size_t)n;
-    fclose(f);
-    return buf;
-}
-
 static void memory(const char *when)
 {
     FILE *f = fopen("/proc/self/status", "r");
@@ -505,7 +486,7 @@ static struct extract_rules *load_rules(void)
     char err[512];
     struct extract_rules *rules = NULL;
     for (int i = 0; i < 3; i++) {
-        if (!(data[i] = read_file(paths[i], &len[i]))) {
+        if (!(data[i] = file_read(paths[i], 0, &len[i], NULL, 0))) {
             fprintf(stderr, "bench_extract: cannot read %s (run from the repo root)\n", paths[i]);
             goto out;
         }

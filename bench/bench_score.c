@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/file.h"
 #include "insights-api/features.h"
 #include "insights-api/score.h"
 
@@ -29,26 +30,6 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-        buf = malloc((size_t)n + 1);
-        if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-            free(buf);
-            buf = NULL;
-        }
-        *len = (size_t)n;
-    }
-    fclose(f);
-    return buf;
-}
-
 static int add(struct scores *s, const struct features_catalogue *c, const char *score,
                const char *version, const char *file)
 {
@@ -58,9 +39,9 @@ static int add(struct scores *s, const struct features_catalogue *c, const char 
     int rc = -1;
 
     snprintf(path, sizeof(path), "insights-api/models/%s.txt", file);
-    m = read_file(path, &ml);
+    m = file_read(path, 0, &ml, NULL, 0);
     snprintf(path, sizeof(path), "insights-api/models/%s.predictors.json", file);
-    p = read_file(path, &pl);
+    p = file_read(path, 0, &pl, NULL, 0);
     if (!m || !p)
         fprintf(stderr, "bench_score: cannot read insights-api/models/%s.*\n", file);
     else if (scores_add_model(s, c, score, version, m, ml, p, pl, err, sizeof(err)) < 0)

@@ -12,6 +12,7 @@
  * the struct maps, so lookups on the request path are a hash and a compare
  * with no allocation. Reloading builds a new struct maps.
  */
+#include "common/file.h"
 #include "insights-api/maps.h"
 
 #include <ctype.h>
@@ -736,32 +737,6 @@ out:
     return rc;
 }
 
-static char *read_file(const char *path, size_t *len, char *err, size_t err_len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-    if (!f) {
-        set_err(err, err_len, "open '%s': %s", path, strerror(errno));
-        return NULL;
-    }
-    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        set_err(err, err_len, "read '%s': %s", path, strerror(errno));
-        goto out;
-    }
-    buf = xcalloc((size_t)n + 1, 1);
-    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        set_err(err, err_len, "read '%s': short read", path);
-        free(buf);
-        buf = NULL;
-        goto out;
-    }
-    *len = (size_t)n;
-out:
-    fclose(f);
-    return buf;
-}
-
 struct maps *maps_load_defaults(const char *repo_root, char *err, size_t err_len)
 {
     struct maps *m = maps_new();
@@ -777,7 +752,7 @@ struct maps *maps_load_defaults(const char *repo_root, char *err, size_t err_len
             snprintf(path, sizeof(path), "%s/%s", repo_root, kind_info[k].default_path);
         else
             snprintf(path, sizeof(path), "%s", kind_info[k].default_path);
-        bytes = read_file(path, &len, err, err_len);
+        bytes = file_read(path, 0, &len, err, err_len);
         if (!bytes || maps_load(m, (enum maps_kind)k, bytes, len, err, err_len) < 0) {
             free(bytes);
             maps_free(m);

@@ -13,6 +13,7 @@
  * (the second finds nothing to do) and skip maintenance another replica is
  * already doing.
  */
+#include "common/file.h"
 #include "insights-api/store.h"
 
 #include <dirent.h>
@@ -66,38 +67,6 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Reads a whole file (bounded) into a NUL-terminated malloc'd string. */
-static char *read_file(const char *path, char *err, size_t err_len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long size;
-
-    if (!f) {
-        snprintf(err, err_len, "open '%s': %s", path, strerror(errno));
-        return NULL;
-    }
-    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || size > MIGRATION_BYTES_MAX ||
-        fseek(f, 0, SEEK_SET) != 0) {
-        snprintf(err, err_len, "read '%s': unreadable or larger than %d bytes", path,
-                 MIGRATION_BYTES_MAX);
-        goto out;
-    }
-    buf = malloc((size_t)size + 1);
-    if (!buf)
-        abort();
-    if (fread(buf, 1, (size_t)size, f) != (size_t)size) {
-        snprintf(err, err_len, "read '%s': short read", path);
-        free(buf);
-        buf = NULL;
-        goto out;
-    }
-    buf[size] = '\0';
-out:
-    fclose(f);
-    return buf;
-}
-
 /* The sorted *.sql names of dir (malloc'd array of malloc'd names). Returns count or -1. */
 static int list_migrations(const char *dir, char **names, char *err, size_t err_len)
 {
@@ -147,7 +116,7 @@ int store_migrate(PGconn *conn, const char *dir, char *err, size_t err_len)
     }
     for (; loaded < n; loaded++) {
         snprintf(path, sizeof(path), "%s/%s", dir, names[loaded]);
-        sql[loaded] = read_file(path, err, err_len);
+        sql[loaded] = file_read(path, MIGRATION_BYTES_MAX, NULL, err, err_len);
         if (!sql[loaded])
             goto out;
         names[loaded][strlen(names[loaded]) - 4] = '\0'; /* version = name without .sql */

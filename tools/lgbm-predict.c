@@ -19,27 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/file.h"
 #include "insights-api/lgbm.h"
-
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-        buf = malloc((size_t)n + 1);
-        if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-            free(buf);
-            buf = NULL;
-        }
-        *len = (size_t)n;
-    }
-    fclose(f);
-    return buf;
-}
 
 /* Parse one CSV line into x[n]. Returns 0, or -1 when the field count or a number is wrong. */
 static int parse_row(char *line, double *x, int n)
@@ -113,7 +94,7 @@ int main(int argc, char **argv)
         fputs("usage: lgbm-predict MODEL.txt [--contrib] < rows.csv\n", stderr);
         return 2;
     }
-    text = read_file(argv[1], &len);
+    text = file_read(argv[1], 0, &len, NULL, 0);
     if (!text) {
         fprintf(stderr, "lgbm-predict: cannot read %s\n", argv[1]);
         return 1;

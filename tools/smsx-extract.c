@@ -22,36 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/file.h"
 #include "common/json_writer.h"
 #include "sms-extraction/extract.h"
 #include "sms-extraction/request.h"
 #include "sms-extraction/response.h"
 
 #define MAX_RULES_BYTES (16u << 20)
-
-static char *read_file(const char *path, size_t *len, char *err, size_t err_len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-
-    if (!f) {
-        snprintf(err, err_len, "cannot open '%s': %s", path, strerror(errno));
-        return NULL;
-    }
-    buf = malloc(MAX_RULES_BYTES + 1);
-    if (!buf)
-        abort();
-    *len = fread(buf, 1, MAX_RULES_BYTES + 1, f);
-    if (ferror(f) || *len > MAX_RULES_BYTES) {
-        snprintf(err, err_len, "cannot read '%s' (error or larger than 16 MiB)", path);
-        free(buf);
-        buf = NULL;
-    } else {
-        buf[*len] = '\0';
-    }
-    fclose(f);
-    return buf;
-}
 
 static struct extract_rules *load_rules(const char *paths[3], char *err, size_t err_len)
 {
@@ -60,7 +37,7 @@ static struct extract_rules *load_rules(const char *paths[3], char *err, size_t 
     struct extract_rules *rules = NULL;
 
     for (int i = 0; i < 3; i++)
-        if (!(data[i] = read_file(paths[i], &len[i], err, err_len)))
+        if (!(data[i] = file_read(paths[i], MAX_RULES_BYTES, &len[i], err, err_len)))
             goto out;
     extract_rules_load(data[0], len[0], data[1], len[1], data[2], len[2], &rules, err, err_len);
 out:

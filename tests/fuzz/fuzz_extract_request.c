@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/file.h"
 #include "common/json_writer.h"
 #include "sms-extraction/extract.h"
 #include "sms-extraction/request.h"
@@ -30,29 +31,13 @@ static struct json_writer out;
 static struct extract_input in[EXTRACT_BATCH];
 static struct extract_record recs[EXTRACT_BATCH];
 
+/* A rule file of the repository at dir. */
 static char *slurp(const char *dir, const char *name, size_t *len)
 {
     char path[4096];
-    FILE *f;
-    char *buf = NULL;
-    long n;
 
     snprintf(path, sizeof(path), "%s/sms-extraction/rules/%s", dir, name);
-    f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-        buf = malloc((size_t)n + 1);
-        if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n) {
-            buf[n] = '\0';
-            *len = (size_t)n;
-        } else {
-            free(buf);
-            buf = NULL;
-        }
-    }
-    fclose(f);
-    return buf;
+    return file_read(path, 0, len, NULL, 0);
 }
 
 static void load_rules(void)

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "common/file.h"
 #include "insights-api/features.h"
 
 #define NOW 1795329000 /* 2026-11-22 12:00 India time */
@@ -47,20 +48,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc(*len + 1);
-    assert_int_equal(fread(b, 1, *len, f), *len);
-    b[*len] = '\0';
-    fclose(f);
-    return b;
-}
-
 static void test_shipped_catalogue(void **state)
 {
     (void)state;
@@ -81,10 +68,11 @@ static void test_shipped_catalogue(void **state)
 static void test_mismatch_fails(void **state)
 {
     size_t len;
-    char err[256], *text = slurp(FEATURES_CATALOGUE_DEFAULT_PATH, &len);
+    char err[256], *text = file_read(FEATURES_CATALOGUE_DEFAULT_PATH, 0, &len, NULL, 0);
     struct features_catalogue *c = NULL;
     static const char extra[] = "made_up_feature\tsms\tnumber\tall\tnot computed\n";
     (void)state;
+    assert_non_null(text);
 
     /* a row nothing computes */
     char *grown = realloc(text, len + sizeof(extra));

@@ -24,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include "common/file.h"
 #include "insights-api/features.h"
 #include "sms-extraction/extract.h"
 
@@ -53,32 +54,13 @@ static const char *parse_now(const char *text)
     return text;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc(*len + 1);
-    if (b && fread(b, 1, *len, f) != *len) {
-        free(b);
-        b = NULL;
-    }
-    if (b)
-        b[*len] = '\0';
-    fclose(f);
-    return b;
-}
-
 static int load_rules(void)
 {
     size_t lv, lc, lr;
     char err[256];
-    char *v = slurp("sms-extraction/rules/vocabulary.json", &lv);
-    char *c = slurp("sms-extraction/rules/classification.json", &lc);
-    char *r = slurp("sms-extraction/rules/regex.json", &lr);
+    char *v = file_read("sms-extraction/rules/vocabulary.json", 0, &lv, NULL, 0);
+    char *c = file_read("sms-extraction/rules/classification.json", 0, &lc, NULL, 0);
+    char *r = file_read("sms-extraction/rules/regex.json", 0, &lr, NULL, 0);
     int rc = v && c && r ? extract_rules_load(v, lv, c, lc, r, lr, &rules, err, sizeof(err)) : -1;
     if (rc < 0)
         fprintf(stderr, "rules: %s\n", v && c && r ? err : "missing");

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/file.h"
 #include "insights-api/lgbm.h"
 
 #define OWN_DIR "tests/data/lgbm"
@@ -32,34 +33,11 @@ struct csv {
     char *header;
 };
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-        buf = malloc((size_t)n + 1);
-        if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-            free(buf);
-            buf = NULL;
-        }
-        if (buf) {
-            buf[n] = '\0';
-            *len = (size_t)n;
-        }
-    }
-    fclose(f);
-    return buf;
-}
-
 /* A numeric CSV with one header line; skip_first drops the "row" column. */
 static void csv_load(const char *path, bool skip_first, struct csv *out)
 {
     size_t len, count = 0, cap = 1024;
-    char *text = read_file(path, &len);
+    char *text = file_read(path, 0, &len, NULL, 0);
 
     assert_non_null(text);
     memset(out, 0, sizeof(*out));
@@ -103,7 +81,7 @@ static void csv_free(struct csv *c)
 static struct lgbm_model *load_model(const char *path)
 {
     size_t len;
-    char *text = read_file(path, &len);
+    char *text = file_read(path, 0, &len, NULL, 0);
     struct lgbm_model *m = NULL;
     char err[256];
 
@@ -536,7 +514,7 @@ static void test_refusals(void **state)
         size_t len;
         struct lgbm_model *m = (struct lgbm_model *)1;
         snprintf(path, sizeof(path), OWN_DIR "/%s.model.txt", edits[i].file);
-        char *text = read_file(path, &len);
+        char *text = file_read(path, 0, &len, NULL, 0);
         assert_non_null(text);
         char *bad = edit_text(text, edits[i].from, edits[i].to);
         int rc = lgbm_model_load(bad, strlen(bad), &m, err, sizeof(err));
@@ -555,7 +533,7 @@ static void test_refusals(void **state)
 static void test_truncated(void **state)
 {
     size_t len;
-    char *text = read_file(OWN_DIR "/hand_binary_cat.model.txt", &len), err[256];
+    char *text = file_read(OWN_DIR "/hand_binary_cat.model.txt", 0, &len, NULL, 0), err[256];
     size_t end = (size_t)(strstr(text, "end of trees") - text);
 
     (void)state;
@@ -579,7 +557,7 @@ static void test_truncated(void **state)
 static void test_transforms(void **state)
 {
     size_t len;
-    char *text = read_file(OWN_DIR "/hand_regression.model.txt", &len), err[256];
+    char *text = file_read(OWN_DIR "/hand_regression.model.txt", 0, &len, NULL, 0), err[256];
     double x[4] = {2.0, 2.0, 0.0, 0}, raw, out;
     struct lgbm_model *m = NULL;
 

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/file.h"
 #include "common/json_writer.h"
 #include "insights-api/features.h"
 #include "insights-api/score.h"
@@ -30,29 +31,6 @@ struct fixture {
     struct features_catalogue *cat;
     struct feature_vector v;
 };
-
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-        buf = malloc((size_t)n + 1);
-        if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-            free(buf);
-            buf = NULL;
-        }
-        if (buf) {
-            buf[n] = '\0';
-            *len = (size_t)n;
-        }
-    }
-    fclose(f);
-    return buf;
-}
 
 static int setup(void **state)
 {
@@ -90,10 +68,10 @@ static int add(struct scores *s, const struct fixture *fx, const char *score, co
     int rc;
 
     snprintf(path, sizeof(path), "%s/%s.txt", MODELS_DIR, file);
-    model = read_file(path, &mlen);
+    model = file_read(path, 0, &mlen, NULL, 0);
     assert_non_null(model);
     snprintf(path, sizeof(path), "%s/%s.predictors.json", MODELS_DIR, file);
-    pred = predictors ? strdup(predictors) : read_file(path, &plen);
+    pred = predictors ? strdup(predictors) : file_read(path, 0, &plen, NULL, 0);
     assert_non_null(pred);
     if (predictors)
         plen = strlen(predictors);

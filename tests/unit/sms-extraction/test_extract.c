@@ -18,6 +18,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "common/file.h"
 #include "sms-extraction/extract.h"
 
 #define RULES_DIR "sms-extraction/rules/"
@@ -27,33 +28,12 @@ struct artifacts {
     size_t len[3];
 };
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    if (buf) {
-        buf[n] = '\0';
-        *len = (size_t)n;
-    }
-    fclose(f);
-    return buf;
-}
-
 static void artifacts_read(struct artifacts *a)
 {
     static const char *const names[3] = {RULES_DIR "vocabulary.json",
                                          RULES_DIR "classification.json", RULES_DIR "regex.json"};
     for (int i = 0; i < 3; i++) {
-        a->data[i] = slurp(names[i], &a->len[i]);
+        a->data[i] = file_read(names[i], 0, &a->len[i], NULL, 0);
         assert_non_null(a->data[i]);
     }
 }
