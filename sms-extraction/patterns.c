@@ -772,25 +772,22 @@ static bool run_each(const struct patterns_regex *re, struct patterns_scratch *s
     return false;
 }
 
-/* The "digit_then" gate: some digit in subj is directly followed by one of chars. */
-static bool digit_then(const char *chars, const char *subj, size_t len)
+/*
+ * The "digit_then" and "then_digit" gates: some byte of chars in subj has a
+ * digit directly before it (before true) or directly after it (before false).
+ */
+static bool digit_beside(const char *chars, const char *subj, size_t len, bool before)
 {
     const char *end = subj + len;
     for (const char *c = chars; *c; c++)
-        for (const char *q = subj; (q = memchr(q, *c, (size_t)(end - q))) != NULL; q++)
-            if (q > subj && q[-1] >= '0' && q[-1] <= '9')
+        for (const char *q = subj; (q = memchr(q, *c, (size_t)(end - q))) != NULL; q++) {
+            size_t at = (size_t)(q - subj);
+            if (before ? at == 0 : at + 1 == len)
+                continue;
+            char d = subj[before ? at - 1 : at + 1];
+            if (d >= '0' && d <= '9')
                 return true;
-    return false;
-}
-
-/* The "then_digit" gate: one of chars in subj is directly followed by a digit. */
-static bool then_digit(const char *chars, const char *subj, size_t len)
-{
-    const char *end = subj + len;
-    for (const char *c = chars; *c; c++)
-        for (const char *q = subj; (q = memchr(q, *c, (size_t)(end - q))) != NULL; q++)
-            if (q + 1 < end && q[1] >= '0' && q[1] <= '9')
-                return true;
+        }
     return false;
 }
 
@@ -802,9 +799,9 @@ bool patterns_run(const struct patterns_regex *re, struct patterns_scratch *s, c
 
     if (!patterns_gate(re, s))
         return false;
-    if (re->digit_then[0] && !digit_then(re->digit_then, subj, len))
+    if (re->digit_then[0] && !digit_beside(re->digit_then, subj, len, true))
         return false;
-    if (re->then_digit[0] && !then_digit(re->then_digit, subj, len))
+    if (re->then_digit[0] && !digit_beside(re->then_digit, subj, len, false))
         return false;
     if (re->anchored && !s->hits.occ_overflow)
         return run_each(re, s, subj, len);
@@ -844,11 +841,8 @@ bool patterns_gates_agree(const struct patterns_regex *re, struct patterns_scrat
 {
     size_t gs = 0, ge = 0, ps, pe;
     /* "require" is a condition of the rule, not a promise about its matches */
-    for (uint8_t i = 0; i < re->n_all; i++) {
-        uint64_t need = re->all.w[re->all_idx[i]];
-        if ((s->hits.present.w[re->all_idx[i]] & need) != need)
-            return true;
-    }
+    if (!patterns_required(re, s))
+        return true;
     bool gated = patterns_run(re, s, subj, len);
     if (gated)
         value_span(s, groups, &gs, &ge);

@@ -194,16 +194,23 @@ void patterns_scratch_fini(struct patterns_scratch *s);
 bool patterns_run(const struct patterns_regex *re, struct patterns_scratch *s, const char *subj,
                   size_t len);
 
-/* The trigger gates of re pass for the words in s->hits (see patterns_run). */
-static inline bool patterns_gate(const struct patterns_regex *re, const struct patterns_scratch *s)
+/* Every "require" word of re occurs in the message. */
+static inline bool patterns_required(const struct patterns_regex *re,
+                                     const struct patterns_scratch *s)
 {
-    if (!((s->cand[re->slot / 64] >> (re->slot % 64)) & 1))
-        return false;
     for (uint8_t i = 0; i < re->n_all; i++) {
         uint64_t need = re->all.w[re->all_idx[i]];
         if ((s->hits.present.w[re->all_idx[i]] & need) != need)
             return false;
     }
+    return true;
+}
+
+/* The trigger gates of re pass for the words in s->hits (see patterns_run). */
+static inline bool patterns_gate(const struct patterns_regex *re, const struct patterns_scratch *s)
+{
+    if (!((s->cand[re->slot / 64] >> (re->slot % 64)) & 1) || !patterns_required(re, s))
+        return false;
     for (uint8_t c = 0; c < re->n_clauses; c++)
         if (!vocab_mask_any(&re->clause[c], &s->hits.present))
             return false;

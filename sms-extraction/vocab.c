@@ -256,25 +256,10 @@ int vocab_add_triggers(struct vocab *v, const json_t *words, struct vocab_mask *
     return 0;
 }
 
-static inline void mark(struct vocab_hits *h, int idx, size_t at)
-{
-    uint64_t bit = UINT64_C(1) << (idx % 64);
-    if (!(h->present.w[idx / 64] & bit)) {
-        h->present.w[idx / 64] |= bit;
-        h->first[idx] = (uint32_t)at;
-    }
-    if (h->n_occ < VOCAB_MAX_OCCURRENCES) {
-        h->occ[h->n_occ].at = (uint32_t)at;
-        h->occ[h->n_occ].bit = (uint16_t)idx;
-        h->n_occ++;
-    } else {
-        h->occ_overflow = true;
-    }
-}
-
 /*
- * mark() without branches on the outcome: hit is 0 or 1, and a miss (hit 0)
- * leaves present, first[] and the occurrence count as they were.
+ * Record an occurrence of word idx at offset at when hit is 1 (present,
+ * first[] on its first occurrence, occ[]); hit 0 leaves all as it was. No
+ * branch on the outcome: the fast lookup passes whether it found the word.
  */
 static inline void mark_if(struct vocab_hits *h, unsigned idx, size_t at, uint64_t hit)
 {
@@ -318,7 +303,7 @@ static size_t scan_symbol(const struct vocab *v, const char *s, size_t len, stru
         const struct vocab_symbol *sym = &v->symbols[k];
         if (sym->bytes[0] == s[at] && sym->bit >= 0 && sym->len <= len - at &&
             memcmp(s + at, sym->bytes, sym->len) == 0) {
-            mark(h, sym->bit, at);
+            mark_if(h, (unsigned)sym->bit, at, 1);
             return sym->len;
         }
     }
@@ -338,7 +323,7 @@ static inline void lookup_word(const struct vocab *v, const char *w, size_t wl,
             while (k < wl && cand[k] == w[k])
                 k++;
             if (k == wl) {
-                mark(h, idx, start);
+                mark_if(h, (unsigned)idx, start, 1);
                 return;
             }
         }
