@@ -99,16 +99,23 @@ static int check_gates(const struct extract_rules *rules, struct extract_scratch
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
-    long lines = 0;
+    long lines = 0, lineno = 0;
 
     while ((n = getline(&line, &cap, stdin)) > 0) {
         json_error_t jerr;
+        lineno++;
+        if (n == 1 && line[0] == '\n')
+            continue;
         json_t *in = json_loadb(line, (size_t)n, 0, &jerr);
         const json_t *body = json_object_get(in, "body");
         if (json_is_string(body)) {
             extract_check_gates(rules, scratch, json_string_value(body), json_string_length(body),
                                 count_gate, &counts);
             lines++;
+        } else {
+            fprintf(stderr,
+                    "smsx-extract: line %ld: not an object with a string \"body\", skipped\n",
+                    lineno);
         }
         json_decref(in);
     }

@@ -55,4 +55,18 @@ printf '%s\n' '{"sender": "VM-KOTAKB", "body": "Your IMPS transaction of Rs 700 
 out=$("$CHECK" --check-gates --regex "$T_TMP/bad-regex.json" <"$T_TMP/one.jsonl" 2>&1)
 assert_eq "a wrong anchor makes --check-gates exit 1" 1 "$?"
 assert_contains "and names the template" "$out" "party-rail-to-beneficiary"
+
+# A line that is not a message is named on stderr (never echoed) and skipped; the
+# good lines around it are still checked.
+mark=$(privacy_marker gates)
+printf '%s\n' '{"sender": "VM-HDFCBK", "body": "Rs 500 debited from A/c XX1234"}' \
+    "{not json $mark" '{"sender": "VM-HDFCBK", "body": 7}' \
+    '{"sender": "VM-HDFCBK", "body": "Rs 900 credited to A/c XX1234"}' >"$T_TMP/mixed.jsonl"
+out=$("$CHECK" --check-gates <"$T_TMP/mixed.jsonl" 2>"$T_TMP/mixed.err")
+assert_eq "broken lines: the run still succeeds" 0 "$?"
+assert_contains "broken lines: both good bodies are checked" "$out" "check-gates: 2 bodies"
+err=$(cat "$T_TMP/mixed.err")
+assert_contains "broken lines: line 2 is named" "$err" "line 2: not an object"
+assert_contains "broken lines: line 3 (a body that is not a string) is named" "$err" "line 3: not an object"
+assert_not_contains "broken lines: the line itself is not echoed" "$err" "$mark"
 finish
