@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Reads a whole file into memory (see file.h). The size comes from seeking
- * to the end, so a file growing meanwhile is read up to the size seen, and a
- * short read is an error rather than a silently truncated artifact.
+ * Reads a whole file into memory (see file.h). The size comes from fstat,
+ * so a file growing meanwhile is read up to the size seen, and a short read
+ * is an error rather than a silently truncated artifact. Only regular files:
+ * a directory opens fine but has no meaningful size.
  */
 #include "common/file.h"
 
@@ -10,29 +11,36 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 char *file_read(const char *path, size_t max, size_t *len, char *err, size_t err_len)
 {
     FILE *f = fopen(path, "rb");
     char *buf = NULL;
-    long n;
+    struct stat st;
+    size_t n;
 
     if (!f) {
         snprintf(err, err_len, "open '%s': %s", path, strerror(errno));
         return NULL;
     }
-    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+    if (fstat(fileno(f), &st) != 0) {
         snprintf(err, err_len, "read '%s': %s", path, strerror(errno));
         goto out;
     }
-    if (max > 0 && (size_t)n > max) {
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, err_len, "read '%s': not a regular file", path);
+        goto out;
+    }
+    n = (size_t)st.st_size;
+    if (max > 0 && n > max) {
         snprintf(err, err_len, "read '%s': larger than %zu bytes", path, max);
         goto out;
     }
-    buf = malloc((size_t)n + 1);
+    buf = malloc(n + 1);
     if (!buf)
         abort();
-    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+    if (fread(buf, 1, n, f) != n) {
         snprintf(err, err_len, "read '%s': short read", path);
         free(buf);
         buf = NULL;
@@ -40,7 +48,7 @@ char *file_read(const char *path, size_t max, size_t *len, char *err, size_t err
     }
     buf[n] = '\0';
     if (len)
-        *len = (size_t)n;
+        *len = n;
 out:
     fclose(f);
     return buf;

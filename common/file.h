@@ -12,8 +12,9 @@
 /*
  * The whole file at path in a malloc'd buffer with a NUL after its last
  * byte (not counted in *len; len may be NULL). max > 0 refuses a longer file.
- * NULL with err set ("open 'p': ...", "read 'p': larger than N bytes",
- * "read 'p': short read") when it cannot be read; err may be NULL with
+ * NULL with err set ("open 'p': ...", "read 'p': not a regular file",
+ * "read 'p': larger than N bytes", "read 'p': short read") when it cannot
+ * be read; err may be NULL with
  * err_len 0 where the caller has nothing to say.
  */
 char *file_read(const char *path, size_t max, size_t *len, char *err, size_t err_len);
