@@ -8,6 +8,7 @@
  */
 #include "common/ist_date.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -311,4 +312,35 @@ int ist_date_to_unix(const char *text, int64_t *out)
         return -1;
     *out = (int64_t)days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - IST_OFFSET_S;
     return 0;
+}
+
+int ist_format_unix(double t, char out[20])
+{
+    long long secs = (long long)floor(t);
+
+    if (format_local(secs + IST_OFFSET_S, out) < 0) {
+        out[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
+int64_t ist_day(int64_t t)
+{
+    int64_t local = t + IST_OFFSET_S;
+
+    return local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
+}
+
+void ist_civil_date(int64_t day, int *year, int *month, int *mday)
+{
+    civil_from_days(day, year, month, mday);
+}
+
+int ist_year(int64_t t)
+{
+    int y, m, d;
+
+    civil_from_days(ist_day(t), &y, &m, &d);
+    return y;
 }

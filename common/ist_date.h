@@ -31,4 +31,20 @@ int ist_date_normalise(const char *text, size_t len, char out[20], const char **
  */
 int ist_date_to_unix(const char *text, int64_t *out);
 
+/*
+ * Unix seconds t (the fraction dropped) as "YYYY-MM-DD HH:MM:SS" India time,
+ * the form of replies' data_requested_time and dumps' cutoff_date. Returns 0,
+ * or -1 (out "") when out of the years 1..9999.
+ */
+int ist_format_unix(double t, char out[20]);
+
+/* The India-time calendar day of Unix seconds t, as days since 1970-01-01 (floor). */
+int64_t ist_day(int64_t t);
+
+/* The civil date (proleptic Gregorian) of a day number of ist_day. */
+void ist_civil_date(int64_t day, int *year, int *month, int *mday);
+
+/* The India-time calendar year of Unix seconds t. */
+int ist_year(int64_t t);
+
 #endif

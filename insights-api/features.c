@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/ist_date.h"
 #include "insights-api/features_impl.h"
 
 #define FE_MAX_FEATURES 20000
@@ -592,32 +593,10 @@ void features_vector_free(struct feature_vector *v)
 
 /* ---- the SMS pre-pass ---- */
 
-/* Days since 1970-01-01 -> civil date (proleptic Gregorian). */
-static void civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
-#define IST_OFFSET 19800
-
-static int64_t ist_day(int64_t ts)
-{
-    int64_t t = ts + IST_OFFSET;
-    return t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
-}
-
 static int month_index_of_day(int64_t day, int *mday)
 {
     int y, m, d;
-    civil_from_days(day, &y, &m, &d);
+    ist_civil_date(day, &y, &m, &d);
     if (mday)
         *mday = d;
     return y * 12 + (m - 1);

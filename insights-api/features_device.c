@@ -6,17 +6,13 @@
  * average price (avg_device_price.json), and the band comes from the same file.
  */
 #include <string.h>
-#include <time.h>
 
+#include "common/ist_date.h"
 #include "insights-api/features_impl.h"
 
 static double year_of(int64_t ts)
 {
-    time_t t = (time_t)(ts + 19800);
-    struct tm tm;
-    if (!gmtime_r(&t, &tm))
-        return NAN;
-    return tm.tm_year + 1900;
+    return ist_year(ts);
 }
 
 static void run_device(struct fe_ctx *ctx, struct fe_out *o)

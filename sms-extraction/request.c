@@ -25,8 +25,6 @@
 #include <string.h>
 #include <sys/random.h>
 
-#define IST_OFFSET_S (5 * 3600 + 30 * 60)
-
 static void *xrealloc(void *p, size_t n)
 {
     void *q = realloc(p, n);

@@ -123,12 +123,46 @@ static void test_ist_to_unix(void **state)
         assert_int_equal(ist_date_to_unix(bad[i], &t), -1);
 }
 
+/* The helpers features and replies use, against gmtime with the offset added by hand. */
+static void test_format_day_year(void **state)
+{
+    char out[20], want[32];
+    int y, m, d;
+    (void)state;
+
+    assert_int_equal(ist_format_unix(0.0, out), 0);
+    assert_string_equal(out, "1970-01-01 05:30:00");
+    assert_int_equal(ist_format_unix(1795329000.9, out), 0); /* the fraction is dropped */
+    assert_string_equal(out, "2026-11-22 12:00:00");
+    assert_int_equal(ist_format_unix(-0.5, out), 0); /* floor, not truncation */
+    assert_string_equal(out, "1970-01-01 05:29:59");
+    assert_int_equal(ist_format_unix(1e15, out), -1);
+    assert_string_equal(out, "");
+    for (int64_t t = -400000; t < 400000; t += 977) {
+        assert_int_equal(ist_format_unix((double)t, out), 0);
+        ist_text(t, want);
+        assert_string_equal(out, want);
+    }
+    /* the India-time day starts at 18:30 UTC */
+    assert_int_equal(ist_day(0), 0);
+    assert_int_equal(ist_day(-19800), 0);
+    assert_int_equal(ist_day(-19801), -1);
+    assert_int_equal(ist_day(86400 - 19800), 1);
+    ist_civil_date(-1, &y, &m, &d);
+    assert_true(y == 1969 && m == 12 && d == 31);
+    ist_civil_date(ist_day(1795329000), &y, &m, &d);
+    assert_true(y == 2026 && m == 11 && d == 22);
+    assert_int_equal(ist_year(1798741800 - 1), 2026); /* 2027-01-01 00:00 IST, one second before */
+    assert_int_equal(ist_year(1798741800), 2027);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_epoch_conversion),
         cmocka_unit_test(test_ist_to_unix),
+        cmocka_unit_test(test_format_day_year),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "tests/unit/http_test_server.h"
+#include "common/ist_date.h"
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
@@ -53,11 +54,7 @@ static struct fake srv;
 /* Unix seconds -> "YYYY-MM-DD HH:MM:SS" India time, as the extractor replies. */
 static void ist_text(int64_t ts, char out[32])
 {
-    time_t t = (time_t)(ts + 19800);
-    struct tm tm;
-
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm);
+    assert_int_equal(ist_from_epoch(ts, out), 0);
 }
 
 /* A correct reply: one record per message, in order, with a few fields set. */

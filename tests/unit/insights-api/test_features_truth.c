@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "common/file.h"
+#include "common/ist_date.h"
 #include "insights-api/features.h"
 #include "sms-extraction/extract.h"
 
@@ -33,7 +34,6 @@
 #define USERS 6
 #define SEED "11"
 #define NOW_TEXT "2026-11-22 12:00:00"
-#define IST_OFFSET 19800
 
 static int64_t now = 1795329000;
 
@@ -46,12 +46,7 @@ static int users_wanted = USERS;
 /* "YYYY-MM-DD HH:MM:SS" India time to epoch seconds; the text unchanged when it parses. */
 static const char *parse_now(const char *text)
 {
-    struct tm tm = {0};
-    const char *end = text ? strptime(text, "%Y-%m-%d %H:%M:%S", &tm) : NULL;
-    if (!end || *end)
-        return NULL;
-    now = (int64_t)timegm(&tm) - IST_OFFSET;
-    return text;
+    return text && ist_date_to_unix(text, &now) == 0 ? text : NULL;
 }
 
 static int load_rules(void)
