@@ -26,7 +26,7 @@ int daemon_flags_run(const struct daemon_flags *f, const char *arg)
                    ? 0
                    : 1;
     if (strcmp(arg, "--error-docs") == 0)
-        return err_write_markdown(stdout) == 0 ? 0 : 1;
+        return err_write_markdown(stdout, f->service, f->err_sender) == 0 ? 0 : 1;
     if (strcmp(arg, "--healthcheck") == 0)
         return http_server_healthcheck("127.0.0.1", f->http_port(), DAEMON_FLAGS_HEALTHCHECK_MS) ==
                        0

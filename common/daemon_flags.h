@@ -2,7 +2,7 @@
 /*
  * The command-line flags every daemon answers the same way (team contract):
  * `--version`, `--config-docs` (the config table as Markdown), `--error-docs`
- * (the error table as Markdown) and `--healthcheck` (GET /health on
+ * (the error table rows this daemon sends, as Markdown) and `--healthcheck` (GET /health on
  * 127.0.0.1:$HTTP_PORT, exit 0/1, for Docker HEALTHCHECK). A daemon's main
  * tries these first and handles its own extra flags and usage after.
  */
@@ -18,6 +18,7 @@ struct daemon_flags {
     const char *version;
     const struct config_var *config_table;
     size_t config_table_len;
+    unsigned err_sender; /* ERR_BY_* bit: the rows of the error table this daemon sends */
     /* HTTP_PORT as the daemon's configuration reads it, or its default when
      * the configuration does not load (the rest of it may be anything) */
     int (*http_port)(void);

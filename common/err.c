@@ -1,41 +1,83 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The error table: the single place where a project error gets its public
- * face (string code, HTTP status, message). Rows are indexed by enum value
- * with designated initialisers, so a value without a row is a NULL hole that
- * tests/unit/common/test_err.c catches, and docs/errors.md is printed from
- * here rather than written by hand.
+ * face (string code, HTTP status, Retry-After, the shape of the reply body,
+ * who sends it, message), and the one renderer of those bodies. Rows are
+ * indexed by enum value with designated initialisers, so a value without a
+ * row is a NULL hole that tests/unit/common/test_err.c catches, and
+ * docs/errors.md is printed from here rather than written by hand.
  */
 #include "common/err.h"
 
-#define ROW(e, c, s, r, m)                                                                         \
-    [e] = {.code = (c), .http_status = (s), .retry_after = (r), .message = (m)}
+#include <stdbool.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/json_writer.h"
+
+#define BOTH (ERR_BY_SMSX | ERR_BY_INSIGHTS)
+#define ROW(e, c, s, r, st, by, m)                                                                 \
+    [e] = {.code = (c),                                                                            \
+           .http_status = (s),                                                                     \
+           .retry_after = (r),                                                                     \
+           .style = (st),                                                                          \
+           .sent_by = (by),                                                                        \
+           .message = (m)}
 
 static const struct err_info err_table[ERR__COUNT] = {
-    ROW(ERR_OK, "ok", 200, 0, "OK"),
-    ROW(ERR_BAD_JSON, "json_invalid", 422, 0, "JSON decode error"),
-    ROW(ERR_VALIDATION, "validation", 422, 0, "Request body failed validation"),
-    ROW(ERR_BODY_TOO_LARGE, "body_too_large", 413, 0, "Request body is too large"),
-    ROW(ERR_EMPTY_BODY, "empty_body", 422, 0, "Request body is empty"),
-    ROW(ERR_BAD_UTF8, "bad_utf8", 422, 0, "Request body is not valid UTF-8"),
-    ROW(ERR_TOO_MANY_SMS, "too_many_sms", 422, 0, "Too many SMS in one request"),
-    ROW(ERR_BAD_REQUEST, "bad_request", 400, 0, "Malformed request"),
-    ROW(ERR_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", 415, 0,
+    ROW(ERR_OK, "ok", 200, 0, ERR_STYLE_JSON, 0, "OK"),
+    ROW(ERR_VALIDATION, "validation", 422, 0, ERR_STYLE_DETAIL_LIST, BOTH,
+        "Request body failed validation"),
+    ROW(ERR_BODY_TOO_LARGE, "body_too_large", 413, 0, ERR_STYLE_JSON, BOTH,
+        "Request body is too large"),
+    ROW(ERR_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", 415, 0, ERR_STYLE_JSON, ERR_BY_SMSX,
         "Content-Type must be application/json"),
-    ROW(ERR_NOT_FOUND, "not_found", 404, 0, "Not Found"),
-    ROW(ERR_METHOD_NOT_ALLOWED, "method_not_allowed", 405, 0, "Method Not Allowed"),
-    ROW(ERR_OVERLOADED, "overloaded", 503, 1, "Server is overloaded, retry later"),
-    ROW(ERR_DRAINING, "draining", 503, 1, "Server is shutting down"),
-    ROW(ERR_NOT_READY, "not_ready", 503, 1, "Server is not ready"),
-    ROW(ERR_TIMEOUT, "timeout", 504, 0, "Request timed out"),
-    ROW(ERR_UNAUTHORIZED, "unauthorized", 401, 0, "Missing or invalid credentials"),
-    ROW(ERR_FORBIDDEN, "forbidden", 403, 0, "Forbidden"),
-    ROW(ERR_RATE_LIMITED, "rate_limited", 429, 1, "Too many requests, retry later"),
-    ROW(ERR_DEPENDENCY_UNAVAILABLE, "dependency_unavailable", 503, 1,
-        "A backing service is unavailable, retry later"),
-    ROW(ERR_USER_NOT_FOUND, "user_not_found", 404, 0, "User not found"),
-    ROW(ERR_INTERNAL, "internal", 500, 0, "Internal Server Error"),
+    ROW(ERR_NOT_FOUND, "not_found", 404, 0, ERR_STYLE_JSON, BOTH, "Not Found"),
+    ROW(ERR_METHOD_NOT_ALLOWED, "method_not_allowed", 405, 0, ERR_STYLE_JSON, BOTH,
+        "Method Not Allowed"),
+    ROW(ERR_OVERLOADED, "overloaded", 503, 1, ERR_STYLE_JSON, BOTH,
+        "Server is overloaded, retry later"),
+    ROW(ERR_DRAINING, "draining", 503, 1, ERR_STYLE_JSON, BOTH, "Server is shutting down"),
+    ROW(ERR_NOT_READY, "not_ready", 503, 1, ERR_STYLE_JSON, BOTH, "Server is not ready"),
+    ROW(ERR_UNAUTHORIZED, "unauthorized", 401, 0, ERR_STYLE_CREDEAU_401, ERR_BY_INSIGHTS,
+        "Could not validate credentials."),
+    ROW(ERR_FORBIDDEN, "forbidden", 403, 0, ERR_STYLE_HTML_403, ERR_BY_INSIGHTS, "Forbidden"),
+    ROW(ERR_RATE_LIMITED, "rate_limited", 429, 1, ERR_STYLE_JSON, ERR_BY_INSIGHTS,
+        "Too many requests, retry later"),
+    ROW(ERR_DEPENDENCY_UNAVAILABLE, "dependency_unavailable", 503, 1, ERR_STYLE_JSON,
+        ERR_BY_INSIGHTS, "A backing service is unavailable, retry later"),
+    ROW(ERR_INTERNAL, "internal", 500, 0, ERR_STYLE_JSON, BOTH, "Internal Server Error"),
 };
+
+/* What each style looks like, for docs/errors.md. */
+static const char *const style_doc[ERR_STYLE__COUNT] = {
+    [ERR_STYLE_JSON] = "`{\"detail\":\"<message>\",\"code\":\"<code>\"}` (the detail may be a "
+                       "more precise fixed text than the message below)",
+    [ERR_STYLE_DETAIL_LIST] =
+        "FastAPI's pydantic-v2 list, `{\"detail\":[{\"type\":...,\"loc\":[...],"
+        "\"msg\":...,\"input\":...}]}`, every problem found up to a cap; "
+        "echoed inputs that could hold text are `\"[redacted]\"`",
+    [ERR_STYLE_CREDEAU_401] = "Credeau's body, `{\"error\":\"Could not validate credentials. "
+                              "(request_id=<id>). It has been logged successfully on our servers. "
+                              "Please contact us with the request_id for assistance.\"}`",
+    [ERR_STYLE_HTML_403] = "the load balancer's HTML page (`text/html`), "
+                           "`<html><head><title>403 Forbidden</title>...`",
+};
+
+static const char *const style_name[ERR_STYLE__COUNT] = {
+    [ERR_STYLE_JSON] = "JSON",
+    [ERR_STYLE_DETAIL_LIST] = "detail list",
+    [ERR_STYLE_CREDEAU_401] = "Credeau 401",
+    [ERR_STYLE_HTML_403] = "HTML 403",
+};
+
+/* credeau.md §2.4, byte for byte. */
+static const char forbidden_page[] =
+    "<html><head><title>403 Forbidden</title></head><body><center><h1>403 "
+    "Forbidden</h1></center></body></html>";
+
+static const char credeau_401_tail[] = "It has been logged successfully on our servers. Please "
+                                       "contact us with the request_id for assistance.";
 
 const struct err_info *err_row(int e)
 {
@@ -66,28 +108,85 @@ const char *err_message(enum err e)
     return err_info(e)->message;
 }
 
-int err_write_markdown(FILE *out)
+enum err err_from_code(const char *code)
 {
+    for (int e = 1; code && e < ERR__COUNT; e++)
+        if (strcmp(err_table[e].code, code) == 0)
+            return (enum err)e;
+    return ERR__COUNT;
+}
+
+static void render_json(struct json_writer *w, const struct err_info *row, const char *detail,
+                        const char *request_id)
+{
+    char msg[512];
+
+    json_writer_object_begin(w);
+    switch (row->style) {
+    case ERR_STYLE_DETAIL_LIST:
+        json_writer_key(w, "detail");
+        json_writer_raw(w, detail ? detail : "[]", detail ? strlen(detail) : 2);
+        break;
+    case ERR_STYLE_CREDEAU_401:
+        snprintf(msg, sizeof(msg), "%s (request_id=%s). %s", row->message,
+                 request_id ? request_id : "", credeau_401_tail);
+        json_writer_kv_string(w, "error", msg);
+        break;
+    default:
+        json_writer_kv_string(w, "detail", detail ? detail : row->message);
+        json_writer_kv_string(w, "code", row->code);
+        break;
+    }
+    json_writer_object_end(w);
+}
+
+void err_reply_render(enum err e, const char *detail, const char *request_id, struct err_reply *out)
+{
+    const struct err_info *row = err_info(e);
+    struct json_writer w;
+
+    out->status = row->http_status;
+    out->retry_after = row->retry_after;
+    if (row->style == ERR_STYLE_HTML_403) {
+        out->content_type = "text/html";
+        out->len = sizeof(forbidden_page) - 1;
+        out->body = alloc_strndup(forbidden_page, out->len);
+        return;
+    }
+    out->content_type = "application/json";
+    json_writer_init(&w, (detail ? strlen(detail) : 0) + 4096);
+    render_json(&w, row, detail, request_id);
+    if (!json_writer_ok(&w)) { /* cannot happen with the cap above: still, a valid body */
+        json_writer_reset(&w);
+        render_json(&w, &err_table[ERR_INTERNAL], NULL, NULL);
+        out->status = err_table[ERR_INTERNAL].http_status;
+    }
+    out->body = json_writer_take(&w, &out->len);
+    json_writer_free(&w);
+}
+
+int err_write_markdown(FILE *out, const char *service, unsigned sender)
+{
+    bool used[ERR_STYLE__COUNT] = {false};
     int rc = 0;
 
-    rc |= fputs("# Errors\n\n"
-                "Generated by `--error-docs` from common/err.c: do not edit by hand.\n\n"
-                "Error replies are `{\"detail\":\"<message>\",\"code\":\"<code>\"}` with the "
-                "status below, except 422 validation errors, which use the pydantic-v2 shape "
-                "`{\"detail\":[{\"type\":...,\"loc\":[...],\"msg\":...}]}`. Rows marked "
-                "Retry-After carry that header.\n\n"
-                "Two replies come from libevent's HTTP layer before a request reaches our code, "
-                "and are its small HTML pages rather than JSON: 413 when a body is larger than "
-                "`MAX_BODY_BYTES` (declared or chunked), and 400 when the request line or headers "
-                "are malformed or larger than the header limit.\n\n"
-                "| Code | HTTP status | Retry-After | Message |\n"
-                "|---|---|---|---|\n",
-                out) < 0;
+    rc |= fprintf(out,
+                  "## %s\n\n"
+                  "| Code | HTTP status | Retry-After | Reply | Message |\n"
+                  "|---|---|---|---|---|\n",
+                  service) < 0;
     for (int e = 1; e < ERR__COUNT; e++) {
         const struct err_info *row = err_info((enum err)e);
 
-        rc |= fprintf(out, "| `%s` | %d | %s | %s |\n", row->code, row->http_status,
-                      row->retry_after ? "yes" : "", row->message) < 0;
+        if (!(row->sent_by & sender))
+            continue;
+        used[row->style] = true;
+        rc |= fprintf(out, "| `%s` | %d | %s | %s | %s |\n", row->code, row->http_status,
+                      row->retry_after ? "yes" : "", style_name[row->style], row->message) < 0;
     }
+    rc |= fputs("\nReplies:\n\n", out) < 0;
+    for (int s = 0; s < ERR_STYLE__COUNT; s++)
+        if (used[s])
+            rc |= fprintf(out, "- %s: %s.\n", style_name[s], style_doc[s]) < 0;
     return rc ? -1 : 0;
 }

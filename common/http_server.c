@@ -301,25 +301,22 @@ void http_reply_json_owned(struct http_request *req, int status, char *json, siz
 
 void http_reply_error(struct http_request *req, enum err e, const char *detail)
 {
-    const struct err_info *row = err_info(e);
-    struct json_writer w;
-    char *body;
-    size_t len;
+    struct err_reply r;
 
-    json_writer_init(&w, 4096);
-    json_writer_object_begin(&w);
-    json_writer_kv_string(&w, "detail", detail ? detail : row->message);
-    json_writer_kv_string(&w, "code", row->code);
-    json_writer_object_end(&w);
-    if (row->retry_after) {
+    err_reply_render(e, detail, req->id, &r);
+    if (r.retry_after) {
         char secs[16];
         int retry = req->w->s->cfg.retry_after_s;
 
         snprintf(secs, sizeof(secs), "%d", retry > 0 ? retry : 1);
         evhttp_add_header(evhttp_request_get_output_headers(req->evreq), "Retry-After", secs);
     }
-    body = json_writer_take(&w, &len);
-    http_reply_json_owned(req, row->http_status, body, len);
+    if (strcmp(r.content_type, "application/json") == 0) {
+        http_reply_json_owned(req, r.status, r.body, r.len);
+        return;
+    }
+    http_reply_raw(req, r.status, r.content_type, r.body, r.len);
+    free(r.body);
 }
 
 void http_reply_json_writer(struct http_request *req, int status, struct json_writer *w)

@@ -329,7 +329,7 @@ static void validate(struct validation *e, const json_t *root, size_t max_items)
         return;
     }
     check_string(e, root, "client_id", true, USER_DATA_ID_MAX, &top);
-    check_string(e, root, "user_id", true, USER_DATA_ID_MAX, &top);
+    check_string(e, root, "user_id", true, USER_DATA_USER_ID_MAX, &top);
     check_list(e, root, "sms_data", max_items, check_sms_item);
     check_list(e, root, "apps_data", USER_DATA_MAX_APPS, check_app_item);
     check_device(e, json_object_get(root, "device_data"));

@@ -4,8 +4,9 @@
  * subcommands (cli.c): read the configuration, start the subsystems in
  * order, say "up" once with what an operator needs to know, serve until
  * SIGTERM, then take everything down in reverse so a valgrind run ends
- * clean. No business logic lives here: the front is routes.c's, the work
- * pipeline.c's, credentials auth.c's, the database store*.c / jobs.c /
+ * clean. No business logic lives here: the front is routes.c's, the
+ * endpoints endpoints.c's (served by api.c on a common/work_pool), admission
+ * admission.c's, featurising featurise.c's, credentials auth.c's, the database store*.c / jobs.c /
  * clients.c's, the data sources mongo_source.c / inline_source.c /
  * extraction_client.c's, the features features*.c's.
  */
@@ -23,15 +24,17 @@
 #include "common/http_server.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/work_pool.h"
+#include "insights-api/api.h"
 #include "insights-api/assets.h"
 #include "insights-api/auth.h"
 #include "insights-api/cli.h"
 #include "insights-api/clients.h"
 #include "insights-api/config.h"
 #include "insights-api/extraction_client.h"
+#include "insights-api/featurise.h"
 #include "insights-api/jobs.h"
 #include "insights-api/mongo_source.h"
-#include "insights-api/pipeline.h"
 #include "insights-api/ratelimit.h"
 #include "insights-api/routes.h"
 #include "insights-api/store.h"
@@ -52,7 +55,9 @@ struct daemon {
     struct auth_static *demo;
     struct auth *auth;
     struct ratelimit *ratelimit;
-    struct pipeline *pipeline;
+    struct featurise featurise;
+    struct api api;
+    struct work_pool *pool_threads;
     struct jobs_runner *runner;
     struct http_server *server;
     struct ins_routes_ctx routes;
@@ -157,8 +162,8 @@ static int start_runner(struct daemon *d, char *err, size_t err_len)
         .threads = 1,
         .lease_s = (int)d->cfg.job_stale_s,
         .poll_ms = (int)d->cfg.job_sweep_interval_s * 1000 / 4,
-        .compute = pipeline_job_compute,
-        .ctx = d->pipeline,
+        .compute = featurise_job,
+        .ctx = &d->featurise,
     };
 
     if (!ins_config_has_db(&d->cfg))
@@ -173,7 +178,7 @@ static int start_runner(struct daemon *d, char *err, size_t err_len)
     d->runner = jobs_runner_start(&rc, d->metrics, err, err_len);
     if (!d->runner)
         return -1;
-    pipeline_set_runner(d->pipeline, d->runner);
+    api_set_runner(&d->api, d->runner);
     return 0;
 }
 
@@ -249,6 +254,7 @@ static int start_sources(struct daemon *d, char *err, size_t err_len)
     return 0;
 }
 
+/* The endpoints' dependencies, the rate limiter and the work pool that serves the calls. */
 static int start_front(struct daemon *d, char *err, size_t err_len)
 {
     struct ratelimit_config rl = {
@@ -258,25 +264,38 @@ static int start_front(struct daemon *d, char *err, size_t err_len)
         .trusted_cidrs = d->cfg.trusted_proxy_cidrs,
     };
     int workers = d->cfg.worker_threads > 0 ? (int)d->cfg.worker_threads : cpu_available();
-    struct pipeline_deps pd = {
+    int threads = d->cfg.pipeline_threads > 0 ? (int)d->cfg.pipeline_threads : 2 * workers;
+    struct featurise_deps fd = {
         .cfg = &d->cfg,
         .metrics = d->metrics,
-        .auth = d->auth,
         .mongo = d->mongo,
         .extractor = d->extractor,
         .catalogue = d->assets.catalogue,
         .maps = d->assets.maps,
         .scores = d->assets.scores,
+    };
+    struct api_deps ad = {
+        .cfg = &d->cfg,
+        .metrics = d->metrics,
+        .auth = d->auth,
+        .featurise = &d->featurise,
         .store = d->store,
         .pool = d->pool,
-        .threads = d->cfg.pipeline_threads > 0 ? (int)d->cfg.pipeline_threads : 2 * workers,
     };
+    struct work_pool_config pc;
 
     d->ratelimit = ratelimit_new(&rl, err, err_len);
     if (!d->ratelimit)
         return -1;
-    d->pipeline = pipeline_new(&pd, err, err_len);
-    return d->pipeline ? 0 : -1;
+    featurise_init(&d->featurise, &fd);
+    api_init(&d->api, &ad);
+    d->routes =
+        (struct ins_routes_ctx){.api = &d->api, .metrics = d->metrics, .ratelimit = d->ratelimit};
+    ins_routes_init(&d->routes);
+    pc = ins_routes_pool_config(&d->routes, threads, (size_t)d->cfg.pipeline_queue_max);
+    d->pool_threads = work_pool_new(&pc, err, err_len);
+    d->routes.pool = d->pool_threads;
+    return d->pool_threads ? 0 : -1;
 }
 
 static int start_server(struct daemon *d, char *err, size_t err_len)
@@ -293,7 +312,7 @@ static int start_server(struct daemon *d, char *err, size_t err_len)
         .request_timeout_ms = d->cfg.request_timeout_ms,
         .max_in_flight = d->cfg.max_in_flight,
         .shutdown_grace_ms = d->cfg.shutdown_grace_ms,
-        .retry_after_s = 5,
+        .retry_after_s = API_RETRY_AFTER_S,
         .handle_signals = true,
         .access_log = true,
         .metrics = d->metrics,
@@ -303,9 +322,6 @@ static int start_server(struct daemon *d, char *err, size_t err_len)
         .not_found_arg = &d->routes,
     };
 
-    d->routes = (struct ins_routes_ctx){
-        .cfg = &d->cfg, .metrics = d->metrics, .ratelimit = d->ratelimit, .pipeline = d->pipeline};
-    ins_routes_init(&d->routes);
     n = ins_routes_table(&d->routes, routes);
     d->server = http_server_new(&sc, routes, n, err, err_len);
     return d->server ? 0 : -1;
@@ -360,8 +376,8 @@ static void log_up(struct daemon *d)
  * the artifacts (no point serving without them: a failure is a refusal to
  * start); the data sources; the database writer and pool (PostgreSQL being
  * down is not an error: rows spool, async answers 503); credentials; the
- * front (rate limiter, pipeline threads); the job runner (it computes
- * through the pipeline); the server last, which binds the ports.
+ * front (rate limiter, endpoints, the work pool's threads); the job runner
+ * (it computes through featurise); the server last, which binds the ports.
  */
 static int start(struct daemon *d, char *err, size_t err_len)
 {
@@ -380,9 +396,9 @@ static int start(struct daemon *d, char *err, size_t err_len)
 static void stop(struct daemon *d)
 {
     jobs_runner_stop(d->runner);
-    pipeline_stop(d->pipeline);
+    work_pool_stop(d->pool_threads);
     http_server_free(d->server);
-    pipeline_free(d->pipeline);
+    work_pool_free(d->pool_threads);
     ratelimit_free(d->ratelimit);
     auth_free(d->auth);
     auth_static_free(d->demo);
@@ -454,6 +470,7 @@ static int flag(const char *arg)
                                        .version = INS_VERSION,
                                        .config_table = ins_config_table,
                                        .config_table_len = ins_config_table_len,
+                                       .err_sender = ERR_BY_INSIGHTS,
                                        .http_port = http_port};
     int rc = daemon_flags_run(&flags, arg);
 

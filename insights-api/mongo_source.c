@@ -593,7 +593,8 @@ static void set_states(struct user_data *u, struct raw_sms_list *sms, unsigned w
 
 enum err mongo_source_read(struct mongo_source *ms, const char *client_id, const char *user_id,
                            bool want_sms, bool want_apps, bool want_device, size_t max_sms,
-                           struct user_data *u, struct raw_sms_list *sms, char *err, size_t err_len)
+                           struct user_data *u, struct raw_sms_list *sms, bool *found, char *err,
+                           size_t err_len)
 {
     unsigned want = ((want_sms ? SRC_SMS : 0u) | (want_apps ? SRC_APPS : 0u) |
                      (want_device ? SRC_DEVICE : 0u)) &
@@ -605,6 +606,7 @@ enum err mongo_source_read(struct mongo_source *ms, const char *client_id, const
 
     if (err_len)
         err[0] = '\0';
+    *found = true;
     if (!client_id || !user_id) {
         snprintf(err, err_len, "mongodb: client_id and user_id are required");
         return ERR_INTERNAL;
@@ -619,8 +621,9 @@ enum err mongo_source_read(struct mongo_source *ms, const char *client_id, const
     e = read_all(ms, c, client_id, user_id, want, &r, err, err_len);
     mongoc_client_pool_push(ms->pool, c);
     if (e == ERR_OK && r.docs == 0) {
-        snprintf(err, err_len, "no synced data for this user");
-        e = ERR_USER_NOT_FOUND;
+        reset_user(u, sms, apps_before);
+        *found = false;
+        return ERR_OK;
     }
     if (e != ERR_OK) {
         reset_user(u, sms, apps_before);

@@ -88,13 +88,14 @@ void mongo_source_free(struct mongo_source *ms);
  * lowered to it), and u->sms_state is SOURCE_EMPTY when there are none, else
  * left for the caller (extraction decides OK or FAILED).
  * The want_* flags skip collections a request does not need (their states
- * become SOURCE_NOT_ASKED); the user-not-found test looks only at the
- * collections read.
+ * become SOURCE_NOT_ASKED). *found is false when none of the collections
+ * read holds a document of the user (an answer, not an error: ERR_OK with u
+ * and sms left as they were).
  * On errors u and sms are left as they were.
  */
 enum err mongo_source_read(struct mongo_source *ms, const char *client_id, const char *user_id,
                            bool want_sms, bool want_apps, bool want_device, size_t max_sms,
-                           struct user_data *u, struct raw_sms_list *sms, char *err,
+                           struct user_data *u, struct raw_sms_list *sms, bool *found, char *err,
                            size_t err_len);
 
 /* A ping (for /ready and start-up): ERR_OK or ERR_DEPENDENCY_UNAVAILABLE. */

@@ -1,22 +1,26 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Route table and the event-thread front of insights-api (see routes.h).
+ * Routes and the event-thread front of insights-api (see routes.h).
  * Handlers here never block: they decide from memory (CIDR lists, the rate
- * limiter's table) and either reply at once or queue the request on the
- * pipeline, whose reply comes back to this same event loop.
+ * limiter's table) and either reply at once or hand the call to the work
+ * pool, whose reply comes back to this same event loop.
  */
 #include "insights-api/routes.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "common/log.h"
+#include "insights-api/admission.h"
 
 void ins_routes_init(struct ins_routes_ctx *ctx)
 {
     ctx->refused = metrics_counter_new(ctx->metrics, "requests_refused_total",
                                        "requests refused before any work, by reason", "reason");
+    ctx->queue = metrics_gauge_new(ctx->metrics, "pipeline_queue_tasks",
+                                   "requests waiting for a pipeline thread");
 }
 
 bool ins_routes_ready(void *arg)
@@ -26,11 +30,22 @@ bool ins_routes_ready(void *arg)
     return !ctx->ready || ctx->ready(ctx->ready_arg);
 }
 
-static void reply_forbidden(struct http_request *req)
+/* Reply to req with e from the error table; retry_after_s > 0 overrides the framework's. */
+static void reply_refusal(struct ins_routes_ctx *ctx, struct http_request *req, enum err e,
+                          int retry_after_s)
 {
-    static const char page[] = INS_ROUTES_FORBIDDEN_HTML;
+    struct err_reply r;
+    char secs[16];
 
-    http_reply_raw(req, 403, "text/html", page, sizeof(page) - 1);
+    metrics_counter_add_label(ctx->refused, e == ERR_NOT_FOUND ? "unknown_path" : err_code(e), 1);
+    if (retry_after_s <= 0) {
+        http_reply_error(req, e, NULL);
+        return;
+    }
+    err_reply_render(e, NULL, http_request_id(req), &r);
+    snprintf(secs, sizeof(secs), "%d", retry_after_s);
+    http_request_set_header(req, "Retry-After", secs);
+    http_reply_json_owned(req, r.status, r.body, r.len);
 }
 
 void ins_routes_not_found(struct http_request *req, void *arg)
@@ -38,7 +53,7 @@ void ins_routes_not_found(struct http_request *req, void *arg)
     struct ins_routes_ctx *ctx = arg;
 
     metrics_counter_add_label(ctx->refused, "unknown_path", 1);
-    reply_forbidden(req);
+    http_reply_error(req, ERR_FORBIDDEN, NULL);
 }
 
 static double wall_now(void)
@@ -49,78 +64,99 @@ static double wall_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void reply_rate_limited(struct http_request *req, int retry_after)
+static void handle(struct http_request *req, const struct api_endpoint *e,
+                   struct ins_routes_ctx *ctx)
 {
-    static const char body[] = "{\"detail\":\"Too many requests, retry later\","
-                               "\"code\":\"rate_limited\"}";
+    int retry_after = 1;
+    enum err verdict =
+        admission_address(ctx->ratelimit, http_request_peer(req),
+                          http_request_header(req, "X-Forwarded-For"), wall_now(), &retry_after);
+    struct api_call *call;
+    const char *body;
+    size_t len;
+
+    if (verdict != ERR_OK) {
+        reply_refusal(ctx, req, verdict, verdict == ERR_RATE_LIMITED ? retry_after : 0);
+        return;
+    }
+    body = http_request_body(req, &len);
+    call = api_call_new(e, http_request_id(req), body, len, http_request_header(req, "x-client-id"),
+                        http_request_header(req, "x-auth-token"));
+    call->req = req;
+    if (work_pool_submit(ctx->pool, &call->item, http_request_base(req)) < 0) {
+        api_call_free(call);
+        reply_refusal(ctx, req, ERR_OVERLOADED, 0);
+    }
+}
+
+/* ------------------------------------------------------------ the pool's side */
+
+static void pool_run(struct work_item *item, void *arg)
+{
+    struct ins_routes_ctx *ctx = arg;
+
+    api_serve(ctx->api, (struct api_call *)item);
+}
+
+/* On the request's event thread: send the reply built by a pool thread. */
+static void pool_deliver(struct work_item *item, void *arg)
+{
+    struct api_call *c = (struct api_call *)item;
     char secs[16];
 
-    snprintf(secs, sizeof(secs), "%d", retry_after);
-    http_request_set_header(req, "Retry-After", secs);
-    http_reply_json(req, 429, body, sizeof(body) - 1);
-}
-
-/* Address admission; returns true when the request may go on (else it was replied to). */
-static bool admit_address(struct ins_routes_ctx *ctx, struct http_request *req)
-{
-    const char *peer = http_request_peer(req);
-    const char *xff = http_request_header(req, "X-Forwarded-For");
-    int retry_after = 1;
-    enum ratelimit_verdict v =
-        ratelimit_check(ctx->ratelimit, peer, xff, wall_now(), NULL, &retry_after);
-
-    if (v == RATELIMIT_FORBIDDEN) {
-        metrics_counter_add_label(ctx->refused, "forbidden", 1);
-        reply_forbidden(req);
-        return false;
+    (void)arg;
+    if (c->retry_after_s > 0) {
+        snprintf(secs, sizeof(secs), "%d", c->retry_after_s);
+        http_request_set_header(c->req, "Retry-After", secs);
     }
-    if (v == RATELIMIT_LIMITED) {
-        metrics_counter_add_label(ctx->refused, "rate_limited", 1);
-        reply_rate_limited(req, retry_after);
-        return false;
+    if (!c->reply || !c->reply_len) {
+        http_reply_json(c->req, c->status ? c->status : 500, "{}", 2);
+    } else if (c->content_type) {
+        http_reply_raw(c->req, c->status, c->content_type, c->reply, c->reply_len);
+    } else {
+        http_reply_json_owned(c->req, c->status, c->reply, c->reply_len);
+        c->reply = NULL;
     }
-    return true;
+    api_call_free(c);
 }
 
-static void handle(struct ins_routes_ctx *ctx, struct http_request *req, enum pipeline_api api)
+static void pool_discard(struct work_item *item, void *arg)
 {
-    if (!admit_address(ctx, req))
-        return;
-    if (pipeline_submit(ctx->pipeline, req, api) < 0) {
-        metrics_counter_add_label(ctx->refused, "overloaded", 1);
-        http_reply_error(req, ERR_OVERLOADED, NULL);
-    }
+    (void)arg;
+    api_call_free((struct api_call *)item);
 }
 
-static void handle_insights(struct http_request *req, void *arg)
+struct work_pool_config ins_routes_pool_config(struct ins_routes_ctx *ctx, int threads,
+                                               size_t queue_max)
 {
-    handle(arg, req, PIPELINE_INSIGHTS);
+    return (struct work_pool_config){
+        .threads = threads,
+        .queue_max = queue_max,
+        .run = pool_run,
+        .deliver = pool_deliver,
+        .discard = pool_discard,
+        .arg = ctx,
+        .queue_gauge = ctx->queue,
+    };
 }
 
-static void handle_async_insights(struct http_request *req, void *arg)
-{
-    handle(arg, req, PIPELINE_ASYNC_INSIGHTS);
-}
+/* ------------------------------------------------------------ the routes */
 
-static void handle_fetch_extracted(struct http_request *req, void *arg)
+static void handle_endpoint(struct http_request *req, void *arg)
 {
-    handle(arg, req, PIPELINE_FETCH_EXTRACTED);
-}
+    const struct ins_route *route = arg;
 
-static void handle_generate_features(struct http_request *req, void *arg)
-{
-    handle(arg, req, PIPELINE_GENERATE_FEATURES);
+    handle(req, route->endpoint, route->ctx);
 }
 
 size_t ins_routes_table(struct ins_routes_ctx *ctx, struct http_route *out)
 {
-    const struct http_route table[] = {
-        {HTTP_METHOD_POST, "/api/insights", handle_insights, ctx},
-        {HTTP_METHOD_POST, "/api/async_insights", handle_async_insights, ctx},
-        {HTTP_METHOD_POST, "/api/fetch_extracted_data", handle_fetch_extracted, ctx},
-        {HTTP_METHOD_POST, "/api/generate_features", handle_generate_features, ctx},
-    };
+    size_t n = 0;
 
-    memcpy(out, table, sizeof(table));
-    return sizeof(table) / sizeof(table[0]);
+    for (size_t i = 0; i < api_endpoints_count && n < INS_ROUTES_MAX; i++, n++) {
+        ctx->routes[n] = (struct ins_route){ctx, &api_endpoints[i]};
+        out[n] = (struct http_route){HTTP_METHOD_POST, api_endpoints[i].path, handle_endpoint,
+                                     &ctx->routes[n]};
+    }
+    return n;
 }

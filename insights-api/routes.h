@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The route table of insights-api and the cheap, non-blocking front of every
- * request, decided on the event thread: the client address (behind trusted
- * proxies), the IP allow-list (403, the documented nginx HTML page), the
- * per-address rate limit (429 with Retry-After), then a hand-off to the
- * pipeline (pipeline.h) for everything that may block. Any path that is not
- * an API route gets the same 403 HTML page, as Credeau's load balancer does.
+ * The event-thread front of insights-api: a route per row of the endpoint
+ * table (api.h), the cheap non-blocking admission of the client address
+ * (admission.c: the IP allow-list -> 403 page, the per-address rate limit
+ * -> 429 with Retry-After), then the call handed to the work pool
+ * (common/work_pool.h) for everything that may block, and its reply sent
+ * when the pool hands it back to this loop. Any path that is not an API
+ * route gets the same 403 page, as Credeau's load balancer does.
  */
 #ifndef INSIGHTS_ROUTES_H
 #define INSIGHTS_ROUTES_H
@@ -15,30 +16,43 @@
 
 #include "common/http_server.h"
 #include "common/metrics.h"
-#include "insights-api/config.h"
-#include "insights-api/pipeline.h"
+#include "common/work_pool.h"
+#include "insights-api/api.h"
 #include "insights-api/ratelimit.h"
 
-/* The documented 403 page (credeau.md §2.4), byte for byte. */
-#define INS_ROUTES_FORBIDDEN_HTML                                                                  \
-    "<html><head><title>403 Forbidden</title></head><body><center><h1>403 "                        \
-    "Forbidden</h1></center></body></html>"
+#define INS_ROUTES_MAX 16
+
+struct ins_routes_ctx;
+
+/* A route's handler argument: which endpoint, through which front. */
+struct ins_route {
+    struct ins_routes_ctx *ctx;
+    const struct api_endpoint *endpoint;
+};
 
 struct ins_routes_ctx {
-    const struct ins_config *cfg;
+    struct api *api;
     struct metrics *metrics;
     struct ratelimit *ratelimit;
-    struct pipeline *pipeline;
-    bool (*ready)(void *arg); /* artifacts loaded (and not draining: the framework's part) */
+    struct work_pool *pool;
+    bool (*ready)(void *arg); /* NULL = ready (draining is the framework's part) */
     void *ready_arg;
-    struct metrics_counter *refused; /* by reason: forbidden, rate_limited, overloaded */
+    struct metrics_counter *refused; /* by reason: forbidden, rate_limited, overloaded, ... */
+    struct metrics_gauge *queue;     /* calls waiting for a pool thread */
+    struct ins_route routes[INS_ROUTES_MAX];
 };
 
 /* Registers the routes' metrics in ctx->metrics. */
 void ins_routes_init(struct ins_routes_ctx *ctx);
 
-#define INS_ROUTES_MAX 8
-/* Fills out (at least INS_ROUTES_MAX rows) with the route table; returns the row count. */
+/*
+ * The pool's callbacks (arg = the ctx): a pool thread serves a call, the
+ * call's loop sends its reply, undelivered calls are freed at shutdown.
+ */
+struct work_pool_config ins_routes_pool_config(struct ins_routes_ctx *ctx, int threads,
+                                               size_t queue_max);
+
+/* Fills out (INS_ROUTES_MAX rows) with a POST route per endpoint; returns the count. */
 size_t ins_routes_table(struct ins_routes_ctx *ctx, struct http_route *out);
 
 /* http_server_config.not_found (arg = the ctx): the 403 HTML page. */

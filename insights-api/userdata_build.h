@@ -29,7 +29,8 @@
 
 #define USER_DATA_MAX_SMS 200000 /* hard cap on sms facts and raw messages per user */
 #define USER_DATA_MAX_APPS 20000 /* hard cap on apps per user */
-#define USER_DATA_ID_MAX 128     /* client_id, user_id, sms_id: max bytes */
+#define USER_DATA_ID_MAX 128     /* client_id, sms_id: max length */
+#define USER_DATA_USER_ID_MAX 64 /* user_id: max characters (Credeau: non-PII, at most 64) */
 
 /*
  * Start an empty user_data: every state SOURCE_NOT_ASKED, no SMS or apps,

@@ -206,6 +206,7 @@ int main(int argc, char **argv)
                                            .version = SMSX_VERSION,
                                            .config_table = smsx_config_table,
                                            .config_table_len = smsx_config_table_len,
+                                           .err_sender = ERR_BY_SMSX,
                                            .http_port = http_port};
         int rc = daemon_flags_run(&flags, argv[1]);
 

@@ -160,18 +160,19 @@ static void test_ids(void **state)
     check_one("{'client_id':'c1'}", "missing", "[\"body\",\"user_id\"]");
     check_one("{'client_id':5,'user_id':'u'}", "string_type", "[\"body\",\"client_id\"]");
     check_one("{'client_id':'c','user_id':null}", "string_type", "[\"body\",\"user_id\"]");
-    memset(longid, 'a', 129);
-    longid[129] = '\0';
+    /* Credeau: a user_id has at most 64 characters (the same limit on every endpoint) */
+    memset(longid, 'a', 65);
+    longid[65] = '\0';
     snprintf(body, sizeof(body), "{'client_id':'c','user_id':'%s'}", longid);
     item = expect_one(body, "string_too_long", "[\"body\",\"user_id\"]");
     assert_int_equal(
-        json_integer_value(json_object_get(json_object_get(item, "ctx"), "max_length")), 128);
+        json_integer_value(json_object_get(json_object_get(item, "ctx"), "max_length")), 64);
     json_decref(item);
-    /* 128 characters of multi-byte UTF-8 is still within the limit */
+    /* 64 characters of multi-byte UTF-8 (128 bytes) is still within the limit */
     char wide[600];
-    for (int i = 0; i < 128; i++)
+    for (int i = 0; i < 64; i++)
         memcpy(wide + 2 * i, "\xc3\xa9", 2);
-    wide[256] = '\0';
+    wide[128] = '\0';
     snprintf(body, sizeof(body), "{'client_id':'c','user_id':'%s'}", wide);
     struct user_data u;
     struct raw_sms_list sms;

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Admission of insights-api calls (see admission.h). Reading order: the
+ * address, the body (the common fields, then the endpoint's), the
+ * credentials. Detail items follow pydantic v2's wording and echo only the
+ * members known to hold ids or group names; anything else is "[redacted]".
+ */
+#include "insights-api/admission.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "insights-api/userdata_build.h"
+
+static double wall_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ------------------------------------------------------------ the address */
+
+enum err admission_address(struct ratelimit *rl, const char *peer, const char *xff, double now,
+                           int *retry_after_s)
+{
+    switch (ratelimit_check(rl, peer, xff, now, NULL, retry_after_s)) {
+    case RATELIMIT_FORBIDDEN:
+        return ERR_FORBIDDEN;
+    case RATELIMIT_LIMITED:
+        return ERR_RATE_LIMITED;
+    default:
+        return ERR_OK;
+    }
+}
+
+/* ------------------------------------------------------------ the body */
+
+/* An object, or an array holding a container: could carry anything, so never echoed. */
+static bool nests(const json_t *v)
+{
+    size_t i;
+    json_t *e;
+
+    if (json_is_object(v))
+        return true;
+    if (!json_is_array(v))
+        return false;
+    json_array_foreach(v, i, e)
+    {
+        if (json_is_object(e) || json_is_array(e))
+            return true;
+    }
+    return false;
+}
+
+/* A scalar echoed as sent; a container "[redacted]". */
+static json_t *echo_scalar(const json_t *v)
+{
+    return json_is_object(v) || json_is_array(v) ? validation_redacted() : json_deep_copy(v);
+}
+
+/* The body echoed in a "missing" item: known small fields as sent, anything else "[redacted]". */
+static json_t *echo_body(const json_t *root)
+{
+    static const char *const keep[] = {"user_id", "client_id", "groupings", "cnt_sms_threshold",
+                                       NULL};
+    json_t *out = json_object();
+    const char *key;
+    json_t *v;
+
+    json_object_foreach((json_t *)root, key, v)
+    {
+        bool known = validation_key_in(key, keep);
+
+        json_object_set_new(out, key,
+                            known && !nests(v) ? json_deep_copy(v) : validation_redacted());
+    }
+    return out;
+}
+
+static void missing(struct validation *v, const json_t *root, const char *field)
+{
+    validation_add(v, "missing", validation_loc(field, -1, NULL), "Field required", echo_body(root),
+                   NULL);
+}
+
+/* A required string field of at most max characters. */
+static const char *check_string(struct validation *v, const json_t *root, const char *field,
+                                size_t max)
+{
+    const json_t *s = json_object_get(root, field);
+
+    if (!s) {
+        missing(v, root, field);
+        return NULL;
+    }
+    if (!json_is_string(s)) {
+        validation_add(v, "string_type", validation_loc(field, -1, NULL),
+                       "Input should be a valid string", echo_scalar(s), NULL);
+        return NULL;
+    }
+    if (validation_utf8_chars(json_string_value(s), json_string_length(s)) > max) {
+        validation_add_string_too_long(v, validation_loc(field, -1, NULL), validation_redacted(),
+                                       max);
+        return NULL;
+    }
+    return json_string_value(s);
+}
+
+static void check_grouping(struct validation *v, const json_t *g, size_t i, struct api_ask *ask)
+{
+    char why[256];
+
+    if (!json_is_string(g)) {
+        validation_add(v, "string_type", validation_loc("groupings", (long)i, NULL),
+                       "Input should be a valid string", echo_scalar(g), NULL);
+        return;
+    }
+    if (features_grouping_add(json_string_value(g), &ask->mask, why, sizeof(why)) < 0) {
+        validation_add(v, "literal_error", validation_loc("groupings", (long)i, NULL),
+                       "Input should be 'sms', 'extracted_sms', 'fraud', 'apps' or 'device'",
+                       json_string_length(g) <= 32 ? json_deep_copy(g) : validation_redacted(),
+                       NULL);
+        return;
+    }
+    ask->groupings[ask->n_groupings++] = json_string_value(g);
+}
+
+void admission_check_groupings(struct validation *v, const json_t *root, struct api_ask *ask,
+                               long max)
+{
+    const json_t *list = json_object_get(root, "groupings");
+    size_t n;
+    char msg[96];
+
+    if (!list) {
+        missing(v, root, "groupings");
+        return;
+    }
+    if (!json_is_array(list)) {
+        validation_add(v, "list_type", validation_loc("groupings", -1, NULL),
+                       "Input should be a valid list",
+                       json_is_object(list) ? validation_redacted() : json_deep_copy(list), NULL);
+        return;
+    }
+    n = json_array_size(list);
+    if (max > API_MAX_GROUPINGS)
+        max = API_MAX_GROUPINGS;
+    if (n > (size_t)max) {
+        snprintf(msg, sizeof(msg), "List should have at most %ld items after validation, not %zu",
+                 max, n);
+        validation_add(v, "too_long", validation_loc("groupings", -1, NULL), msg,
+                       validation_redacted(),
+                       json_pack("{s:s,s:I,s:I}", "field_type", "List", "max_length",
+                                 (json_int_t)max, "actual_length", (json_int_t)n));
+        return;
+    }
+    for (size_t i = 0; i < n && !validation_full(v); i++)
+        check_grouping(v, json_array_get(list, i), i, ask);
+}
+
+void admission_check_threshold(struct validation *v, const json_t *root, struct api_ask *ask,
+                               long max)
+{
+    const json_t *t = json_object_get(root, "cnt_sms_threshold");
+    char msg[96];
+
+    if (!t) {
+        missing(v, root, "cnt_sms_threshold");
+        return;
+    }
+    if (!json_is_integer(t) || json_integer_value(t) < 1 || json_integer_value(t) > max) {
+        snprintf(msg, sizeof(msg), "Input should be an integer between 1 and %ld", max);
+        validation_add(v, json_is_integer(t) ? "less_than_equal" : "int_type",
+                       validation_loc("cnt_sms_threshold", -1, NULL), msg, echo_scalar(t),
+                       json_pack("{s:I}", "le", (json_int_t)max));
+        return;
+    }
+    ask->threshold = (long)json_integer_value(t);
+}
+
+json_t *admission_body(const struct api *api, struct api_call *call, struct api_ask *ask)
+{
+    const struct api_endpoint *e = call->endpoint;
+    struct validation v;
+    json_error_t jerr;
+    json_t *root = validation_load_body(call->body, call->body_len, &jerr);
+    char *items;
+
+    memset(ask, 0, sizeof(*ask));
+    validation_init(&v, ADMISSION_MAX_ERRORS);
+    if (!root) {
+        validation_add_json_invalid(&v, &jerr);
+    } else if (!json_is_object(root)) {
+        validation_add(&v, "model_attributes_type", validation_loc(NULL, -1, NULL),
+                       "Input should be a valid dictionary or object to extract fields from",
+                       json_is_string(root) ? validation_redacted() : echo_scalar(root), NULL);
+    } else {
+        ask->user_id = check_string(&v, root, "user_id", USER_DATA_USER_ID_MAX);
+        ask->client_id = check_string(&v, root, "client_id", AUTH_ID_MAX);
+        if (e->validate)
+            e->validate(api, root, ask, &v);
+    }
+    if (json_array_size(v.list) == 0) {
+        json_decref(v.list);
+        ask->root = root;
+        return root;
+    }
+    items = json_dumps(v.list, JSON_COMPACT);
+    api_reply_error(call, ERR_VALIDATION, items ? items : "[]");
+    free(items);
+    json_decref(v.list);
+    json_decref(root);
+    memset(ask, 0, sizeof(*ask));
+    return NULL;
+}
+
+/* ------------------------------------------------------------ credentials */
+
+int admission_credentials(struct api *api, struct api_call *call, const struct api_ask *ask)
+{
+    char why[256] = "";
+    enum auth_result r =
+        auth_check(api->d.auth, call->hdr_client, call->hdr_token, wall_now(), why, sizeof(why));
+
+    metrics_counter_add_label(api->auth,
+                              r == AUTH_OK       ? "ok"
+                              : r == AUTH_DENIED ? "denied"
+                                                 : "unavailable",
+                              1);
+    if (r == AUTH_UNAVAILABLE) {
+        log_warn(call->request_id, "credentials could not be checked", LOG_STR("error", why));
+        api_reply_error(call, ERR_DEPENDENCY_UNAVAILABLE,
+                        "Credentials cannot be checked right now");
+        return -1;
+    }
+    if (r == AUTH_OK && strcmp(call->hdr_client, ask->client_id) != 0) {
+        r = AUTH_DENIED;
+        snprintf(why, sizeof(why), "x-client-id does not match the body's client_id");
+    }
+    if (r != AUTH_OK) {
+        log_info(call->request_id, "credentials refused", LOG_STR("reason", why),
+                 LOG_STR("api", call->endpoint->name));
+        store_unauthorized(api->d.store, call->hdr_client, call->request_id, call->hdr_token);
+        api_reply_error(call, ERR_UNAUTHORIZED, NULL);
+        return -1;
+    }
+    return 0;
+}

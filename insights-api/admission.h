@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Whether a call may go on, decided in one file: the client address on the
+ * event thread (allow-list -> 403 page, rate limit -> 429), then on a pool
+ * thread the body (FastAPI's 422 detail list through common/validation:
+ * a JSON object, user_id, client_id, then the endpoint's own fields) and the
+ * credentials (x-client-id and x-auth-token through auth.c; the header
+ * client must be the body's client_id: 401 Credeau body; the clients table
+ * unreachable and nothing cached: 503). A refused call is answered from the
+ * error table; every refusal is counted, credential refusals are logged and
+ * written to unauthorized_requests.
+ */
+#ifndef INSIGHTS_ADMISSION_H
+#define INSIGHTS_ADMISSION_H
+
+#include <jansson.h>
+
+#include "common/err.h"
+#include "common/validation.h"
+#include "insights-api/api.h"
+#include "insights-api/ratelimit.h"
+
+#define ADMISSION_MAX_ERRORS 100 /* detail items collected before validation stops */
+
+/*
+ * The client address peer (with X-Forwarded-For xff, believed behind a
+ * trusted proxy) at time now: ERR_OK, ERR_FORBIDDEN (not in the allow-list)
+ * or ERR_RATE_LIMITED with *retry_after_s set. Non-blocking.
+ */
+enum err admission_address(struct ratelimit *rl, const char *peer, const char *xff, double now,
+                           int *retry_after_s);
+
+/*
+ * Parse and validate the body of call for its endpoint. Returns the tree
+ * (ask->root, the caller decrefs) with *ask filled, or NULL with the 422
+ * reply set on call.
+ */
+json_t *admission_body(const struct api *api, struct api_call *call, struct api_ask *ask);
+
+/*
+ * Credentials and the header/body client match. Returns 0, or -1 with the
+ * reply (401, or 503 when they cannot be checked) set on call.
+ */
+int admission_credentials(struct api *api, struct api_call *call, const struct api_ask *ask);
+
+/* ---- checks for the endpoints' validate functions ---- */
+
+/* groupings: a list of at most max known group names; fills ask->mask and ask->groupings. */
+void admission_check_groupings(struct validation *v, const json_t *root, struct api_ask *ask,
+                               long max);
+
+/* cnt_sms_threshold: an integer in 1..max; fills ask->threshold. */
+void admission_check_threshold(struct validation *v, const json_t *root, struct api_ask *ask,
+                               long max);
+
+#endif

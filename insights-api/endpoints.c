@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * insights-api's endpoints: the table, then one function per endpoint (and
+ * the fields each validates beyond user_id and client_id). Adding an
+ * endpoint is a row here and its function (docs/ARCHITECTURE.md shows one);
+ * admission, dumps, usage, metrics and the route come with the row.
+ */
+#include "insights-api/api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/ist_date.h"
+#include "common/json_writer.h"
+#include "common/log.h"
+#include "insights-api/admission.h"
+#include "insights-api/inline_source.h"
+
+#define ENDPOINTS_POOL_WAIT_MS 2000
+
+/* ------------------------------------------------------------ validation */
+
+static void ask_groupings(const struct api *api, const json_t *root, struct api_ask *ask,
+                          struct validation *v)
+{
+    admission_check_groupings(v, root, ask, api->d.cfg->max_groupings);
+}
+
+static void ask_threshold(const struct api *api, const json_t *root, struct api_ask *ask,
+                          struct validation *v)
+{
+    admission_check_threshold(v, root, ask, api->d.cfg->fetch_max_sms);
+}
+
+/* generate_features: groupings are optional (all groups when absent). */
+static void ask_inline(const struct api *api, const json_t *root, struct api_ask *ask,
+                       struct validation *v)
+{
+    if (json_object_get(root, "groupings"))
+        admission_check_groupings(v, root, ask, api->d.cfg->max_groupings);
+    else
+        ask->mask = FEATURES_GROUP_ALL;
+}
+
+/* ------------------------------------------------------------ the endpoints */
+
+/* POST /api/insights: one user from MongoDB, featurised now. */
+static void run_insights(struct api *api, struct api_call *c, const struct api_ask *ask)
+{
+    struct featurise *fz = api->d.featurise;
+    struct featurised f = {.fatal = ERR_OK};
+    struct raw_sms_list raw;
+    struct json_writer w;
+    struct user_data u;
+
+    user_data_init(&u, ask->client_id, ask->user_id, (int64_t)c->requested_at);
+    raw_sms_list_init(&raw);
+    featurise_gather_mongo(fz, c->request_id, &u, &raw, ask->mask, 0, &f);
+    if (f.fatal == ERR_OK && !f.user_not_found)
+        featurise_extract(fz, c->request_id, &raw, &u, ask->mask, &f);
+    raw_sms_list_free(&raw);
+    if (f.fatal != ERR_OK) {
+        api_reply_error(c, f.fatal, NULL);
+    } else {
+        json_writer_init(&w, API_REPLY_MAX);
+        featurise_write(fz, &w, &u, ask->mask, c->request_id, c->requested_at, &f);
+        api_reply_writer(c, 200, &w);
+        json_writer_free(&w);
+    }
+    user_data_free(&u);
+}
+
+/* POST /api/generate_features: the user's data is in the body. */
+static void run_generate(struct api *api, struct api_call *c, const struct api_ask *ask)
+{
+    struct featurise *fz = api->d.featurise;
+    struct featurised f = {.fatal = ERR_OK};
+    struct raw_sms_list raw;
+    struct json_writer w;
+    struct user_data u;
+    json_t *detail = NULL;
+
+    memset(&u, 0, sizeof(u));
+    raw_sms_list_init(&raw);
+    if (inline_source_parse_json(ask->root, (int64_t)c->requested_at, 0, 0, &u, &raw, &detail) <
+        0) {
+        char *items = json_dumps(detail, JSON_COMPACT);
+
+        api_reply_error(c, ERR_VALIDATION, items ? items : "[]");
+        free(items);
+        json_decref(detail);
+        goto out;
+    }
+    featurise_extract(fz, c->request_id, &raw, &u, ask->mask, &f);
+    if (f.fatal != ERR_OK) {
+        api_reply_error(c, f.fatal, NULL);
+        goto out;
+    }
+    json_writer_init(&w, API_REPLY_MAX);
+    featurise_write(fz, &w, &u, ask->mask, c->request_id, c->requested_at, &f);
+    api_reply_writer(c, 200, &w);
+    json_writer_free(&w);
+out:
+    raw_sms_list_free(&raw);
+    user_data_free(&u);
+}
+
+/* POST /api/fetch_extracted_data: the latest cnt_sms_threshold records, as extracted. */
+static void run_fetch(struct api *api, struct api_call *c, const struct api_ask *ask)
+{
+    struct featurise *fz = api->d.featurise;
+    struct featurised f = {.fatal = ERR_OK};
+    struct raw_sms_list raw;
+    struct user_data u;
+    json_t *records = NULL;
+    enum err e = ERR_OK;
+    char why[512];
+
+    user_data_init(&u, ask->client_id, ask->user_id, (int64_t)c->requested_at);
+    raw_sms_list_init(&raw);
+    featurise_gather_mongo(fz, c->request_id, &u, &raw, FEATURES_GROUP_EXTRACTED_SMS,
+                           (size_t)ask->threshold, &f);
+    if (f.fatal == ERR_OK && !f.user_not_found && raw.count > 0)
+        e = extraction_client_extract(fz->d.extractor, &raw, c->request_id, &u, &records, why,
+                                      sizeof(why));
+    raw_sms_list_free(&raw);
+    if (f.fatal != ERR_OK) {
+        api_reply_error(c, f.fatal, NULL);
+    } else if (e != ERR_OK) {
+        log_warn(c->request_id, "sms extraction failed", LOG_STR("error", why));
+        api_reply_error(c, ERR_DEPENDENCY_UNAVAILABLE, "SMS extraction is unavailable");
+    } else {
+        json_t *out =
+            json_pack("{s:s,s:s,s:o}", "user_id", ask->user_id, "request_id", c->request_id,
+                      "extracted_sms_data", records ? records : json_array());
+
+        records = NULL;
+        if (f.user_not_found)
+            json_object_set_new(out, "message", json_string("user not found"));
+        api_reply_tree(c, 200, out);
+    }
+    json_decref(records);
+    user_data_free(&u);
+}
+
+/* 202 {user_id, request_id, data_requested_time, message: featurization in progress}. */
+static void reply_in_progress(struct api_call *c, const struct jobs_job *job)
+{
+    struct json_writer w;
+    char when[20];
+
+    ist_format_unix(job->requested_at, when);
+    json_writer_init(&w, 4096);
+    json_writer_object_begin(&w);
+    json_writer_kv_string(&w, "user_id", job->user_id);
+    json_writer_kv_string(&w, "request_id", job->request_id);
+    json_writer_kv_string(&w, "data_requested_time", when);
+    json_writer_kv_string(&w, "message", "featurization in progress");
+    json_writer_object_end(&w);
+    api_reply_writer(c, 202, &w);
+    json_writer_free(&w);
+}
+
+static void answer_job(struct api *api, struct api_call *c, int outcome, struct jobs_job *job)
+{
+    enum err e;
+
+    switch (outcome) {
+    case JOBS_OUTCOME_STARTED:
+        if (api->runner)
+            jobs_runner_kick(api->runner);
+        reply_in_progress(c, job);
+        break;
+    case JOBS_OUTCOME_RUNNING:
+        reply_in_progress(c, job);
+        break;
+    case JOBS_OUTCOME_RESULT:
+        api_reply_take(c, 200, job->result, job->result ? strlen(job->result) : 0);
+        job->result = NULL;
+        break;
+    default:
+        log_warn(c->request_id, "async job failed", LOG_STR("code", job->error));
+        /* codes of the error table; older versions stored others ("mongo_down"): a dependency */
+        e = err_from_code(job->error) == ERR_INTERNAL ? ERR_INTERNAL : ERR_DEPENDENCY_UNAVAILABLE;
+        api_reply_error(c, e, e == ERR_INTERNAL ? NULL : "The job failed: a dependency was down");
+        break;
+    }
+}
+
+/* POST /api/async_insights: the job of (client, user, groupings), started or answered. */
+static void run_async(struct api *api, struct api_call *c, const struct api_ask *ask)
+{
+    char why[512], key[JOBS_GROUPINGS_MAX + 1];
+    struct jobs_job job;
+    PGconn *conn;
+    int outcome;
+
+    memset(&job, 0, sizeof(job));
+    if (jobs_groupings_key(ask->groupings, ask->n_groupings, key) < 0) {
+        /* cannot happen: validated names always make a key */
+        api_reply_error(c, ERR_INTERNAL, NULL);
+        return;
+    }
+    conn =
+        api->d.pool ? store_pool_get(api->d.pool, ENDPOINTS_POOL_WAIT_MS, why, sizeof(why)) : NULL;
+    if (!conn) {
+        if (api->d.pool) {
+            log_warn(c->request_id, "postgres unavailable for an async job", LOG_STR("error", why));
+            metrics_dependency_error(api->d.metrics, "postgres");
+        }
+        api_reply_error(c, ERR_DEPENDENCY_UNAVAILABLE,
+                        api->d.pool ? "Async jobs are unavailable: the database is down"
+                                    : "Async jobs need a database (DI_POSTGRES_HOST)");
+        return;
+    }
+    outcome = jobs_submit(conn, ask->client_id, ask->user_id, key, c->request_id,
+                          (int)api->d.cfg->result_ttl_s, &job, why, sizeof(why));
+    store_pool_put(api->d.pool, conn, outcome < 0);
+    if (outcome < 0) {
+        log_warn(c->request_id, "async job submission failed", LOG_STR("error", why));
+        metrics_dependency_error(api->d.metrics, "postgres");
+        api_reply_error(c, ERR_DEPENDENCY_UNAVAILABLE, "Async jobs are unavailable right now");
+    } else {
+        answer_job(api, c, outcome, &job);
+    }
+    jobs_job_clear(&job);
+}
+
+/* ------------------------------------------------------------ the table */
+
+const struct api_endpoint api_endpoints[] = {
+    {"insights", "/api/insights", ask_groupings, run_insights, STORE_API_INSIGHTS},
+    {"async_insights", "/api/async_insights", ask_groupings, run_async, STORE_API_INSIGHTS},
+    {"fetch_extracted_data", "/api/fetch_extracted_data", ask_threshold, run_fetch,
+     STORE_API_FETCH_EXTRACTED},
+    {"generate_features", "/api/generate_features", ask_inline, run_generate, STORE_API_OTHER},
+};
+const size_t api_endpoints_count = sizeof(api_endpoints) / sizeof(api_endpoints[0]);

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Featurising one user (see featurise.h): the sources, extraction, the
+ * feature vector, the scores and the one result object, for the sync and
+ * inline endpoints and the async job alike. Reading order: gathering,
+ * extraction, the result layout, scoring, then the async job callback.
+ */
+#include "insights-api/featurise.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/alloc.h"
+#include "common/ist_date.h"
+#include "common/log.h"
+
+static double wall_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double mono_since(const struct timespec *t0)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)(ts.tv_sec - t0->tv_sec) + (double)(ts.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+void featurise_init(struct featurise *fz, const struct featurise_deps *deps)
+{
+    struct metrics *m = deps->metrics;
+
+    fz->d = *deps;
+    fz->featurised =
+        metrics_counter_new(m, "users_featurised_total", "users featurised, by outcome", "outcome");
+    fz->seconds = metrics_histogram_new(
+        m, "featurise_seconds", "time to compute and serialise one user's features", NULL, 0);
+    fz->scored = metrics_counter_new(
+        m, "scores_total", "scores computed, by score:arm (shadow versions end :shadow)", "arm");
+    fz->scores_null = metrics_counter_new(
+        m, "scores_null_total", "returned scores that were null, by score:reason", "reason");
+}
+
+/* ------------------------------------------------------------ gathering */
+
+void featurise_gather_mongo(struct featurise *fz, const char *request_id, struct user_data *u,
+                            struct raw_sms_list *raw, unsigned mask, size_t max_sms,
+                            struct featurised *f)
+{
+    char why[512];
+    bool want_sms = mask & FEATURISE_SMS_GROUPS;
+    bool want_apps = mask & (FEATURES_GROUP_FRAUD | FEATURES_GROUP_APPS);
+    bool want_device = mask & (FEATURES_GROUP_FRAUD | FEATURES_GROUP_DEVICE);
+    bool found = true;
+    enum err e;
+
+    if (!fz->d.mongo) {
+        f->fatal = ERR_DEPENDENCY_UNAVAILABLE;
+        return;
+    }
+    e = mongo_source_read(fz->d.mongo, u->client_id, u->user_id, want_sms, want_apps, want_device,
+                          max_sms, u, raw, &found, why, sizeof(why));
+    if (e != ERR_OK) {
+        log_warn(request_id, "mongodb read failed", LOG_STR("error", why));
+        metrics_dependency_error(fz->d.metrics, "mongo");
+        f->fatal = ERR_DEPENDENCY_UNAVAILABLE;
+        return;
+    }
+    f->user_not_found = !found;
+}
+
+void featurise_extract(struct featurise *fz, const char *request_id, struct raw_sms_list *raw,
+                       struct user_data *u, unsigned mask, struct featurised *f)
+{
+    char why[512];
+    enum err e;
+
+    if (raw->count == 0 || !(mask & FEATURISE_SMS_GROUPS))
+        return;
+    e = extraction_client_extract(fz->d.extractor, raw, request_id, u, NULL, why, sizeof(why));
+    if (e == ERR_OK) {
+        user_data_sort_sms(u);
+        u->sms_state = SOURCE_OK;
+        return;
+    }
+    log_warn(request_id, "sms extraction failed", LOG_STR("error", why),
+             LOG_STR("code", err_code(e)));
+    u->sms_state = SOURCE_FAILED;
+    f->failed |= mask & FEATURISE_SMS_GROUPS;
+    if (fz->d.cfg->extraction_strict)
+        f->fatal = ERR_DEPENDENCY_UNAVAILABLE;
+}
+
+/* ------------------------------------------------------------ the result */
+
+/*
+ * The one flat reply object: ids and times, every feature (when computed),
+ * the scores, failed_groups when partial, message, data_processed_time.
+ */
+static void write_result(struct json_writer *w, const struct featurise *fz, const char *user_id,
+                         const char *request_id, double requested_at,
+                         const struct feature_vector *v, const struct featurised *f,
+                         const struct score_outcome *scores, size_t n_scores)
+{
+    char when[20];
+
+    json_writer_object_begin(w);
+    json_writer_kv_string(w, "user_id", user_id);
+    json_writer_kv_string(w, "request_id", request_id);
+    ist_format_unix(requested_at, when);
+    json_writer_kv_string(w, "data_requested_time", when);
+    if (v)
+        features_write_json(fz->d.catalogue, v, w);
+    scores_write_json(scores, n_scores, w);
+    if (f->failed) {
+        json_writer_key(w, "failed_groups");
+        json_writer_array_begin(w);
+        for (unsigned bit = 1; bit < FEATURES_GROUP_ALL; bit <<= 1)
+            if (f->failed & bit)
+                json_writer_string(w, features_group_name((enum features_group)bit));
+        json_writer_array_end(w);
+    }
+    json_writer_kv_string(w, "message",
+                          f->user_not_found ? "user not found" : "featurization completed");
+    ist_format_unix(wall_now(), when);
+    json_writer_kv_string(w, "data_processed_time", when);
+    json_writer_object_end(w);
+}
+
+/* Count every outcome per arm; log the shadows (score, arm and value only: never features). */
+static void count_scores(struct featurise *fz, const struct score_outcome *out, size_t n,
+                         const char *request_id)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct score_outcome *o = &out[i];
+        char label[160];
+
+        snprintf(label, sizeof(label), "%s:%s%s", o->score, o->arm, o->shadow ? ":shadow" : "");
+        metrics_counter_add_label(fz->scored, label, 1);
+        if (o->is_null && !o->shadow) {
+            snprintf(label, sizeof(label), "%s:%s", o->score, o->null_reason);
+            metrics_counter_add_label(fz->scores_null, label, 1);
+        }
+        if (!o->shadow)
+            continue;
+        for (size_t k = 0; k < n; k++)
+            if (!out[k].shadow && strcmp(out[k].score, o->score) == 0)
+                log_info(request_id, "shadow score", LOG_STR("score", o->score),
+                         LOG_STR("shadow_arm", o->arm), LOG_DOUBLE("shadow_value", o->value),
+                         LOG_STR("returned_arm", out[k].arm),
+                         LOG_DOUBLE("returned_value", out[k].value));
+    }
+}
+
+/* Score u's features into *out (malloc'd, NULL without scores); returns the outcome count. */
+static size_t score_user(struct featurise *fz, const struct feature_vector *v,
+                         const struct user_data *u, unsigned mask, const struct featurised *f,
+                         const char *request_id, struct score_outcome **out)
+{
+    struct scores_scratch *sc;
+    size_t n;
+
+    *out = NULL;
+    if (scores_count(fz->d.scores) == 0)
+        return 0;
+    *out = alloc_zeroed(scores_outcomes_max(fz->d.scores), sizeof(**out));
+    sc = scores_scratch_new(fz->d.scores);
+    if (!sc) {
+        log_error(request_id, "out of memory for scores");
+        abort();
+    }
+    n = scores_evaluate(fz->d.scores, v, mask, f->failed, u->client_id, u->user_id,
+                        (int)fz->d.cfg->score_reason_codes, sc, *out);
+    scores_scratch_free(sc);
+    count_scores(fz, *out, n, request_id);
+    return n;
+}
+
+void featurise_write(struct featurise *fz, struct json_writer *w, struct user_data *u,
+                     unsigned mask, const char *request_id, double requested_at,
+                     const struct featurised *f)
+{
+    struct feature_vector v;
+    struct score_outcome *scores;
+    size_t n_scores;
+    struct timespec t0;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (f->user_not_found) {
+        write_result(w, fz, u->user_id, request_id, requested_at, NULL, f, NULL, 0);
+        metrics_counter_add_label(fz->featurised, "user_not_found", 1);
+        return;
+    }
+    if (features_vector_init(&v, fz->d.catalogue) < 0) {
+        log_error(request_id, "out of memory for a feature vector");
+        abort();
+    }
+    features_compute(fz->d.catalogue, fz->d.maps, u, mask, &v);
+    n_scores = score_user(fz, &v, u, mask, f, request_id, &scores);
+    write_result(w, fz, u->user_id, request_id, requested_at, &v, f, scores, n_scores);
+    free(scores);
+    features_vector_free(&v);
+    metrics_histogram_observe(fz->seconds, mono_since(&t0));
+    metrics_counter_add_label(fz->featurised, f->failed ? "partial" : "complete", 1);
+}
+
+/* ------------------------------------------------------------ the async job */
+
+/* The groups of a job's normalised groupings key ("extracted_sms,sms"). */
+static unsigned mask_from_key(const char *key)
+{
+    unsigned mask = 0;
+    char word[64], why[128];
+
+    while (*key) {
+        size_t n = strcspn(key, ",");
+
+        if (n < sizeof(word)) {
+            memcpy(word, key, n);
+            word[n] = '\0';
+            /* validated at submission; a name dropped since then adds nothing */
+            (void)features_grouping_add(word, &mask, why, sizeof(why));
+        }
+        key += n;
+        if (*key == ',')
+            key++;
+    }
+    return mask;
+}
+
+int featurise_job(void *ctx, const struct jobs_job *job, char **result_json, bool *partial,
+                  char *error_code, size_t error_len)
+{
+    struct featurise *fz = ctx;
+    unsigned mask = mask_from_key(job->groupings);
+    struct featurised f = {.fatal = ERR_OK};
+    struct raw_sms_list raw;
+    struct json_writer w;
+    struct user_data u;
+    size_t len;
+
+    user_data_init(&u, job->client_id, job->user_id, (int64_t)job->requested_at);
+    raw_sms_list_init(&raw);
+    featurise_gather_mongo(fz, job->request_id, &u, &raw, mask, 0, &f);
+    if (f.fatal == ERR_OK && !f.user_not_found)
+        featurise_extract(fz, job->request_id, &raw, &u, mask, &f);
+    raw_sms_list_free(&raw);
+    if (f.fatal != ERR_OK) {
+        user_data_free(&u);
+        snprintf(error_code, error_len, "%s", err_code(f.fatal));
+        return -1;
+    }
+    json_writer_init(&w, FEATURISE_RESULT_MAX);
+    featurise_write(fz, &w, &u, mask, job->request_id, job->requested_at, &f);
+    user_data_free(&u);
+    if (!json_writer_ok(&w)) {
+        json_writer_free(&w);
+        snprintf(error_code, error_len, "%s", err_code(ERR_INTERNAL));
+        return -1;
+    }
+    *result_json = json_writer_take(&w, &len);
+    *partial = f.failed != 0;
+    json_writer_free(&w);
+    return 0;
+}

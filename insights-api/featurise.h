@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Featurising one user, the work shared by /api/insights, the async job and
+ * /api/generate_features: gather (MongoDB, or the inline body the caller
+ * parsed) -> extract the SMS (sms-extraction, all or nothing) ->
+ * features_compute for the groups asked -> the scores -> one flat JSON
+ * object: ids and times, every feature, the scores, failed_groups when
+ * partial, message, data_processed_time.
+ *
+ * With extraction down the SMS groups are null (and the scores reading
+ * them), "failed_groups" names them and the result is partial; with
+ * EXTRACTION_STRICT the call fails with dependency_unavailable instead. A
+ * partial async result is never reused as complete (jobs.h).
+ */
+#ifndef INSIGHTS_FEATURISE_H
+#define INSIGHTS_FEATURISE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/err.h"
+#include "common/json_writer.h"
+#include "common/metrics.h"
+#include "insights-api/config.h"
+#include "insights-api/extraction_client.h"
+#include "insights-api/features.h"
+#include "insights-api/jobs.h"
+#include "insights-api/maps.h"
+#include "insights-api/mongo_source.h"
+#include "insights-api/score.h"
+#include "insights-api/userdata.h"
+
+#define FEATURISE_SMS_GROUPS (FEATURES_GROUP_SMS | FEATURES_GROUP_EXTRACTED_SMS)
+#define FEATURISE_RESULT_MAX (64u << 20) /* one result object's bytes at most */
+
+/* What featurising works with; everything borrowed. */
+struct featurise_deps {
+    const struct ins_config *cfg;
+    struct metrics *metrics;
+    struct mongo_source *mongo; /* NULL: gathering from MongoDB fails (dependency_unavailable) */
+    struct extraction_client *extractor;
+    const struct features_catalogue *catalogue;
+    const struct maps *maps;
+    const struct scores *scores; /* may be NULL or hold no score */
+};
+
+struct featurise {
+    struct featurise_deps d;
+    struct metrics_counter *featurised; /* by outcome */
+    struct metrics_histogram *seconds;
+    struct metrics_counter *scored;      /* by "score:arm" (":shadow" for shadows) */
+    struct metrics_counter *scores_null; /* by "score:reason" */
+};
+
+/* How gathering and extraction went for one user. */
+struct featurised {
+    bool user_not_found;
+    unsigned failed; /* groups asked whose source failed */
+    enum err fatal;  /* ERR_OK, or the error the call fails with */
+};
+
+/* Registers the metrics (deps copied). */
+void featurise_init(struct featurise *fz, const struct featurise_deps *deps);
+
+/*
+ * Read u's data from MongoDB for the groups in mask (at most max_sms
+ * messages when > 0; the raw SMS go to raw). A missing user sets
+ * f->user_not_found; MongoDB down sets f->fatal.
+ */
+void featurise_gather_mongo(struct featurise *fz, const char *request_id, struct user_data *u,
+                            struct raw_sms_list *raw, unsigned mask, size_t max_sms,
+                            struct featurised *f);
+
+/* Extract raw into u when mask asks for SMS groups (all or nothing); sets u->sms_state. */
+void featurise_extract(struct featurise *fz, const char *request_id, struct raw_sms_list *raw,
+                       struct user_data *u, unsigned mask, struct featurised *f);
+
+/* Compute u's features and scores for mask and write the one result object into w. */
+void featurise_write(struct featurise *fz, struct json_writer *w, struct user_data *u,
+                     unsigned mask, const char *request_id, double requested_at,
+                     const struct featurised *f);
+
+/*
+ * jobs_runner_config.compute (ctx = the struct featurise): featurise an
+ * async job. Fails with an error table code (dependency_unavailable,
+ * internal) in error_code; an unknown user is a result ("user not found").
+ */
+int featurise_job(void *ctx, const struct jobs_job *job, char **result_json, bool *partial,
+                  char *error_code, size_t error_len);
+
+#endif
