@@ -3,7 +3,8 @@
 #
 #   common/*.c              -> $(BUILD)/libcommon.a
 #   sms-extraction/*.c      -> $(BUILD)/libsmsx.a + $(BUILD)/sms-extraction (main.c)
-#   insights-api/*.c        -> $(BUILD)/libinsights.a (+ $(BUILD)/insights-api once main.c exists)
+#   insights-api/*.c        -> $(BUILD)/libinsights.a + $(BUILD)/insights-api (main.c), which
+#                              links libcommon but not libsmsx: it calls sms-extraction over HTTP
 #   tools/*.c               -> $(BUILD)/tools/<name>
 #   tests/unit/*/test_*.c   -> $(BUILD)/tests/<dir>/test_<name> (cmocka)
 #   bench/*.c               -> $(BUILD)/bench/<name>
@@ -75,7 +76,7 @@ $(LIBINS): $(call obj,$(INS_SRC))
 
 $(BUILD)/sms-extraction: $(call obj,sms-extraction/main.c) $(LIBSMSX) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/insights-api: $(call obj,insights-api/main.c) $(LIBINS) $(LIBSMSX) $(LIBCOMMON)
+$(BUILD)/insights-api: $(call obj,insights-api/main.c) $(LIBINS) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/tools/%: $(BUILD)/obj/tools/%.o $(LIBS_ALL)
 	@mkdir -p $(dir $@)
