@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # HTTP benchmark of sms-extraction: the daemon (default rules, no database) on free ports,
-# a 1,000-message request of invented messages (tests/integration/make_batch.py), and wrk
+# a 1,000-message request of invented messages (tools/make-batch), and wrk
 # POSTing it to /api/extract with 1 thread and 4 connections for BENCH_SECONDS (default 10).
 # Prints requests/s, messages/s, latency p50/p99, the daemon's RSS, and the HTTP+JSON cost
 # per message: 1/(HTTP msgs/s) - 1/(in-process msgs/s), the in-process figure coming from
@@ -8,14 +8,11 @@
 # usage: bench/http.sh [BUILD_DIR]
 set -uo pipefail
 cd "$(dirname "$0")/.."
-export REPO_ROOT=$(pwd)
-BUILD=$(cd "${1:-${BUILD:-build}}" && pwd) || exit 1
-export BUILD
-export LOG_DIR=${LOG_DIR:-$BUILD/bench-logs}
+# shellcheck source=../scripts/harness.sh
+source scripts/harness.sh
+harness_begin "${1:-${BUILD:-build}}" bench-logs
 DUR=${BENCH_SECONDS:-10}
 N=1000
-# shellcheck source=../tests/integration/lib.sh
-source tests/integration/lib.sh
 
 command -v wrk >/dev/null || {
     echo "http bench: wrk not installed (scripts/deps.sh)"
@@ -27,19 +24,7 @@ start_smsx LOG_LEVEL=warn WORKER_THREADS=1 || {
     echo "http bench: daemon did not start: $(tail -n 5 "$D_LOG")"
     exit 1
 }
-cat >"$T_TMP/post.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-local f = io.open("$T_TMP/body.json", "rb")
-wrk.body = f:read("*a")
-f:close()
-done = function(summary, latency, requests)
-  io.write(string.format("WRK p50_us=%d p99_us=%d requests=%d errors=%d non2xx=%d\n",
-    latency:percentile(50), latency:percentile(99), summary.requests,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    summary.errors.status))
-end
-LUA
+wrk_post_script "$T_TMP/post.lua" "$T_TMP/body.json"
 post_json /api/extract "$T_TMP/body.json"
 [ "$H_STATUS" = 200 ] || {
     echo "http bench: warm-up request got $H_STATUS"

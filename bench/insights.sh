@@ -10,13 +10,10 @@
 # usage: bench/insights.sh [BUILD_DIR]       (BENCH_SKIP_MONGO=1 skips the MongoDB path)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-export REPO_ROOT=$(pwd)
-BUILD=$(cd "${1:-${BUILD:-build}}" && pwd) || exit 1
-export BUILD
-export LOG_DIR=${LOG_DIR:-$BUILD/bench-logs}
+# shellcheck source=../scripts/harness.sh
+source scripts/harness.sh
+harness_begin "${1:-${BUILD:-build}}" bench-logs
 DUR=${BENCH_SECONDS:-10}
-# shellcheck source=../tests/integration/ins_lib.sh
-source tests/integration/ins_lib.sh
 
 command -v wrk >/dev/null || {
     echo "insights bench: wrk not installed (scripts/deps.sh)"
@@ -48,21 +45,7 @@ rss() { awk "/^$2/ { print \$2 }" "/proc/$1/status" 2>/dev/null; }
 # run_wrk NAME PATH BODY CONNS: prints one result line.
 run_wrk() {
     local name=$1 path=$2 body=$3 conns=$4 t0a t0b t1a t1b hz
-    cat >"$T_TMP/post.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["x-client-id"] = "$INS_CLIENT"
-wrk.headers["x-auth-token"] = "$TOKEN"
-local f = io.open("$body", "rb")
-wrk.body = f:read("*a")
-f:close()
-done = function(summary, latency, requests)
-  io.write(string.format("WRK p50_us=%d p99_us=%d requests=%d errors=%d non2xx=%d\n",
-    latency:percentile(50), latency:percentile(99), summary.requests,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    summary.errors.status))
-end
-LUA
+    wrk_post_script "$T_TMP/post.lua" "$body" "x-client-id: $INS_CLIENT" "x-auth-token: $TOKEN"
     t0a=$(cpu_ticks "$INS_PID")
     t0b=$(cpu_ticks "$SMSX_PID")
     wrk -t"$conns" -c"$conns" -d"${DUR}s" --latency -s "$T_TMP/post.lua" "$INS_URL$path" \

@@ -9,12 +9,9 @@
 # usage: scripts/run-demo-insights.sh [BUILD_DIR]
 set -uo pipefail
 cd "$(dirname "$0")/.."
-export REPO_ROOT=$(pwd)
-BUILD=$(cd "${1:-build}" && pwd) || exit 1
-export BUILD
-export LOG_DIR=${LOG_DIR:-$BUILD/demo-logs}
-# shellcheck source=../tests/integration/ins_lib.sh
-source tests/integration/ins_lib.sh
+# shellcheck source=harness.sh
+source scripts/harness.sh
+harness_begin "${1:-build}" demo-logs
 
 CLIENT=demo_client
 TOKEN=demo-token

@@ -6,12 +6,9 @@
 # usage: scripts/run-demo.sh [BUILD_DIR]
 set -uo pipefail
 cd "$(dirname "$0")/.."
-export REPO_ROOT=$(pwd)
-BUILD=$(cd "${1:-build}" && pwd) || exit 1
-export BUILD
-export LOG_DIR=${LOG_DIR:-$BUILD/demo-logs}
-# shellcheck source=../tests/integration/lib.sh
-source tests/integration/lib.sh
+# shellcheck source=harness.sh
+source scripts/harness.sh
+harness_begin "${1:-build}" demo-logs
 
 DEMO=tests/data/demo/batch.json
 echo "demo: starting $BUILD/sms-extraction (rules: sms-extraction/rules/, no database)"

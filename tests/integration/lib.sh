@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# Helpers sourced by every tests/integration/test_*.sh: start and stop the daemons on free
-# ports, talk HTTP with curl, and check results with one printed line per check.
+# Helpers sourced by every tests/integration/test_*.sh: the daemons, HTTP and request bodies
+# of scripts/harness.sh, plus what only tests need: one printed line per check, the privacy
+# markers, start-up refusals and the PostgreSQL peer.
 #
 # Env (set by scripts/run-integration.sh; defaults let a script run alone from the repo
 # root after `eval "$(scripts/peers.sh up)"`): BUILD, REPO_ROOT, SHARED_DIR, LOG_DIR and
@@ -11,20 +12,11 @@
 # listed in $LOG_DIR/privacy-markers.txt and scripts/test-all.sh fails if any daemon log
 # written into $LOG_DIR contains one.
 
-set -u
-REPO_ROOT=${REPO_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-BUILD=${BUILD:-$REPO_ROOT/build}
-SHARED_DIR=${SHARED_DIR:-$(cd "$REPO_ROOT/.." && pwd)/shared}
-LOG_DIR=${LOG_DIR:-$REPO_ROOT/build/test-logs}
-mkdir -p "$LOG_DIR"
-TEST_NAME=$(basename "$0" .sh)
-T_TMP=$(mktemp -d "/tmp/$TEST_NAME.XXXXXX")
+# shellcheck source=../../scripts/harness.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/harness.sh"
 T_PASS=0
 T_FAIL=0
 T_SKIP=0
-T_DAEMON_SEQ=0
-T_PIDS=()
-
 # ---- results ---------------------------------------------------------------------------
 
 ok() {
@@ -96,121 +88,7 @@ privacy_secret() {
     [ -n "$1" ] && echo "$1" >>"$LOG_DIR/privacy-markers.txt"
 }
 
-# ---- ports and processes ---------------------------------------------------------------
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# Below the kernel's ephemeral range (32768-60999), so a port is not taken meanwhile as the
-# source port of some outgoing connection; start_daemon still retries a lost bind race.
-free_port() {
-    local p i
-    for i in $(seq 100); do
-        p=$((12000 + (RANDOM * 32768 + RANDOM) % 20000))
-        port_open "$p" || {
-            echo "$p"
-            return 0
-        }
-    done
-    return 1
-}
-
-cleanup_daemons() {
-    local pid
-    for pid in "${T_PIDS[@]}"; do
-        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-    done
-    rm -rf "$T_TMP"
-}
-trap cleanup_daemons EXIT
-
-# start_daemon NAME BINARY [VAR=value...]: starts BINARY with HTTP_PORT/ADMIN_PORT on free
-# ports plus the given environment, logs into $LOG_DIR, waits until /health answers.
-# Sets D_PID D_PORT D_ADMIN D_URL D_ADMIN_URL D_LOG. Returns 1 if it died or never answered
-# (D_EXIT then holds its exit status when it died).
-start_daemon() {
-    local attempt
-    for attempt in 1 2 3; do
-        start_daemon_once "$@" && return 0
-        # another process took the port between free_port and bind: try other ports
-        [ -n "$D_EXIT" ] && grep -q "Address already in use" "$D_LOG" 2>/dev/null || return 1
-    done
-    return 1
-}
-
-start_daemon_once() {
-    local name=$1 bin=$2
-    shift 2
-    T_DAEMON_SEQ=$((T_DAEMON_SEQ + 1))
-    D_PORT=$(free_port)
-    D_ADMIN=$(free_port)
-    while [ "$D_ADMIN" = "$D_PORT" ]; do D_ADMIN=$(free_port); done
-    D_URL="http://127.0.0.1:$D_PORT"
-    D_ADMIN_URL="http://127.0.0.1:$D_ADMIN"
-    D_LOG="$LOG_DIR/$TEST_NAME.$name.$T_DAEMON_SEQ.log"
-    D_EXIT=
-    (cd "$REPO_ROOT" && exec env HTTP_PORT="$D_PORT" ADMIN_PORT="$D_ADMIN" HTTP_BIND=127.0.0.1 \
-        LOG_LEVEL="${DAEMON_LOG_LEVEL:-debug}" "$@" ${DAEMON_WRAPPER:-} "$bin") \
-        </dev/null >"$D_LOG" 2>&1 &
-    D_PID=$!
-    T_PIDS+=("$D_PID")
-    local i
-    for i in $(seq "${DAEMON_START_TRIES:-300}"); do
-        if ! kill -0 "$D_PID" 2>/dev/null; then
-            wait "$D_PID"
-            D_EXIT=$?
-            return 1
-        fi
-        if curl -s -o /dev/null -m 1 "$D_URL/health"; then
-            return 0
-        fi
-        sleep 0.05
-    done
-    return 1
-}
-
-# start_smsx [VAR=value...]: start_daemon for build/sms-extraction.
-start_smsx() {
-    start_daemon smsx "$BUILD/sms-extraction" "$@"
-}
-
-# stop_daemon [PID]: SIGTERM and wait (up to 30 s); sets D_EXIT to its exit status.
-stop_daemon() {
-    local pid=${1:-$D_PID} i
-    kill -TERM "$pid" 2>/dev/null || {
-        wait "$pid" 2>/dev/null
-        D_EXIT=$?
-        return 0
-    }
-    for i in $(seq 300); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-        D_EXIT=killed
-        return 1
-    fi
-    wait "$pid" 2>/dev/null
-    D_EXIT=$?
-    return 0
-}
-
-# wait_exit [PID] [SECONDS]: waits (default 30 s) without signalling; sets D_EXIT
-# ("timeout" and returns 1 when it is still running).
-wait_exit() {
-    local pid=${1:-$D_PID} secs=${2:-30} i
-    for i in $(seq $((secs * 10))); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        D_EXIT=timeout
-        return 1
-    fi
-    wait "$pid" 2>/dev/null
-    D_EXIT=$?
-}
+# ---- start-up refusals ------------------------------------------------------------------
 
 # expect_refusal NAME BINARY [VAR=value...]: runs a daemon that must refuse to start;
 # sets R_EXIT and R_OUT (its output). Kills it after 20 s if it starts after all.
@@ -223,46 +101,6 @@ expect_refusal() {
     (cd "$REPO_ROOT" && exec env HTTP_PORT="$(free_port)" ADMIN_PORT="$(free_port)" \
         HTTP_BIND=127.0.0.1 "$@" timeout -s KILL 20 "$bin") </dev/null >"$logf" 2>&1 || R_EXIT=$?
     R_OUT=$(cat "$logf")
-}
-
-# ---- HTTP ------------------------------------------------------------------------------
-
-# http METHOD URL [BODY_FILE] [curl args...]: sets H_STATUS, H_BODY, H_HEADERS.
-http() {
-    local method=$1 url=$2 body=${3:-}
-    shift 2
-    [ $# -gt 0 ] && shift
-    local args=(-s -X "$method" -o "$T_TMP/resp" -D "$T_TMP/hdrs" -w '%{http_code}' -m 60)
-    if [ -n "$body" ]; then
-        args+=(-H 'Content-Type: application/json' --data-binary "@$body")
-    fi
-    H_STATUS=$(curl "${args[@]}" "$@" "$url") || H_STATUS=${H_STATUS:-000}
-    H_BODY=$(cat "$T_TMP/resp" 2>/dev/null)
-    H_HEADERS=$(tr -d '\r' <"$T_TMP/hdrs" 2>/dev/null)
-}
-
-http_get() { http GET "$@"; }
-
-# post_json PATH FILE: POST a body file to the service port of the current daemon.
-post_json() { http POST "$D_URL$1" "$2"; }
-
-# header NAME: value of a response header of the last request (case-insensitive).
-header() {
-    printf '%s\n' "$H_HEADERS" | awk -v n="$(echo "$1" | tr 'A-Z' 'a-z')" -F': ' \
-        'tolower($1) == n { sub(/^[^:]*: /, ""); print; exit }'
-}
-
-# jqr FILTER: jq on the last response body (raw output); empty on invalid JSON.
-jqr() { printf '%s' "$H_BODY" | jq -r "$1" 2>/dev/null; }
-
-metrics() { curl -s -m 10 "$D_ADMIN_URL/metrics"; }
-
-# ---- request bodies --------------------------------------------------------------------
-
-# make_batch OUT N MARKER [first_id]: a request with N invented messages of the common kinds,
-# every body carrying MARKER (so the privacy check can find it in a log).
-make_batch() {
-    python3 "$REPO_ROOT/tests/integration/make_batch.py" "$@"
 }
 
 # ---- PostgreSQL peer -------------------------------------------------------------------
