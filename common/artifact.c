@@ -212,6 +212,7 @@ static unsigned char *artifact_fetch_s3(const struct artifact_source *src,
     req.access_key_id = auth->access_key_id;
     req.secret_access_key = auth->secret_access_key;
     req.session_token = auth->session_token;
+    req.credentials = auth->credentials;
     req.timeout_ms = auth->timeout_ms > 0 ? auth->timeout_ms : ARTIFACT_DEFAULT_TIMEOUT_MS;
     req.max_bytes = max;
     if (s3_get(&req, &data, len, &status, err, err_len) != 0)

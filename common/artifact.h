@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct aws_provider;
+
 enum artifact_kind {
     ARTIFACT_FILE,
     ARTIFACT_S3,
@@ -32,13 +34,15 @@ struct artifact_source {
 
 /* S3 access: the standard AWS_* variables, handed in by the daemon's config. */
 struct artifact_s3_auth {
-    const char *access_key_id;     /* AWS_ACCESS_KEY_ID */
-    const char *secret_access_key; /* AWS_SECRET_ACCESS_KEY */
-    const char *session_token;     /* AWS_SESSION_TOKEN, may be NULL or "" */
-    const char *default_region;    /* AWS_DEFAULT_REGION, used when the source has none */
-    const char *endpoint;          /* S3 endpoint override (S3-compatible servers), e.g.
-                                      "http://127.0.0.1:4570"; NULL or "" = AWS virtual host */
-    long timeout_ms;               /* whole-fetch timeout; 0 = 30000 */
+    const char *access_key_id;        /* AWS_ACCESS_KEY_ID */
+    const char *secret_access_key;    /* AWS_SECRET_ACCESS_KEY */
+    const char *session_token;        /* AWS_SESSION_TOKEN, may be NULL or "" */
+    const char *default_region;       /* AWS_DEFAULT_REGION, used when the source has none */
+    const char *endpoint;             /* S3 endpoint override (S3-compatible servers), e.g.
+                                         "http://127.0.0.1:4570"; NULL or "" = AWS virtual host */
+    long timeout_ms;                  /* whole-fetch timeout; 0 = 30000 */
+    struct aws_provider *credentials; /* the AWS credential chain (common/aws_credentials.h),
+                                         asked when access_key_id is empty; NULL = unsigned */
 };
 
 /* Sealing keys: "kid:hex64[,kid:hex64...]" (ARTIFACT_KEYS) or a file of such lines. */

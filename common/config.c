@@ -4,7 +4,9 @@
  * Keeping parse, summary and documentation on one table is what stops the
  * docs, the start-up log line and the code from disagreeing about a
  * variable. Errors are one line naming the variable and the expected form;
- * secret values never appear in errors or summaries.
+ * secret values never appear in errors or summaries. The prod rules on
+ * secrets (no placeholders, keys long and varied) are flags on the rows too,
+ * so a secret added later is covered by giving its row the flag.
  */
 #include "common/config.h"
 
@@ -322,6 +324,99 @@ size_t config_unused_present(const struct config_var *table, size_t n, char *buf
     return count;
 }
 
+/* Words that mark a value someone meant to replace; matched anywhere, any case. */
+static const char *const placeholder_words[] = {
+    "change-me",  "changeme",    "change_me",   "replace-me",  "replaceme",
+    "replace_me", "placeholder", "your_secure", "your-secure", "example",
+};
+
+/* Whole values that are never a real secret; matched any case. */
+static const char *const placeholder_values[] = {"password", "secret", "todo", "xxx",  "test",
+                                                 "default",  "none",   "null", "dummy"};
+
+static bool has_word(const char *text, const char *word)
+{
+    size_t n = strlen(word);
+
+    for (const char *p = text; *p; p++)
+        if (strncasecmp(p, word, n) == 0)
+            return true;
+    return false;
+}
+
+bool config_is_placeholder(const char *text)
+{
+    size_t n = strlen(text);
+    bool same = n > 0;
+
+    for (size_t i = 0; i < sizeof(placeholder_words) / sizeof(placeholder_words[0]); i++)
+        if (has_word(text, placeholder_words[i]))
+            return true;
+    for (size_t i = 0; i < sizeof(placeholder_values) / sizeof(placeholder_values[0]); i++)
+        if (strcasecmp(text, placeholder_values[i]) == 0)
+            return true;
+    if (n >= 2 && text[0] == '<' && text[n - 1] == '>') /* the guide's "<client id shared ...>" */
+        return true;
+    for (size_t i = 1; i < n && same; i++)
+        same = text[i] == text[0];
+    return same;
+}
+
+static size_t distinct_chars(const char *text)
+{
+    bool seen[256] = {false};
+    size_t count = 0;
+
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        count += !seen[*p];
+        seen[*p] = true;
+    }
+    return count;
+}
+
+/* One row's prod rule; the value is never quoted. */
+static int check_prod_row(const struct config_var *v, const char *text, char *err, size_t err_len)
+{
+    if (*text == '\0') {
+        if (!(v->flags & CONFIG_PROD_REQUIRED))
+            return 0;
+        snprintf(err, err_len, "%s: required when LAUNCH_ENVIRONMENT is prod (%s)", v->name,
+                 v->doc ? v->doc : "");
+        return -1;
+    }
+    if ((v->flags & (CONFIG_SECRET | CONFIG_KEY)) && config_is_placeholder(text)) {
+        snprintf(err, err_len,
+                 "%s: placeholder value refused when LAUNCH_ENVIRONMENT is prod (set the real "
+                 "secret)",
+                 v->name);
+        return -1;
+    }
+    if ((v->flags & CONFIG_KEY) &&
+        (strlen(text) < CONFIG_KEY_MIN_LEN || distinct_chars(text) < CONFIG_KEY_MIN_DISTINCT)) {
+        snprintf(err, err_len,
+                 "%s: too short or too regular for a key when LAUNCH_ENVIRONMENT is prod (want "
+                 "at least %d characters of random text, e.g. `openssl rand -hex 32`)",
+                 v->name, CONFIG_KEY_MIN_LEN);
+        return -1;
+    }
+    return 0;
+}
+
+int config_check_prod(const struct config_var *table, size_t n, const void *target, char *err,
+                      size_t err_len)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct config_var *v = &table[i];
+        char tmp[64];
+
+        if (!(v->flags & (CONFIG_SECRET | CONFIG_KEY | CONFIG_PROD_REQUIRED)))
+            continue;
+        if (check_prod_row(v, value_text(v, target, tmp, sizeof(tmp)), err, err_len) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static const char *const type_names[] = {"string", "integer", "boolean", "number", "enum"};
 
 static void type_text(const struct config_var *v, char *buf, size_t len)
@@ -347,11 +442,14 @@ int config_write_markdown(const struct config_var *table, size_t n, const char *
     for (size_t i = 0; i < n; i++) {
         const struct config_var *v = &table[i];
         char type[160];
-        char notes[64];
+        char notes[128];
 
         type_text(v, type, sizeof(type));
-        snprintf(notes, sizeof(notes), "%s%s%s", (v->flags & CONFIG_REQUIRED) ? "required " : "",
+        snprintf(notes, sizeof(notes), "%s%s%s%s%s",
+                 (v->flags & CONFIG_REQUIRED) ? "required " : "",
+                 (v->flags & CONFIG_PROD_REQUIRED) ? "required in prod " : "",
                  (v->flags & CONFIG_SECRET) ? "secret " : "",
+                 (v->flags & CONFIG_KEY) ? "key (prod: 32+ random characters) " : "",
                  (v->flags & CONFIG_UNUSED) ? "accepted, unused " : "");
         rc |= fprintf(out, "| `%s` | %s | %s%s%s | %s | %s |\n", v->name, type,
                       (v->def && *v->def) ? "`" : "", (v->def && *v->def) ? v->def : "(empty)",

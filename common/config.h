@@ -46,6 +46,15 @@ enum config_type {
     0x4u /* accepted and documented but has no effect (compatibility);                             \
             config_unused_present() lists the ones set so the daemon                               \
             can warn at start-up. Parsed like any other row. */
+#define CONFIG_KEY                                                                                 \
+    0x8u /* key material (a pepper, sealing keys): under config_check_prod a set value must        \
+            be at least CONFIG_KEY_MIN_LEN characters with CONFIG_KEY_MIN_DISTINCT different       \
+            ones; give it CONFIG_SECRET too */
+#define CONFIG_PROD_REQUIRED 0x10u /* empty is an error under config_check_prod */
+
+/* What a CONFIG_KEY value needs in prod: 32 random bytes as text are far above both. */
+#define CONFIG_KEY_MIN_LEN 32
+#define CONFIG_KEY_MIN_DISTINCT 8
 
 struct config_var {
     const char *name;      /* environment variable, e.g. "HTTP_PORT" */
@@ -96,6 +105,20 @@ char *config_summary_json(const struct config_var *table, size_t n, const void *
  * comma-separated, into buf. Returns how many there are (0 = nothing to warn).
  */
 size_t config_unused_present(const struct config_var *table, size_t n, char *buf, size_t buf_len);
+
+/*
+ * The production rules of the table, for a daemon whose LAUNCH_ENVIRONMENT is
+ * prod: every CONFIG_SECRET value that is set must not be a placeholder
+ * ("change-me", "your_secure_password", "<...>", one repeated character...),
+ * every CONFIG_KEY value that is set must be long and varied enough (see
+ * CONFIG_KEY_MIN_LEN), every CONFIG_PROD_REQUIRED value must be set. Returns
+ * 0, or -1 with err naming the first variable that fails (never its value).
+ */
+int config_check_prod(const struct config_var *table, size_t n, const void *target, char *err,
+                      size_t err_len) __attribute__((warn_unused_result));
+
+/* True when text looks like a placeholder rather than a real secret (see config_check_prod). */
+bool config_is_placeholder(const char *text);
 
 /*
  * Write the table as a Markdown table (docs/configuration.md): variable,

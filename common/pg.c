@@ -9,10 +9,14 @@
  */
 #include "common/pg.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define PG_KEYWORDS_MAX 8
 
@@ -37,6 +41,44 @@ static void add_kw(const char **keys, const char **vals, int *n, const char *k, 
     keys[*n] = k;
     vals[*n] = v;
     (*n)++;
+}
+
+int pg_check_tls(const char *sslmode, const char *rootcert, const char *mode_var, char *err,
+                 size_t err_len)
+{
+    struct stat st;
+    int fd;
+
+    if (!sslmode ||
+        (strcasecmp(sslmode, "verify-ca") != 0 && strcasecmp(sslmode, "verify-full") != 0))
+        return 0;
+    if (!rootcert || !*rootcert) {
+        snprintf(err, err_len,
+                 "PGSSLROOTCERT: required with %s=%s (mount the CA bundle of your PostgreSQL "
+                 "service, e.g. the RDS or Cloud SQL server CA, and name the file)",
+                 mode_var, sslmode);
+        return -1;
+    }
+    if (strcmp(rootcert, "system") == 0 && PQlibVersion() < 160000) {
+        snprintf(err, err_len,
+                 "PGSSLROOTCERT: \"system\" needs libpq 16 or later (this is %d): name a CA "
+                 "bundle file",
+                 PQlibVersion());
+        return -1;
+    }
+    if (strcmp(rootcert, "system") == 0)
+        return 0;
+    fd = open(rootcert, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
+        snprintf(err, err_len,
+                 "PGSSLROOTCERT: '%.200s' is not a readable, non-empty file (needed by %s=%s)",
+                 rootcert, mode_var, sslmode);
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
+    return 0;
 }
 
 /* Server notices ("relation already exists, skipping") are not errors: drop them. */

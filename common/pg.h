@@ -48,6 +48,15 @@ int pg_exec(PGconn *conn, const char *sql, int nparams, const char *const *value
 PGresult *pg_query(PGconn *conn, const char *sql, int nparams, const char *const *values, char *err,
                    size_t err_len) __attribute__((warn_unused_result));
 
+/*
+ * Start-up check of the TLS settings: sslmode verify-ca or verify-full needs a
+ * CA bundle libpq can read (PGSSLROOTCERT, which libpq reads from the
+ * environment itself; libpq 15 has no "system" store). Returns 0, or -1 with
+ * err naming mode_var or "PGSSLROOTCERT" and what to mount.
+ */
+int pg_check_tls(const char *sslmode, const char *rootcert, const char *mode_var, char *err,
+                 size_t err_len) __attribute__((warn_unused_result));
+
 /* One migration: a unique, never-reused name and SQL (may hold several statements). */
 struct pg_migration {
     const char *name;

@@ -10,9 +10,15 @@
  *
  * The body is capped while it streams in; error replies are read only far
  * enough to pick the S3 <Code> out of the XML for the error message.
+ *
+ * Credentials are either handed in (access_key_id) or asked of the provider
+ * of common/aws_credentials.h; a temporary key the server no longer accepts
+ * gets one retry with freshly fetched ones, so an expiry between the cache
+ * check and the request never fails an artifact load.
  */
 #include "common/s3.h"
 
+#include "common/aws_credentials.h"
 #include "common/crypto.h"
 
 #include <curl/curl.h>
@@ -306,8 +312,9 @@ static void s3_report(CURLcode rc, long status, const struct s3_body *body, cons
     snprintf(err, err_len, "HTTP %ld%s%s", status, *code ? " " : "", code);
 }
 
-int s3_get(const struct s3_request *req, unsigned char **data, size_t *len, long *http_status,
-           char *err, size_t err_len)
+/* One GET with the credentials in req. code gets the S3 error code of a refusal. */
+static int s3_get_once(const struct s3_request *req, unsigned char **data, size_t *len,
+                       long *http_status, char *code, size_t code_len, char *err, size_t err_len)
 {
     int result = -1;
     char url[S3_URL_MAX];
@@ -344,6 +351,8 @@ int s3_get(const struct s3_request *req, unsigned char **data, size_t *len, long
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, http_status);
     if (rc != CURLE_OK || *http_status < 200 || *http_status > 299 || body.too_large) {
         s3_report(rc, *http_status, &body, errbuf, err, err_len);
+        if (rc == CURLE_OK)
+            s3_error_code(&body, code, code_len);
         goto out;
     }
     if (!body.data) { /* empty object */
@@ -361,4 +370,60 @@ out:
     curl_slist_free_all(headers);
     curl_easy_cleanup(h);
     return result;
+}
+
+/* The codes S3 answers when temporary credentials ran out or were replaced. */
+static bool s3_stale_credentials(long status, const char *code)
+{
+    static const char *const codes[] = {"ExpiredToken", "InvalidAccessKeyId", "InvalidToken",
+                                        "TokenRefreshRequired"};
+
+    if (status != 400 && status != 403)
+        return false;
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+        if (strcmp(code, codes[i]) == 0)
+            return true;
+    return false;
+}
+
+/* req signed with the provider's credentials (or unsigned when it has none). */
+static int s3_get_with_provider(const struct s3_request *req, unsigned char **data, size_t *len,
+                                long *http_status, char *code, size_t code_len, char *err,
+                                size_t err_len)
+{
+    struct aws_credentials creds;
+    struct s3_request signed_req = *req;
+    char why[512];
+    int rc = aws_provider_get(req->credentials, &creds, why, sizeof(why));
+
+    if (rc < 0) {
+        *data = NULL;
+        *len = 0;
+        *http_status = 0;
+        snprintf(err, err_len, "credentials: %s", why);
+        return -1;
+    }
+    if (rc == 0) {
+        signed_req.access_key_id = creds.access_key_id;
+        signed_req.secret_access_key = creds.secret_access_key;
+        signed_req.session_token = creds.session_token;
+    }
+    rc = s3_get_once(&signed_req, data, len, http_status, code, code_len, err, err_len);
+    crypto_wipe(&creds, sizeof(creds));
+    return rc;
+}
+
+int s3_get(const struct s3_request *req, unsigned char **data, size_t *len, long *http_status,
+           char *err, size_t err_len)
+{
+    char code[64] = "";
+
+    if ((req->access_key_id && *req->access_key_id) || !req->credentials)
+        return s3_get_once(req, data, len, http_status, code, sizeof(code), err, err_len);
+    if (s3_get_with_provider(req, data, len, http_status, code, sizeof(code), err, err_len) == 0)
+        return 0;
+    if (!s3_stale_credentials(*http_status, code) || !aws_provider_expire(req->credentials))
+        return -1;
+    code[0] = '\0';
+    return s3_get_with_provider(req, data, len, http_status, code, sizeof(code), err, err_len);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/artifact.h"
+#include "common/aws_credentials.h"
 
 /* Config rows of the maps kinds, in enum maps_kind order. */
 static const enum ins_artifact kind_artifact[MAPS_KIND_COUNT] = {
@@ -41,6 +42,7 @@ static const struct {
 struct fetcher {
     const struct ins_config *cfg;
     struct artifact_keyring *keyring;
+    struct aws_provider *aws; /* S3 credentials, fetched once for all the artifacts */
 };
 
 static int fetch(struct fetcher *f, const char *env, const char *location, unsigned char **data,
@@ -48,12 +50,10 @@ static int fetch(struct fetcher *f, const char *env, const char *location, unsig
 {
     const struct ins_config *cfg = f->cfg;
     struct artifact_s3_auth auth = {
-        .access_key_id = cfg->aws_access_key_id,
-        .secret_access_key = cfg->aws_secret_access_key,
-        .session_token = cfg->aws_session_token,
-        .default_region = cfg->aws_default_region,
-        .endpoint = cfg->aws_endpoint_url_s3,
+        .default_region = aws_settings_region(&cfg->aws),
+        .endpoint = cfg->aws.endpoint_url_s3,
         .timeout_ms = cfg->artifact_timeout_ms,
+        .credentials = f->aws,
     };
     struct artifact_source src;
     char why[512], where[1100];
@@ -200,11 +200,13 @@ int assets_load(struct assets *a, const struct ins_config *cfg, struct metrics *
     f.keyring = artifact_keyring_new(cfg->artifact_keys, cfg->artifact_keys_file, err, err_len);
     if (!f.keyring)
         return -1;
+    f.aws = aws_provider_new(&cfg->aws, "insights-api");
     if (load_maps(a, &f, metrics, err, err_len) < 0 ||
         load_catalogue(a, &f, metrics, err, err_len) < 0 || load_scores(a, &f, err, err_len) < 0)
         goto out;
     rc = 0;
 out:
+    aws_provider_free(f.aws);
     artifact_keyring_free(f.keyring);
     return rc;
 }

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/pg.h"
+
 #define ROW(name, type, def, flags, doc, field, min, max)                                          \
     {                                                                                              \
         name, type, def, flags, doc, offsetof(struct ins_config, field), min, max, NULL            \
@@ -98,6 +100,10 @@ const struct config_var ins_config_table[] = {
     STR("DI_POSTGRES_DATABASE", "api_insights_db", 0, "PostgreSQL database", pg_database),
     STR("DI_POSTGRES_SSLMODE", "prefer", 0,
         "libpq sslmode: disable, allow, prefer, require, verify-ca, verify-full", pg_sslmode),
+    STR("PGSSLROOTCERT", NULL, 0,
+        "CA bundle (PEM file) for DI_POSTGRES_SSLMODE verify-ca or verify-full, e.g. the RDS or "
+        "Cloud SQL server CA mounted from a Secret; libpq reads it",
+        pg_sslrootcert),
     STR("DI_POSTGRES_SYNC_DATABASE", NULL, CONFIG_UNUSED,
         "guide's PostgreSQL sync database: accepted, not used (synced data is read from "
         "MongoDB DI_MONGODB_DATABASE)",
@@ -206,18 +212,9 @@ const struct config_var ins_config_table[] = {
         1073741824),
     INT("ARTIFACT_TIMEOUT_MS", "30000", "time allowed to fetch one artifact from S3",
         artifact_timeout_ms, 100, 600000),
-    STR("AWS_ACCESS_KEY_ID", NULL, CONFIG_SECRET, "S3 access key id for artifacts",
-        aws_access_key_id),
-    STR("AWS_SECRET_ACCESS_KEY", NULL, CONFIG_SECRET, "S3 secret key for artifacts",
-        aws_secret_access_key),
-    STR("AWS_SESSION_TOKEN", NULL, CONFIG_SECRET, "S3 session token (temporary credentials)",
-        aws_session_token),
-    STR("AWS_DEFAULT_REGION", "us-east-1", 0, "region used when an artifact names none",
-        aws_default_region),
-    STR("AWS_ENDPOINT_URL_S3", NULL, 0,
-        "S3-compatible endpoint, e.g. http://127.0.0.1:4570 (empty = AWS)", aws_endpoint_url_s3),
-    STR("ARTIFACT_KEYS", NULL, CONFIG_SECRET, "keys for sealed artifacts: kid:hex64[,kid:hex64]",
-        artifact_keys),
+    AWS_SETTINGS_ROWS(struct ins_config, aws),
+    STR("ARTIFACT_KEYS", NULL, CONFIG_SECRET | CONFIG_KEY,
+        "keys for sealed artifacts: kid:hex64[,kid:hex64]", artifact_keys),
     STR("ARTIFACT_KEYS_FILE", NULL, 0, "file of kid:hex64 lines, added to ARTIFACT_KEYS",
         artifact_keys_file),
 
@@ -227,7 +224,7 @@ const struct config_var ins_config_table[] = {
         auth_cache_ttl_s, 0, 86400),
     INT("AUTH_CACHE_MAX", "10000", "distinct tokens cached; the oldest are evicted", auth_cache_max,
         16, 10000000),
-    STR("TOKEN_PEPPER", NULL, CONFIG_SECRET,
+    STR("TOKEN_PEPPER", NULL, CONFIG_SECRET | CONFIG_KEY | CONFIG_PROD_REQUIRED,
         "secret mixed into stored token hashes (HMAC-SHA256); keep it outside the database",
         token_pepper),
     STR("DEMO_CLIENTS", "demo:demo-token", CONFIG_SECRET,
@@ -320,7 +317,7 @@ static int check_sources(const struct ins_config *cfg, char *err, size_t err_len
     return 0;
 }
 
-/* prod: a database is required and no demo client may be configured. */
+/* prod: a database is required, and no secret may be a placeholder (config_check_prod). */
 static int check_prod(const struct ins_config *cfg, char *err, size_t err_len)
 {
     if (!ins_config_is_prod(cfg))
@@ -330,13 +327,16 @@ static int check_prod(const struct ins_config *cfg, char *err, size_t err_len)
                  "DI_POSTGRES_HOST: required when LAUNCH_ENVIRONMENT is prod (demo mode refused)");
         return -1;
     }
-    return 0;
+    return config_check_prod(ins_config_table, ins_config_table_len, cfg, err, err_len);
 }
 
 static int cross_check(const struct ins_config *cfg, char *err, size_t err_len)
 {
     if (check_sslmode(cfg, err, err_len) < 0 || check_sources(cfg, err, err_len) < 0 ||
         check_prod(cfg, err, err_len) < 0)
+        return -1;
+    if (ins_config_has_db(cfg) &&
+        pg_check_tls(cfg->pg_sslmode, cfg->pg_sslrootcert, "DI_POSTGRES_SSLMODE", err, err_len) < 0)
         return -1;
     if (cfg->http_port != 0 && cfg->http_port == cfg->admin_port) {
         snprintf(err, err_len, "ADMIN_PORT: must differ from HTTP_PORT (%ld)", cfg->http_port);

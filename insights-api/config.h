@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/aws_credentials.h"
 #include "common/config.h"
 
 enum ins_dump_mode {
@@ -65,6 +66,7 @@ struct ins_config {
     long pg_port;
     char *pg_database;
     char *pg_sslmode;
+    char *pg_sslrootcert;   /* PGSSLROOTCERT: libpq reads it; checked at start */
     char *pg_sync_database; /* unused */
 
     /* sms-extraction */
@@ -100,11 +102,7 @@ struct ins_config {
     long score_reason_codes;
     long artifact_max_bytes;
     long artifact_timeout_ms;
-    char *aws_access_key_id;
-    char *aws_secret_access_key;
-    char *aws_session_token;
-    char *aws_default_region;
-    char *aws_endpoint_url_s3;
+    struct aws_settings aws; /* AWS_* (common/aws_credentials.h): S3 and its credentials */
     char *artifact_keys;
     char *artifact_keys_file;
 

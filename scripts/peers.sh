@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The real servers the integration tests talk to, started on free loopback ports and torn
 # down again: a throwaway PostgreSQL 15 cluster (initdb + pg_ctl, as user postgres when run
-# as root), CongoDB (MongoDB wire protocol) and an S3 server that verifies SigV4.
+# as root; TLS on, with a throwaway CA so clients can test sslmode=verify-full), CongoDB
+# (MongoDB wire protocol) and an S3 server that verifies SigV4, with the local STS /
+# container-credentials / IMDS stand-in (tests/peers/aws-creds.js) in the same process.
 #
 #   scripts/peers.sh up      start them (or reuse the running set) and print the env
 #                            contract as `export K=V` lines: eval "$(scripts/peers.sh up)"
@@ -76,10 +78,30 @@ stop_pid() {
 }
 
 alive() {
-    [ -f "$RUN/env" ] || return 1
+    [ -f "$RUN/env" ] && grep -q AWS_CREDS_ENDPOINT "$RUN/env" || return 1
     our_pid "$RUN/congo.pid" congo.mjs >/dev/null || return 1
     our_pid "$RUN/s3.pid" s3.js >/dev/null || return 1
     as_pg "$PGBIN/pg_ctl" -D "$RUN/pg" status >/dev/null 2>&1 || return 1
+}
+
+# A CA and a server certificate for localhost/127.0.0.1, so the cluster speaks TLS and a
+# client with sslmode=verify-full and PGSSLROOTCERT=$RUN/pg-ca.pem can verify it.
+make_pg_certs() {
+    local d=$RUN/pg
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=peers test CA" \
+        -keyout "$RUN/pg-ca.key" -out "$RUN/pg-ca.pem" >/dev/null 2>&1 &&
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$d/server.key" \
+            -out "$RUN/pg-server.csr" >/dev/null 2>&1 &&
+        printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$RUN/pg-san.ext" &&
+        openssl x509 -req -in "$RUN/pg-server.csr" -CA "$RUN/pg-ca.pem" -CAkey "$RUN/pg-ca.key" \
+            -CAcreateserial -days 2 -extfile "$RUN/pg-san.ext" -out "$d/server.crt" >/dev/null 2>&1 || {
+        log "openssl could not make the test certificates"
+        return 1
+    }
+    chmod 600 "$d/server.key"
+    chmod 644 "$RUN/pg-ca.pem"
+    [ "$(id -u)" = 0 ] && chown postgres:postgres "$d/server.key" "$d/server.crt"
+    return 0
 }
 
 start_pg() {
@@ -91,7 +113,9 @@ start_pg() {
         return 1
     }
     # The options live in the cluster's own config so a test can restart it with plain pg_ctl.
+    make_pg_certs || return 1
     cat >>"$RUN/pg/postgresql.conf" <<EOF
+ssl = on
 port = $port
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$RUN'
@@ -116,7 +140,7 @@ start_node() {
 }
 
 write_env() {
-    local pgport=$1 mport=$2 s3port=$3 key=$4 secret=$5
+    local pgport=$1 mport=$2 s3port=$3 key=$4 secret=$5 credport=$6
     cat >"$RUN/env" <<EOF
 export PEERS_DIR='$RUN'
 export PGBIN='$PGBIN'
@@ -131,6 +155,8 @@ export S3_ENDPOINT='http://127.0.0.1:$s3port'
 export S3_BUCKET='$S3_BUCKET_NAME'
 export S3_ACCESS_KEY='$key'
 export S3_SECRET_KEY='$secret'
+export AWS_CREDS_ENDPOINT='http://127.0.0.1:$credport'
+export PG_SSL_CA='$RUN/pg-ca.pem'
 EOF
 }
 
@@ -147,15 +173,17 @@ up() {
     mkdir -p "$RUN"
     chmod 755 "$RUN"
     [ "$(id -u)" = 0 ] && chown postgres:postgres "$RUN"
-    local pgport mport s3port key secret
+    local pgport mport s3port key secret credport
     pgport=$(free_port)
     start_pg "$pgport"
     mport=$(free_port)
     PORT=$mport start_node congo node "$REPO_ROOT/tests/peers/congo.mjs"
     s3port=$(free_port)
+    credport=$(free_port)
+    while [ "$credport" = "$s3port" ]; do credport=$(free_port); done
     key=AKIASMSXTEST$((RANDOM % 9000 + 1000))
     secret=$(head -c 18 /dev/urandom | base64 | tr '+/' 'xy')
-    S3_ACCESS_KEY=$key S3_SECRET_KEY=$secret start_node s3 \
+    S3_ACCESS_KEY=$key S3_SECRET_KEY=$secret AWS_CREDS_LISTEN=127.0.0.1:$credport start_node s3 \
         node "$REPO_ROOT/tests/peers/s3.js" "$s3port" "$RUN/s3data" "$S3_BUCKET_NAME"
     local ok=1
     wait_port "$mport" || {
@@ -163,7 +191,7 @@ up() {
         tail -n 5 "$RUN/congo.log" >&2
         ok=0
     }
-    wait_port "$s3port" || {
+    wait_port "$s3port" && wait_port "$credport" || {
         log "s3 server did not come up:"
         tail -n 5 "$RUN/s3.log" >&2
         ok=0
@@ -172,8 +200,8 @@ up() {
         down
         return 1
     fi
-    write_env "$pgport" "$mport" "$s3port" "$key" "$secret"
-    log "up in $RUN (postgres :$pgport, congodb :$mport, s3 :$s3port)"
+    write_env "$pgport" "$mport" "$s3port" "$key" "$secret" "$credport"
+    log "up in $RUN (postgres :$pgport, congodb :$mport, s3 :$s3port, credentials :$credport)"
     cat "$RUN/env"
 }
 

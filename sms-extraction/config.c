@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <strings.h>
 
+#include "common/pg.h"
+
 #define ROW(name, type, def, flags, doc, field, min, max)                                          \
     {                                                                                              \
         name, type, def, flags, doc, offsetof(struct smsx_config, field), min, max, NULL           \
@@ -60,18 +62,9 @@ const struct config_var smsx_config_table[] = {
         1073741824),
     INT("ARTIFACT_TIMEOUT_MS", "30000", "time allowed to fetch one artifact from S3",
         artifact_timeout_ms, 100, 600000),
-    STR("AWS_ACCESS_KEY_ID", NULL, CONFIG_SECRET, "S3 access key id for artifacts",
-        aws_access_key_id),
-    STR("AWS_SECRET_ACCESS_KEY", NULL, CONFIG_SECRET, "S3 secret key for artifacts",
-        aws_secret_access_key),
-    STR("AWS_SESSION_TOKEN", NULL, CONFIG_SECRET, "S3 session token (temporary credentials)",
-        aws_session_token),
-    STR("AWS_DEFAULT_REGION", "us-east-1", 0, "region used when an artifact names none",
-        aws_default_region),
-    STR("AWS_ENDPOINT_URL_S3", NULL, 0,
-        "S3-compatible endpoint, e.g. http://127.0.0.1:4570 (empty = AWS)", aws_endpoint_url_s3),
-    STR("ARTIFACT_KEYS", NULL, CONFIG_SECRET, "keys for sealed artifacts: kid:hex64[,kid:hex64]",
-        artifact_keys),
+    AWS_SETTINGS_ROWS(struct smsx_config, aws),
+    STR("ARTIFACT_KEYS", NULL, CONFIG_SECRET | CONFIG_KEY,
+        "keys for sealed artifacts: kid:hex64[,kid:hex64]", artifact_keys),
     STR("ARTIFACT_KEYS_FILE", NULL, 0, "file of kid:hex64 lines, added to ARTIFACT_KEYS",
         artifact_keys_file),
     STR("LAUNCH_ENVIRONMENT", "dev", 0,
@@ -86,6 +79,10 @@ const struct config_var smsx_config_table[] = {
     STR("DB_NAME", "api_insights_db", 0, "PostgreSQL database", db_name),
     STR("DB_SSLMODE", "prefer", 0, "libpq sslmode: disable, prefer, require, verify-full, ...",
         db_sslmode),
+    STR("PGSSLROOTCERT", NULL, 0,
+        "CA bundle (PEM file) for DB_SSLMODE/DI_POSTGRES_SSLMODE verify-ca or verify-full, e.g. "
+        "the RDS or Cloud SQL server CA mounted from a Secret; libpq reads it",
+        pg_sslrootcert),
     INT("DB_QUEUE_MAX", "10000",
         "request-log rows queued while the database is slow or down; "
         "more are dropped and counted",
@@ -130,6 +127,12 @@ static int cross_check(const struct smsx_config *cfg, char *err, size_t err_len)
         snprintf(err, err_len, "ADMIN_PORT: must differ from HTTP_PORT (%ld)", cfg->http_port);
         return -1;
     }
+    if (*cfg->db_host &&
+        pg_check_tls(cfg->db_sslmode, cfg->pg_sslrootcert, "DB_SSLMODE", err, err_len) < 0)
+        return -1;
+    if (smsx_config_is_prod(cfg) &&
+        config_check_prod(smsx_config_table, smsx_config_table_len, cfg, err, err_len) < 0)
+        return -1;
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/aws_credentials.h"
 #include "common/config.h"
 
 /* One artifact's location in both accepted forms. */
@@ -39,11 +40,7 @@ struct smsx_config {
     long artifact_max_bytes;
     long artifact_timeout_ms;
 
-    char *aws_access_key_id;
-    char *aws_secret_access_key;
-    char *aws_session_token;
-    char *aws_default_region;
-    char *aws_endpoint_url_s3;
+    struct aws_settings aws; /* AWS_* (common/aws_credentials.h): S3 and its credentials */
     char *artifact_keys;
     char *artifact_keys_file;
     char *launch_environment;
@@ -54,6 +51,7 @@ struct smsx_config {
     long db_port;
     char *db_name;
     char *db_sslmode;
+    char *pg_sslrootcert; /* PGSSLROOTCERT: libpq reads it; checked at start */
     long db_queue_max;
     char *db_encryption_key; /* unused: accepted for compatibility */
 };

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/artifact.h"
+#include "common/aws_credentials.h"
 
 #define RULES_ARTIFACTS 3
 
@@ -30,6 +31,7 @@ struct rules {
     const struct smsx_config *cfg;
     struct metrics *metrics;
     struct artifact_source sources[RULES_ARTIFACTS];
+    struct aws_provider *aws; /* S3 credentials, cached across reloads */
 
     pthread_mutex_t reload_lock;  /* one load at a time */
     pthread_mutex_t publish_lock; /* guards current and its refs while swapping */
@@ -93,6 +95,7 @@ struct rules *rules_new(const struct smsx_config *cfg, struct metrics *metrics, 
     }
     pthread_mutex_init(&r->reload_lock, NULL);
     pthread_mutex_init(&r->publish_lock, NULL);
+    r->aws = aws_provider_new(&cfg->aws, "sms-extraction");
     if (metrics) {
         r->reloads = metrics_counter_new(metrics, "rules_loads_total",
                                          "successful rule loads (start-up and SIGHUP)", NULL);
@@ -109,6 +112,7 @@ void rules_free(struct rules *r)
     if (!r)
         return;
     set_release(r->current);
+    aws_provider_free(r->aws);
     pthread_mutex_destroy(&r->reload_lock);
     pthread_mutex_destroy(&r->publish_lock);
     free(r);
@@ -120,12 +124,10 @@ static int fetch_one(struct rules *r, int i, const struct artifact_keyring *keyr
 {
     const struct smsx_config *cfg = r->cfg;
     struct artifact_s3_auth auth = {
-        .access_key_id = cfg->aws_access_key_id,
-        .secret_access_key = cfg->aws_secret_access_key,
-        .session_token = cfg->aws_session_token,
-        .default_region = cfg->aws_default_region,
-        .endpoint = cfg->aws_endpoint_url_s3,
+        .default_region = aws_settings_region(&cfg->aws),
+        .endpoint = cfg->aws.endpoint_url_s3,
         .timeout_ms = cfg->artifact_timeout_ms,
+        .credentials = r->aws,
     };
     char where[1100];
     char why[512];

@@ -10,6 +10,8 @@
  * and artifact contents are never printed (keygen prints the key it makes).
  */
 #include "common/artifact.h"
+#include "common/aws_credentials.h"
+#include "common/config.h"
 #include "common/crypto.h"
 #include "common/seal.h"
 
@@ -32,8 +34,9 @@ static const char tool_usage[] =
     "       artifact verify [--keys SPEC] [--keys-file F] IN\n"
     "       artifact keygen [KEY_ID]\n"
     "       artifact fetch [--max-bytes N] LOCATION OUT\n"
-    "Keys default to $ARTIFACT_KEYS / $ARTIFACT_KEYS_FILE. fetch reads AWS_ACCESS_KEY_ID,\n"
-    "AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_DEFAULT_REGION, AWS_ENDPOINT_URL_S3.\n"
+    "Keys default to $ARTIFACT_KEYS / $ARTIFACT_KEYS_FILE. fetch finds S3 credentials as the\n"
+    "daemons do (environment keys, web identity, container credentials, instance metadata:\n"
+    "the AWS_* variables of docs/configuration.md), plus AWS_ENDPOINT_URL_S3.\n"
     "LOCATION is a file path or s3://bucket/key. Exit: 0 ok, 1 failed, 2 usage.\n";
 
 struct tool_opts {
@@ -375,8 +378,16 @@ static int tool_keygen(const struct tool_opts *o)
     return TOOL_EXIT_OK;
 }
 
+/* The daemons' AWS_* rows, so fetch sees S3 exactly as a pod with the same environment. */
+struct tool_aws {
+    struct aws_settings aws;
+};
+static const struct config_var tool_aws_rows[] = {AWS_SETTINGS_ROWS(struct tool_aws, aws)};
+#define TOOL_AWS_ROWS (sizeof(tool_aws_rows) / sizeof(tool_aws_rows[0]))
+
 static int tool_fetch(const struct tool_opts *o)
 {
+    struct tool_aws env = {0};
     struct artifact_source src;
     struct artifact_s3_auth auth = {0};
     struct artifact_keyring *keyring = NULL;
@@ -394,13 +405,12 @@ static int tool_fetch(const struct tool_opts *o)
                                    sizeof(err));
     if (!keyring)
         return tool_fail("fetch", "keys: %s%s", err, "");
-    auth.access_key_id = tool_env("AWS_ACCESS_KEY_ID");
-    auth.secret_access_key = tool_env("AWS_SECRET_ACCESS_KEY");
-    auth.session_token = tool_env("AWS_SESSION_TOKEN");
-    auth.default_region =
-        tool_env("AWS_DEFAULT_REGION") ? tool_env("AWS_DEFAULT_REGION") : tool_env("AWS_REGION");
-    auth.endpoint = tool_env("AWS_ENDPOINT_URL_S3") ? tool_env("AWS_ENDPOINT_URL_S3")
-                                                    : tool_env("AWS_ENDPOINT_URL");
+    if (config_load(tool_aws_rows, TOOL_AWS_ROWS, &env, err, sizeof(err)) != 0)
+        goto out;
+    auth.credentials = aws_provider_new(&env.aws, "artifact-fetch");
+    auth.default_region = aws_settings_region(&env.aws);
+    auth.endpoint =
+        *env.aws.endpoint_url_s3 ? env.aws.endpoint_url_s3 : tool_env("AWS_ENDPOINT_URL");
     if (artifact_load(&src, &auth, keyring, o->max_bytes, &data, &len, &sealed, err, sizeof(err)) !=
         0)
         goto out;
@@ -414,6 +424,8 @@ out:
     if (data)
         crypto_wipe(data, len);
     free(data);
+    aws_provider_free(auth.credentials);
+    config_free(tool_aws_rows, TOOL_AWS_ROWS, &env);
     artifact_keyring_free(keyring);
     return rc == TOOL_EXIT_OK ? rc : tool_fail("fetch", "%s%s", err, "");
 }

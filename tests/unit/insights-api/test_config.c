@@ -167,7 +167,8 @@ static void test_defaults(void **state)
 static void test_prod_needs_database(void **state)
 {
     static const char *const no_db[] = {"LAUNCH_ENVIRONMENT=prod"};
-    static const char *const db[] = {"LAUNCH_ENVIRONMENT=Production", "DI_POSTGRES_HOST=db"};
+    static const char *const db[] = {"LAUNCH_ENVIRONMENT=Production", "DI_POSTGRES_HOST=db",
+                                     "TOKEN_PEPPER=9f3c1a7e5b2d4f60a8c7e1b3d5f70923"};
     struct ins_config cfg;
     char err[256];
 
@@ -175,8 +176,56 @@ static void test_prod_needs_database(void **state)
     assert_int_equal(load(&cfg, no_db, 1, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "DI_POSTGRES_HOST"));
     ins_config_free(&cfg);
-    assert_int_equal(load(&cfg, db, 2, err, sizeof(err)), 0);
+    assert_int_equal(load(&cfg, db, 3, err, sizeof(err)), 0);
     assert_true(ins_config_is_prod(&cfg));
+    ins_config_free(&cfg);
+}
+
+/*
+ * Prod refuses the base Secret's placeholders and weak keys, naming the variable and never
+ * echoing the value; the same values are accepted outside prod (dev keeps working).
+ */
+static void test_prod_refuses_placeholder_secrets(void **state)
+{
+    static const char *const cases[][2] = {
+        {"TOKEN_PEPPER=change-me", "TOKEN_PEPPER"},
+        {"TOKEN_PEPPER=short-but-random-9f3c", "TOKEN_PEPPER"},
+        {"TOKEN_PEPPER=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "TOKEN_PEPPER"},
+        {"DI_POSTGRES_PASSWORD=change-me", "DI_POSTGRES_PASSWORD"},
+        {"DI_MONGODB_PASSWORD=your_secure_password", "DI_MONGODB_PASSWORD"},
+        {"LICENSE_KEY=<product activation license key shared by Credeau>", "LICENSE_KEY"},
+        {"ARTIFACT_KEYS=prod:0000000000000000000000000000000000000000000000000000000000000000",
+         "ARTIFACT_KEYS"},
+        {"AWS_SECRET_ACCESS_KEY=CHANGEME", "AWS_SECRET_ACCESS_KEY"},
+    };
+    const char *env[4] = {"LAUNCH_ENVIRONMENT=prod", "DI_POSTGRES_HOST=db",
+                          "TOKEN_PEPPER=9f3c1a7e5b2d4f60a8c7e1b3d5f70923", NULL};
+    struct ins_config cfg;
+    char err[256];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *secret = strchr(cases[i][0], '=') + 1;
+
+        env[3] = cases[i][0];
+        env[2] = strncmp(cases[i][0], "TOKEN_PEPPER=", 13) == 0
+                     ? cases[i][0]
+                     : "TOKEN_PEPPER=9f3c1a7e5b2d4f60a8c7e1b3d5f70923";
+        assert_int_equal(load(&cfg, env, 4, err, sizeof(err)), -1);
+        if (!strstr(err, cases[i][1]))
+            fail_msg("case %zu: error '%s' does not name %s", i, err, cases[i][1]);
+        if (strstr(err, secret))
+            fail_msg("case %zu: error echoes the secret: %s", i, err);
+        ins_config_free(&cfg);
+        env[0] = "LAUNCH_ENVIRONMENT=dev"; /* the same value passes outside prod */
+        assert_int_equal(load(&cfg, env, 4, err, sizeof(err)), 0);
+        ins_config_free(&cfg);
+        env[0] = "LAUNCH_ENVIRONMENT=prod";
+    }
+    env[2] = NULL; /* no pepper at all */
+    env[3] = "DI_POSTGRES_PASSWORD=kq3-Vt8r!zP";
+    assert_int_equal(load(&cfg, (const char *[]){env[0], env[1], env[3]}, 3, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "TOKEN_PEPPER: required"));
     ins_config_free(&cfg);
 }
 
@@ -281,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_every_guide_variable_has_a_row),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_prod_needs_database),
+        cmocka_unit_test(test_prod_refuses_placeholder_secrets),
         cmocka_unit_test(test_cross_checks),
         cmocka_unit_test(test_unused_listed),
         cmocka_unit_test(test_mongo_uri),
