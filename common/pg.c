@@ -43,6 +43,21 @@ static void add_kw(const char **keys, const char **vals, int *n, const char *k, 
     (*n)++;
 }
 
+/* A CA bundle holds at least one PEM certificate; a placeholder file does not. Closes fd. */
+static int check_pem(int fd, const char *path, char *err, size_t err_len)
+{
+    char buf[65536];
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+
+    close(fd);
+    buf[n > 0 ? n : 0] = '\0';
+    if (n > 0 && strstr(buf, "-----BEGIN CERTIFICATE-----"))
+        return 0;
+    snprintf(err, err_len, "PGSSLROOTCERT: '%.200s' holds no PEM certificate (a placeholder?)",
+             path);
+    return -1;
+}
+
 int pg_check_tls(const char *sslmode, const char *rootcert, const char *mode_var, char *err,
                  size_t err_len)
 {
@@ -77,8 +92,7 @@ int pg_check_tls(const char *sslmode, const char *rootcert, const char *mode_var
             close(fd);
         return -1;
     }
-    close(fd);
-    return 0;
+    return check_pem(fd, rootcert, err, err_len);
 }
 
 /* Server notices ("relation already exists, skipping") are not errors: drop them. */

@@ -22,7 +22,9 @@ for (const f of files) {
   for (const doc of parseAllDocuments(fs.readFileSync(f === '-' ? 0 : f, 'utf8'))) {
     const o = doc.toJS();
     if (!o) continue;
-    const mod = `kubernetes-models/${o.apiVersion}/${o.kind}`;
+    const mod = o.apiVersion.startsWith('monitoring.coreos.com/')
+      ? `@kubernetes-models/prometheus-operator/${o.apiVersion}/${o.kind}`
+      : `kubernetes-models/${o.apiVersion}/${o.kind}`;
     const type = `I${o.kind}`;
     const alias = `${type}_${o.apiVersion.replace(/[^A-Za-z0-9]/g, '_')}`;
     imports.set(alias, `import type { ${type} as ${alias} } from "${mod}";`);
@@ -38,7 +40,11 @@ fs.writeFileSync(
       strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext',
       target: 'es2022', skipLibCheck: true, types: [],
       typeRoots: [], baseUrl: '.',
-      paths: { 'kubernetes-models/*': [path.join(path.dirname(require.resolve('kubernetes-models/package.json')), '*')] },
+      paths: {
+        'kubernetes-models/*': [path.join(path.dirname(require.resolve('kubernetes-models/package.json')), '*')],
+        '@kubernetes-models/prometheus-operator/*': [
+          path.join(path.dirname(require.resolve('@kubernetes-models/prometheus-operator/package.json')), '*')],
+      },
     },
     files: ['objects.ts'],
   }),
