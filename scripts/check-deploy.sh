@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Offline checks of everything ops deploy (issue 5), with the real tools, failing on any
-# error: the Kubernetes overlays rendered with `kubectl kustomize` and each object validated
-# against the Kubernetes schemas (kubernetes-models) and for unknown fields (TypeScript
-# excess-property check), the issue's policy promises (tests/deploy/k8s-policy.mjs), the DAU
-# rung overlays against tools/ladder, yamllint, dockerfilelint on the Dockerfiles,
+# Offline checks of everything ops deploy (issues 5 and 17), with the real tools, failing on
+# any error: the Kubernetes overlays rendered with `kubectl kustomize` and each object validated
+# against the Kubernetes schemas (kubernetes-models, @kubernetes-models/prometheus-operator)
+# and for unknown fields (TypeScript excess-property check), the policy promises
+# (tests/deploy/k8s-policy.mjs), kustomize 2.0 syntax only (kubectl 1.20; with
+# KUBECTL_COMPAT=<kubectl 1.20> every overlay is rendered with both and compared), the DAU
+# rung overlays against tools/ladder, the PrometheusRule copy and a runbook per alert, yamllint, dockerfilelint on the Dockerfiles,
 # `docker-compose config` on deploy/compose.yml, `promtool check rules` and `promtool test
 # rules` on the alerts, the alert/dashboard metric names against the daemons' sources, the
 # OpenAPI file (swagger-parser), and the .env examples against the daemons' --config-docs.
+# Whether each overlay's configuration really starts both daemons is an integration test
+# (tests/integration/test_deploy_overlays.sh: it needs the builds and the peers).
 # Pinned npm packages (tests/deploy/package.json + package-lock.json) are installed into
 # .deps/deploy on first use (`npm ci`); Debian packages needed: kubectl (or Google Cloud
 # SDK's), nodejs/npm, yamllint, docker-compose, prometheus (promtool). A missing tool is a
@@ -91,6 +95,19 @@ if [ ${#RENDERED[@]} -gt 0 ]; then
     run "all overlays: no unknown fields (TypeScript excess-property check)" \
         node "$DEPS/bin/k8s-strict.mjs" "$TMP/strict" "${RENDERED[@]}"
 fi
+run "kustomizations use only kustomize 2.0 syntax (kubectl 1.20 renders them too)" \
+    node "$DEPS/bin/kustomize-compat.mjs" "$REPO_ROOT/k8s"
+# With KUBECTL_COMPAT naming a kubectl 1.20 (Debian 12's kubernetes-client), every overlay is
+# also rendered with it and must describe the same objects as the main render.
+if [ -n "${KUBECTL_COMPAT:-}" ]; then
+    for o in "${OVERLAYS[@]}"; do
+        name=$(basename "$o")
+        [ -s "$TMP/$name.yaml" ] || continue
+        run "$name: $KUBECTL_COMPAT renders the same objects" sh -c \
+            '$1 kustomize "$2" >"$3" && node "$4" "$3" "$5"' _ "$KUBECTL_COMPAT" "$o" "$TMP/$name.compat.yaml" \
+            "$DEPS/bin/render-compare.mjs" "$TMP/$name.yaml"
+    done
+fi
 run "DAU rung overlays match tools/ladder" python3 tools/ladder --check k8s/overlays
 run "tools/ladder arithmetic (tests/deploy/test_ladder.py)" env PYTHONDONTWRITEBYTECODE=1 python3 tests/deploy/test_ladder.py
 
@@ -110,6 +127,16 @@ run "promtool check rules" sh -c 'command -v promtool >/dev/null || { echo "inst
 run "promtool test rules tests/deploy/alerts.test.yml" sh -c 'command -v promtool >/dev/null || exit 1
     promtool test rules tests/deploy/alerts.test.yml'
 run "alert and dashboard metric names exist in the daemons" tests/deploy/check-metric-names.sh
+run "k8s/base/prometheusrule.yaml is the alert rules (tools/prometheusrule --check)" python3 tools/prometheusrule --check
+run "every alert has a runbook_url with its section in docs/runbooks.md" python3 -c '
+import re, sys
+alerts = re.findall(r"- alert: (\w+)", open("deploy/observability/alerts.yml").read())
+urls = re.findall(r"runbook_url: \"docs/runbooks.md#([a-z0-9-]+)\"", open("deploy/observability/alerts.yml").read())
+heads = {h.lower() for h in re.findall(r"^## (\w+)$", open("docs/runbooks.md").read(), re.M)}
+bad = [a for a in alerts if a.lower() not in urls or a.lower() not in heads]
+print("alerts without a runbook section or url:", bad or "none", "(%d alerts)" % len(alerts))
+sys.exit(1 if bad or len(urls) != len(alerts) else 0)'
+
 run "grafana dashboard is JSON with panels" python3 -c '
 import json, sys
 d = json.load(open("deploy/observability/grafana-dashboard.json"))
