@@ -12,6 +12,8 @@
 // (checkS3Request) then verifies SigV4 requests made with it: the x-amz-security-token header
 // must be the one issued for the key and be among the signed headers, and the key must not
 // have expired (400 ExpiredToken, as S3 answers). Expired keys are revoked a minute later.
+// Buckets named in S3_PRIVATE_BUCKETS refuse unsigned requests (403 AccessDenied), as a
+// private AWS bucket does; s3rver alone serves anyone.
 // Admin routes for the tests (loopback only): GET /_admin/oidc-token (a web identity token
 // the STS will accept), POST /_admin/issue (credentials for the environment source),
 // POST /_admin/config?lifetime=S&container_token=T, GET /_admin/stats.
@@ -58,11 +60,13 @@ class CredentialServer {
     this.containerToken = process.env.AWS_CREDS_CONTAINER_TOKEN || '';
     this.keys = new Map(); // access key id -> { token, expires, source }
     this.oidcTokens = new Set();
+    // Buckets that refuse unsigned requests (s3rver has no ACLs: everything is public).
+    this.privateBuckets = new Set((process.env.S3_PRIVATE_BUCKETS || '').split(',').filter(Boolean));
     this.imdsTokens = new Map(); // token -> expiry ms
     this.stats = {
       issued: { 'web-identity': 0, container: 0, imds: 0, environment: 0 },
       refused: { sts: 0, container: 0, imds: 0 },
-      s3: { temporary_ok: 0, expired: 0, bad_token: 0, unsigned_token: 0 },
+      s3: { temporary_ok: 0, expired: 0, bad_token: 0, unsigned_token: 0, anonymous_refused: 0 },
     };
     setInterval(() => this.sweep(), 5000).unref();
   }
@@ -94,6 +98,11 @@ class CredentialServer {
     const m = /Credential=([^/,\s]+)\/[^,]*,\s*SignedHeaders=([^,\s]+)/.exec(auth);
     const token = req.headers['x-amz-security-token'];
     const k = m && this.keys.get(m[1]);
+    const bucket = decodeURIComponent((req.url || '').split('?')[0].split('/')[1] || '');
+    if (!auth && this.privateBuckets.has(bucket)) {
+      this.stats.s3.anonymous_refused++;
+      return this.s3Error(res, 403, 'AccessDenied', 'Access Denied');
+    }
     if (!k) {
       if (token === undefined) return true; // a long-lived key (or anonymous): s3rver decides
       this.stats.s3.bad_token++;
