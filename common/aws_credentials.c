@@ -97,18 +97,33 @@ const char *aws_settings_region(const struct aws_settings *s)
 
 /* ---- time and small parsers ---------------------------------------------------------- */
 
+/* n decimal digits at s into *out; false when one is not a digit. */
+static bool digits(const char *s, int n, int *out)
+{
+    *out = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        *out = *out * 10 + (s[i] - '0');
+    }
+    return true;
+}
+
 time_t aws_parse_time(const char *text)
 {
     struct tm tm;
-    int y, mo, d, h, mi, sec, used = 0;
+    int y, mo, d, h, mi, sec;
     const char *rest;
 
-    if (!text || sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &used) != 6 ||
-        used != 19)
+    if (!text || strlen(text) < 19 || text[4] != '-' || text[7] != '-' || text[10] != 'T' ||
+        text[13] != ':' || text[16] != ':')
+        return -1;
+    if (!digits(text, 4, &y) || !digits(text + 5, 2, &mo) || !digits(text + 8, 2, &d) ||
+        !digits(text + 11, 2, &h) || !digits(text + 14, 2, &mi) || !digits(text + 17, 2, &sec))
         return -1;
     if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
         return -1;
-    rest = text + used;
+    rest = text + 19;
     if (*rest == '.')
         for (rest++; *rest >= '0' && *rest <= '9'; rest++)
             ;
@@ -147,8 +162,8 @@ static void copy_code(char *dst, size_t dst_len, const char *src, size_t n)
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)src[i];
 
-        dst[i] = (char)((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                                c == '.'
+        dst[i] = (char)((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                                (c >= '0' && c <= '9') || c == '.'
                             ? c
                             : '?');
     }
@@ -209,7 +224,8 @@ int aws_parse_sts_reply(const char *xml, size_t len, struct aws_credentials *out
         }
     }
     v = xml_element(creds, creds + cn, "Expiration", &n);
-    if (!v || copy_field(when, sizeof(when), v, n) < 0 || (out->expiration = aws_parse_time(when)) < 0) {
+    if (!v || copy_field(when, sizeof(when), v, n) < 0 ||
+        (out->expiration = aws_parse_time(when)) < 0) {
         snprintf(err, err_len, "STS reply: missing or malformed Expiration");
         return -1;
     }
@@ -239,7 +255,8 @@ static int json_reply_fields(json_t *root, struct aws_credentials *out, char *er
     if (json_field(root, "AccessKeyId", out->access_key_id, sizeof(out->access_key_id)) < 0 ||
         json_field(root, "SecretAccessKey", out->secret_access_key,
                    sizeof(out->secret_access_key)) < 0) {
-        snprintf(err, err_len, "credentials reply: missing or malformed AccessKeyId/SecretAccessKey");
+        snprintf(err, err_len,
+                 "credentials reply: missing or malformed AccessKeyId/SecretAccessKey");
         return -1;
     }
     if (json_object_get(root, "Token") &&
@@ -248,7 +265,8 @@ static int json_reply_fields(json_t *root, struct aws_credentials *out, char *er
         return -1;
     }
     exp = json_object_get(root, "Expiration");
-    if (exp && (!json_is_string(exp) || (out->expiration = aws_parse_time(json_string_value(exp))) < 0)) {
+    if (exp &&
+        (!json_is_string(exp) || (out->expiration = aws_parse_time(json_string_value(exp))) < 0)) {
         snprintf(err, err_len, "credentials reply: malformed Expiration");
         return -1;
     }
@@ -350,7 +368,10 @@ static long http_call(const struct aws_http *h, struct aws_reply *reply, char *e
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(c);
     if (rc != CURLE_OK || reply->too_large) {
-        snprintf(err, err_len, "%s", reply->too_large ? "reply too large" : *errbuf ? errbuf : curl_easy_strerror(rc));
+        snprintf(err, err_len, "%s",
+                 reply->too_large ? "reply too large"
+                 : *errbuf        ? errbuf
+                                  : curl_easy_strerror(rc));
         free(reply->data);
         reply->data = NULL;
         return -1;
@@ -437,8 +458,9 @@ static int from_env(const struct aws_settings *s, struct aws_credentials *out, c
                    strlen(s->access_key_id)) < 0 ||
         copy_field(out->secret_access_key, sizeof(out->secret_access_key), s->secret_access_key,
                    strlen(s->secret_access_key)) < 0) {
-        snprintf(err, err_len, "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY: both must be set, "
-                               "without white space");
+        snprintf(err, err_len,
+                 "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY: both must be set, "
+                 "without white space");
         return -1;
     }
     if (set(s->session_token) && copy_field(out->session_token, sizeof(out->session_token),
@@ -472,7 +494,8 @@ static int from_web_identity(struct aws_provider *p, struct aws_credentials *out
     long status;
     int rc = -1;
 
-    token = read_token_file(p->s.web_identity_token_file, "AWS_WEB_IDENTITY_TOKEN_FILE", err, err_len);
+    token =
+        read_token_file(p->s.web_identity_token_file, "AWS_WEB_IDENTITY_TOKEN_FILE", err, err_len);
     if (!token)
         return -1;
     if (set(p->s.endpoint_url_sts))
@@ -488,7 +511,8 @@ static int from_web_identity(struct aws_provider *p, struct aws_credentials *out
     }
     hdrs = curl_slist_append(NULL, "Content-Type: application/x-www-form-urlencoded");
     hdrs = curl_slist_append(hdrs, "Accept: application/xml");
-    status = http_call(&(struct aws_http){"POST", url, hdrs, body, 5000, 10000}, &reply, why, sizeof(why));
+    status = http_call(&(struct aws_http){"POST", url, hdrs, body, 5000, 10000}, &reply, why,
+                       sizeof(why));
     if (status < 0) {
         snprintf(err, err_len, "web identity: STS %.300s: %s", url, why);
         goto out;
@@ -621,7 +645,8 @@ static int from_container(struct aws_provider *p, struct aws_credentials *out, c
     hdrs = container_auth(&p->s, &failed, err, err_len);
     if (failed)
         return -1;
-    status = http_call(&(struct aws_http){"GET", url, hdrs, NULL, 2000, 5000}, &reply, why, sizeof(why));
+    status =
+        http_call(&(struct aws_http){"GET", url, hdrs, NULL, 2000, 5000}, &reply, why, sizeof(why));
     curl_slist_free_all(hdrs);
     if (status < 0) {
         snprintf(err, err_len, "container credentials: %.300s: %s", url, why);
@@ -645,7 +670,8 @@ static int imds_get(const char *base, const char *path, const char *token_line, 
     struct aws_reply reply;
 
     snprintf(url, sizeof(url), "%s%s", base, path);
-    *status = http_call(&(struct aws_http){"GET", url, hdrs, NULL, 1000, 2000}, &reply, err, err_len);
+    *status =
+        http_call(&(struct aws_http){"GET", url, hdrs, NULL, 1000, 2000}, &reply, err, err_len);
     curl_slist_free_all(hdrs);
     if (*status < 0)
         return -1;
@@ -658,13 +684,15 @@ static int imds_get(const char *base, const char *path, const char *token_line, 
 static int imds_session(const char *base, char *line, size_t line_len, char *err, size_t err_len)
 {
     char url[1100];
-    struct curl_slist *hdrs = curl_slist_append(NULL, "X-aws-ec2-metadata-token-ttl-seconds: 21600");
+    struct curl_slist *hdrs =
+        curl_slist_append(NULL, "X-aws-ec2-metadata-token-ttl-seconds: 21600");
     struct aws_reply reply;
     long status;
     int rc = -1;
 
     snprintf(url, sizeof(url), "%s/latest/api/token", base);
-    status = http_call(&(struct aws_http){"PUT", url, hdrs, NULL, 1000, 2000}, &reply, err, err_len);
+    status =
+        http_call(&(struct aws_http){"PUT", url, hdrs, NULL, 1000, 2000}, &reply, err, err_len);
     curl_slist_free_all(hdrs);
     if (status < 0)
         return 1; /* nothing answered: not on EC2 */
@@ -679,8 +707,7 @@ static int imds_session(const char *base, char *line, size_t line_len, char *err
     return rc;
 }
 
-static int from_imds(struct aws_provider *p, struct aws_credentials *out, char *err,
-                     size_t err_len)
+static int from_imds(struct aws_provider *p, struct aws_credentials *out, char *err, size_t err_len)
 {
     char base[1024], line[1200], role[256], path[512], why[256];
     char *json = NULL;
@@ -688,7 +715,8 @@ static int from_imds(struct aws_provider *p, struct aws_credentials *out, char *
     size_t n;
     int rc;
 
-    snprintf(base, sizeof(base), "%s", set(p->s.imds_endpoint) ? p->s.imds_endpoint : AWS_IMDS_HOST);
+    snprintf(base, sizeof(base), "%s",
+             set(p->s.imds_endpoint) ? p->s.imds_endpoint : AWS_IMDS_HOST);
     for (n = strlen(base); n > 0 && base[n - 1] == '/'; n--)
         base[n - 1] = '\0';
     rc = imds_session(base, line, sizeof(line), err, err_len);
@@ -777,20 +805,13 @@ void aws_provider_free(struct aws_provider *p)
 {
     if (!p)
         return;
-    char **all[] = {&p->s.access_key_id,
-                    &p->s.secret_access_key,
-                    &p->s.session_token,
-                    &p->s.region,
-                    &p->s.default_region,
-                    &p->s.endpoint_url_s3,
-                    &p->s.endpoint_url_sts,
-                    &p->s.role_arn,
-                    &p->s.role_session_name,
-                    &p->s.web_identity_token_file,
-                    &p->s.container_full_uri,
-                    &p->s.container_relative_uri,
-                    &p->s.container_auth_token,
-                    &p->s.container_auth_token_file,
+    char **all[] = {&p->s.access_key_id,        &p->s.secret_access_key,
+                    &p->s.session_token,        &p->s.region,
+                    &p->s.default_region,       &p->s.endpoint_url_s3,
+                    &p->s.endpoint_url_sts,     &p->s.role_arn,
+                    &p->s.role_session_name,    &p->s.web_identity_token_file,
+                    &p->s.container_full_uri,   &p->s.container_relative_uri,
+                    &p->s.container_auth_token, &p->s.container_auth_token_file,
                     &p->s.imds_endpoint};
 
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)

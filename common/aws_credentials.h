@@ -67,15 +67,16 @@ struct aws_settings {
     {                                                                                              \
         name, type, def, flags, doc, offsetof(t, field), 0, 0, NULL                                \
     }
-#define AWS_STR_(name, def, flags, doc, t, field) AWS_ROW_(name, CONFIG_STRING, def, flags, doc, t, field)
+#define AWS_STR_(name, def, flags, doc, t, field)                                                  \
+    AWS_ROW_(name, CONFIG_STRING, def, flags, doc, t, field)
 
 /* The config rows of struct aws_settings member m of daemon struct type t. */
 #define AWS_SETTINGS_ROWS(t, m)                                                                    \
     AWS_STR_("AWS_ACCESS_KEY_ID", NULL, CONFIG_SECRET,                                             \
              "S3 access key id (first source of the credential chain; docs/deployment.md)", t,     \
              m.access_key_id),                                                                     \
-        AWS_STR_("AWS_SECRET_ACCESS_KEY", NULL, CONFIG_SECRET,                                     \
-                 "secret key of AWS_ACCESS_KEY_ID", t, m.secret_access_key),                      \
+        AWS_STR_("AWS_SECRET_ACCESS_KEY", NULL, CONFIG_SECRET, "secret key of AWS_ACCESS_KEY_ID",  \
+                 t, m.secret_access_key),                                                          \
         AWS_STR_("AWS_SESSION_TOKEN", NULL, CONFIG_SECRET,                                         \
                  "session token of temporary AWS_ACCESS_KEY_ID credentials", t, m.session_token),  \
         AWS_STR_("AWS_REGION", NULL, 0, "region for S3 and STS; wins over AWS_DEFAULT_REGION", t,  \
@@ -89,10 +90,10 @@ struct aws_settings {
                  "STS endpoint for web identity (empty = https://sts.<region>.amazonaws.com)", t,  \
                  m.endpoint_url_sts),                                                              \
         AWS_STR_("AWS_ROLE_ARN", NULL, 0,                                                          \
-                 "role assumed with AWS_WEB_IDENTITY_TOKEN_FILE (EKS IRSA sets both)", t,         \
+                 "role assumed with AWS_WEB_IDENTITY_TOKEN_FILE (EKS IRSA sets both)", t,          \
                  m.role_arn),                                                                      \
         AWS_STR_("AWS_ROLE_SESSION_NAME", NULL, 0,                                                 \
-                 "session name for AssumeRoleWithWebIdentity (empty = daemon name and pid)", t,   \
+                 "session name for AssumeRoleWithWebIdentity (empty = daemon name and pid)", t,    \
                  m.role_session_name),                                                             \
         AWS_STR_("AWS_WEB_IDENTITY_TOKEN_FILE", NULL, 0,                                           \
                  "file holding the OIDC token (re-read on every refresh: it rotates)", t,          \
@@ -135,7 +136,8 @@ const char *aws_settings_region(const struct aws_settings *s);
  * session_name_prefix names the daemon in the default role session name.
  * Never NULL (aborts when out of memory).
  */
-struct aws_provider *aws_provider_new(const struct aws_settings *s, const char *session_name_prefix);
+struct aws_provider *aws_provider_new(const struct aws_settings *s,
+                                      const char *session_name_prefix);
 void aws_provider_free(struct aws_provider *p);
 
 /*
@@ -144,8 +146,8 @@ void aws_provider_free(struct aws_provider *p);
  * and no instance metadata service answered (sign nothing), or -1 with err
  * naming the source and why. Wipe *out after use (crypto_wipe).
  */
-int aws_provider_get(struct aws_provider *p, struct aws_credentials *out, char *err,
-                     size_t err_len) __attribute__((warn_unused_result));
+int aws_provider_get(struct aws_provider *p, struct aws_credentials *out, char *err, size_t err_len)
+    __attribute__((warn_unused_result));
 
 /*
  * The server refused these credentials (expired, unknown key): forget the

@@ -14,6 +14,11 @@
 
 # shellcheck source=../../scripts/harness.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/harness.sh"
+# A daemon with an s3:// artifact and no credentials configured would ask the EC2 instance
+# metadata address (169.254.169.254), the last source of the AWS chain: tests never send
+# traffic off this machine, so it is off unless a test turns it on inside its own network
+# namespace (test_aws_credentials.sh).
+export AWS_EC2_METADATA_DISABLED=${AWS_EC2_METADATA_DISABLED:-true}
 T_PASS=0
 T_FAIL=0
 T_SKIP=0

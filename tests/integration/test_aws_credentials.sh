@@ -154,8 +154,9 @@ expect_refusal container-bad-auth "$BUILD/sms-extraction" "${RULES[@]}" \
 assert_contains "container credentials: a wrong Authorization token stops the start (HTTP 401)" "$R_OUT" "HTTP 401"
 
 # 4. EC2 instance metadata, IMDSv2: at its default address, and at the endpoint override
-source_case "IMDSv2 (169.254.169.254)" imds yes
-source_case "IMDSv2 (AWS_EC2_METADATA_SERVICE_ENDPOINT)" imds no AWS_EC2_METADATA_SERVICE_ENDPOINT="$CREDS/"
+source_case "IMDSv2 (169.254.169.254)" imds yes AWS_EC2_METADATA_DISABLED=false
+source_case "IMDSv2 (AWS_EC2_METADATA_SERVICE_ENDPOINT)" imds no AWS_EC2_METADATA_DISABLED=false \
+    AWS_EC2_METADATA_SERVICE_ENDPOINT="$CREDS/"
 assert_true "IMDSv1 requests were refused, none were needed" test "$(stats | jq .refused.imds)" -eq 0
 
 # 5. no source and no instance metadata: unsigned requests, which a private bucket refuses

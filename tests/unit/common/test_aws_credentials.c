@@ -99,17 +99,20 @@ static void test_sts_errors(void **state)
 static void test_json_replies(void **state)
 {
     /* ECS / EKS Pod Identity (Token) and IMDS (Code, Type, LastUpdated). */
-    static const char ecs[] = "{\"AccessKeyId\":\"ASIAIOSFODNN7EXAMPLE\",\"Expiration\":"
-                              "\"2014-10-24T23:00:23Z\",\"RoleArn\":\"arn:aws:iam::1:role/r\","
-                              "\"SecretAccessKey\":\"wJalrXUtnFEMI/K7MDENG\",\"Token\":\"IQoJb3Jp\"}";
-    static const char imds[] = "{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : "
-                               "\"2012-04-26T16:39:16Z\",\n  \"Type\" : \"AWS-HMAC\",\n"
-                               "  \"AccessKeyId\" : \"ASIAIMDS\",\n  \"SecretAccessKey\" : \"s3cr\",\n"
-                               "  \"Token\" : \"tok\",\n  \"Expiration\" : \"2017-05-17T15:09:54Z\"\n}";
+    static const char ecs[] =
+        "{\"AccessKeyId\":\"ASIAIOSFODNN7EXAMPLE\",\"Expiration\":"
+        "\"2014-10-24T23:00:23Z\",\"RoleArn\":\"arn:aws:iam::1:role/r\","
+        "\"SecretAccessKey\":\"wJalrXUtnFEMI/K7MDENG\",\"Token\":\"IQoJb3Jp\"}";
+    static const char imds[] =
+        "{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : "
+        "\"2012-04-26T16:39:16Z\",\n  \"Type\" : \"AWS-HMAC\",\n"
+        "  \"AccessKeyId\" : \"ASIAIMDS\",\n  \"SecretAccessKey\" : \"s3cr\",\n"
+        "  \"Token\" : \"tok\",\n  \"Expiration\" : \"2017-05-17T15:09:54Z\"\n}";
     static const char failed[] = "{\"Code\":\"AssumeRoleUnauthorizedAccess\",\"Message\":\"x\"}";
     static const char no_secret[] = "{\"AccessKeyId\":\"A\",\"Token\":\"t\"}";
     static const char space_in_key[] = "{\"AccessKeyId\":\"A B\",\"SecretAccessKey\":\"s\"}";
-    static const char dup[] = "{\"AccessKeyId\":\"A\",\"AccessKeyId\":\"B\",\"SecretAccessKey\":\"s\"}";
+    static const char dup[] =
+        "{\"AccessKeyId\":\"A\",\"AccessKeyId\":\"B\",\"SecretAccessKey\":\"s\"}";
     struct aws_credentials c;
     char err[256];
 
