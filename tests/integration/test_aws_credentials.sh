@@ -9,8 +9,9 @@
 # For each source (environment keys with a session token, web identity via STS, container
 # credentials by FULL_URI with a token file and by RELATIVE_URI with a token, IMDSv2 at its
 # default address and at AWS_EC2_METADATA_SERVICE_ENDPOINT), sms-extraction loads its three
-# sealed rules from S3 with those credentials and is ready; for the refreshing sources it is
-# then reloaded (SIGHUP) every 0.3 s for 10 s while extraction requests flow: the credentials
+# sealed rules from S3 with those credentials and is ready; for each refreshing source (web
+# identity, container by FULL_URI, IMDS at its default address; RELATIVE_URI and the IMDS
+# override differ only in the URL) it is then reloaded (SIGHUP) every 0.3 s for 10 s while extraction requests flow: the credentials
 # expire twice or more and are refreshed, and not one reload fails. Environment keys cannot be
 # refreshed: after their expiry a reload fails with ExpiredToken and the old rules stay. A
 # wrong session token is refused. 8 threads sharing one provider GET 640 times across several
@@ -147,7 +148,7 @@ curl -s -X POST "$CREDS/_admin/config?container_token=$AUTH" >/dev/null
 printf '%s\n' "$AUTH" >"$T_TMP/container-token"
 source_case "container credentials (FULL_URI, token file)" container yes \
     AWS_CONTAINER_CREDENTIALS_FULL_URI="$CREDS/pod-identity" AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE="$T_TMP/container-token"
-source_case "container credentials (RELATIVE_URI on 169.254.170.2)" container yes \
+source_case "container credentials (RELATIVE_URI on 169.254.170.2)" container no \
     AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/credentials/task-1 AWS_CONTAINER_AUTHORIZATION_TOKEN="$AUTH"
 expect_refusal container-bad-auth "$BUILD/sms-extraction" "${RULES[@]}" \
     AWS_CONTAINER_CREDENTIALS_FULL_URI="$CREDS/pod-identity" AWS_CONTAINER_AUTHORIZATION_TOKEN=wrong

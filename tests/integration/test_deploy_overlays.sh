@@ -221,9 +221,6 @@ start_config() {
     tok=$(run_with "$r/insights-api" "$BUILD/insights-api" client add --client acme 2>/dev/null |
         jq -r .token)
     privacy_secret "$tok"
-    gen_users "$T_TMP/users" 1 17 >/dev/null
-    jq -c '.client_id = "acme"' "$(user_files "$T_TMP/users" | head -n 1)" >"$T_TMP/user.json"
-    inline_body "$T_TMP/user.json" "$T_TMP/inline.json"
     api /api/generate_features "$T_TMP/inline.json" acme "$tok" "http://127.0.0.1:$PORT"
     assert_eq "$names: a borrower is featurised through both daemons" 200 "$H_STATUS"
     assert_true "$names: ... with SMS features" test "$(jqr '[.[]] | length')" -gt 100
@@ -251,6 +248,11 @@ refuse_placeholders() {
         fi
     done
 }
+
+# One invented borrower, sent through every configuration.
+gen_users "$T_TMP/users" 1 17 >/dev/null
+jq -c '.client_id = "acme"' "$(user_files "$T_TMP/users" | head -n 1)" >"$T_TMP/user.json"
+inline_body "$T_TMP/user.json" "$T_TMP/inline.json"
 
 # ---- every overlay ---------------------------------------------------------------------------
 declare -A CONFIG_OF NAMES_OF
