@@ -109,19 +109,38 @@ static bool digits(const char *s, int n, int *out)
     return true;
 }
 
+/* "YYYY-MM-DDTHH:MM:SS" at text into tm; false when the shape or a range is wrong. */
+static bool parse_datetime(const char *text, struct tm *tm)
+{
+    static const struct {
+        int at, len, min, max;
+    } part[6] = {{0, 4, 1970, 9999}, {5, 2, 1, 12},  {8, 2, 1, 31},
+                 {11, 2, 0, 23},     {14, 2, 0, 59}, {17, 2, 0, 60}};
+    int v[6];
+
+    if (strlen(text) < 19 || text[4] != '-' || text[7] != '-' || text[10] != 'T' ||
+        text[13] != ':' || text[16] != ':')
+        return false;
+    for (int i = 0; i < 6; i++)
+        if (!digits(text + part[i].at, part[i].len, &v[i]) || v[i] < part[i].min ||
+            v[i] > part[i].max)
+            return false;
+    memset(tm, 0, sizeof(*tm));
+    tm->tm_year = v[0] - 1900;
+    tm->tm_mon = v[1] - 1;
+    tm->tm_mday = v[2];
+    tm->tm_hour = v[3];
+    tm->tm_min = v[4];
+    tm->tm_sec = v[5];
+    return true;
+}
+
 time_t aws_parse_time(const char *text)
 {
     struct tm tm;
-    int y, mo, d, h, mi, sec;
     const char *rest;
 
-    if (!text || strlen(text) < 19 || text[4] != '-' || text[7] != '-' || text[10] != 'T' ||
-        text[13] != ':' || text[16] != ':')
-        return -1;
-    if (!digits(text, 4, &y) || !digits(text + 5, 2, &mo) || !digits(text + 8, 2, &d) ||
-        !digits(text + 11, 2, &h) || !digits(text + 14, 2, &mi) || !digits(text + 17, 2, &sec))
-        return -1;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+    if (!text || !parse_datetime(text, &tm))
         return -1;
     rest = text + 19;
     if (*rest == '.')
@@ -129,13 +148,6 @@ time_t aws_parse_time(const char *text)
             ;
     if (strcmp(rest, "Z") != 0 && strcmp(rest, "+00:00") != 0 && strcmp(rest, "") != 0)
         return -1;
-    memset(&tm, 0, sizeof(tm));
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
     return timegm(&tm);
 }
 
