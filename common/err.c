@@ -30,7 +30,7 @@ static const struct err_info err_table[ERR__COUNT] = {
         "Request body failed validation"),
     ROW(ERR_BODY_TOO_LARGE, "body_too_large", 413, 0, ERR_STYLE_JSON, BOTH,
         "Request body is too large"),
-    ROW(ERR_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", 415, 0, ERR_STYLE_JSON, ERR_BY_SMSX,
+    ROW(ERR_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", 415, 0, ERR_STYLE_JSON, BOTH,
         "Content-Type must be application/json"),
     ROW(ERR_NOT_FOUND, "not_found", 404, 0, ERR_STYLE_JSON, BOTH, "Not Found"),
     ROW(ERR_METHOD_NOT_ALLOWED, "method_not_allowed", 405, 0, ERR_STYLE_JSON, BOTH,
@@ -47,6 +47,17 @@ static const struct err_info err_table[ERR__COUNT] = {
     ROW(ERR_DEPENDENCY_UNAVAILABLE, "dependency_unavailable", 503, 1, ERR_STYLE_JSON,
         ERR_BY_INSIGHTS, "A backing service is unavailable, retry later"),
     ROW(ERR_INTERNAL, "internal", 500, 0, ERR_STYLE_JSON, BOTH, "Internal Server Error"),
+    ROW(ERR_BAD_REQUEST, "bad_request", 400, 0, ERR_STYLE_JSON, BOTH, "Malformed request"),
+    ROW(ERR_HEADERS_TOO_LARGE, "headers_too_large", 431, 0, ERR_STYLE_JSON, BOTH,
+        "Request header fields too large"),
+    ROW(ERR_REQUEST_TIMEOUT, "request_timeout", 408, 0, ERR_STYLE_JSON, BOTH,
+        "Request not received in time"),
+    ROW(ERR_EXPECTATION_FAILED, "expectation_failed", 417, 0, ERR_STYLE_JSON, BOTH,
+        "Only Expect: 100-continue is supported"),
+    ROW(ERR_NOT_IMPLEMENTED, "not_implemented", 501, 0, ERR_STYLE_JSON, BOTH,
+        "Transfer coding not implemented"),
+    ROW(ERR_HTTP_VERSION, "http_version_not_supported", 505, 0, ERR_STYLE_JSON, BOTH,
+        "HTTP version not supported"),
 };
 
 /* What each style looks like, for docs/errors.md. */

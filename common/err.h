@@ -35,6 +35,12 @@ enum err {
     ERR_RATE_LIMITED,           /* 429 rate_limited, with Retry-After */
     ERR_DEPENDENCY_UNAVAILABLE, /* 503 dependency_unavailable, with Retry-After */
     ERR_INTERNAL,               /* 500 internal */
+    ERR_BAD_REQUEST,            /* 400 bad_request: a malformed or ambiguous request head */
+    ERR_HEADERS_TOO_LARGE,      /* 431 headers_too_large: request head over the limit */
+    ERR_REQUEST_TIMEOUT,        /* 408 request_timeout: head or body not received in time */
+    ERR_EXPECTATION_FAILED,     /* 417 expectation_failed: Expect other than 100-continue */
+    ERR_NOT_IMPLEMENTED,        /* 501 not_implemented: a transfer coding other than chunked */
+    ERR_HTTP_VERSION,           /* 505 http_version_not_supported */
     ERR__COUNT                  /* not an error: number of values */
 };
 

@@ -2,26 +2,15 @@
 /*
  * The HTTP server both daemons run on (contract and DESIGN in http_server.h).
  * Everything a request meets before and after its handler lives here, so the
- * daemons only write handlers: N evhttp loops on one SO_REUSEPORT port,
- * admission (in-flight cap), routing, request ids, one reply path that
- * records metrics and writes one access-log line, probes, an admin loop for
- * /metrics, and a control loop that turns signals into reload and drain.
- *
- * Body size limit, in two tiers. libevent 2.1 gives a server no hook between
- * "headers parsed" and "body read" (evhttp_request_set_header_cb only works on
- * client-side requests; 2.2's evhttp_set_newreqcb is not in Debian 12). So:
- *   - a body up to max_body_bytes reaches its handler;
- *   - a body over max_body_bytes but within the transport cap (4x the limit)
- *     is read, then refused here with our JSON 413 body_too_large, before any
- *     handler sees it, so clients get the documented error;
- *   - past the transport cap evhttp_set_max_body_size() refuses it: a declared
- *     Content-Length is refused before any body byte is read and a chunked
- *     body is cut as soon as it passes the cap; libevent then sends its own
- *     small HTML 413 and closes the connection, and the request never reaches
- *     the access log or the metrics. Memory per connection stays bounded.
- * A body that passes goes through handlers that reply with our JSON.
+ * daemons only write handlers: N loops on one SO_REUSEPORT port, routing and
+ * the decisions taken from the head (404/405/415/413/503, the head callback),
+ * request ids, one reply path that records metrics and writes one
+ * access-log line, probes, an admin loop for /metrics, and a control loop
+ * that turns signals into reload and drain. What a connection may cost
+ * (accept, the memory budget, deadlines, reading and writing bytes) is
+ * http_conn.c's; parsing is http_parse.c's.
  */
-#include "common/http_server.h"
+#include "common/http_internal.h"
 
 #include "common/cpu.h"
 #include "common/json_writer.h"
@@ -31,8 +20,6 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -40,10 +27,10 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -52,77 +39,31 @@
 #define DEFAULT_MAX_BODY (1u << 20)
 #define DEFAULT_MAX_HEADERS (16u << 10)
 #define DEFAULT_TIMEOUT_MS 30000
+#define DEFAULT_HEAD_TIMEOUT_MS 10000
+#define DEFAULT_MAX_BUFFERED ((size_t)64 << 20)
 #define MAX_WORKERS 64
 #define LISTEN_BACKLOG 1024
 #define DRAIN_TICK_MS 10
 #define DRAIN_FLUSH_MS 100 /* after the last reply, time for its bytes to leave */
-#define REQUEST_ID_MAX 64
-#define LOG_INTS_MAX 4
-#define RANDOM_POOL 512
-
-struct worker {
-    struct http_server *s;
-    int index;
-    pthread_t thread;
-    bool started;
-    struct event_base *base;
-    struct evhttp *http;
-    struct evhttp_bound_socket *bound;
-    struct event *stop_accept_ev;
-    void *thread_data;
-    struct http_request *live; /* admitted, not yet replied */
-    unsigned char pool[RANDOM_POOL];
-    size_t pool_used;
-};
-
-struct http_request {
-    struct evhttp_request *evreq;
-    struct worker *w;
-    struct http_request *prev, *next;
-    int metric_route;
-    enum http_method method;
-    struct timespec t0;
-    const char *path;
-    const char *query;
-    const char *body;
-    size_t body_len;
-    bool body_ready;
-    char id[REQUEST_ID_MAX + 1];
-    int n_log;
-    struct {
-        const char *key;
-        long long value;
-    } log[LOG_INTS_MAX];
-};
-
-struct http_server {
-    struct http_server_config cfg;
-    struct http_route *routes;
-    int *route_metric;
-    size_t n_routes;
-    int port, admin_port;
-    int metric_health, metric_ready;
-
-    int n_workers;
-    struct worker *workers;
-
-    struct event_base *admin_base;
-    struct evhttp *admin_http;
-    pthread_t admin_thread;
-    bool admin_started;
-
-    struct event_base *control_base;
-    struct event *stop_ev;
-    struct event *drain_timer;
-    struct event *sig_ev[3];
-    struct timespec drain_start;
-
-    atomic_long in_flight;
-    atomic_bool draining;
-    bool ran;
-};
+#define TRIM_TICK_MS 1000
+#define REQUEST_ID_MAX HTTP_REQUEST_ID_MAX
+#define RANDOM_POOL HTTP_RANDOM_POOL
 
 /* ---------- small helpers ---------- */
+
+static void oom(void)
+{
+    fputs("http_server: out of memory\n", stderr);
+    abort();
+}
+
+double http_now(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
 
 static double elapsed_since(const struct timespec *t0)
 {
@@ -140,26 +81,74 @@ static const char *method_name(enum http_method m)
     return (m >= HTTP_METHOD_GET && m <= HTTP_METHOD_OTHER) ? names[m] : "?";
 }
 
-static enum http_method method_of(enum evhttp_cmd_type cmd)
+/* Methods are case-sensitive (RFC 9110 9.1): "get" is some other method. */
+static enum http_method method_of(const char *m)
 {
-    switch (cmd) {
-    case EVHTTP_REQ_GET:
-        return HTTP_METHOD_GET;
-    case EVHTTP_REQ_POST:
-        return HTTP_METHOD_POST;
-    case EVHTTP_REQ_PUT:
-        return HTTP_METHOD_PUT;
-    case EVHTTP_REQ_DELETE:
-        return HTTP_METHOD_DELETE;
-    case EVHTTP_REQ_HEAD:
-        return HTTP_METHOD_HEAD;
-    case EVHTTP_REQ_PATCH:
-        return HTTP_METHOD_PATCH;
-    case EVHTTP_REQ_OPTIONS:
-        return HTTP_METHOD_OPTIONS;
-    default:
-        return HTTP_METHOD_OTHER;
+    static const struct {
+        const char *name;
+        enum http_method method;
+    } known[] = {
+        {"GET", HTTP_METHOD_GET},         {"POST", HTTP_METHOD_POST}, {"PUT", HTTP_METHOD_PUT},
+        {"DELETE", HTTP_METHOD_DELETE},   {"HEAD", HTTP_METHOD_HEAD}, {"PATCH", HTTP_METHOD_PATCH},
+        {"OPTIONS", HTTP_METHOD_OPTIONS},
+    };
+
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (strcmp(m, known[i].name) == 0)
+            return known[i].method;
+    return HTTP_METHOD_OTHER;
+}
+
+static const char *reason_phrase(int status)
+{
+    static const struct {
+        int status;
+        const char *text;
+    } reasons[] = {
+        {200, "OK"},
+        {201, "Created"},
+        {202, "Accepted"},
+        {204, "No Content"},
+        {400, "Bad Request"},
+        {401, "Unauthorized"},
+        {403, "Forbidden"},
+        {404, "Not Found"},
+        {405, "Method Not Allowed"},
+        {408, "Request Timeout"},
+        {409, "Conflict"},
+        {413, "Content Too Large"},
+        {415, "Unsupported Media Type"},
+        {417, "Expectation Failed"},
+        {422, "Unprocessable Content"},
+        {429, "Too Many Requests"},
+        {431, "Request Header Fields Too Large"},
+        {500, "Internal Server Error"},
+        {501, "Not Implemented"},
+        {502, "Bad Gateway"},
+        {503, "Service Unavailable"},
+        {504, "Gateway Timeout"},
+        {505, "HTTP Version Not Supported"},
+    };
+
+    for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+        if (reasons[i].status == status)
+            return reasons[i].text;
+    return "Status";
+}
+
+/* RFC 9110 date, recomputed once a second per loop. */
+static const char *http_date(struct worker *w)
+{
+    time_t now = time(NULL);
+
+    if (now != w->date_at) {
+        struct tm tm;
+
+        gmtime_r(&now, &tm);
+        strftime(w->date, sizeof(w->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        w->date_at = now;
     }
+    return w->date;
 }
 
 static bool request_id_sane(const char *id)
@@ -218,11 +207,25 @@ static void ctx_unlink(struct http_request *ctx)
         w->live = ctx->next;
     if (ctx->next)
         ctx->next->prev = ctx->prev;
+    ctx->prev = ctx->next = NULL;
+}
+
+static void request_free(struct http_request *ctx)
+{
+    http_budget_release(ctx->w->s, ctx);
+    ctx_unlink(ctx);
+    for (int i = 0; i < ctx->n_out; i++) {
+        free(ctx->out[i].name);
+        free(ctx->out[i].value);
+    }
+    free(ctx->head_buf);
+    free(ctx->body);
+    free(ctx);
 }
 
 static void access_log(const struct http_request *ctx, int status, size_t bytes_out, double seconds)
 {
-    struct log_field f[6 + LOG_INTS_MAX];
+    struct log_field f[6 + HTTP_LOG_INTS_MAX];
     size_t n = 0;
 
     f[n++] = LOG_STR("method", method_name(ctx->method));
@@ -238,35 +241,6 @@ static void access_log(const struct http_request *ctx, int status, size_t bytes_
     log_emit(warn ? LOG_LEVEL_WARN : LOG_LEVEL_INFO, ctx->id, "request", f, n);
 }
 
-/*
- * The one place a request ends: headers every reply carries, send, metrics,
- * access log, release of the admission slot, free of the context. The body
- * is already in the request's output buffer.
- */
-static void finish(struct http_request *ctx, int status, const char *content_type)
-{
-    struct http_server *s = ctx->w->s;
-    struct evkeyvalq *h = evhttp_request_get_output_headers(ctx->evreq);
-    size_t bytes_out = evbuffer_get_length(evhttp_request_get_output_buffer(ctx->evreq));
-    double seconds;
-
-    if (content_type)
-        evhttp_add_header(h, "Content-Type", content_type);
-    evhttp_add_header(h, "X-Request-Id", ctx->id);
-    if (atomic_load_explicit(&s->draining, memory_order_relaxed))
-        evhttp_add_header(h, "Connection", "close");
-    evhttp_send_reply(ctx->evreq, status, NULL, NULL);
-
-    seconds = elapsed_since(&ctx->t0);
-    metrics_http_observe(s->cfg.metrics, ctx->metric_route, status, seconds);
-    metrics_in_flight_add(s->cfg.metrics, -1);
-    atomic_fetch_sub_explicit(&s->in_flight, 1, memory_order_relaxed);
-    if (s->cfg.access_log)
-        access_log(ctx, status, bytes_out, seconds);
-    ctx_unlink(ctx);
-    free(ctx);
-}
-
 static void free_owned(const void *data, size_t len, void *arg)
 {
     (void)len;
@@ -274,49 +248,118 @@ static void free_owned(const void *data, size_t len, void *arg)
     free((void *)data);
 }
 
+/* Whether the connection must close after this reply. */
+static bool reply_closes(const struct http_request *ctx)
+{
+    return !ctx->framing_known || ctx->body_unread || !ctx->head.keep_alive ||
+           atomic_load_explicit(&ctx->w->s->draining, memory_order_relaxed);
+}
+
+/* Status line, headers, body into the connection's output; the body is taken when owned. */
+static void write_reply(struct http_request *ctx, int status, const char *content_type,
+                        const void *data, size_t len, bool owned)
+{
+    struct evbuffer *out = http_conn_output(ctx->conn);
+    bool close = reply_closes(ctx);
+
+    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status, reason_phrase(status),
+                        http_date(ctx->w));
+    if (content_type)
+        evbuffer_add_printf(out, "Content-Type: %s\r\n", content_type);
+    evbuffer_add_printf(out, "Content-Length: %zu\r\nX-Request-Id: %s\r\n", len, ctx->id);
+    for (int i = 0; i < ctx->n_out; i++)
+        evbuffer_add_printf(out, "%s: %s\r\n", ctx->out[i].name, ctx->out[i].value);
+    if (close)
+        evbuffer_add(out, "Connection: close\r\n", 19);
+    else if (ctx->head.version_minor == 0)
+        evbuffer_add(out, "Connection: keep-alive\r\n", 24);
+    evbuffer_add(out, "\r\n", 2);
+    if (ctx->head_only || len == 0) {
+        if (owned)
+            free((void *)data);
+    } else if (!owned) {
+        evbuffer_add(out, data, len);
+    } else if (evbuffer_add_reference(out, data, len, free_owned, NULL) < 0) {
+        evbuffer_add(out, data, len);
+        free((void *)data);
+    }
+    http_conn_sent(ctx->conn, close);
+}
+
+/* Send (when the client is still there) and account: metrics, in-flight, access log. */
+static void reply_and_account(struct http_request *ctx, int status, const char *content_type,
+                              const void *data, size_t len, bool owned)
+{
+    struct http_server *s = ctx->w->s;
+    size_t bytes_out = ctx->head_only ? 0 : len;
+    double seconds = elapsed_since(&ctx->t0);
+
+    if (ctx->conn)
+        write_reply(ctx, status, content_type, data, len, owned);
+    else if (owned)
+        free((void *)data);
+    ctx->conn = NULL;
+    if (ctx->admin)
+        return;
+    metrics_http_observe(s->cfg.metrics, ctx->metric_route, status, seconds);
+    metrics_in_flight_add(s->cfg.metrics, -1);
+    atomic_fetch_sub_explicit(&s->in_flight, 1, memory_order_relaxed);
+    if (s->cfg.access_log)
+        access_log(ctx, status, bytes_out, seconds);
+}
+
+/*
+ * The one place a request ends. A request the server already answered
+ * (drain expiry) only needs freeing: the handler's late reply is dropped.
+ */
+static void finish(struct http_request *ctx, int status, const char *content_type, const void *data,
+                   size_t len, bool owned)
+{
+    if (ctx->answered) {
+        if (owned)
+            free((void *)data);
+    } else {
+        reply_and_account(ctx, status, content_type, data, len, owned);
+    }
+    request_free(ctx);
+}
+
 void http_reply_raw(struct http_request *req, int status, const char *content_type,
                     const void *data, size_t len)
 {
-    if (len)
-        evbuffer_add(evhttp_request_get_output_buffer(req->evreq), data, len);
-    finish(req, status, content_type);
+    finish(req, status, content_type, data, len, false);
 }
 
 void http_reply_json(struct http_request *req, int status, const char *json, size_t len)
 {
-    http_reply_raw(req, status, "application/json", json, len);
+    finish(req, status, "application/json", json, len, false);
 }
 
 void http_reply_json_owned(struct http_request *req, int status, char *json, size_t len)
 {
-    struct evbuffer *out = evhttp_request_get_output_buffer(req->evreq);
+    finish(req, status, "application/json", json, len, true);
+}
 
-    if (len == 0 || evbuffer_add_reference(out, json, len, free_owned, NULL) < 0) {
-        if (len)
-            evbuffer_add(out, json, len);
-        free(json);
+/* e's reply, in its style from the error table, with Retry-After when the table says so. */
+static void error_reply(struct http_request *req, enum err e, const char *detail,
+                        struct err_reply *r)
+{
+    err_reply_render(e, detail, req->id, r);
+    if (r->retry_after) {
+        char secs[16];
+        int retry = req->w->s->cfg.retry_after_s;
+
+        snprintf(secs, sizeof(secs), "%d", retry > 0 ? retry : 1);
+        http_request_set_header(req, "Retry-After", secs);
     }
-    finish(req, status, "application/json");
 }
 
 void http_reply_error(struct http_request *req, enum err e, const char *detail)
 {
     struct err_reply r;
 
-    err_reply_render(e, detail, req->id, &r);
-    if (r.retry_after) {
-        char secs[16];
-        int retry = req->w->s->cfg.retry_after_s;
-
-        snprintf(secs, sizeof(secs), "%d", retry > 0 ? retry : 1);
-        evhttp_add_header(evhttp_request_get_output_headers(req->evreq), "Retry-After", secs);
-    }
-    if (strcmp(r.content_type, "application/json") == 0) {
-        http_reply_json_owned(req, r.status, r.body, r.len);
-        return;
-    }
-    http_reply_raw(req, r.status, r.content_type, r.body, r.len);
-    free(r.body);
+    error_reply(req, e, detail, &r);
+    finish(req, r.status, r.content_type, r.body, r.len, true);
 }
 
 void http_reply_json_writer(struct http_request *req, int status, struct json_writer *w)
@@ -353,7 +396,7 @@ const char *http_request_query(const struct http_request *req)
 
 const char *http_request_header(const struct http_request *req, const char *name)
 {
-    return evhttp_find_header(evhttp_request_get_input_headers(req->evreq), name);
+    return req->framing_known ? http_head_field(&req->head, name) : NULL;
 }
 
 const char *http_request_id(const struct http_request *req)
@@ -363,37 +406,21 @@ const char *http_request_id(const struct http_request *req)
 
 const char *http_request_peer(const struct http_request *req)
 {
-    struct evhttp_connection *conn = evhttp_request_get_connection(req->evreq);
-    char *host = NULL;
-    ev_uint16_t port = 0;
-
-    if (!conn)
-        return NULL;
-    /* evhttp keeps the accepted peer address as a numeric string */
-    evhttp_connection_get_peer(conn, &host, &port);
-    return host;
+    return req->peer[0] ? req->peer : NULL;
 }
 
 const char *http_request_body(struct http_request *req, size_t *len)
 {
-    if (!req->body_ready) {
-        struct evbuffer *in = evhttp_request_get_input_buffer(req->evreq);
+    bool ready = req->body && !req->body_unread;
 
-        req->body_len = evbuffer_get_length(in);
-        if (req->body_len == 0 || evbuffer_add(in, "", 1) < 0) {
-            req->body = "";
-        } else {
-            req->body = (const char *)evbuffer_pullup(in, -1);
-            if (!req->body) {
-                req->body = "";
-                req->body_len = 0;
-            }
-        }
-        req->body_ready = true;
-    }
     if (len)
-        *len = req->body_len;
-    return req->body;
+        *len = ready ? req->body_len : 0;
+    return ready ? req->body : "";
+}
+
+long long http_request_content_length(const struct http_request *req)
+{
+    return req->framing_known ? req->head.content_length : -1;
 }
 
 void *http_request_thread_data(const struct http_request *req)
@@ -416,14 +443,21 @@ double http_request_elapsed(const struct http_request *req)
     return elapsed_since(&req->t0);
 }
 
+/* Values with CR, LF or NUL would split the reply: dropped (they never come from clients). */
 void http_request_set_header(struct http_request *req, const char *name, const char *value)
 {
-    evhttp_add_header(evhttp_request_get_output_headers(req->evreq), name, value);
+    if (req->n_out >= HTTP_OUT_HEADERS_MAX || strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
+        return;
+    req->out[req->n_out].name = strdup(name);
+    req->out[req->n_out].value = strdup(value);
+    if (!req->out[req->n_out].name || !req->out[req->n_out].value)
+        oom();
+    req->n_out++;
 }
 
 void http_request_log_int(struct http_request *req, const char *key, long long value)
 {
-    if (req->n_log >= LOG_INTS_MAX)
+    if (req->n_log >= HTTP_LOG_INTS_MAX)
         return;
     req->log[req->n_log].key = key;
     req->log[req->n_log].value = value;
@@ -481,6 +515,12 @@ static void reply_method_not_allowed(struct http_request *req, const char *path)
     http_reply_error(req, ERR_METHOD_NOT_ALLOWED, NULL);
 }
 
+/* HEAD is answered as GET without the body, unless a route asks for HEAD itself. */
+static bool method_matches(enum http_method route, enum http_method req)
+{
+    return route == req || (req == HTTP_METHOD_HEAD && route == HTTP_METHOD_GET);
+}
+
 /*
  * Find the route for ctx. Returns it, or NULL with *builtin set (1 health,
  * 2 ready) or *path_known set when another method owns the path.
@@ -494,7 +534,7 @@ static const struct http_route *route_find(struct http_server *s, struct http_re
         bool health = ctx->path[1] == 'h';
 
         ctx->metric_route = health ? s->metric_health : s->metric_ready;
-        if (ctx->method == HTTP_METHOD_GET)
+        if (method_matches(HTTP_METHOD_GET, ctx->method))
             *builtin = health ? 1 : 2;
         else
             *path_known = true;
@@ -508,123 +548,217 @@ static const struct http_route *route_find(struct http_server *s, struct http_re
             return &s->routes[i];
         *path_known = true;
     }
+    for (size_t i = 0; ctx->method == HTTP_METHOD_HEAD && i < s->n_routes; i++)
+        if (s->routes[i].method == HTTP_METHOD_GET && path_matches(s->routes[i].path, ctx->path))
+            return &s->routes[i];
     return NULL;
 }
 
-static struct http_request *ctx_new(struct worker *w, struct evhttp_request *evreq)
+/* application/json or application/<x>+json, any parameters; absent is accepted. */
+static bool content_type_ok(const struct http_server *s, const struct http_request *ctx)
 {
-    struct http_request *ctx = calloc(1, sizeof(*ctx));
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(evreq);
-    const char *id = evhttp_find_header(evhttp_request_get_input_headers(evreq), "X-Request-Id");
+    const char *ct;
+    size_t n;
 
-    if (!ctx) {
-        fputs("http_server: out of memory\n", stderr);
-        abort();
-    }
+    if (!s->cfg.json_bodies || (ctx->method != HTTP_METHOD_POST && ctx->method != HTTP_METHOD_PUT &&
+                                ctx->method != HTTP_METHOD_PATCH))
+        return true;
+    ct = http_head_field(&ctx->head, "content-type");
+    if (!ct || !*ct)
+        return true;
+    n = strcspn(ct, ";");
+    while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+        n--;
+    if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
+        return true;
+    return n > 17 && strncasecmp(ct, "application/", 12) == 0 &&
+           memchr(ct + 12, '/', n - 12) == NULL && strncasecmp(ct + n - 5, "+json", 5) == 0;
+}
+
+/* ---------- a request's life: head, decisions, body, handler ---------- */
+
+struct http_request *http_request_new(struct http_conn *conn)
+{
+    struct worker *w = conn->w;
+    struct http_server *s = w->s;
+    struct http_request *ctx = calloc(1, sizeof(*ctx));
+
+    if (!ctx)
+        oom();
     clock_gettime(CLOCK_MONOTONIC, &ctx->t0);
-    ctx->evreq = evreq;
     ctx->w = w;
-    ctx->method = method_of(evhttp_request_get_command(evreq));
-    ctx->path = uri ? evhttp_uri_get_path(uri) : NULL;
-    if (!ctx->path || !*ctx->path)
-        ctx->path = "/";
-    ctx->query = uri ? evhttp_uri_get_query(uri) : NULL;
-    ctx->body_len = evbuffer_get_length(evhttp_request_get_input_buffer(evreq));
-    if (request_id_sane(id))
-        memcpy(ctx->id, id, strlen(id) + 1);
-    else
-        request_id_generate(w, ctx->id);
+    ctx->conn = conn;
+    conn->req = ctx;
+    ctx->admin = w->admin;
+    ctx->path = "-";
+    snprintf(ctx->peer, sizeof(ctx->peer), "%s", conn->peer);
+    request_id_generate(w, ctx->id);
     ctx->next = w->live;
     if (w->live)
         w->live->prev = ctx;
     w->live = ctx;
+    if (!ctx->admin) {
+        ctx->in_flight_before = atomic_fetch_add_explicit(&s->in_flight, 1, memory_order_relaxed);
+        metrics_in_flight_add(s->cfg.metrics, 1);
+    }
     return ctx;
 }
 
-static void on_request(struct evhttp_request *evreq, void *arg)
+void http_request_discard(struct http_request *ctx)
 {
-    struct worker *w = arg;
-    struct http_server *s = w->s;
-    struct http_request *ctx = ctx_new(w, evreq);
+    struct http_server *s = ctx->w->s;
+
+    if (!ctx->admin && !ctx->answered) {
+        metrics_in_flight_add(s->cfg.metrics, -1);
+        atomic_fetch_sub_explicit(&s->in_flight, 1, memory_order_relaxed);
+    }
+    request_free(ctx);
+}
+
+void http_request_refuse(struct http_request *ctx, enum err e, const char *detail)
+{
+    http_reply_error(ctx, e, detail);
+}
+
+void http_request_dispatch(struct http_request *ctx)
+{
+    http_conn_wait(ctx->conn, HTTP_CONN_HANDLER);
+    ctx->route->handler(ctx, ctx->route->arg);
+}
+
+void http_request_continue(struct http_request *req)
+{
+    struct http_conn *conn = req->conn;
+
+    if (!conn || conn->state != HTTP_CONN_HEAD_HOOK || conn->req != req)
+        return;
+    http_conn_start_body(req);
+    http_conn_process(conn);
+}
+
+static enum err parse_error(enum http_parse_result r)
+{
+    switch (r) {
+    case HTTP_PARSE_TOO_LARGE:
+        return ERR_HEADERS_TOO_LARGE;
+    case HTTP_PARSE_EXPECTATION:
+        return ERR_EXPECTATION_FAILED;
+    case HTTP_PARSE_UNSUPPORTED:
+        return ERR_NOT_IMPLEMENTED;
+    case HTTP_PARSE_VERSION:
+        return ERR_HTTP_VERSION;
+    default:
+        return ERR_BAD_REQUEST;
+    }
+}
+
+static void admin_dispatch(struct http_request *ctx);
+
+/* The decisions taken from a routed request's head, cheapest first; then the head callback. */
+static void admit_routed(struct http_server *s, struct http_request *ctx,
+                         const struct http_route *route)
+{
+    enum http_head_verdict v = HTTP_HEAD_CONTINUE;
+
+    if (!content_type_ok(s, ctx)) {
+        http_request_refuse(ctx, ERR_UNSUPPORTED_MEDIA_TYPE, NULL);
+        return;
+    }
+    if (ctx->head.content_length > (long long)s->cfg.max_body_bytes) {
+        http_request_refuse(ctx, ERR_BODY_TOO_LARGE, NULL);
+        return;
+    }
+    if (s->cfg.max_in_flight > 0 && ctx->in_flight_before >= s->cfg.max_in_flight) {
+        http_request_refuse(ctx, ERR_OVERLOADED, NULL);
+        return;
+    }
+    ctx->route = route;
+    if (s->cfg.head)
+        v = s->cfg.head(ctx, route->arg, s->cfg.head_arg);
+    if (v == HTTP_HEAD_CONTINUE)
+        http_conn_start_body(ctx);
+    else if (v == HTTP_HEAD_DEFER)
+        http_conn_wait(ctx->conn, HTTP_CONN_HEAD_HOOK);
+}
+
+void http_request_begin(struct http_request *ctx, enum http_parse_result r)
+{
+    struct http_server *s = ctx->w->s;
     const struct http_route *route;
+    const char *id;
     int builtin;
     bool path_known;
-    long before;
 
-    before = atomic_fetch_add_explicit(&s->in_flight, 1, memory_order_relaxed);
-    metrics_in_flight_add(s->cfg.metrics, 1);
-    route = route_find(s, ctx, &builtin, &path_known);
-    if (builtin == 1) {
-        reply_health(ctx);
-    } else if (builtin == 2) {
-        reply_ready(ctx);
-    } else if (!route && path_known) {
-        reply_method_not_allowed(ctx, ctx->path);
-    } else if (!route && s->cfg.not_found) {
-        s->cfg.not_found(ctx, s->cfg.not_found_arg);
-    } else if (!route) {
-        http_reply_error(ctx, ERR_NOT_FOUND, NULL);
-    } else if (s->cfg.max_in_flight > 0 && before >= s->cfg.max_in_flight) {
-        http_reply_error(ctx, ERR_OVERLOADED, NULL);
-    } else if (ctx->body_len > s->cfg.max_body_bytes) {
-        http_reply_error(ctx, ERR_BODY_TOO_LARGE, NULL);
-    } else {
-        route->handler(ctx, route->arg);
+    if (r != HTTP_PARSE_OK) {
+        http_request_refuse(ctx, parse_error(r), ctx->head.detail);
+        return;
     }
+    ctx->framing_known = true;
+    ctx->method = method_of(ctx->head.method);
+    ctx->head_only = ctx->method == HTTP_METHOD_HEAD;
+    ctx->path = ctx->head.path;
+    ctx->query = ctx->head.query;
+    ctx->body_unread = ctx->head.chunked || ctx->head.content_length > 0;
+    id = http_head_field(&ctx->head, "x-request-id");
+    if (request_id_sane(id))
+        memcpy(ctx->id, id, strlen(id) + 1);
+    if (ctx->admin) {
+        admin_dispatch(ctx);
+        return;
+    }
+    route = route_find(s, ctx, &builtin, &path_known);
+    if (builtin == 1)
+        reply_health(ctx);
+    else if (builtin == 2)
+        reply_ready(ctx);
+    else if (!route && path_known)
+        reply_method_not_allowed(ctx, ctx->path);
+    else if (!route && s->cfg.not_found)
+        s->cfg.not_found(ctx, s->cfg.not_found_arg);
+    else if (!route)
+        http_reply_error(ctx, ERR_NOT_FOUND, NULL);
+    else
+        admit_routed(s, ctx, route);
 }
 
 /* ---------- admin port ---------- */
 
-static void on_admin_request(struct evhttp_request *evreq, void *arg)
+static void admin_dispatch(struct http_request *ctx)
 {
-    struct http_server *s = arg;
-    const char *uri = evhttp_request_get_uri(evreq);
-    struct evkeyvalq *h = evhttp_request_get_output_headers(evreq);
-    struct evbuffer *out = evhttp_request_get_output_buffer(evreq);
-    size_t qlen = strcspn(uri, "?");
+    struct http_server *s = ctx->w->s;
+    bool get = method_matches(HTTP_METHOD_GET, ctx->method);
 
-    if (qlen == strlen("/metrics") && strncmp(uri, "/metrics", qlen) == 0 &&
-        evhttp_request_get_command(evreq) == EVHTTP_REQ_GET) {
+    if (get && strcmp(ctx->path, "/metrics") == 0) {
         size_t len = 0;
         char *text = s->cfg.metrics ? metrics_render(s->cfg.metrics, &len) : NULL;
 
-        if (!text || evbuffer_add_reference(out, text, len, free_owned, NULL) < 0)
-            free(text);
-        evhttp_add_header(h, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-        evhttp_send_reply(evreq, 200, NULL, NULL);
+        finish(ctx, 200, "text/plain; version=0.0.4; charset=utf-8", text, text ? len : 0, true);
         return;
     }
-    if (qlen == strlen("/health") && strncmp(uri, "/health", qlen) == 0) {
-        evbuffer_add(out, "{\"status\":\"ok\"}", 15);
-        evhttp_add_header(h, "Content-Type", "application/json");
-        evhttp_send_reply(evreq, 200, NULL, NULL);
+    if (get && strcmp(ctx->path, "/health") == 0) {
+        reply_health(ctx);
         return;
     }
-    evbuffer_add_printf(out, "{\"detail\":\"%s\",\"code\":\"%s\"}", err_message(ERR_NOT_FOUND),
-                        err_code(ERR_NOT_FOUND));
-    evhttp_add_header(h, "Content-Type", "application/json");
-    evhttp_send_reply(evreq, err_http_status(ERR_NOT_FOUND), NULL, NULL);
-}
-
-static void *admin_main(void *arg)
-{
-    struct http_server *s = arg;
-
-    event_base_loop(s->admin_base, EVLOOP_NO_EXIT_ON_EMPTY);
-    return NULL;
+    http_reply_error(ctx, ERR_NOT_FOUND, NULL);
 }
 
 /* ---------- workers ---------- */
 
-static void on_stop_accept(evutil_socket_t fd, short what, void *arg)
+/* Grace is over: answer what is still in flight, so every client gets a reply. */
+static void on_expire(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
+    struct err_reply r;
 
     (void)fd;
     (void)what;
-    if (w->bound) {
-        evhttp_del_accept_socket(w->http, w->bound);
-        w->bound = NULL;
+    for (struct http_request *ctx = w->live; ctx; ctx = ctx->next) {
+        if (ctx->answered || ctx->admin)
+            continue;
+        ctx->body_unread = true; /* the connection closes after this reply */
+        error_reply(ctx, ERR_DRAINING, NULL, &r);
+        reply_and_account(ctx, r.status, r.content_type, r.body, r.len, true);
+        ctx->answered = true;
     }
 }
 
@@ -633,21 +767,26 @@ static void *worker_main(void *arg)
     struct worker *w = arg;
     const struct http_server_config *cfg = &w->s->cfg;
 
-    if (cfg->thread_init)
+    if (!w->admin && cfg->thread_init)
         w->thread_data = cfg->thread_init(w->index, cfg->thread_arg);
     event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
-    if (cfg->thread_done)
+    if (!w->admin && cfg->thread_done)
         cfg->thread_done(w->index, w->thread_data, cfg->thread_arg);
-    /* Deferred requests never replied: their evhttp requests go with evhttp_free(). */
+    /* Connections first (a request being read is discarded), then the requests
+     * still deferred: never replied, they go without a reply. */
+    http_worker_close_all(w);
     while (w->live) {
         struct http_request *ctx = w->live;
 
-        w->live = ctx->next;
-        atomic_fetch_sub(&w->s->in_flight, 1);
-        metrics_in_flight_add(cfg->metrics, -1);
-        free(ctx);
+        ctx->conn = NULL;
+        http_request_discard(ctx);
     }
     return NULL;
+}
+
+static void *admin_main(void *arg)
+{
+    return worker_main(arg);
 }
 
 /* ---------- sockets ---------- */
@@ -720,96 +859,78 @@ static int bound_port(int fd)
     return -1;
 }
 
-/* The hard cap evhttp enforces; between max_body_bytes and this we answer in JSON. */
-static size_t transport_body_cap(size_t max_body_bytes)
+static int loop_setup(struct http_server *s, struct worker *w, int index, int fd, char *err,
+                      size_t err_len)
 {
-    if (max_body_bytes > SIZE_MAX / 4)
-        return SIZE_MAX / 4;
-    return max_body_bytes * 4;
-}
-
-static void configure_evhttp(struct evhttp *http, const struct http_server_config *cfg)
-{
-    struct timeval tv = {.tv_sec = cfg->request_timeout_ms / 1000,
-                         .tv_usec = (cfg->request_timeout_ms % 1000) * 1000};
-
-    evhttp_set_timeout_tv(http, &tv);
-    evhttp_set_max_headers_size(http, (ev_ssize_t)cfg->max_headers_bytes);
-    evhttp_set_max_body_size(http, (ev_ssize_t)transport_body_cap(cfg->max_body_bytes));
-    evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-                                         EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH |
-                                         EVHTTP_REQ_OPTIONS);
+    w->s = s;
+    w->index = index;
+    w->admin = index < 0;
+    w->listen_fd = -1;
+    w->pool_used = RANDOM_POOL; /* empty: first id refills it */
+    w->base = event_base_new();
+    w->expire_ev = w->base ? event_new(w->base, -1, 0, on_expire, w) : NULL;
+    if (!w->expire_ev) {
+        close(fd);
+        snprintf(err, err_len, "loop %d: cannot create event loop", index);
+        return -1;
+    }
+    return http_worker_listen(w, fd, err, err_len);
 }
 
 static int worker_setup(struct http_server *s, struct worker *w, int index, char *err,
                         size_t err_len)
 {
-    const char *addr = s->cfg.bind_addr;
-    int fd;
+    int fd = listen_on(s->cfg.bind_addr, s->port, true, err, err_len);
 
-    w->s = s;
-    w->index = index;
-    w->pool_used = RANDOM_POOL; /* empty: first id refills it */
-    w->base = event_base_new();
-    w->http = w->base ? evhttp_new(w->base) : NULL;
-    if (!w->http) {
-        snprintf(err, err_len, "worker %d: cannot create event loop", index);
-        return -1;
-    }
-    configure_evhttp(w->http, &s->cfg);
-    evhttp_set_gencb(w->http, on_request, w);
-    w->stop_accept_ev = event_new(w->base, -1, 0, on_stop_accept, w);
-    fd = listen_on(addr, s->port, true, err, err_len);
     if (fd < 0)
         return -1;
     if (s->port == 0)
         s->port = bound_port(fd);
-    w->bound = evhttp_accept_socket_with_handle(w->http, fd);
-    if (!w->bound || !w->stop_accept_ev) {
-        close(fd);
-        snprintf(err, err_len, "worker %d: cannot accept on port %d", index, s->port);
-        return -1;
-    }
-    return 0;
+    return loop_setup(s, w, index, fd, err, err_len);
 }
 
 static int admin_setup(struct http_server *s, char *err, size_t err_len)
 {
-    const char *addr = s->cfg.admin_bind_addr;
     int fd;
 
     if (s->cfg.admin_port < 0) {
         s->admin_port = -1;
         return 0;
     }
-    s->admin_base = event_base_new();
-    s->admin_http = s->admin_base ? evhttp_new(s->admin_base) : NULL;
-    if (!s->admin_http) {
-        snprintf(err, err_len, "admin: cannot create event loop");
-        return -1;
-    }
-    configure_evhttp(s->admin_http, &s->cfg);
-    evhttp_set_gencb(s->admin_http, on_admin_request, s);
-    fd = listen_on(addr, s->cfg.admin_port, false, err, err_len);
+    fd = listen_on(s->cfg.admin_bind_addr, s->cfg.admin_port, false, err, err_len);
     if (fd < 0)
         return -1;
     s->admin_port = bound_port(fd);
-    if (evhttp_accept_socket(s->admin_http, fd) < 0) {
-        close(fd);
-        snprintf(err, err_len, "admin: cannot accept on port %d", s->admin_port);
-        return -1;
-    }
-    return 0;
+    s->has_admin = true;
+    return loop_setup(s, &s->admin, -1, fd, err, err_len);
 }
 
-/* ---------- control loop: signals, reload, drain ---------- */
+static void loop_free(struct worker *w)
+{
+    http_worker_close_all(w);
+    while (w->live)
+        http_request_discard(w->live);
+    if (w->listen_fd >= 0)
+        close(w->listen_fd);
+    w->listen_fd = -1;
+    struct event *evs[] = {w->accept_ev, w->accept_sync_ev, w->backoff_ev, w->stop_accept_ev,
+                           w->expire_ev};
+    for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+        if (evs[i])
+            event_free(evs[i]);
+    if (w->base)
+        event_base_free(w->base);
+    w->base = NULL;
+}
+
+/* ---------- control loop: signals, reload, drain, trim ---------- */
 
 static void stop_loops(struct http_server *s)
 {
     for (int i = 0; i < s->n_workers; i++)
         event_base_loopexit(s->workers[i].base, NULL);
-    if (s->admin_base)
-        event_base_loopexit(s->admin_base, NULL);
+    if (s->has_admin)
+        event_base_loopexit(s->admin.base, NULL);
     event_base_loopexit(s->control_base, NULL);
 }
 
@@ -817,24 +938,28 @@ static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct http_server *s = arg;
     long left = atomic_load(&s->in_flight);
+    long sending = atomic_load(&s->writing);
     double waited = elapsed_since(&s->drain_start);
 
     (void)fd;
     (void)what;
-    if (left > 0 && waited * 1000.0 < (double)s->cfg.shutdown_grace_ms)
+    if ((left > 0 || sending > 0) && waited * 1000.0 < (double)s->cfg.shutdown_grace_ms)
         return;
     event_del(s->drain_timer);
-    if (left > 0)
-        log_warn(NULL, "drain grace expired", LOG_INT("in_flight", left),
-                 LOG_INT("grace_ms", s->cfg.shutdown_grace_ms));
-    else
+    if (left > 0) {
+        log_warn(NULL, "drain grace expired: answering what is left with 503",
+                 LOG_INT("in_flight", left), LOG_INT("grace_ms", s->cfg.shutdown_grace_ms));
+        for (int i = 0; i < s->n_workers; i++)
+            event_active(s->workers[i].expire_ev, EV_TIMEOUT, 0);
+    } else {
         log_info(NULL, "drained", LOG_DOUBLE("drain_ms", waited * 1000.0));
+    }
     /* Let the last replies' bytes leave before the loops stop. */
     struct timeval flush = {0, DRAIN_FLUSH_MS * 1000};
     for (int i = 0; i < s->n_workers; i++)
         event_base_loopexit(s->workers[i].base, &flush);
-    if (s->admin_base)
-        event_base_loopexit(s->admin_base, NULL);
+    if (s->has_admin)
+        event_base_loopexit(s->admin.base, NULL);
     event_base_loopexit(s->control_base, &flush);
 }
 
@@ -853,6 +978,13 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
     for (int i = 0; i < s->n_workers; i++)
         event_active(s->workers[i].stop_accept_ev, EV_TIMEOUT, 0);
     event_add(s->drain_timer, &tick);
+}
+
+static void on_trim(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    http_budget_trim(arg);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -879,7 +1011,8 @@ static int control_setup(struct http_server *s, char *err, size_t err_len)
     }
     s->stop_ev = event_new(s->control_base, -1, 0, on_stop, s);
     s->drain_timer = event_new(s->control_base, -1, EV_PERSIST, on_drain_tick, s);
-    if (!s->stop_ev || !s->drain_timer) {
+    s->trim_timer = event_new(s->control_base, -1, EV_PERSIST, on_trim, s);
+    if (!s->stop_ev || !s->drain_timer || !s->trim_timer) {
         snprintf(err, err_len, "control: cannot create events");
         return -1;
     }
@@ -903,9 +1036,17 @@ static int signals_setup(struct http_server *s)
 static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
 static int threads_rc;
 
+/* libevent's own warnings, as our JSON lines (it would print plain text on stderr). */
+static void libevent_log(int severity, const char *msg)
+{
+    if (severity >= EVENT_LOG_WARN)
+        log_warn(NULL, "libevent", LOG_STR("message", msg));
+}
+
 static void threads_init(void)
 {
     threads_rc = evthread_use_pthreads();
+    event_set_log_callback(libevent_log);
 }
 
 static void apply_defaults(struct http_server_config *c)
@@ -922,6 +1063,11 @@ static void apply_defaults(struct http_server_config *c)
         c->max_headers_bytes = DEFAULT_MAX_HEADERS;
     if (c->request_timeout_ms <= 0)
         c->request_timeout_ms = DEFAULT_TIMEOUT_MS;
+    if (c->head_timeout_ms <= 0)
+        c->head_timeout_ms = DEFAULT_HEAD_TIMEOUT_MS;
+    if (c->max_buffered_bytes == 0)
+        c->max_buffered_bytes = c->max_body_bytes + 1 > DEFAULT_MAX_BUFFERED ? c->max_body_bytes + 1
+                                                                             : DEFAULT_MAX_BUFFERED;
     if (c->shutdown_grace_ms < 0)
         c->shutdown_grace_ms = 0;
     if (c->worker_threads <= 0)
@@ -953,6 +1099,23 @@ static int routes_setup(struct http_server *s, const struct http_route *routes, 
     return 0;
 }
 
+static int loops_setup(struct http_server *s, char *err, size_t err_len)
+{
+    if (s->port != 0 && port_free(s->cfg.bind_addr, s->port, err, err_len) < 0)
+        return -1;
+    s->workers = calloc((size_t)s->cfg.worker_threads, sizeof(*s->workers));
+    if (!s->workers) {
+        snprintf(err, err_len, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < s->cfg.worker_threads; i++) {
+        s->n_workers = i + 1;
+        if (worker_setup(s, &s->workers[i], i, err, err_len) < 0)
+            return -1;
+    }
+    return admin_setup(s, err, err_len);
+}
+
 struct http_server *http_server_new(const struct http_server_config *cfg,
                                     const struct http_route *routes, size_t n_routes, char *err,
                                     size_t err_len)
@@ -977,26 +1140,14 @@ struct http_server *http_server_new(const struct http_server_config *cfg,
     s->cfg = *cfg;
     apply_defaults(&s->cfg);
     s->port = cfg->port;
-    if (routes_setup(s, routes, n_routes, err, err_len) < 0 || control_setup(s, err, err_len) < 0)
-        goto fail;
-    if (s->port != 0 && port_free(s->cfg.bind_addr, s->port, err, err_len) < 0)
-        goto fail;
-    s->workers = calloc((size_t)s->cfg.worker_threads, sizeof(*s->workers));
-    if (!s->workers) {
-        snprintf(err, err_len, "out of memory");
-        goto fail;
+    s->admin.listen_fd = -1;
+    if (routes_setup(s, routes, n_routes, err, err_len) < 0 ||
+        http_conn_setup(s, err, err_len) < 0 || control_setup(s, err, err_len) < 0 ||
+        loops_setup(s, err, err_len) < 0) {
+        http_server_free(s);
+        return NULL;
     }
-    for (int i = 0; i < s->cfg.worker_threads; i++) {
-        s->n_workers = i + 1;
-        if (worker_setup(s, &s->workers[i], i, err, err_len) < 0)
-            goto fail;
-    }
-    if (admin_setup(s, err, err_len) < 0)
-        goto fail;
     return s;
-fail:
-    http_server_free(s);
-    return NULL;
 }
 
 int http_server_port(const struct http_server *s)
@@ -1036,14 +1187,14 @@ static int start_threads(struct http_server *s, char *err, size_t err_len)
         }
         w->started = true;
     }
-    if (s->admin_base) {
-        int rc = pthread_create(&s->admin_thread, NULL, admin_main, s);
+    if (s->has_admin) {
+        int rc = pthread_create(&s->admin.thread, NULL, admin_main, &s->admin);
 
         if (rc != 0) {
             snprintf(err, err_len, "admin: pthread_create: %s", strerror(rc));
             return -1;
         }
-        s->admin_started = true;
+        s->admin.started = true;
     }
     return 0;
 }
@@ -1055,13 +1206,14 @@ static void join_threads(struct http_server *s)
             pthread_join(s->workers[i].thread, NULL);
         s->workers[i].started = false;
     }
-    if (s->admin_started)
-        pthread_join(s->admin_thread, NULL);
-    s->admin_started = false;
+    if (s->admin.started)
+        pthread_join(s->admin.thread, NULL);
+    s->admin.started = false;
 }
 
 int http_server_run(struct http_server *s, char *err, size_t err_len)
 {
+    struct timeval trim = {TRIM_TICK_MS / 1000, (TRIM_TICK_MS % 1000) * 1000};
     int result = -1;
 
     if (s->ran) {
@@ -1077,13 +1229,16 @@ int http_server_run(struct http_server *s, char *err, size_t err_len)
         stop_loops(s);
         goto out;
     }
-    log_info(NULL, "listening", LOG_STR("service", s->cfg.service), LOG_INT("port", s->port),
-             LOG_INT("admin_port", s->admin_port), LOG_INT("workers", s->n_workers));
+    /* no "service" field: log_set_service() already puts it on every line */
+    log_info(NULL, "listening", LOG_INT("port", s->port), LOG_INT("admin_port", s->admin_port),
+             LOG_INT("workers", s->n_workers), LOG_INT("max_connections", s->max_connections),
+             LOG_INT("max_buffered_bytes", (long long)s->cfg.max_buffered_bytes));
+    event_add(s->trim_timer, &trim);
     event_base_loop(s->control_base, EVLOOP_NO_EXIT_ON_EMPTY);
     result = 0;
 out:
     join_threads(s);
-    log_info(NULL, "stopped", LOG_STR("service", s->cfg.service));
+    log_info(NULL, "stopped");
     return result;
 }
 
@@ -1094,30 +1249,21 @@ void http_server_free(struct http_server *s)
     if (s->control_base)
         stop_loops(s);
     join_threads(s);
-    for (int i = 0; i < s->n_workers; i++) {
-        struct worker *w = &s->workers[i];
-
-        if (w->stop_accept_ev)
-            event_free(w->stop_accept_ev);
-        if (w->http)
-            evhttp_free(w->http);
-        if (w->base)
-            event_base_free(w->base);
-    }
+    for (int i = 0; i < s->n_workers; i++)
+        loop_free(&s->workers[i]);
     free(s->workers);
-    if (s->admin_http)
-        evhttp_free(s->admin_http);
-    if (s->admin_base)
-        event_base_free(s->admin_base);
+    if (s->has_admin || s->admin.base)
+        loop_free(&s->admin);
     for (int i = 0; i < 3; i++)
         if (s->sig_ev[i])
             event_free(s->sig_ev[i]);
-    if (s->stop_ev)
-        event_free(s->stop_ev);
-    if (s->drain_timer)
-        event_free(s->drain_timer);
+    struct event *evs[] = {s->stop_ev, s->drain_timer, s->trim_timer};
+    for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+        if (evs[i])
+            event_free(evs[i]);
     if (s->control_base)
         event_base_free(s->control_base);
+    http_conn_cleanup(s);
     free(s->routes);
     free(s->route_metric);
     free(s);

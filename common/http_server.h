@@ -1,18 +1,50 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The HTTP front of both daemons, on libevent 2.1 evhttp. It owns everything
- * between the socket and a handler: threads, limits, routing, request ids,
- * the one reply path (metrics + one access-log line), probes and shutdown.
- * Handlers see a struct http_request and end in exactly one http_reply_*().
+ * The HTTP front of both daemons: our own strict HTTP/1.1 engine on libevent
+ * 2.1 bufferevents (libevent stays the event loop; evhttp is not used). It
+ * owns everything between the socket and a handler: threads, the memory
+ * budget, parsing, limits, routing, request ids, the one reply path
+ * (metrics + one access-log line), probes and shutdown. Handlers see a
+ * struct http_request and end in exactly one http_reply_*().
  *
  * DESIGN
  * Threads. N workers (config worker_threads, 0 = cpu_available()), each with
- * its own event_base and evhttp listening on the same port through
+ * its own event_base and listening socket on the same port through
  * SO_REUSEPORT, so the kernel spreads connections and no state is shared on
- * the request path except atomics (in-flight count, metrics). With port 0 the
- * first socket binds an ephemeral port and the others bind that one. The admin
- * port (GET /metrics) has its own thread and loop. http_server_run() runs a
- * control loop in the calling thread: signals, reload, drain.
+ * the request path except atomics (in-flight count, budget, metrics). With
+ * port 0 the first socket binds an ephemeral port and the others bind that
+ * one. The admin port (GET /metrics) has its own thread and loop.
+ * http_server_run() runs a control loop in the calling thread: signals,
+ * reload, drain, and returning memory to the OS after a burst.
+ *
+ * Parsing (common/http_parse.h): request heads are parsed strictly per RFC
+ * 9112 and anything two parsers could read two ways (duplicate or signed
+ * Content-Length, whitespace before a colon, NUL or other control bytes,
+ * bare LF, obs-fold, Content-Length with Transfer-Encoding, a repeated
+ * credential header...) gets 400 before routing. Chunked request bodies are
+ * decoded (extensions accepted, a bad chunk 400). Keep-alive and pipelining
+ * work, one request at a time per connection; Expect: 100-continue is
+ * answered once the head has been accepted.
+ *
+ * Order of decisions for a request, all before its body is read: malformed
+ * head 400 (431 when too large or with too many fields, 408 when it is not
+ * complete within head_timeout_ms); /health and /ready; unknown path 404
+ * (cfg->not_found replaces it); wrong method 405 with Allow; with
+ * json_bodies, a Content-Type other than JSON 415; Content-Length over
+ * max_body_bytes 413; in flight past max_in_flight 503 "overloaded" with
+ * Retry-After; cfg->head (credentials, say); the body's bytes do not fit in
+ * the memory budget 503. Then the body is read (a chunked one past
+ * max_body_bytes 413, past the budget 503) and the handler runs. Every one
+ * of those replies is our JSON error body; a refusal that leaves a body
+ * unread closes the connection after the reply.
+ *
+ * The memory budget (details in http_conn.c): at most max_connections open
+ * connections (accept is paused, not refused, at the cap), at most
+ * max_connections_per_ip from one address when set (peers inside
+ * trusted_proxies are exempt: a load balancer is one address), at most
+ * max_buffered_bytes of request bodies held at once, at most
+ * max_headers_bytes of head and 64 KiB of unread input per connection.
+ * docs/operations.md ("Memory budget") turns these into a worst-case RSS.
  *
  * Requests. A handler runs on its worker thread with a context (struct
  * http_request) owned by the server. It may reply before returning, or defer:
@@ -20,29 +52,22 @@
  * the same worker's loop (http_request_base()). The context is freed by the
  * reply; never touch it afterwards. If the client goes away meanwhile the
  * reply is still required (it is then discarded) so the context is freed.
- *
- * Limits. max_headers_bytes: larger headers get libevent's 400. max_body_bytes:
- * a declared Content-Length over the cap is refused before the body is read,
- * a chunked body as soon as it grows past the cap; both get libevent's 413
- * and the connection is closed. Those two replies are libevent's small HTML
- * pages, not our JSON: libevent 2.1 gives no hook on server requests before
- * their body is read (details in http_server.c). request_timeout_ms: evhttp
- * read/write timeout; bounds slow clients and idle keep-alive, not handler
- * time (deferred handlers bound their own work). max_in_flight: requests
- * admitted and not yet replied, across all threads; past it: 503
- * "overloaded" with Retry-After; /health and /ready are exempt.
+ * request_timeout_ms bounds reading a body, sending a reply and an idle
+ * keep-alive connection, not handler time (deferred handlers bound their
+ * own work). HEAD is routed as GET and answered without the body.
  *
  * Built-in routes: GET /health (200 {"status":"ok"} while the process runs),
  * GET /ready (200 {"status":"ready"} when cfg->ready says so and not draining,
- * else 503 not_ready/draining), admin GET /metrics. Unknown path: 404 JSON
- * (cfg->not_found replaces it); known path, wrong method: 405 with Allow.
+ * else 503 not_ready/draining), admin GET /metrics. /health and /ready are
+ * exempt from max_in_flight.
  *
  * Lifecycle. SIGTERM/SIGINT (or http_server_stop()): draining starts (/ready
  * -> 503, replies carry Connection: close), listeners close, in-flight
- * requests finish up to shutdown_grace_ms, then every loop stops and
- * http_server_run() returns; http_server_free() releases the rest. SIGHUP
- * calls cfg->reload on the control thread (workers keep serving). SIGPIPE is
- * ignored.
+ * requests finish up to shutdown_grace_ms; what is still in flight then is
+ * answered 503 "draining" by the server (a handler's later reply is dropped),
+ * every loop stops and http_server_run() returns; http_server_free()
+ * releases the rest. SIGHUP calls cfg->reload on the control thread
+ * (workers keep serving). SIGPIPE is ignored.
  *
  * Request ids: X-Request-Id when sane (1..64 chars of [A-Za-z0-9_-]), else 32
  * random hex digits; echoed as the X-Request-Id response header.
@@ -83,6 +108,13 @@ struct http_route {
     void *arg;
 };
 
+/* What a head callback decided (see http_server_config.head). */
+enum http_head_verdict {
+    HTTP_HEAD_CONTINUE = 0, /* read the body, then run the route's handler */
+    HTTP_HEAD_REPLIED,      /* it called an http_reply_*(): the body is never read */
+    HTTP_HEAD_DEFER,        /* decide later: http_request_continue() or an http_reply_*() */
+};
+
 struct http_server_config {
     const char *service;         /* name for logs ("sms-extraction") */
     const char *bind_addr;       /* NULL/"" = "0.0.0.0" */
@@ -93,12 +125,24 @@ struct http_server_config {
     size_t max_body_bytes;       /* 0 = 1 MiB */
     size_t max_headers_bytes;    /* 0 = 16 KiB */
     long request_timeout_ms;     /* 0 = 30000 */
-    long max_in_flight;          /* 0 = unlimited */
-    long shutdown_grace_ms;      /* how long a drain waits for in-flight requests */
-    int retry_after_s;           /* Retry-After seconds on 503/429; 0 = 1 */
-    bool handle_signals;         /* run() handles SIGTERM/SIGINT/SIGHUP (daemons: true) */
-    bool access_log;             /* one info line per request */
-    struct metrics *metrics;     /* may be NULL; not owned */
+    long head_timeout_ms; /* deadline of a whole request head from its first byte; 0 = 10000 */
+    long max_in_flight;   /* 0 = unlimited */
+    long max_connections; /* open service connections; 0 = RLIMIT_NOFILE - 128 */
+    long max_connections_per_ip; /* 0 = no per-address cap */
+    const char *trusted_proxies; /* CIDRs exempt from the per-address cap (NULL = none) */
+    size_t max_buffered_bytes;   /* request bodies held at once; 0 = max(64 MiB, max_body_bytes) */
+    /* Extra header names (lowercase, NULL-terminated) that may appear at most once, e.g. the
+     * credential headers; a repeat is 400. Not copied. Host, Content-Length, Content-Type,
+     * Transfer-Encoding, Expect, Authorization and X-Request-Id are always unique. */
+    const char *const *unique_headers;
+    /* Every route takes a JSON body: a Content-Type other than application/json or
+     * application/<x>+json (parameters allowed, absent accepted) on POST/PUT/PATCH is 415. */
+    bool json_bodies;
+    long shutdown_grace_ms;  /* how long a drain waits for in-flight requests */
+    int retry_after_s;       /* Retry-After seconds on 503/429; 0 = 1 */
+    bool handle_signals;     /* run() handles SIGTERM/SIGINT/SIGHUP (daemons: true) */
+    bool access_log;         /* one info line per request */
+    struct metrics *metrics; /* may be NULL; not owned */
 
     /* Readiness for /ready; NULL = always ready. Called on worker threads: must be thread-safe. */
     bool (*ready)(void *arg);
@@ -118,6 +162,17 @@ struct http_server_config {
     /* Replaces the built-in 404 reply (must end in an http_reply_*()). NULL = JSON 404. */
     void (*not_found)(struct http_request *req, void *arg);
     void *not_found_arg;
+    /*
+     * Called on the worker thread for every routed request once its head is
+     * accepted and before any body byte is read (route_arg is the route's arg;
+     * method, path, query, headers, peer and id are available, the body is
+     * not): check credentials here so an unauthenticated client cannot make
+     * us buffer a body. Return CONTINUE, REPLIED after an http_reply_*(), or
+     * DEFER and later, from an event on the same worker loop, call
+     * http_request_continue() or an http_reply_*(). NULL = always continue.
+     */
+    enum http_head_verdict (*head)(struct http_request *req, void *route_arg, void *arg);
+    void *head_arg;
 };
 
 /*
@@ -173,9 +228,17 @@ const char *http_request_id(const struct http_request *req);
 const char *http_request_peer(const struct http_request *req);
 /*
  * The whole body, contiguous and NUL-terminated (the NUL not counted in *len);
- * "" with *len 0 when empty. Owned by the context. Never log it.
+ * "" with *len 0 when empty or not read yet (in the head callback). Owned by
+ * the context. Never log it.
  */
 const char *http_request_body(struct http_request *req, size_t *len);
+/* The declared Content-Length, or -1 (none, or a chunked body). */
+long long http_request_content_length(const struct http_request *req);
+/*
+ * After the head callback returned HTTP_HEAD_DEFER: read the body and run
+ * the handler. On the request's worker loop only; at most once.
+ */
+void http_request_continue(struct http_request *req);
 /* thread_init's result for this worker (NULL without thread_init). */
 void *http_request_thread_data(const struct http_request *req);
 int http_request_worker(const struct http_request *req);

@@ -73,6 +73,19 @@ const struct config_var ins_config_table[] = {
         1, 100000),
     INT("SHUTDOWN_GRACE_MS", "10000", "on SIGTERM, time given to in-flight requests to finish",
         shutdown_grace_ms, 0, 600000),
+    INT("REQUEST_HEAD_TIMEOUT_MS", "10000",
+        "deadline for a whole request head from its first byte; slower clients get 408",
+        head_timeout_ms, 100, 600000),
+    INT("MAX_CONNECTIONS", "0",
+        "open client connections; at the cap accept pauses (0 = open-file limit - 128)",
+        max_connections, 0, 1000000),
+    INT("MAX_CONNECTIONS_PER_IP", "0",
+        "open connections from one address (0 = no cap; TRUSTED_PROXY_CIDRS are exempt)",
+        max_connections_per_ip, 0, 1000000),
+    INT("MAX_BUFFERED_BYTES", "0",
+        "request bodies held in memory at once, all connections together; past it 503 "
+        "(0 = the larger of 64 MiB and MAX_BODY_BYTES)",
+        max_buffered_bytes, 0, 68719476736),
     {"LOG_LEVEL", CONFIG_ENUM, "info", 0, "least severe level logged",
      offsetof(struct ins_config, log_level), 0, 0, "debug|info|warn|error"},
 
@@ -222,6 +235,10 @@ const struct config_var ins_config_table[] = {
     INT("AUTH_CACHE_TTL_SECONDS", "60",
         "how long a checked token is trusted without asking PostgreSQL: the revocation delay",
         auth_cache_ttl_s, 0, 86400),
+    INT("AUTH_STALE_MAX_SECONDS", "60",
+        "while PostgreSQL cannot be asked, how long past AUTH_CACHE_TTL_SECONDS a cached token "
+        "is still accepted (0 = never): with the TTL, the revocation delay during an outage",
+        auth_stale_max_s, 0, 86400),
     INT("AUTH_CACHE_MAX", "10000", "distinct tokens cached; the oldest are evicted", auth_cache_max,
         16, 10000000),
     STR("TOKEN_PEPPER", NULL, CONFIG_SECRET | CONFIG_KEY | CONFIG_PROD_REQUIRED,
@@ -238,7 +255,8 @@ const struct config_var ins_config_table[] = {
         "CIDRs allowed to call /api/* (comma-separated; empty = everyone); others get 403",
         ip_allow_list),
     STR("TRUSTED_PROXY_CIDRS", NULL, 0,
-        "proxies whose X-Forwarded-For is believed (comma-separated CIDRs; empty = none)",
+        "proxies whose X-Forwarded-For is believed and that MAX_CONNECTIONS_PER_IP does not cap "
+        "(comma-separated CIDRs; empty = none)",
         trusted_proxy_cidrs),
 
     /* data */
@@ -340,6 +358,11 @@ static int cross_check(const struct ins_config *cfg, char *err, size_t err_len)
         return -1;
     if (cfg->http_port != 0 && cfg->http_port == cfg->admin_port) {
         snprintf(err, err_len, "ADMIN_PORT: must differ from HTTP_PORT (%ld)", cfg->http_port);
+        return -1;
+    }
+    if (cfg->max_buffered_bytes != 0 && cfg->max_buffered_bytes <= cfg->max_body_bytes) {
+        snprintf(err, err_len, "MAX_BUFFERED_BYTES: must be 0 or more than MAX_BODY_BYTES (%ld)",
+                 cfg->max_body_bytes);
         return -1;
     }
     if (strncmp(cfg->extractor_url, "http://", 7) != 0 &&

@@ -51,6 +51,10 @@ struct ins_config {
     long pipeline_timeout_ms;
     long max_in_flight;
     long shutdown_grace_ms;
+    long head_timeout_ms;
+    long max_connections;
+    long max_connections_per_ip;
+    long max_buffered_bytes;
     int log_level;
 
     /* Credeau identity */
@@ -108,6 +112,7 @@ struct ins_config {
 
     /* admission */
     long auth_cache_ttl_s;
+    long auth_stale_max_s;
     long auth_cache_max;
     char *token_pepper;
     char *demo_clients; /* "client:token[,client:token]" used when there is no database */

@@ -262,6 +262,7 @@ static int start_front(struct daemon *d, char *err, size_t err_len)
         .max_ips = d->cfg.rate_limit_max_ips,
         .allow_list = d->cfg.ip_allow_list,
         .trusted_cidrs = d->cfg.trusted_proxy_cidrs,
+        .metrics = d->metrics,
     };
     int workers = d->cfg.worker_threads > 0 ? (int)d->cfg.worker_threads : cpu_available();
     int threads = d->cfg.pipeline_threads > 0 ? (int)d->cfg.pipeline_threads : 2 * workers;
@@ -298,6 +299,9 @@ static int start_front(struct daemon *d, char *err, size_t err_len)
     return d->pool_threads ? 0 : -1;
 }
 
+/* A second copy of a credential header is refused (400): never "first one wins". */
+static const char *const credential_headers[] = {"x-client-id", "x-auth-token", NULL};
+
 static int start_server(struct daemon *d, char *err, size_t err_len)
 {
     struct http_route routes[INS_ROUTES_MAX];
@@ -312,6 +316,13 @@ static int start_server(struct daemon *d, char *err, size_t err_len)
         .request_timeout_ms = d->cfg.request_timeout_ms,
         .max_in_flight = d->cfg.max_in_flight,
         .shutdown_grace_ms = d->cfg.shutdown_grace_ms,
+        .head_timeout_ms = d->cfg.head_timeout_ms,
+        .max_connections = d->cfg.max_connections,
+        .max_connections_per_ip = d->cfg.max_connections_per_ip,
+        .trusted_proxies = d->cfg.trusted_proxy_cidrs,
+        .max_buffered_bytes = (size_t)d->cfg.max_buffered_bytes,
+        .unique_headers = credential_headers,
+        .json_bodies = true,
         .retry_after_s = API_RETRY_AFTER_S,
         .handle_signals = true,
         .access_log = true,

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Per-address admission (see the DESIGN note in ratelimit.h): CIDR lists,
- * the client address behind trusted proxies, and the sliding-window counter
- * table. Everything is bounded at construction; the request path takes one
+ * Per-address admission (see the DESIGN note in ratelimit.h): the client
+ * address behind trusted proxies (the CIDR lists are common/cidr's), and the
+ * sliding-window counter table. Everything is bounded at construction; the request path takes one
  * shard mutex for a few dozen nanoseconds and never allocates.
  */
 #include "insights-api/ratelimit.h"
+
+#include "common/metrics.h"
 
 #include <arpa/inet.h>
 #include <math.h>
@@ -33,43 +35,12 @@ struct shard {
 
 struct ratelimit {
     long per_minute;
-    struct ratelimit_cidrs allow;
-    struct ratelimit_cidrs trusted;
+    struct cidr_list allow;
+    struct cidr_list trusted;
     struct shard shards[RATELIMIT_SHARDS];
-    atomic_ullong allowed, forbidden, limited, untracked;
+    atomic_ullong allowed, forbidden, limited, evicted;
+    struct metrics_counter *m_evicted;
 };
-
-/* Textual address -> 16-byte form (IPv4 mapped). Returns 0 or -1. */
-static int addr_parse(const char *text, size_t len, unsigned char out[16], bool *v4)
-{
-    char buf[RATELIMIT_IP_MAX];
-    struct in_addr a4;
-
-    if (len == 0 || len >= sizeof(buf))
-        return -1;
-    memcpy(buf, text, len);
-    buf[len] = '\0';
-    if (inet_pton(AF_INET, buf, &a4) == 1) {
-        memset(out, 0, 10);
-        out[10] = out[11] = 0xff;
-        memcpy(out + 12, &a4, 4);
-        *v4 = true;
-        return 0;
-    }
-    *v4 = false;
-    return inet_pton(AF_INET6, buf, out) == 1 ? 0 : -1;
-}
-
-static bool prefix_match(const unsigned char *a, const unsigned char *b, int bits)
-{
-    int full = bits / 8, rest = bits % 8;
-
-    if (memcmp(a, b, (size_t)full) != 0)
-        return false;
-    if (rest == 0)
-        return true;
-    return ((a[full] ^ b[full]) & (0xff << (8 - rest))) == 0;
-}
 
 static const char *trim(const char *s, size_t *len)
 {
@@ -82,80 +53,6 @@ static const char *trim(const char *s, size_t *len)
     return s;
 }
 
-static int cidr_add(struct ratelimit_cidrs *out, const char *s, size_t len, char *err,
-                    size_t err_len)
-{
-    const char *slash = memchr(s, '/', len);
-    size_t alen = slash ? (size_t)(slash - s) : len;
-    bool v4;
-    long bits;
-    char *end;
-    char num[8];
-
-    if (out->n >= RATELIMIT_MAX_CIDRS) {
-        snprintf(err, err_len, "more than %d CIDRs", RATELIMIT_MAX_CIDRS);
-        return -1;
-    }
-    if (addr_parse(s, alen, out->e[out->n].addr, &v4) < 0)
-        goto bad;
-    bits = v4 ? 32 : 128;
-    if (slash) {
-        size_t nlen = len - alen - 1;
-
-        if (nlen == 0 || nlen >= sizeof(num))
-            goto bad;
-        memcpy(num, slash + 1, nlen);
-        num[nlen] = '\0';
-        bits = strtol(num, &end, 10);
-        if (*end || bits < 0 || bits > (v4 ? 32 : 128))
-            goto bad;
-    }
-    out->e[out->n].bits = (int)(v4 ? bits + 96 : bits);
-    out->n++;
-    return 0;
-bad:
-    snprintf(err, err_len, "expected an address or CIDR, got '%.*s'", (int)(len > 64 ? 64 : len),
-             s);
-    return -1;
-}
-
-int ratelimit_cidrs_parse(const char *spec, struct ratelimit_cidrs *out, char *err, size_t err_len)
-{
-    const char *p = spec ? spec : "";
-
-    out->n = 0;
-    while (*p) {
-        size_t len = strcspn(p, ",");
-        size_t tlen = len;
-        const char *t = trim(p, &tlen);
-
-        if (tlen > 0 && cidr_add(out, t, tlen, err, err_len) < 0)
-            return -1;
-        p += len;
-        if (*p == ',')
-            p++;
-    }
-    return 0;
-}
-
-static bool cidrs_match_addr(const struct ratelimit_cidrs *c, const unsigned char addr[16])
-{
-    for (size_t i = 0; i < c->n; i++)
-        if (prefix_match(addr, c->e[i].addr, c->e[i].bits))
-            return true;
-    return false;
-}
-
-bool ratelimit_cidrs_match(const struct ratelimit_cidrs *c, const char *ip)
-{
-    unsigned char a[16];
-    bool v4;
-
-    if (!ip || addr_parse(ip, strlen(ip), a, &v4) < 0)
-        return false;
-    return cidrs_match_addr(c, a);
-}
-
 static void copy_ip(char out[RATELIMIT_IP_MAX], const char *s, size_t len)
 {
     if (len >= RATELIMIT_IP_MAX)
@@ -164,7 +61,7 @@ static void copy_ip(char out[RATELIMIT_IP_MAX], const char *s, size_t len)
     out[len] = '\0';
 }
 
-void ratelimit_client_ip(const struct ratelimit_cidrs *trusted, const char *peer, const char *xff,
+void ratelimit_client_ip(const struct cidr_list *trusted, const char *peer, const char *xff,
                          char out[RATELIMIT_IP_MAX])
 {
     const char *end;
@@ -174,7 +71,7 @@ void ratelimit_client_ip(const struct ratelimit_cidrs *trusted, const char *peer
         return;
     }
     copy_ip(out, peer, strlen(peer));
-    if (!xff || !ratelimit_cidrs_match(trusted, peer))
+    if (!xff || !cidr_list_match(trusted, peer))
         return;
     /* Walk X-Forwarded-For right to left: the first hop that is not ours is the client. */
     end = xff + strlen(xff);
@@ -189,9 +86,9 @@ void ratelimit_client_ip(const struct ratelimit_cidrs *trusted, const char *peer
             start--;
         len = (size_t)(end - start);
         t = trim(start, &len);
-        if (len > 0 && addr_parse(t, len, a, &v4) == 0) {
+        if (len > 0 && cidr_addr_parse(t, len, a, &v4) == 0) {
             copy_ip(out, t, len);
-            if (!cidrs_match_addr(trusted, a))
+            if (!cidr_list_match_addr(trusted, a))
                 return;
         }
         end = start > xff ? start - 1 : xff;
@@ -218,12 +115,12 @@ struct ratelimit *ratelimit_new(const struct ratelimit_config *cfg, char *err, s
         abort();
     }
     rl->per_minute = cfg->per_minute;
-    if (ratelimit_cidrs_parse(cfg->allow_list, &rl->allow, why, sizeof(why)) < 0) {
+    if (cidr_list_parse(cfg->allow_list, &rl->allow, why, sizeof(why)) < 0) {
         snprintf(err, err_len, "IP_ALLOW_LIST: %s", why);
         free(rl);
         return NULL;
     }
-    if (ratelimit_cidrs_parse(cfg->trusted_cidrs, &rl->trusted, why, sizeof(why)) < 0) {
+    if (cidr_list_parse(cfg->trusted_cidrs, &rl->trusted, why, sizeof(why)) < 0) {
         snprintf(err, err_len, "TRUSTED_PROXY_CIDRS: %s", why);
         free(rl);
         return NULL;
@@ -239,6 +136,9 @@ struct ratelimit *ratelimit_new(const struct ratelimit_config *cfg, char *err, s
         }
         rl->shards[i].mask = per_shard - 1;
     }
+    rl->m_evicted =
+        metrics_counter_new(cfg->metrics, "ratelimit_evictions_total",
+                            "rate-limit entries evicted for a new address (table full)", NULL);
     return rl;
 }
 
@@ -265,11 +165,22 @@ static uint64_t addr_hash(const unsigned char a[16])
     return h;
 }
 
-/* The slot of addr in the shard (found, or a fresh/reused one), or NULL when full. */
-static struct slot *slot_find(struct shard *sh, const unsigned char a[16], uint64_t h,
-                              long long window)
+/* Requests an entry counts in the current window (0 for one idle since before it). */
+static double slot_weight(const struct slot *s, long long window)
 {
-    struct slot *reuse = NULL;
+    if (s->window == window)
+        return (double)s->cur + (double)s->prev;
+    return s->window == window - 1 ? (double)s->cur : 0.0;
+}
+
+/*
+ * The slot of addr in the shard: found, fresh, reused (idle two windows), or
+ * when the probe window is full the least active one, evicted (*evicted).
+ */
+static struct slot *slot_find(struct shard *sh, const unsigned char a[16], uint64_t h,
+                              long long window, bool *evicted)
+{
+    struct slot *reuse = NULL, *coldest = NULL;
 
     for (size_t i = 0; i < RATELIMIT_PROBES; i++) {
         struct slot *s = &sh->slots[(h + i) & sh->mask];
@@ -283,12 +194,16 @@ static struct slot *slot_find(struct shard *sh, const unsigned char a[16], uint6
             return s;
         if (!reuse && s->window < window - 1)
             reuse = s;
+        if (!coldest || slot_weight(s, window) < slot_weight(coldest, window))
+            coldest = s;
     }
-    if (reuse) {
-        memcpy(reuse->addr, a, 16);
-        reuse->window = window;
-        reuse->cur = reuse->prev = 0;
+    if (!reuse) {
+        reuse = coldest;
+        *evicted = true;
     }
+    memcpy(reuse->addr, a, 16);
+    reuse->window = window;
+    reuse->cur = reuse->prev = 0;
     return reuse;
 }
 
@@ -320,7 +235,7 @@ enum ratelimit_verdict ratelimit_check(struct ratelimit *rl, const char *peer, c
 {
     char ip[RATELIMIT_IP_MAX];
     unsigned char a[16];
-    bool v4, known;
+    bool v4, known, evicted = false;
     struct shard *sh;
     struct slot *s;
     long long window = (long long)floor(now / RATELIMIT_WINDOW) + 1; /* 0 = unused slot */
@@ -330,8 +245,8 @@ enum ratelimit_verdict ratelimit_check(struct ratelimit *rl, const char *peer, c
     ratelimit_client_ip(&rl->trusted, peer, xff, ip);
     if (client_ip)
         memcpy(client_ip, ip, strlen(ip) + 1);
-    known = addr_parse(ip, strlen(ip), a, &v4) == 0;
-    if (rl->allow.n > 0 && (!known || !cidrs_match_addr(&rl->allow, a))) {
+    known = cidr_addr_parse(ip, strlen(ip), a, &v4) == 0;
+    if (rl->allow.n > 0 && (!known || !cidr_list_match_addr(&rl->allow, a))) {
         atomic_fetch_add(&rl->forbidden, 1);
         return RATELIMIT_FORBIDDEN;
     }
@@ -342,13 +257,12 @@ enum ratelimit_verdict ratelimit_check(struct ratelimit *rl, const char *peer, c
     h = addr_hash(a);
     sh = &rl->shards[h % RATELIMIT_SHARDS];
     pthread_mutex_lock(&sh->lock);
-    s = slot_find(sh, a, h / RATELIMIT_SHARDS, window);
-    if (s)
-        wait = slot_count(s, rl->per_minute, now, window);
+    s = slot_find(sh, a, h / RATELIMIT_SHARDS, window, &evicted);
+    wait = slot_count(s, rl->per_minute, now, window);
     pthread_mutex_unlock(&sh->lock);
-    if (!s) {
-        atomic_fetch_add(&rl->untracked, 1);
-        return RATELIMIT_ALLOW;
+    if (evicted) {
+        atomic_fetch_add(&rl->evicted, 1);
+        metrics_counter_add(rl->m_evicted, 1);
     }
     if (wait > 0) {
         if (retry_after)
@@ -365,5 +279,5 @@ void ratelimit_get_stats(struct ratelimit *rl, struct ratelimit_stats *out)
     out->allowed = atomic_load(&rl->allowed);
     out->forbidden = atomic_load(&rl->forbidden);
     out->limited = atomic_load(&rl->limited);
-    out->untracked = atomic_load(&rl->untracked);
+    out->evicted = atomic_load(&rl->evicted);
 }

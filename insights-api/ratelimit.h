@@ -12,11 +12,15 @@
  * burst a fixed window allows at its edges for 8 bytes per address. Counters
  * live in a fixed table sized from RATE_LIMIT_MAX_IPS, split in shards with
  * one mutex each; an entry idle for two windows is reused in place. When a
- * probe finds neither the address nor a reusable slot the request is let
- * through and counted (ratelimit_stats.untracked): an attacker spraying
- * addresses cannot make the table grow nor lock real clients out. Each
- * replica counts on its own: N replicas behind a balancer allow up to N times
- * the limit per address (documented in docs/insights-api.md).
+ * probe finds neither the address nor a reusable slot, the least active
+ * entry of the probe window is evicted for it and counted
+ * (ratelimit_stats.evicted, insights_ratelimit_evictions_total): an attacker
+ * spraying addresses cannot make the table grow, cannot lock a newcomer
+ * out (it always gets a slot) and cannot buy an address out of its limit
+ * (the busiest entries are the last to go; a full table used to let every
+ * untracked address through). Each replica counts on its own: N replicas
+ * behind a balancer allow up to N times the limit per address (documented in
+ * docs/insights-api.md).
  */
 #ifndef INSIGHTS_RATELIMIT_H
 #define INSIGHTS_RATELIMIT_H
@@ -26,24 +30,11 @@
 #include <stdint.h>
 #include <time.h>
 
-#define RATELIMIT_MAX_CIDRS 256
-#define RATELIMIT_IP_MAX 46 /* INET6_ADDRSTRLEN */
+#include "common/cidr.h"
 
-/* A parsed list of CIDRs ("10.0.0.0/8, 2001:db8::/32, 192.0.2.7"). */
-struct ratelimit_cidrs {
-    size_t n;
-    struct {
-        unsigned char addr[16]; /* IPv4 as ::ffff:a.b.c.d */
-        int bits;               /* prefix length over the 128-bit form */
-    } e[RATELIMIT_MAX_CIDRS];
-};
+#define RATELIMIT_IP_MAX CIDR_IP_MAX
 
-/* Parse spec (NULL or "" = empty list). Returns 0, or -1 with err naming the bad entry. */
-int ratelimit_cidrs_parse(const char *spec, struct ratelimit_cidrs *out, char *err, size_t err_len)
-    __attribute__((warn_unused_result));
-
-/* ip (textual IPv4 or IPv6) is inside one of the CIDRs. Unparseable ip -> false. */
-bool ratelimit_cidrs_match(const struct ratelimit_cidrs *c, const char *ip);
+struct metrics;
 
 /*
  * The client address of a request: peer itself unless peer is a trusted
@@ -51,7 +42,7 @@ bool ratelimit_cidrs_match(const struct ratelimit_cidrs *c, const char *ip);
  * trusted proxy (the left-most when all are). xff may be NULL. Writes at most
  * RATELIMIT_IP_MAX bytes into out. peer NULL or "" gives "unknown".
  */
-void ratelimit_client_ip(const struct ratelimit_cidrs *trusted, const char *peer, const char *xff,
+void ratelimit_client_ip(const struct cidr_list *trusted, const char *peer, const char *xff,
                          char out[RATELIMIT_IP_MAX]);
 
 enum ratelimit_verdict {
@@ -65,10 +56,11 @@ struct ratelimit_config {
     long max_ips;              /* tracked addresses */
     const char *allow_list;    /* IP_ALLOW_LIST */
     const char *trusted_cidrs; /* TRUSTED_PROXY_CIDRS */
+    struct metrics *metrics;   /* evictions are counted there; may be NULL */
 };
 
 struct ratelimit_stats {
-    uint64_t allowed, forbidden, limited, untracked;
+    uint64_t allowed, forbidden, limited, evicted;
 };
 
 struct ratelimit;

@@ -51,6 +51,22 @@ const struct config_var smsx_config_table[] = {
         1, 100000),
     INT("SHUTDOWN_GRACE_MS", "10000", "on SIGTERM, time given to in-flight requests to finish",
         shutdown_grace_ms, 0, 600000),
+    INT("REQUEST_HEAD_TIMEOUT_MS", "10000",
+        "deadline for a whole request head from its first byte; slower clients get 408",
+        head_timeout_ms, 100, 600000),
+    INT("MAX_CONNECTIONS", "0",
+        "open client connections; at the cap accept pauses (0 = open-file limit - 128)",
+        max_connections, 0, 1000000),
+    INT("MAX_CONNECTIONS_PER_IP", "0",
+        "open connections from one address (0 = no cap; TRUSTED_PROXY_CIDRS are exempt)",
+        max_connections_per_ip, 0, 1000000),
+    INT("MAX_BUFFERED_BYTES", "0",
+        "request bodies held in memory at once, all connections together; past it 503 "
+        "(0 = the larger of 64 MiB and MAX_BODY_BYTES)",
+        max_buffered_bytes, 0, 68719476736),
+    STR("TRUSTED_PROXY_CIDRS", NULL, 0,
+        "proxies exempt from MAX_CONNECTIONS_PER_IP (comma-separated CIDRs; empty = none)",
+        trusted_proxy_cidrs),
     {"LOG_LEVEL", CONFIG_ENUM, "info", 0, "least severe level logged",
      offsetof(struct smsx_config, log_level), 0, 0, "debug|info|warn|error"},
     INT("MAX_SMS_COUNT", "1000", "most messages accepted in one request (422 above)", max_sms_count,
@@ -121,6 +137,11 @@ static int cross_check(const struct smsx_config *cfg, char *err, size_t err_len)
                  "DB_SSLMODE: expected disable|allow|prefer|require|verify-ca|verify-full, got "
                  "'%.32s'",
                  cfg->db_sslmode);
+        return -1;
+    }
+    if (cfg->max_buffered_bytes != 0 && cfg->max_buffered_bytes <= cfg->max_body_bytes) {
+        snprintf(err, err_len, "MAX_BUFFERED_BYTES: must be 0 or more than MAX_BODY_BYTES (%ld)",
+                 cfg->max_body_bytes);
         return -1;
     }
     if (cfg->http_port != 0 && cfg->http_port == cfg->admin_port) {

@@ -31,6 +31,11 @@ struct smsx_config {
     long request_timeout_ms;
     long max_in_flight;
     long shutdown_grace_ms;
+    long head_timeout_ms;
+    long max_connections;
+    long max_connections_per_ip;
+    long max_buffered_bytes;
+    char *trusted_proxy_cidrs;
     int log_level; /* index into "debug|info|warn|error" */
     long max_sms_count;
 
