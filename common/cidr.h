@@ -13,8 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define CIDR_MAX 256    /* networks in one list */
-#define CIDR_IP_MAX 46  /* INET6_ADDRSTRLEN */
+#define CIDR_MAX 256   /* networks in one list */
+#define CIDR_IP_MAX 46 /* INET6_ADDRSTRLEN */
 
 struct cidr_list {
     size_t n;

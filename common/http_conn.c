@@ -821,9 +821,9 @@ int http_conn_setup(struct http_server *s, char *err, size_t err_len)
         metrics_gauge_new(s->cfg.metrics, "http_connections", "open service connections");
     s->m_buffered = metrics_gauge_new(s->cfg.metrics, "http_buffered_bytes",
                                       "request bytes held in memory (the budget in use)");
-    s->m_refused = metrics_counter_new(s->cfg.metrics, "http_connections_refused_total",
-                                       "connections closed unserved or accept paused, by reason",
-                                       "reason");
+    s->m_refused =
+        metrics_counter_new(s->cfg.metrics, "http_connections_refused_total",
+                            "connections closed unserved or accept paused, by reason", "reason");
     return 0;
 }
 

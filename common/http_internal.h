@@ -132,7 +132,7 @@ struct http_ip_table {
     struct {
         unsigned char addr[16];
         unsigned count;
-    } *slots;
+    } * slots;
     size_t mask;
 };
 

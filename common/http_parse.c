@@ -120,7 +120,9 @@ static enum http_parse_result fail(struct http_head *h, enum http_parse_result r
  */
 static char *absolute_to_path(char *t)
 {
-    size_t skip = strncasecmp(t, "http://", 7) == 0 ? 7 : strncasecmp(t, "https://", 8) == 0 ? 8 : 0;
+    size_t skip = strncasecmp(t, "http://", 7) == 0    ? 7
+                  : strncasecmp(t, "https://", 8) == 0 ? 8
+                                                       : 0;
     char *slash;
 
     if (skip == 0 || t[skip] == '\0' || t[skip] == '/' || t[skip] == '?')

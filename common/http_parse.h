@@ -44,10 +44,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HTTP_PARSE_MAX_FIELDS 100      /* header fields per request; more: 431 */
-#define HTTP_PARSE_MAX_EMPTY_LINES 4   /* CRLFs tolerated before a request line */
-#define HTTP_CHUNK_LINE_MAX 4096       /* a chunk-size line with its extensions */
-#define HTTP_CHUNK_TRAILER_MAX 8192    /* the whole trailer section */
+#define HTTP_PARSE_MAX_FIELDS 100    /* header fields per request; more: 431 */
+#define HTTP_PARSE_MAX_EMPTY_LINES 4 /* CRLFs tolerated before a request line */
+#define HTTP_CHUNK_LINE_MAX 4096     /* a chunk-size line with its extensions */
+#define HTTP_CHUNK_TRAILER_MAX 8192  /* the whole trailer section */
 #define HTTP_PARSE_DETAIL_MAX 96
 
 enum http_parse_result {
@@ -80,7 +80,7 @@ enum http_parse_result http_head_scan(struct http_scan *scan, const char *buf, s
                                       size_t *head_len, const char **reason);
 
 struct http_field {
-    const char *name; /* as sent (case preserved), NUL-terminated */
+    const char *name;  /* as sent (case preserved), NUL-terminated */
     const char *value; /* leading/trailing whitespace removed, NUL-terminated */
 };
 
@@ -94,7 +94,7 @@ struct http_head {
     long long content_length; /* -1: none; saturates at LLONG_MAX */
     bool chunked;
     bool expect_continue;
-    bool keep_alive; /* HTTP/1.1 unless "Connection: close"; 1.0 with keep-alive */
+    bool keep_alive;   /* HTTP/1.1 unless "Connection: close"; 1.0 with keep-alive */
     const char *error; /* why the head was refused: fixed text */
     char detail[HTTP_PARSE_DETAIL_MAX]; /* error, sometimes with our own field name */
 };
@@ -117,7 +117,7 @@ struct http_chunked {
     int state;
     uint64_t remaining; /* data bytes left in the current chunk */
     int digits;
-    size_t line;     /* bytes of the current size line or trailer section */
+    size_t line; /* bytes of the current size line or trailer section */
     const char *error;
 };
 

@@ -45,8 +45,8 @@ static const struct head_case heads[] = {
         NULL, 42, false, true),
     OK_("zero length", "POST /api HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", "/api", NULL,
         0, false, true),
-    OK_("leading zeros are digits", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 007\r\n\r\n", "/",
-        NULL, 7, false, true),
+    OK_("leading zeros are digits", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 007\r\n\r\n",
+        "/", NULL, 7, false, true),
     OK_("chunked", "POST /api HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", "/api",
         NULL, -1, true, true),
     OK_("chunked any case", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:  ChUnKeD \r\n\r\n",
@@ -64,18 +64,20 @@ static const struct head_case heads[] = {
         "q", -1, false, true),
     OK_("absolute form without a path", "GET HTTPS://example.com HTTP/1.1\r\nHost: e\r\n\r\n", "/",
         NULL, -1, false, true),
-    OK_("asterisk for OPTIONS", "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", "*", NULL, -1, false, true),
-    OK_("tabs and spaces around values", "GET / HTTP/1.1\r\nHost:\t x \t\r\nX-A:b\r\n\r\n", "/", NULL,
-        -1, false, true),
+    OK_("asterisk for OPTIONS", "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", "*", NULL, -1, false,
+        true),
+    OK_("tabs and spaces around values", "GET / HTTP/1.1\r\nHost:\t x \t\r\nX-A:b\r\n\r\n", "/",
+        NULL, -1, false, true),
     OK_("empty value", "GET / HTTP/1.1\r\nHost: x\r\nX-Empty:\r\n\r\n", "/", NULL, -1, false, true),
     OK_("obs-text in a value", "GET / HTTP/1.1\r\nHost: x\r\nx-client-id: caf\xc3\xa9\xff\r\n\r\n",
         "/", NULL, -1, false, true),
-    OK_("unknown method is a token", "BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n", "/pot", NULL, -1, false,
-        true),
-    OK_("huge length saturates", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n",
-        "/", NULL, 9223372036854775807LL, false, true),
-    OK_("two different fields may repeat", "GET / HTTP/1.1\r\nHost: x\r\nAccept: a\r\nAccept: b\r\n\r\n",
-        "/", NULL, -1, false, true),
+    OK_("unknown method is a token", "BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n", "/pot", NULL, -1,
+        false, true),
+    OK_("huge length saturates",
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n", "/", NULL,
+        9223372036854775807LL, false, true),
+    OK_("two different fields may repeat",
+        "GET / HTTP/1.1\r\nHost: x\r\nAccept: a\r\nAccept: b\r\n\r\n", "/", NULL, -1, false, true),
 
     /* smuggling forms of issue 11 item 8 */
     BAD_("two different Content-Lengths",
@@ -113,15 +115,18 @@ static const struct head_case heads[] = {
     BAD_("chunked then identity",
          "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n",
          HTTP_PARSE_BAD),
-    BAD_("chunked twice", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
+    BAD_("chunked twice",
+         "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
          HTTP_PARSE_BAD),
     BAD_("duplicate Transfer-Encoding",
-         "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+         "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
+         "chunked\r\n\r\n",
          HTTP_PARSE_BAD),
     BAD_("identity alone", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n\r\n",
          HTTP_PARSE_BAD),
-    OK_("empty list elements are ignored", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ,chunked,\r\n\r\n",
-        "/", NULL, -1, true, true),
+    OK_("empty list elements are ignored",
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ,chunked,\r\n\r\n", "/", NULL, -1, true,
+        true),
     BAD_("only empty elements", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ,\r\n\r\n",
          HTTP_PARSE_BAD),
     BAD_("gzip then chunked: not implemented",
@@ -176,9 +181,8 @@ static void check_head(const struct head_case *c)
         fail_msg("%s: byte-at-a-time scan disagrees (%d vs %d)", c->name, s, r);
     if (r == HTTP_PARSE_OK) {
         assert_int_equal(scan.start + head_len, len);
-        r = http_parse_head(buf + scan.start, head_len, (const char *const[]){"x-client-id",
-                                                                               "x-auth-token", NULL},
-                            h);
+        r = http_parse_head(buf + scan.start, head_len,
+                            (const char *const[]){"x-client-id", "x-auth-token", NULL}, h);
     }
     if (r != c->want)
         fail_msg("%s: result %d, want %d (%s)", c->name, r, c->want, h->error ? h->error : "");
@@ -229,9 +233,9 @@ static void test_duplicate_detail_names_the_field(void **state)
     struct http_head *h = calloc(1, sizeof(*h));
     (void)state;
 
-    assert_int_equal(http_parse_head(buf, strlen(buf), (const char *const[]){"x-auth-token", NULL},
-                                     h),
-                     HTTP_PARSE_BAD);
+    assert_int_equal(
+        http_parse_head(buf, strlen(buf), (const char *const[]){"x-auth-token", NULL}, h),
+        HTTP_PARSE_BAD);
     assert_string_equal(h->detail, "duplicate x-auth-token header");
     free(h);
 }
