@@ -6,6 +6,9 @@
  */
 #include "insights-api/auth.h"
 
+#include "common/log.h"
+#include "common/metrics.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -15,6 +18,7 @@
 #define AUTH_PROBES 16
 #define AUTH_TOKEN_MAX 256 /* longer tokens are refused before hashing */
 #define AUTH_STATIC_MAX 64
+#define AUTH_STALE_LOG_INTERVAL_S 10
 
 struct entry {
     unsigned char key[CRYPTO_SHA256_LEN]; /* SHA-256(client_id NUL token_hash) */
@@ -27,13 +31,16 @@ struct entry {
 
 struct auth {
     long ttl_s;
+    long stale_max_s;
     char *pepper;
     size_t pepper_len;
     struct auth_lookup lookup;
     pthread_mutex_t lock;
     struct entry *slots;
     size_t mask;
-    atomic_ullong hits, misses, stale, denied, unavailable;
+    atomic_ullong hits, misses, stale, stale_refused, denied, unavailable;
+    struct metrics_counter *m_stale;
+    double stale_logged_at[2]; /* under lock: [0] accepted, [1] refused */
 };
 
 static void *xcalloc(size_t n, size_t size)
@@ -55,6 +62,15 @@ struct auth *auth_new(const struct auth_config *cfg, const struct auth_lookup *l
     while (cap < (size_t)(cfg->max_entries > 0 ? cfg->max_entries : 1024) * 2)
         cap <<= 1;
     a->ttl_s = cfg->ttl_s;
+    a->stale_max_s = cfg->stale_max_s > 0 ? cfg->stale_max_s : 0;
+    a->stale_logged_at[0] = a->stale_logged_at[1] = -1e18;
+    a->m_stale = metrics_counter_new(cfg->metrics, "auth_stale_total",
+                                     "cached tokens past their TTL while PostgreSQL could not be "
+                                     "asked: accepted within AUTH_STALE_MAX_SECONDS, refused after",
+                                     "result");
+    metrics_gauge_set(metrics_gauge_new(cfg->metrics, "auth_stale_max_seconds",
+                                        "AUTH_STALE_MAX_SECONDS: the bound on stale acceptance"),
+                      a->stale_max_s);
     a->pepper = strdup(cfg->pepper ? cfg->pepper : "");
     if (!a->pepper) {
         fputs("fatal: out of memory in auth\n", stderr);
@@ -160,23 +176,64 @@ static bool header_ok(const char *s, size_t max)
     return n > 0 && n <= max;
 }
 
+/*
+ * The store cannot be asked: a cached positive answer past its TTL still
+ * counts within stale_max_s of its expiry (and never past the token's own
+ * expiry). Under the lock; returns AUTH_OK or AUTH_UNAVAILABLE.
+ */
+static enum auth_result stale_answer(struct auth *a, const unsigned char key[CRYPTO_SHA256_LEN],
+                                     double now, bool *known, double *age)
+{
+    struct entry *e = cache_find(a, key);
+
+    *known = e && e->valid && (e->token_expires == 0 || e->token_expires > now);
+    if (!*known)
+        return AUTH_UNAVAILABLE;
+    *age = now - e->expires;
+    return *age <= (double)a->stale_max_s ? AUTH_OK : AUTH_UNAVAILABLE;
+}
+
+/* Count it; one log line per kind and interval (the limit is a security bound worth seeing). */
+static void stale_report(struct auth *a, enum auth_result res, double now, double age)
+{
+    int kind = res == AUTH_OK ? 0 : 1;
+    bool log_it;
+
+    atomic_fetch_add(kind == 0 ? &a->stale : &a->stale_refused, 1);
+    metrics_counter_add_label(a->m_stale, kind == 0 ? "accepted" : "refused", 1);
+    pthread_mutex_lock(&a->lock);
+    log_it = now - a->stale_logged_at[kind] >= AUTH_STALE_LOG_INTERVAL_S;
+    if (log_it)
+        a->stale_logged_at[kind] = now;
+    pthread_mutex_unlock(&a->lock);
+    if (!log_it)
+        return;
+    if (res == AUTH_OK)
+        log_warn(NULL, "database unreachable: accepting a cached token past its TTL",
+                 LOG_DOUBLE("stale_s", age), LOG_INT("stale_max_s", a->stale_max_s));
+    else
+        log_warn(NULL, "database unreachable: cached token past the stale limit refused",
+                 LOG_DOUBLE("stale_s", age), LOG_INT("stale_max_s", a->stale_max_s));
+}
+
 /* Ask the store and remember the answer. */
 static enum auth_result ask(struct auth *a, const char *client_id, const char *token,
                             const char *hash, const unsigned char key[CRYPTO_SHA256_LEN],
                             double now, char *err, size_t err_len)
 {
-    double expires_at = 0;
+    double expires_at = 0, age = 0;
     int r = a->lookup.fn(a->lookup.arg, client_id, token, hash, &expires_at, err, err_len);
-    struct entry *e;
     enum auth_result res;
+    bool known = false;
 
     pthread_mutex_lock(&a->lock);
     if (r < 0) {
-        e = cache_find(a, key);
-        res = e && e->valid && (e->token_expires == 0 || e->token_expires > now) ? AUTH_OK
-                                                                                 : AUTH_UNAVAILABLE;
+        res = stale_answer(a, key, now, &known, &age);
         pthread_mutex_unlock(&a->lock);
-        atomic_fetch_add(res == AUTH_OK ? &a->stale : &a->unavailable, 1);
+        if (known)
+            stale_report(a, res, now, age);
+        else
+            atomic_fetch_add(&a->unavailable, 1);
         return res;
     }
     if (a->ttl_s > 0)
@@ -237,6 +294,7 @@ void auth_get_stats(struct auth *a, struct auth_stats *out)
     out->hits = atomic_load(&a->hits);
     out->misses = atomic_load(&a->misses);
     out->stale = atomic_load(&a->stale);
+    out->stale_refused = atomic_load(&a->stale_refused);
     out->denied = atomic_load(&a->denied);
     out->unavailable = atomic_load(&a->unavailable);
 }

@@ -11,9 +11,15 @@
  * revoked or rotated-out token keeps working on a replica for at most that
  * long). A negative answer is cached for at most 5 s, so a burst of bad
  * tokens costs one query per token per 5 s. When the lookup cannot reach the
- * database, an expired positive entry is still honoured ("stale", counted):
- * cached auth keeps working while PostgreSQL is down; an unknown token then
- * gets AUTH_UNAVAILABLE (503), never a 401 that would blame the client.
+ * database, an expired positive entry is still honoured ("stale") for at
+ * most AUTH_STALE_MAX_SECONDS past its expiry: cached auth keeps working
+ * through a short PostgreSQL outage, and a revoked token stops working at
+ * most TTL + stale limit after its last check even when the outage lasts
+ * longer. Stale answers, and refusals at the limit, are counted in /metrics
+ * (insights_auth_stale_total{result}) with the limit beside them
+ * (insights_auth_stale_max_seconds) and logged (one line per 10 s at most).
+ * An unknown token, or one past the stale limit, gets AUTH_UNAVAILABLE (503),
+ * never a 401 that would blame the client.
  * The table is fixed-size (AUTH_CACHE_MAX) with one mutex; a full probe
  * window evicts its oldest entry.
  */
@@ -49,14 +55,18 @@ struct auth_lookup {
     void *arg;
 };
 
+struct metrics;
+
 struct auth_config {
-    long ttl_s;         /* AUTH_CACHE_TTL_SECONDS; 0 = no caching */
-    long max_entries;   /* AUTH_CACHE_MAX */
-    const char *pepper; /* TOKEN_PEPPER (copied); "" = plain SHA-256 */
+    long ttl_s;              /* AUTH_CACHE_TTL_SECONDS; 0 = no caching */
+    long stale_max_s;        /* AUTH_STALE_MAX_SECONDS; 0 = no stale answers */
+    long max_entries;        /* AUTH_CACHE_MAX */
+    const char *pepper;      /* TOKEN_PEPPER (copied); "" = plain SHA-256 */
+    struct metrics *metrics; /* stale answers are counted there; may be NULL */
 };
 
 struct auth_stats {
-    uint64_t hits, misses, stale, denied, unavailable;
+    uint64_t hits, misses, stale, stale_refused, denied, unavailable;
 };
 
 struct auth;

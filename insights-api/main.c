@@ -113,8 +113,10 @@ static int start_auth(struct daemon *d, char *err, size_t err_len)
 {
     struct auth_config ac = {
         .ttl_s = d->cfg.auth_cache_ttl_s,
+        .stale_max_s = d->cfg.auth_stale_max_s,
         .max_entries = d->cfg.auth_cache_max,
         .pepper = d->cfg.token_pepper,
+        .metrics = d->metrics,
     };
     struct auth_lookup lookup = {pg_lookup, d};
 

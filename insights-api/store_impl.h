@@ -43,7 +43,11 @@ struct store_row {
 /* Allocation failure aborts. */
 struct store_row *store_row_new(enum store_row_kind kind);
 void store_row_free(struct store_row *row);
-/* Sets *field to a copy of at most max bytes of s (cut at a UTF-8 boundary); NULL stays NULL. */
+/*
+ * Sets *field to a copy of at most max bytes of s, cut at a character
+ * boundary, with every byte that is not valid UTF-8 written as \xHH (so
+ * PostgreSQL and the spool accept any header a client sends); NULL stays NULL.
+ */
 void store_row_set(struct store_row *row, char **field, const char *s, size_t max);
 /* The table a row goes to (for metric labels). */
 const char *store_row_table(const struct store_row *row);

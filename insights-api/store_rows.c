@@ -46,22 +46,80 @@ void store_row_free(struct store_row *row)
     free(row);
 }
 
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    size_t len = s[0] < 0x80             ? 1
+                 : (s[0] & 0xE0) == 0xC0 ? 2
+                 : (s[0] & 0xF0) == 0xE0 ? 3
+                 : (s[0] & 0xF8) == 0xF0 ? 4
+                                         : 0;
+    unsigned cp;
+
+    if (len == 0 || len > n)
+        return 0;
+    cp = len == 1 ? s[0] : s[0] & (0x7F >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3F);
+    }
+    /* overlong forms, surrogates and values past U+10FFFF are not UTF-8 */
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+        return 0;
+    return len;
+}
+
+/*
+ * Copy s into *field as valid UTF-8, at most max bytes: a byte that is not
+ * part of a UTF-8 sequence is written as the four characters \xHH, and a
+ * cut never splits a character or an escape. Client-chosen headers
+ * (x-client-id) reach these columns: PostgreSQL refuses text that is not
+ * UTF-8 and the whole row would be lost, so the attempt would leave no trace.
+ */
+/* Escape s into dst (NULL: only measure); returns the bytes written, at most max. */
+static size_t escape_utf8(const unsigned char *p, size_t n, size_t max, char *dst)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t out = 0;
+
+    for (size_t i = 0; i < n;) {
+        size_t len = utf8_seq(p + i, n - i);
+        size_t need = len ? len : 4;
+
+        if (out + need > max)
+            break;
+        if (dst && len) {
+            memcpy(dst + out, p + i, len);
+        } else if (dst) {
+            dst[out] = '\\';
+            dst[out + 1] = 'x';
+            dst[out + 2] = hex[p[i] >> 4];
+            dst[out + 3] = hex[p[i] & 15];
+        }
+        i += len ? len : 1;
+        out += need;
+    }
+    return out;
+}
+
 void store_row_set(struct store_row *row, char **field, const char *s, size_t max)
 {
-    size_t n;
+    size_t n, out;
+    char *dst;
 
     if (!s)
         return;
     n = strlen(s);
-    if (n > max) {
-        n = max;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--; /* do not cut a UTF-8 sequence */
-    }
-    *field = strndup(s, n);
-    if (!*field)
+    out = escape_utf8((const unsigned char *)s, n, max, NULL);
+    dst = malloc(out + 1);
+    if (!dst)
         abort();
-    row->mem += n + 1;
+    escape_utf8((const unsigned char *)s, n, max, dst);
+    dst[out] = '\0';
+    *field = dst;
+    row->mem += out + 1;
 }
 
 static const char *const request_tables[] = {"insights_request_dump",

@@ -3,8 +3,9 @@
 # hashed), every call in usage, failed credentials in unauthorized_requests without the token,
 # dumps by DUMP_MODE, revocation effective after AUTH_CACHE_TTL_SECONDS, rotation with old and
 # new tokens overlapping, `forget` deleting a user's rows, `migrate`/`maintain` idempotent;
-# then PostgreSQL stopped: cached credentials keep working, an unknown token gets 503 (not
-# 401), async jobs answer 503 with Retry-After, usage rows go to the spool, and when
+# a client id that is not UTF-8 still leaves its usage and unauthorized rows (escaped);
+# then PostgreSQL stopped: cached credentials keep working for AUTH_STALE_MAX_SECONDS past
+# their TTL and then get 503, an unknown token gets 503 (not 401), async jobs answer 503 with Retry-After, usage rows go to the spool, and when
 # PostgreSQL is back the spool is replayed into the tables.
 source "$(dirname "$0")/ins_lib.sh"
 
@@ -69,6 +70,15 @@ assert_true "unauthorized_requests row of the refused call" \
     wait_sql "SELECT count(*) FROM unauthorized_requests WHERE request_id = '$bad_rid'" 1
 assert_eq "... without the presented token" 0 \
     "$(q "SELECT count(*) FROM unauthorized_requests WHERE auth_token LIKE '%not-the-token%' OR req_body::text LIKE '%not-the-token%'")"
+# issue 11 item 9: a byte that is not UTF-8 in x-client-id used to lose both rows
+http POST "$INS_URL/api/generate_features" "$T_TMP/inline.json" -H $'x-client-id: ac\xffme' \
+    -H "x-auth-token: $tok1"
+assert_eq "x-client-id with a byte that is not UTF-8: 401" 401 "$H_STATUS"
+odd_rid=$(header X-Request-Id)
+assert_true "... its usage row is written, the value escaped" \
+    wait_sql "SELECT client_id FROM usage WHERE request_id = '$odd_rid' AND response_code = 401" 'ac\xffme'
+assert_true "... and its unauthorized_requests row" \
+    wait_sql "SELECT client_id FROM unauthorized_requests WHERE request_id = '$odd_rid'" 'ac\xffme'
 assert_true "metadata dump of the call" \
     wait_sql "SELECT count(*) FROM api_request_dump WHERE request_id = '$rid'" 1
 assert_eq "DUMP_MODE=metadata keeps no body" 0 \
@@ -102,7 +112,7 @@ assert_eq "no row of the user is left" 0 \
 stop_daemon "$INS_PID"
 
 # ---- PostgreSQL down ---------------------------------------------------------------------
-start_insights AUTH_CACHE_TTL_SECONDS=1 || fail "insights-api did not restart"
+start_insights AUTH_CACHE_TTL_SECONDS=1 AUTH_STALE_MAX_SECONDS=3 || fail "insights-api did not restart"
 api /api/generate_features "$T_TMP/inline.json" acme "$tok3"
 assert_eq "before the outage: 200" 200 "$H_STATUS"
 wait_sql "SELECT count(*) FROM usage WHERE request_id = '$(header X-Request-Id)'" 1
@@ -113,6 +123,18 @@ for i in 1 2 3; do api /api/generate_features "$T_TMP/inline.json" acme "$tok3";
 assert_eq "PostgreSQL down: a known token keeps working" 200 "$H_STATUS"
 api /api/generate_features "$T_TMP/inline.json" acme never-seen-token
 assert_eq "PostgreSQL down: an unknown token gets 503, not 401" 503 "$H_STATUS"
+# issue 11 item 2: stale acceptance is bounded (TTL 1 s + AUTH_STALE_MAX_SECONDS 3 s)
+sleep 3.2
+api /api/generate_features "$T_TMP/inline.json" acme "$tok3"
+assert_eq "PostgreSQL still down past TTL + AUTH_STALE_MAX_SECONDS: the cached token gets 503" \
+    503 "$H_STATUS"
+m=$(metrics)
+assert_true "stale answers are counted in /metrics" \
+    bash -c 'grep -q "^insights_auth_stale_total{result=\"accepted\"} [1-9]" <<<"$1"' _ "$m"
+assert_true "... and the refusal at the limit" \
+    bash -c 'grep -q "^insights_auth_stale_total{result=\"refused\"} [1-9]" <<<"$1"' _ "$m"
+assert_contains "... beside the limit" "$m" "insights_auth_stale_max_seconds 3"
+assert_true "... and logged" grep -q 'past the stale limit refused' "$D_LOG"
 insights_body "$T_TMP/async.json" "$uid" '["sms"]' acme
 api /api/async_insights "$T_TMP/async.json" acme "$tok3"
 assert_eq "PostgreSQL down: async answers 503" 503 "$H_STATUS"
@@ -130,8 +152,8 @@ wait_spool() {
 assert_true "usage rows go to the spool while PostgreSQL is down" wait_spool up
 pg_ctl_peer start
 assert_true "the spool drains when PostgreSQL is back" wait_spool down
-assert_true "the 5 usage rows of the outage reached the table" \
-    wait_sql "SELECT count(*) >= $((before + 5)) FROM usage" t
+assert_true "the 6 usage rows of the outage reached the table" \
+    wait_sql "SELECT count(*) >= $((before + 6)) FROM usage" t
 stop_daemon "$INS_PID"
 assert_eq "stops cleanly" 0 "$D_EXIT"
 stop_daemon "$SMSX_PID"

@@ -26,6 +26,7 @@
 
 #include "common/crypto.h"
 #include "insights-api/store.h"
+#include "insights-api/store_impl.h"
 #include "tests/unit/insights-api/pg_testdb.h"
 
 #define MIGRATION_FILES 6
@@ -515,6 +516,68 @@ static void test_writer_drops_only_the_invalid_row(void **state)
     PQfinish(c);
 }
 
+/*
+ * Issue 11 item 9: a byte that is not UTF-8 in x-client-id used to make
+ * PostgreSQL refuse the usage and unauthorized_requests rows (the attempt
+ * left no trace). Both rows are written, the value stored escaped.
+ */
+static void test_writer_escapes_a_client_id_that_is_not_utf8(void **state)
+{
+    struct store_config cfg = writer_config(STORE_DUMP_OFF, NULL);
+    struct store_stats st;
+    struct store *s;
+    PGconn *c;
+
+    (void)state;
+    NEED_PG();
+    s = start(&cfg);
+    store_usage(s, "nu-1", "ac\xffme\xc3", "generate_features", 401);
+    store_unauthorized(s, "ac\xffme\xc3", "nu-1", "some-token");
+    assert_int_equal(store_flush(s, 10000), 0);
+    store_get_stats(s, &st);
+    store_stop(s, 1000);
+    assert_int_equal(st.dropped_invalid, 0);
+    assert_int_equal(st.written, 2);
+    c = pgt_connect();
+    assert_int_equal(pgt_int(c, "SELECT count(*) FROM usage WHERE request_id = 'nu-1' AND "
+                                "client_id = E'ac\\\\xffme\\\\xc3' AND response_code = 401"),
+                     1);
+    assert_int_equal(pgt_int(c, "SELECT count(*) FROM unauthorized_requests WHERE request_id = "
+                                "'nu-1' AND client_id = E'ac\\\\xffme\\\\xc3'"),
+                     1);
+    PQfinish(c);
+}
+
+/* The text columns' copy: valid UTF-8 kept, other bytes as \xHH, never cut mid-character. */
+static void test_row_text_is_always_utf8(void **state)
+{
+    static const struct {
+        const char *in;
+        size_t max;
+        const char *out;
+    } cases[] = {
+        {"acme", 128, "acme"},
+        {"ac\xffme", 128, "ac\\xffme"},
+        {"caf\xc3\xa9", 128, "caf\xc3\xa9"},
+        {"caf\xc3", 128, "caf\\xc3"},                      /* a sequence cut short */
+        {"\xc0\xaf", 128, "\\xc0\\xaf"},                   /* overlong '/' */
+        {"\xed\xa0\x80", 128, "\\xed\\xa0\\x80"},          /* a surrogate */
+        {"\xf4\x90\x80\x80", 128, "\\xf4\\x90\\x80\\x80"}, /* past U+10FFFF */
+        {"abc\xff", 5, "abc"},                             /* the escape does not fit: not cut */
+        {"ab\xc3\xa9", 3, "ab"},                           /* nor is a character */
+        {"a\\xff", 128, "a\\xff"},                         /* a literal backslash stays as sent */
+    };
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct store_row *row = store_row_new(STORE_ROW_USAGE);
+
+        store_row_set(row, &row->client_id, cases[i].in, cases[i].max);
+        assert_string_equal(row->client_id, cases[i].out);
+        store_row_free(row);
+    }
+}
+
 static long count_lines(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -844,6 +907,8 @@ int main(void)
         cmocka_unit_test_setup(test_writer_metadata_and_off_modes_keep_no_payload, fresh_db),
         cmocka_unit_test_setup(test_writer_rate_limits_unauthorized_rows, fresh_db),
         cmocka_unit_test_setup(test_writer_drops_only_the_invalid_row, fresh_db),
+        cmocka_unit_test_setup(test_writer_escapes_a_client_id_that_is_not_utf8, fresh_db),
+        cmocka_unit_test(test_row_text_is_always_utf8),
         cmocka_unit_test_setup(test_spool_while_down_then_replay_in_order, fresh_db),
         cmocka_unit_test_setup(test_spool_survives_a_torn_last_line, fresh_db),
         cmocka_unit_test_setup(test_spool_full_is_counted_not_silent, fresh_db),
