@@ -14,9 +14,12 @@
  *   - Bytes: a request body is counted in the server-wide budget
  *     (max_buffered_bytes) from the moment it is admitted until its reply is
  *     sent: a Content-Length body is reserved whole before its first byte
- *     is read, a chunked one as it grows. A request that does not fit is
- *     answered 503 with Retry-After from its head, so the budget is a hard
- *     bound, not a hope.
+ *     is read, a chunked one as it grows. A reply is counted from when it is
+ *     queued until it has left the socket, so clients that never read their
+ *     replies spend the budget too. A request that does not fit, or arrives
+ *     while the budget is spent, is answered 503 with Retry-After from its
+ *     head: the budget is a hard bound (replies already produced are still
+ *     sent, so it is overshot by at most the requests in flight).
  *   - Per connection: the input buffer stops reading at READ_HIGH_WATER, a
  *     head is at most max_headers_bytes, and nothing is read while a request
  *     is being handled or its reply sent, so a connection holds at most one
@@ -58,6 +61,7 @@
 #define BACKOFF_MAX_MS 1000
 #define FD_LOG_INTERVAL_S 10
 #define FD_KEPT_FOR_PROCESS 128 /* files, databases, outgoing calls: not for clients */
+#define DEFAULT_MAX_CONNECTIONS 10000
 #define ADMIN_MAX_CONNECTIONS 64
 #define LINGER_MS 1000
 #define READ_HIGH_WATER (64u << 10)
@@ -102,12 +106,33 @@ static bool budget_reserve(struct http_server *s, struct http_request *ctx, size
     return true;
 }
 
+/* Bytes that exist already (a reply): counted even past the budget, never refused. */
+static void budget_add(struct http_server *s, size_t n)
+{
+    unsigned long long now = atomic_fetch_add(&s->buffered, n) + n;
+    unsigned long long peak = atomic_load(&s->buffered_peak);
+
+    metrics_gauge_add(s->m_buffered, (long long)n);
+    while (now > peak && !atomic_compare_exchange_weak(&s->buffered_peak, &peak, now))
+        ;
+}
+
+static void budget_sub(struct http_server *s, size_t n)
+{
+    if (!n)
+        return;
+    atomic_fetch_sub(&s->buffered, n);
+    metrics_gauge_add(s->m_buffered, -(long long)n);
+}
+
+bool http_budget_full(struct http_server *s)
+{
+    return atomic_load(&s->buffered) >= s->cfg.max_buffered_bytes;
+}
+
 void http_budget_release(struct http_server *s, struct http_request *ctx)
 {
-    if (!ctx->reserved)
-        return;
-    atomic_fetch_sub(&s->buffered, ctx->reserved);
-    metrics_gauge_add(s->m_buffered, -(long long)ctx->reserved);
+    budget_sub(s, ctx->reserved);
     ctx->reserved = 0;
 }
 
@@ -442,9 +467,11 @@ int http_worker_listen(struct worker *w, int fd, char *err, size_t err_len)
 /* The state changes from WRITING: the drain counts replies still leaving. */
 static void set_state(struct http_conn *c, enum http_conn_state state)
 {
-    if (c->state == HTTP_CONN_WRITING && state != HTTP_CONN_WRITING)
+    if (c->state == HTTP_CONN_WRITING && state != HTTP_CONN_WRITING) {
         atomic_fetch_sub(&c->w->s->writing, 1);
-    else if (c->state != HTTP_CONN_WRITING && state == HTTP_CONN_WRITING)
+        budget_sub(c->w->s, c->out_counted);
+        c->out_counted = 0;
+    } else if (c->state != HTTP_CONN_WRITING && state == HTTP_CONN_WRITING)
         atomic_fetch_add(&c->w->s->writing, 1);
     c->state = state;
 }
@@ -708,6 +735,10 @@ struct evbuffer *http_conn_output(struct http_conn *c)
 
 void http_conn_sent(struct http_conn *c, bool close_after)
 {
+    size_t n = evbuffer_get_length(bufferevent_get_output(c->bev));
+
+    budget_add(c->w->s, n - c->out_counted);
+    c->out_counted = n;
     c->req = NULL;
     c->close_after |= close_after;
     set_state(c, HTTP_CONN_WRITING);
@@ -770,15 +801,17 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 /* ---------- setup ---------- */
 
+/* The open-file limit less what the process needs besides clients, at most 10,000. */
 static long default_max_connections(void)
 {
     struct rlimit rl;
+    long n;
 
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
-        return 10000;
-    if ((long)rl.rlim_cur <= 2 * FD_KEPT_FOR_PROCESS)
-        return (long)rl.rlim_cur / 2;
-    return (long)rl.rlim_cur - FD_KEPT_FOR_PROCESS;
+        return DEFAULT_MAX_CONNECTIONS;
+    n = (long)rl.rlim_cur <= 2 * FD_KEPT_FOR_PROCESS ? (long)rl.rlim_cur / 2
+                                                     : (long)rl.rlim_cur - FD_KEPT_FOR_PROCESS;
+    return n < DEFAULT_MAX_CONNECTIONS ? n : DEFAULT_MAX_CONNECTIONS;
 }
 
 static int ip_table_setup(struct http_server *s, char *err, size_t err_len)

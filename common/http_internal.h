@@ -60,6 +60,7 @@ struct http_conn {
     bool close_after; /* close once the reply has left */
     bool peer_eof;
     bool per_ip_counted;
+    size_t out_counted;     /* reply bytes counted in the budget until they have left */
     unsigned char addr[16]; /* peer address, IPv4 mapped */
     char peer[HTTP_PEER_MAX];
     struct http_conn *prev, *next;
@@ -165,7 +166,7 @@ struct http_server {
     long max_connections;
     atomic_long connections;
     atomic_bool accept_paused;
-    atomic_ullong buffered;      /* request bytes held: bodies being read or handled */
+    atomic_ullong buffered;      /* bodies being read or handled + replies not yet sent */
     atomic_ullong buffered_peak; /* since the last trim */
     atomic_int reserve_fd;       /* spare descriptor for the out-of-descriptors path */
     atomic_llong fd_log_at;      /* last "out of descriptors" line, monotonic seconds */
@@ -212,6 +213,8 @@ struct evbuffer *http_conn_output(struct http_conn *c);
 void http_conn_sent(struct http_conn *c, bool close_after);
 /* Release the bytes ctx holds in the budget. */
 void http_budget_release(struct http_server *s, struct http_request *ctx);
+/* The budget is spent: new requests are refused (503) until replies leave. */
+bool http_budget_full(struct http_server *s);
 /* Called from the control loop: return memory to the OS after a burst. */
 void http_budget_trim(struct http_server *s);
 

@@ -672,6 +672,10 @@ static void admit_routed(struct http_server *s, struct http_request *ctx,
         http_request_refuse(ctx, ERR_OVERLOADED, NULL);
         return;
     }
+    if (http_budget_full(s)) { /* unsent replies fill it: no new work until they leave */
+        http_request_refuse(ctx, ERR_OVERLOADED, "request memory budget exhausted");
+        return;
+    }
     ctx->route = route;
     if (s->cfg.head)
         v = s->cfg.head(ctx, route->arg, s->cfg.head_arg);

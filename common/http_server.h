@@ -42,8 +42,9 @@
  * connections (accept is paused, not refused, at the cap), at most
  * max_connections_per_ip from one address when set (peers inside
  * trusted_proxies are exempt: a load balancer is one address), at most
- * max_buffered_bytes of request bodies held at once, at most
- * max_headers_bytes of head and 64 KiB of unread input per connection.
+ * max_buffered_bytes of request bodies and unsent replies held at once
+ * (past it new requests get 503), at most max_headers_bytes of head and
+ * 64 KiB of unread input per connection.
  * docs/operations.md ("Memory budget") turns these into a worst-case RSS.
  *
  * Requests. A handler runs on its worker thread with a context (struct
@@ -130,7 +131,7 @@ struct http_server_config {
     long max_connections; /* open service connections; 0 = RLIMIT_NOFILE - 128 */
     long max_connections_per_ip; /* 0 = no per-address cap */
     const char *trusted_proxies; /* CIDRs exempt from the per-address cap (NULL = none) */
-    size_t max_buffered_bytes;   /* request bodies held at once; 0 = max(64 MiB, max_body_bytes) */
+    size_t max_buffered_bytes;   /* bodies + unsent replies held; 0 = max(64 MiB, max_body_bytes) */
     /* Extra header names (lowercase, NULL-terminated) that may appear at most once, e.g. the
      * credential headers; a repeat is 400. Not copied. Host, Content-Length, Content-Type,
      * Transfer-Encoding, Expect, Authorization and X-Request-Id are always unique. */

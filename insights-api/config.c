@@ -77,13 +77,15 @@ const struct config_var ins_config_table[] = {
         "deadline for a whole request head from its first byte; slower clients get 408",
         head_timeout_ms, 100, 600000),
     INT("MAX_CONNECTIONS", "0",
-        "open client connections; at the cap accept pauses (0 = open-file limit - 128)",
+        "open client connections; at the cap accept pauses "
+        "(0 = the open-file limit - 128, at most 10000)",
         max_connections, 0, 1000000),
     INT("MAX_CONNECTIONS_PER_IP", "0",
         "open connections from one address (0 = no cap; TRUSTED_PROXY_CIDRS are exempt)",
         max_connections_per_ip, 0, 1000000),
     INT("MAX_BUFFERED_BYTES", "0",
-        "request bodies held in memory at once, all connections together; past it 503 "
+        "request bodies and unsent replies held in memory, all connections together; "
+        "past it new requests get 503 "
         "(0 = the larger of 64 MiB and MAX_BODY_BYTES)",
         max_buffered_bytes, 0, 68719476736),
     {"LOG_LEVEL", CONFIG_ENUM, "info", 0, "least severe level logged",

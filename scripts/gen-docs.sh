@@ -49,10 +49,11 @@ trap 'rm -rf "$tmp"' EXIT
     echo "on the code, which never changes once shipped. tests/integration/test_error_codes.sh"
     echo "sends every code."
     echo
-    echo "Two replies come from libevent's HTTP layer before a request reaches our code, and are"
-    echo "its small HTML pages rather than a row below: 413 when a declared or chunked body is"
-    echo "larger than \`MAX_BODY_BYTES\` (the connection is closed), and 400 when the request line"
-    echo "or headers are malformed or larger than the header limit."
+    echo "The HTTP layer (common/http_server) answers from the request head, before a body byte"
+    echo "is read, with rows of the same table: 400 for a malformed or ambiguous head (its"
+    echo "\`detail\` says what was wrong), 408, 413, 415, 417, 431, 501, 505, and 503 past the"
+    echo "in-flight cap or the memory budget; a refusal that leaves a body unread closes the"
+    echo "connection."
     for d in "${DAEMONS[@]}"; do
         echo
         "$BUILD/$d" --error-docs # starts with its own "## <daemon>" heading
