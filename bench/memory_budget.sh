@@ -3,7 +3,8 @@
 # databases) under the report's hostile traffic, RSS sampled every 50 ms
 # (bench/memory_budget.py): 12 parallel 60 MB POSTs to sms-extraction and, without a token,
 # to insights-api's /api/generate_features; 12 parallel 15 MB POSTs (under MAX_BODY_BYTES, so
-# the budget decides); 1,000 idle connections; 200 connections each holding 15 KiB of an
+# the budget decides), to sms-extraction and with credentials to insights-api; 1,000 idle
+# connections; 200 connections each holding 15 KiB of an
 # unfinished head. Prints one line per scenario: replies by status, RSS before, peak and
 # 10 s after. With BASE_BUILD set (e.g. a build of main), every scenario runs on both
 # builds, alternated, base first, for a before/after in the same run.
@@ -49,6 +50,11 @@ run_insights() { # BUILD SCENARIO ARGS...
 for b in "${builds[@]}"; do run_smsx "$b" big-posts /api/extract 12 60; done
 for b in "${builds[@]}"; do run_smsx "$b" big-posts /api/extract 12 15; done
 for b in "${builds[@]}"; do run_insights "$b" big-posts /api/generate_features 12 60; done
+# with the default DEMO_CLIENTS credentials: bodies that reach the pipeline (which copies them)
+for b in "${builds[@]}"; do
+    run_insights "$b" big-posts /api/generate_features 12 15 "x-client-id: demo" \
+        "x-auth-token: demo-token"
+done
 for b in "${builds[@]}"; do run_smsx "$b" idle-conns 1000; done
 for b in "${builds[@]}"; do run_smsx "$b" partial-heads 200 15; done
 exit 0

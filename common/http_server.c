@@ -630,7 +630,11 @@ void http_request_continue(struct http_request *req)
 {
     struct http_conn *conn = req->conn;
 
-    if (!conn || conn->state != HTTP_CONN_HEAD_HOOK || conn->req != req)
+    if (!conn) { /* the client left while the decision was pending: nothing to read */
+        http_request_discard(req);
+        return;
+    }
+    if (conn->state != HTTP_CONN_HEAD_HOOK || conn->req != req)
         return;
     http_conn_start_body(req);
     http_conn_process(conn);

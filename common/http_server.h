@@ -237,7 +237,8 @@ const char *http_request_body(struct http_request *req, size_t *len);
 long long http_request_content_length(const struct http_request *req);
 /*
  * After the head callback returned HTTP_HEAD_DEFER: read the body and run
- * the handler. On the request's worker loop only; at most once.
+ * the handler. On the request's worker loop only; at most once; the context
+ * is the server's again afterwards (if the client left meanwhile it is freed).
  */
 void http_request_continue(struct http_request *req);
 /* thread_init's result for this worker (NULL without thread_init). */
