@@ -991,8 +991,7 @@ static void test_memory_budget(void **state)
     close(c);
     /* back to zero once the replies have left (the server sees that a moment after we do) */
     for (int i = 0;; i++) {
-        rr = ask(http_server_admin_port(f->s), "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
-                 NULL);
+        rr = ask(http_server_admin_port(f->s), "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", NULL);
         if (strstr(rr->body, "t_http_buffered_bytes 0\n"))
             break;
         assert_true(i < 2000);
