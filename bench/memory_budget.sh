@@ -11,13 +11,11 @@
 # usage: bench/memory_budget.sh [BUILD_DIR]      (BASE_BUILD=dir for the comparison)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-export REPO_ROOT=$(pwd)
-NEW=$(cd "${1:-${BUILD:-build}}" && pwd) || exit 1
+# shellcheck source=../scripts/harness.sh
+source scripts/harness.sh
+harness_begin "${1:-${BUILD:-build}}" bench-logs
+NEW=$BUILD
 BASE=${BASE_BUILD:+$(cd "$BASE_BUILD" && pwd)}
-export BUILD=$NEW
-export LOG_DIR=${LOG_DIR:-$NEW/bench-logs}
-# shellcheck source=../tests/integration/lib.sh
-source tests/integration/lib.sh
 PY="python3 $REPO_ROOT/bench/memory_budget.py"
 
 builds=("$NEW")

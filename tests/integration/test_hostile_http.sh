@@ -89,6 +89,11 @@ smuggle "a space before the colon" "POST /api/extract HTTP/1.1\r\n${H}${J}Conten
 smuggle "a NUL cutting a value" "GET /health HTTP/1.1\r\n${H}X-Token: token\x00junk\r\n\r\n" 400
 smuggle "Content-Length with chunked" "POST /api/extract HTTP/1.1\r\n${H}${J}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" 400
 smuggle "a bad chunk size" "POST /api/extract HTTP/1.1\r\n${H}${J}Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n" 400
+smuggle "gzip before chunked: 501" "POST /api/extract HTTP/1.1\r\n${H}${J}Transfer-Encoding: gzip, chunked\r\n\r\n" 501
+smuggle "HTTP/2.0 as text: 505" "GET /health HTTP/2.0\r\n${H}\r\n" 505
+smuggle "an Expect we do not know: 417" "POST /api/extract HTTP/1.1\r\n${H}${J}Expect: magic\r\nContent-Length: 2\r\n\r\n" 417
+big=$(printf 'a%.0s' $(seq 17000))
+smuggle "a 17 KB header: 431" "GET /health HTTP/1.1\r\n${H}X-Big: $big\r\n\r\n" 431
 r=$($RAW send "$P" "POST /api/extract HTTP/1.1\r\n${H}${J}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n2;ext=1\r\n{}\r\n0\r\n\r\n")
 assert_eq "chunk extensions are accepted (the body reaches validation: 422)" 422 \
     "$(jq '.responses[0].status' <<<"$r")"

@@ -800,6 +800,13 @@ static void test_head_has_no_body(void **state)
     stop(f);
 }
 
+/* 17 x 1,000 bytes: past the 16 KiB head limit */
+#define K1                                                                                         \
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+    "aaaaaaaa"
+#define K10 K1 K1 K1 K1 K1 K1 K1 K1 K1 K1
+#define BIG_VALUE K10 K10 K10 K10 K10 K10 K10 K10 K10 K10 K10 K10 K10 K10 K10 K10 K10
+
 struct strict_case {
     const char *name;
     const char *request; /* NUL bytes written as \x01 are sent as NUL (see send_case) */
@@ -831,13 +838,15 @@ static const struct strict_case strict_cases[] = {
     {"gzip then chunked",
      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501},
     {"HTTP/2.0 text", "GET /hello HTTP/2.0\r\nHost: x\r\n\r\n", 505},
+    {"head over max_headers_bytes",
+     "GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: " BIG_VALUE "\r\n\r\n", 431},
     {"unknown expectation",
      "POST /echo HTTP/1.1\r\nHost: x\r\nExpect: magic\r\nContent-Length: 1\r\n\r\n", 417},
 };
 
 static void send_case(int fd, const char *text)
 {
-    char buf[1024];
+    char buf[20000];
     size_t n = strlen(text);
 
     memcpy(buf, text, n);
