@@ -112,29 +112,38 @@ assert_eq "no row of the user is left" 0 \
 stop_daemon "$INS_PID"
 
 # ---- PostgreSQL down ---------------------------------------------------------------------
-start_insights AUTH_CACHE_TTL_SECONDS=1 AUTH_STALE_MAX_SECONDS=6 || fail "insights-api did not restart"
+start_insights AUTH_CACHE_TTL_SECONDS=1 AUTH_STALE_MAX_SECONDS=10 || fail "insights-api did not restart"
 api /api/generate_features "$T_TMP/inline.json" acme "$tok3"
-checked_at=$(date +%s.%N) # the token's cache entry: trusted to +1 s, stale to +7 s
+checked_at=$(date +%s.%N) # the token's cache entry: trusted to +1 s, stale to +11 s
 assert_eq "before the outage: 200" 200 "$H_STATUS"
 wait_sql "SELECT count(*) FROM usage WHERE request_id = '$(header X-Request-Id)'" 1
 before=$(q "SELECT count(*) FROM usage")
 pg_ctl_peer stop
 sleep 1.2 # past the cache TTL: only the stale entry remains
+since_check() { awk -v t="$checked_at" -v now="$(date +%s.%N)" 'BEGIN { printf "%.1f", now - t }'; }
+early=$(since_check)
 for i in 1 2 3; do api /api/generate_features "$T_TMP/inline.json" acme "$tok3"; done
-assert_eq "PostgreSQL down: a known token keeps working" 200 "$H_STATUS"
+if awk -v e="$early" 'BEGIN { exit !(e < 8) }'; then
+    assert_eq "PostgreSQL down: a known token keeps working (stale, ${early} s after its check)" \
+        200 "$H_STATUS"
+    stale_seen=1
+else # a very slow machine: stopping PostgreSQL alone took the stale window
+    skip "PostgreSQL down: a known token keeps working: the outage began ${early} s after the check"
+    stale_seen=
+fi
 api /api/generate_features "$T_TMP/inline.json" acme never-seen-token
 assert_eq "PostgreSQL down: an unknown token gets 503, not 401" 503 "$H_STATUS"
-# issue 11 item 2: stale acceptance is bounded (TTL 1 s + AUTH_STALE_MAX_SECONDS 6 s)
-sleep "$(awk -v t="$checked_at" -v now="$(date +%s.%N)" 'BEGIN { d = t + 7.5 - now; print (d > 0 ? d : 0) }')"
+# issue 11 item 2: stale acceptance is bounded (TTL 1 s + AUTH_STALE_MAX_SECONDS 10 s)
+sleep "$(awk -v t="$checked_at" -v now="$(date +%s.%N)" 'BEGIN { d = t + 11.5 - now; print (d > 0 ? d : 0) }')"
 api /api/generate_features "$T_TMP/inline.json" acme "$tok3"
 assert_eq "PostgreSQL still down past TTL + AUTH_STALE_MAX_SECONDS: the cached token gets 503" \
     503 "$H_STATUS"
 m=$(metrics)
-assert_true "stale answers are counted in /metrics" \
+[ -n "$stale_seen" ] && assert_true "stale answers are counted in /metrics" \
     bash -c 'grep -q "^insights_auth_stale_total{result=\"accepted\"} [1-9]" <<<"$1"' _ "$m"
 assert_true "... and the refusal at the limit" \
     bash -c 'grep -q "^insights_auth_stale_total{result=\"refused\"} [1-9]" <<<"$1"' _ "$m"
-assert_contains "... beside the limit" "$m" "insights_auth_stale_max_seconds 6"
+assert_contains "... beside the limit" "$m" "insights_auth_stale_max_seconds 10"
 assert_true "... and logged" grep -q 'past the stale limit refused' "$D_LOG"
 insights_body "$T_TMP/async.json" "$uid" '["sms"]' acme
 api /api/async_insights "$T_TMP/async.json" acme "$tok3"
