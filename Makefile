@@ -89,10 +89,13 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS_ALL)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Installs what is missing (apt/npm); a stamp keeps it quick when all is there.
+# scripts/make.sh (the README's commands) runs it before make and sets DEPS_CHECKED=1.
 deps:
-	@scripts/deps.sh
+	@[ "$${DEPS_CHECKED:-}" = 1 ] || scripts/deps.sh
 
-run: deps all
+# Builds with one job per CPU even without -j (it is the README's first command).
+run: deps
+	@$(MAKE) --no-print-directory -j$$(nproc) all
 	@scripts/run-demo.sh $(BUILD) && scripts/run-demo-insights.sh $(BUILD)
 
 # The whole suite: unit tests, integration tests against real servers, the same under

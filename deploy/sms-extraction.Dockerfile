@@ -1,34 +1,39 @@
-# sms-extraction image. Build from the repository root:
-#   docker build -f deploy/sms-extraction.Dockerfile -t sms-extraction:dev .
-# Stage 1 compiles with the Debian toolchain; stage 2 holds only the binary, its rules and
-# the shared libraries it links, runs as an unprivileged user and writes nothing, so it
-# works with a read-only root filesystem. The HEALTHCHECK uses the daemon's own
-# --healthcheck (no curl in the image).
-FROM debian:12-slim AS build
+# sms-extraction image. Build from the repository root (podman is the engine we test; see
+# docs/deployment.md, or scripts/images.sh, which builds both images the way CI does):
+#   podman build --format docker -f deploy/sms-extraction.Dockerfile -t sms-extraction:dev .
+# Stage `build` compiles both daemons with the Debian toolchain; it is the same, instruction
+# for instruction, in deploy/insights-api.Dockerfile, so the second image reuses the first
+# one's cached layers and both images come from one compile. The final stage is FROM scratch:
+# the stripped binary, its rules, and only the shared libraries it links (deploy/runtime-root.sh);
+# no shell, no package manager. It runs as an unprivileged user and writes nothing, so it
+# works with a read-only root filesystem. The HEALTHCHECK uses the daemon's own --healthcheck.
+# BASE: the build stage's base; CI imports a pristine debootstrap root (scripts/bare-root.sh).
+ARG BASE=debian:12-slim
+
+FROM ${BASE} AS build
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        build-essential pkg-config libevent-dev libpq-dev libpcre2-dev libjansson-dev \
-        libcurl4-openssl-dev libssl-dev libmongoc-dev libbson-dev \
+        build-essential pkg-config ca-certificates libevent-dev libpq-dev libpcre2-dev \
+        libjansson-dev libcurl4-openssl-dev libssl-dev libmongoc-dev libbson-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./
 COPY common ./common
 COPY sms-extraction ./sms-extraction
 COPY insights-api ./insights-api
-RUN make BUILD=/out /out/sms-extraction && strip /out/sms-extraction
+COPY tools/load-user.c ./tools/load-user.c
+COPY deploy/runtime-root.sh ./deploy/runtime-root.sh
+RUN make -j"$(nproc)" BUILD=/out /out/sms-extraction /out/insights-api /out/tools/load-user \
+    && strip /out/sms-extraction /out/insights-api /out/tools/load-user \
+    && sh deploy/runtime-root.sh /runtime /out/sms-extraction /out/insights-api \
+    && mkdir -m 0700 /spool && chown 10001:10001 /spool
 
-FROM debian:12-slim
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends \
-        ca-certificates libevent-2.1-7 libevent-pthreads-2.1-7 libpq5 libpcre2-8-0 \
-        libjansson4 libcurl4 libssl3 libmongoc-1.0-0 libbson-1.0-0 \
-    && rm -rf /var/lib/apt/lists/* \
-    && groupadd --system --gid 10001 smsx \
-    && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin smsx
-# The daemon reads its default rule paths (sms-extraction/rules/*.json) relative to /app.
-WORKDIR /app
+FROM scratch
+COPY --from=build /runtime/ /
 COPY --from=build /out/sms-extraction /usr/local/bin/sms-extraction
-COPY sms-extraction/rules ./sms-extraction/rules
+# The daemon reads its default rule paths (sms-extraction/rules/*.json) relative to /app.
+COPY sms-extraction/rules /app/sms-extraction/rules
+WORKDIR /app
 ENV HTTP_PORT=8082 \
     ADMIN_PORT=9082 \
     LOG_LEVEL=info

@@ -1,17 +1,28 @@
 #!/usr/bin/env bash
-# Installs everything the build, the demo and the tests need on a fresh Debian 12 machine,
-# and nothing when it is all there (one dpkg-query and one stamp check: well under a second).
+# Installs everything the build, the demo and the tests need on a Debian 12 machine, bare
+# ones included (debootstrap minbase plus git: no make, no compiler), and nothing when it is
+# all there (one dpkg-query and two stamp checks: well under a second).
 #
-#   Debian packages  compilers, the C libraries, PostgreSQL 15, valgrind, wrk, node ...
+#   Debian packages  make, compilers, the C libraries, PostgreSQL 15, valgrind, wrk, node,
+#                    podman/buildah/debootstrap (image and fresh-machine checks), a kustomize
+#                    renderer (the machine's kubectl, else Debian's kubernetes-client 1.20) ...
 #   npm test peers   CongoDB (MongoDB wire protocol) and an S3 server that verifies SigV4,
 #                    pinned in tests/peers/package-lock.json, installed into .deps/peers
 #                    (gitignored). CongoDB ships inside @push.rocks/smartmongo@2.2.0, whose
 #                    own dependency list does not resolve on the registry, so its tarball is
 #                    unpacked by hand after an integrity check and only CongoDB's real
 #                    dependencies are installed.
+#   npm deploy tools the pinned validators of scripts/check-deploy.sh (tests/deploy), into
+#                    .deps/deploy.
 #
-# Safe to run again and again; CI runs it first (.ci/run). Needs root (or sudo) only when
-# a Debian package is missing.
+# usage: scripts/deps.sh            install what is missing, saying what
+#        scripts/deps.sh --check    install nothing: list what is missing, exit 1 if anything is
+# DEPS_EXTRA_APT="pkg ..." adds Debian packages to the required list (the tests use it to
+# feed the detection a package that does not exist).
+#
+# Safe to run again and again; scripts/make.sh runs it before make, CI through that.
+# Needs root (or sudo) only when a Debian package is missing. When it cannot tell what is
+# installed (no dpkg-query, dpkg-query failing) it stops with the reason instead of guessing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO_ROOT=$(pwd)
@@ -21,14 +32,23 @@ APT_PKGS=(build-essential pkg-config make git
     libcurl4-openssl-dev libssl-dev libcmocka-dev
     clang clang-format libclang-rt-14-dev valgrind pmccabe
     postgresql postgresql-15 postgresql-client-15
-    python3 wrk hyperfine curl ca-certificates jq procps util-linux
-    yamllint docker-compose prometheus python3-sklearn)
+    python3 wrk hyperfine curl ca-certificates jq procps util-linux openssl
+    yamllint docker-compose prometheus python3-sklearn
+    podman buildah runc debootstrap)
+# shellcheck disable=SC2206
+APT_PKGS+=(${DEPS_EXTRA_APT:-})
 
 SMARTMONGO=@push.rocks/smartmongo@2.2.0
 SMARTMONGO_TGZ=push.rocks-smartmongo-2.2.0.tgz
 SMARTMONGO_SHA512=ovVCNoJ3D0aBuKtoKaQWWQKvBngaGJq9fAPQigzji1EHsS1XyGpXWCpe5nq/ptGvBROOcpqZcOFEGAcrnb+OjA==
+PEERS_DIR=$REPO_ROOT/.deps/peers
+DEPLOY_DIR=$REPO_ROOT/.deps/deploy
 
 say() { echo "deps: $*"; }
+die() {
+    echo "deps: $*" >&2
+    exit 1
+}
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then
@@ -41,25 +61,57 @@ as_root() {
     fi
 }
 
-missing_apt() {
-    local pkgs=("${APT_PKGS[@]}")
+# The Debian packages to require on this machine: the fixed list, plus node/npm and a
+# kustomize renderer when the machine has none from elsewhere.
+wanted_apt() {
+    printf '%s\n' "${APT_PKGS[@]}"
     # node/npm may come from another Debian repository (the nodesource build bundles npm,
     # and Debian's npm package conflicts with it): only ask apt when they are absent.
-    command -v node >/dev/null || pkgs+=(nodejs)
-    command -v npm >/dev/null || pkgs+=(npm)
-    local installed
-    installed=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "${pkgs[@]}" 2>/dev/null |
-        awk '$2 ~ /^ii/ { print $1 }')
-    local p
-    for p in "${pkgs[@]}"; do
-        grep -qx "$p" <<<"$installed" || echo "$p"
-    done
+    command -v node >/dev/null || echo nodejs
+    command -v npm >/dev/null || echo npm
+    # Any kubectl renders the overlays (Google Cloud SDK's, upstream's); Debian 12 has
+    # kubernetes-client 1.20, whose kustomize the overlays are written for (k8s/).
+    command -v kubectl >/dev/null || echo kubernetes-client
+}
+
+# Prints the wanted packages that are not installed, one a line. Exits non-zero (with the
+# reason on stderr) when it cannot tell.
+missing_apt() {
+    local pkgs status rc=0 err
+    mapfile -t pkgs < <(wanted_apt)
+    command -v dpkg-query >/dev/null || {
+        echo "dpkg-query not found: this script knows Debian's packages only" >&2
+        return 2
+    }
+    err=$(mktemp)
+    # dpkg-query exits 1 when some package is not known to dpkg: exactly the packages we look
+    # for. Any other non-zero exit means it could not read its database.
+    status=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "${pkgs[@]}" 2>"$err") || rc=$?
+    if [ "$rc" -gt 1 ]; then
+        echo "dpkg-query failed (exit $rc): $(head -c 300 "$err")" >&2
+        rm -f "$err"
+        return 2
+    fi
+    rm -f "$err"
+    # Installed = the status letter (second of the abbreviation) is "i"; "un", "rc", half
+    # installed or unpacked packages count as missing
+    # (one awk for the whole list: a grep per package costs most of the quick path).
+    printf '%s\n' "${pkgs[@]}" | awk -v status="$status" '
+        BEGIN {
+            n = split(status, lines, "\n")
+            for (i = 1; i <= n; i++) {
+                split(lines[i], f, " ")
+                if (substr(f[2], 2, 1) == "i") installed[f[1]] = 1
+            }
+        }
+        !($0 in installed) && !seen[$0]++ { print }'
 }
 
 install_apt() {
-    local missing
-    mapfile -t missing < <(missing_apt)
-    [ "${#missing[@]}" = 0 ] && return 0
+    local missing_list missing
+    missing_list=$(missing_apt) || die "cannot tell which Debian packages are installed"
+    [ -z "$missing_list" ] && return 0
+    mapfile -t missing <<<"$missing_list"
     say "installing Debian packages: ${missing[*]}"
     # Installing the postgresql package would create and start a cluster on 5432; the tests
     # run their own throwaway cluster, so keep the packaged one from starting.
@@ -69,18 +121,21 @@ install_apt() {
         as_root chmod 755 "$policy"
         added_policy=1
     fi
-    local rc=0
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null || rc=$?
+    local rc=0 log=/tmp/deps-apt.log
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >"$log" 2>&1 || rc=$?
     if [ "$rc" = 0 ]; then
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-            "${missing[@]}" >/tmp/deps-apt.log 2>&1 || rc=$?
+            "${missing[@]}" >>"$log" 2>&1 || rc=$?
     fi
     [ "$added_policy" = 1 ] && as_root rm -f "$policy"
     if [ "$rc" != 0 ]; then
-        tail -n 20 /tmp/deps-apt.log >&2 || true
-        say "apt-get failed (exit $rc)" >&2
-        return "$rc"
+        tail -n 20 "$log" >&2 || true
+        die "apt-get failed (exit $rc; whole log: $log)"
     fi
+    # Check the result rather than trust apt's exit status.
+    missing_list=$(missing_apt) || die "cannot tell which Debian packages are installed"
+    [ -z "$missing_list" ] || die "still missing after apt-get install: $(echo $missing_list)"
+    say "installed ${#missing[@]} Debian packages"
 }
 
 peers_stamp() {
@@ -89,37 +144,82 @@ peers_stamp() {
     node --version
 }
 
+peers_current() {
+    command -v node >/dev/null || return 1
+    [ -f "$PEERS_DIR/.stamp" ] &&
+        [ "$(cat "$PEERS_DIR/.stamp")" = "$(peers_stamp | sha256sum | cut -d' ' -f1)" ] &&
+        [ -f "$PEERS_DIR/vendor/smartmongo/dist_ts/congodb/index.js" ] &&
+        [ -d "$PEERS_DIR/node_modules/@20minutes/s3rver" ]
+}
+
 install_peers() {
-    local dir="$REPO_ROOT/.deps/peers"
-    local want
-    want=$(peers_stamp | sha256sum | cut -d' ' -f1)
-    if [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$want" ] &&
-        [ -f "$dir/vendor/smartmongo/dist_ts/congodb/index.js" ] &&
-        [ -d "$dir/node_modules/@20minutes/s3rver" ]; then
-        return 0
-    fi
+    peers_current && return 0
+    local dir=$PEERS_DIR want
     say "installing npm test peers into .deps/peers"
+    want=$(peers_stamp | sha256sum | cut -d' ' -f1)
     rm -rf "$dir"
     mkdir -p "$dir/vendor"
     cp tests/peers/package.json tests/peers/package-lock.json "$dir/"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error 2>&1 | grep -v 'Unknown user config' || true)
-    [ -d "$dir/node_modules/@20minutes/s3rver" ] || {
-        say "npm ci failed" >&2
-        return 1
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >"$dir/npm.log" 2>&1) || {
+        tail -n 20 "$dir/npm.log" >&2
+        die "npm ci of tests/peers failed"
     }
-    (cd "$dir/vendor" && npm pack "$SMARTMONGO" --loglevel=error 2>&1 | grep -v 'Unknown user config' >/dev/null || true)
+    (cd "$dir/vendor" && npm pack "$SMARTMONGO" --loglevel=error >>"$dir/npm.log" 2>&1) ||
+        die "npm pack $SMARTMONGO failed (log: $dir/npm.log)"
     local got
     got=$(openssl dgst -sha512 -binary "$dir/vendor/$SMARTMONGO_TGZ" | base64 -w0)
-    if [ "$got" != "$SMARTMONGO_SHA512" ]; then
-        say "$SMARTMONGO_TGZ: integrity mismatch (got sha512-$got)" >&2
-        return 1
-    fi
+    [ "$got" = "$SMARTMONGO_SHA512" ] || die "$SMARTMONGO_TGZ: integrity mismatch (got sha512-$got)"
     mkdir -p "$dir/vendor/smartmongo"
     tar xzf "$dir/vendor/$SMARTMONGO_TGZ" -C "$dir/vendor/smartmongo" --strip-components=1
     rm -f "$dir/vendor/$SMARTMONGO_TGZ"
     echo "$want" >"$dir/.stamp"
 }
 
-install_apt
-install_peers
-say "ok"
+# scripts/check-deploy.sh installs these itself too; the same test (lock file unchanged).
+deploy_tools_current() {
+    [ -d "$DEPLOY_DIR/node_modules" ] &&
+        cmp -s tests/deploy/package-lock.json "$DEPLOY_DIR/.installed-lock.json"
+}
+
+install_deploy_tools() {
+    deploy_tools_current && return 0
+    say "installing npm deploy tools into .deps/deploy"
+    scripts/check-deploy.sh --deps-only || die "npm ci of tests/deploy failed"
+}
+
+check_only() {
+    local missing_list n=0
+    missing_list=$(missing_apt) || die "cannot tell which Debian packages are installed"
+    if [ -n "$missing_list" ]; then
+        say "missing Debian packages: $(echo $missing_list)"
+        n=$((n + $(grep -c . <<<"$missing_list")))
+    fi
+    peers_current || {
+        say "missing: npm test peers (.deps/peers, tests/peers/package-lock.json)"
+        n=$((n + 1))
+    }
+    deploy_tools_current || {
+        say "missing: npm deploy tools (.deps/deploy, tests/deploy/package-lock.json)"
+        n=$((n + 1))
+    }
+    if [ "$n" != 0 ]; then
+        say "$n missing (scripts/deps.sh installs them)"
+        exit 1
+    fi
+    say "nothing missing"
+}
+
+case "${1:-}" in
+--check)
+    check_only
+    ;;
+"")
+    install_apt
+    install_peers
+    install_deploy_tools
+    say "ok"
+    ;;
+*)
+    die "usage: scripts/deps.sh [--check]"
+    ;;
+esac
