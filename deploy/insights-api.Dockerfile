@@ -12,10 +12,12 @@
 # `forget`, `client ...`). The demo-loader target is the laptop stack's data seeder (it has
 # a shell and python3; the daemon image has neither). The HEALTHCHECK uses the daemon's own
 # --healthcheck (no curl in the image).
-# BASE: the build stage's base; CI imports a pristine debootstrap root (scripts/bare-root.sh).
-ARG BASE=debian:12-slim
+# BASE:BASE_TAG is the build stage's base; CI imports a pristine debootstrap root as
+# localhost/sms-insights-base:bookworm (scripts/bare-root.sh, scripts/images.sh).
+ARG BASE=debian
+ARG BASE_TAG=12-slim
 
-FROM ${BASE} AS build
+FROM ${BASE}:${BASE_TAG} AS build
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         build-essential pkg-config ca-certificates libevent-dev libpq-dev libpcre2-dev \
@@ -36,7 +38,7 @@ RUN make -j"$(nproc)" BUILD=/out /out/sms-extraction /out/insights-api /out/tool
 # Optional target for the laptop stack only (deploy/compose.yml, services demo-loader and
 # demo-client): tools/gen-users invents a borrower, tools/load-user puts it into MongoDB
 # sync_db, and insights-api (with a shell here) creates the demo client.
-FROM ${BASE} AS demo-loader
+FROM ${BASE}:${BASE_TAG} AS demo-loader
 RUN apt-get update \
     && apt-get install -y --no-install-recommends python3 libmongoc-1.0-0 libbson-1.0-0 \
         libjansson4 libevent-2.1-7 libevent-pthreads-2.1-7 libpq5 libpcre2-8-0 libcurl4 \

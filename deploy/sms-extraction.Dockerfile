@@ -7,10 +7,12 @@
 # the stripped binary, its rules, and only the shared libraries it links (deploy/runtime-root.sh);
 # no shell, no package manager. It runs as an unprivileged user and writes nothing, so it
 # works with a read-only root filesystem. The HEALTHCHECK uses the daemon's own --healthcheck.
-# BASE: the build stage's base; CI imports a pristine debootstrap root (scripts/bare-root.sh).
-ARG BASE=debian:12-slim
+# BASE:BASE_TAG is the build stage's base; CI imports a pristine debootstrap root as
+# localhost/sms-insights-base:bookworm (scripts/bare-root.sh, scripts/images.sh).
+ARG BASE=debian
+ARG BASE_TAG=12-slim
 
-FROM ${BASE} AS build
+FROM ${BASE}:${BASE_TAG} AS build
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         build-essential pkg-config ca-certificates libevent-dev libpq-dev libpcre2-dev \

@@ -9,7 +9,7 @@
 # `--isolation chroot` (the default fails on cgroups), `--format docker` (the OCI format
 # drops HEALTHCHECK).
 # usage: scripts/images.sh [TAG]      (default dev: localhost/sms-extraction:dev, ...)
-# Env: BASE_IMAGE=NAME uses that image as the build stage's base instead of the bare root.
+# Env: BASE_IMAGE=NAME:TAG uses that image as the build stage's base instead of the bare root.
 # Needs root (debootstrap, podman's store) and podman/buildah (scripts/deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +25,7 @@ die() {
 command -v podman >/dev/null || die "podman not found (scripts/deps.sh installs it)"
 
 # The two build stages must stay the same, or "one compile" silently becomes two.
-build_stage() { sed -n '/^FROM ${BASE} AS build$/,/^$/p' "$1"; }
+build_stage() { sed -n '/^FROM ${BASE}:${BASE_TAG} AS build$/,/^$/p' "$1"; }
 [ -n "$(build_stage deploy/sms-extraction.Dockerfile)" ] &&
     [ "$(build_stage deploy/sms-extraction.Dockerfile)" = "$(build_stage deploy/insights-api.Dockerfile)" ] ||
     die "the build stages of deploy/sms-extraction.Dockerfile and deploy/insights-api.Dockerfile differ"
@@ -41,14 +41,17 @@ import_base() {
     fi
     say "importing $tar as $BASE_NAME"
     podman import --change 'CMD ["bash"]' --change "LABEL org.sms-insights.root=$want" \
-        "$tar" "$BASE_NAME" >/dev/null
+        "$tar" "$BASE_NAME" >build/images/import.log 2>&1 || {
+        tail -n 20 build/images/import.log >&2
+        die "podman import of $tar failed"
+    }
 }
 
 build() { # NAME
     local t0=$SECONDS log=build/images/$1.build.log
     say "building localhost/$1:$TAG (log: $log)"
     podman build --isolation chroot --format docker --network host \
-        --build-arg BASE="$BASE" -f "deploy/$1.Dockerfile" -t "localhost/$1:$TAG" . >"$log" 2>&1 || {
+        --build-arg BASE="${BASE%:*}" --build-arg BASE_TAG="${BASE##*:}" -f "deploy/$1.Dockerfile" -t "localhost/$1:$TAG" . >"$log" 2>&1 || {
         tail -n 30 "$log" >&2
         die "podman build of deploy/$1.Dockerfile failed"
     }
