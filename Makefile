@@ -93,9 +93,10 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS_ALL)
 deps:
 	@[ "$${DEPS_CHECKED:-}" = 1 ] || scripts/deps.sh
 
-# Builds with one job per CPU even without -j (it is the README's first command).
+# Builds the two daemons (what the demo runs) with one job per CPU even without -j: it is
+# the README's first command.
 run: deps
-	@$(MAKE) --no-print-directory -j$$(nproc) all
+	@$(MAKE) --no-print-directory -j$$(nproc) $(DAEMONS)
 	@scripts/run-demo.sh $(BUILD) && scripts/run-demo-insights.sh $(BUILD)
 
 # The whole suite: unit tests, integration tests against real servers, the same under

@@ -6,7 +6,8 @@
 # when it exits 0; its "ok"/"FAIL" lines are counted. Ends with
 # "integration: N passed, M failed"; exits non-zero on any failure.
 # usage: scripts/run-integration.sh [BUILD_DIR] [test-name-filter]
-#        (COUNTS_FILE=f appends "N M"; LOG_DIR defaults to BUILD/test-logs/integration)
+#        (COUNTS_FILE=f appends "N M"; LOG_DIR defaults to BUILD/test-logs/integration;
+#        TESTS_DIR=tests/install runs that directory's test_*.sh instead, the same way)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 REPO_ROOT=$(pwd)
@@ -15,9 +16,11 @@ BUILD=$(cd "${1:-build}" 2>/dev/null && pwd) || {
     exit 1
 }
 filter=${2:-}
+TESTS_DIR=${TESTS_DIR:-tests/integration}
+KIND=$(basename "$TESTS_DIR")
 export BUILD REPO_ROOT
 export SHARED_DIR=${SHARED_DIR:-$(cd .. && pwd)/shared}
-export LOG_DIR=${LOG_DIR:-$BUILD/test-logs/integration}
+export LOG_DIR=${LOG_DIR:-$BUILD/test-logs/$KIND}
 mkdir -p "$LOG_DIR"
 
 # Reuse peers a caller already runs (scripts/test-all.sh does, for unit and integration
@@ -26,8 +29,8 @@ if ! env_lines=$(scripts/peers.sh env 2>/dev/null); then
     trap 'scripts/peers.sh down' EXIT
     trap 'exit 130' INT TERM
     env_lines=$(scripts/peers.sh up) || {
-        echo "FAIL integration: peers did not start"
-        echo "integration: 0 passed, 1 failed"
+        echo "FAIL $KIND: peers did not start"
+        echo "$KIND: 0 passed, 1 failed"
         [ -n "${COUNTS_FILE:-}" ] && echo "0 1" >>"$COUNTS_FILE"
         exit 1
     }
@@ -36,7 +39,7 @@ eval "$env_lines"
 
 pass=0
 failn=0
-for t in tests/integration/test_*.sh; do
+for t in "$TESTS_DIR"/test_*.sh; do
     [ -f "$t" ] || continue
     name=$(basename "$t" .sh)
     case "$name" in *"$filter"*) ;; *) continue ;; esac
@@ -58,6 +61,6 @@ for t in tests/integration/test_*.sh; do
     pass=$((pass + p))
     failn=$((failn + f))
 done
-echo "integration: $pass passed, $failn failed"
+echo "$KIND: $pass passed, $failn failed"
 [ -n "${COUNTS_FILE:-}" ] && echo "$pass $failn" >>"$COUNTS_FILE"
 [ "$failn" = 0 ]

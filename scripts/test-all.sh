@@ -5,10 +5,13 @@
 #   build, unit tests, integration tests against real PostgreSQL / CongoDB / S3
 #   the same build, unit and integration tests under ASan + UBSan (make SAN=1)
 #   valgrind --leak-check=full on a short daemon run (start, requests incl. bad ones, SIGTERM)
+#   scripts/deps.sh's detection, the README's first command on a bare Debian 12 root, both
+#   container images built and smoke-tested with podman (tests/install)
 #   docs drift (scripts/gen-docs.sh --check), a short libFuzzer run per fuzz target
 #   privacy: no SMS body or secret the tests sent appears in any daemon log of the run
 # Ends with the line "tests: N passed, M failed" and exits non-zero on any failure.
-# Env: JOBS (make -j, default: CPUs), FUZZ_SECONDS (default 10), SKIP_ASAN=1, SKIP_FUZZ=1.
+# Env: JOBS (make -j, default: CPUs), FUZZ_SECONDS (default 10), SKIP_ASAN=1, SKIP_FUZZ=1,
+# SKIP_FRESH_MACHINE=1, SKIP_IMAGES=1 (the last two refused under CI=true).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 REPO_ROOT=$(pwd)
@@ -92,6 +95,13 @@ check "valgrind --leak-check=full: sms-extraction start, requests, SIGTERM" \
     scripts/valgrind-run.sh build "$LOGS/valgrind"
 check "valgrind --leak-check=full: insights-api start, requests, SIGTERM" \
     scripts/valgrind-insights.sh build "$LOGS/valgrind-insights"
+
+section "install: deps detection, the README on a bare Debian 12 root, container images (tests/install)"
+# Minutes: the bare root downloads every package, the images are built. Without root or podman
+# a user's run prints SKIP lines with the reason (SKIP_FRESH_MACHINE=1, SKIP_IMAGES=1 leave
+# them out); under CI=true they never skip.
+TESTS_DIR=tests/install INTEGRATION_TIMEOUT=${INSTALL_TIMEOUT:-2400} LOG_DIR="$LOGS/install" \
+    scripts/run-integration.sh build
 
 section "deploy: Dockerfiles, compose, k8s overlays, alerts, OpenAPI (scripts/check-deploy.sh)"
 check "deploy checks (offline validation of everything ops runs)" scripts/check-deploy.sh build

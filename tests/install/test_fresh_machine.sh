@@ -64,10 +64,23 @@ mount --rbind /dev "$ROOT/dev" && MOUNTED+=(dev)
 mount --rbind /sys "$ROOT/sys" && MOUNTED+=(sys)
 assert_eq "/proc, /dev, /sys mounted in the root" "proc dev sys" "${MOUNTED[*]}"
 
+# The machine's own network setup, passed in as it is: its proxy variables, and the extra CA
+# node is given here (a machine may reach the npm registry through a proxy with its own CA;
+# Debian's apt goes over http and needs none). Nothing else of the host's environment.
+ROOT_ENV=()
+for v in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY; do
+    [ -n "${!v:-}" ] && ROOT_ENV+=("$v=${!v}")
+done
+if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
+    mkdir -p "$ROOT/etc/ssl/host"
+    cp "$NODE_EXTRA_CA_CERTS" "$ROOT/etc/ssl/host/node-extra-ca.pem"
+    ROOT_ENV+=(NODE_EXTRA_CA_CERTS=/etc/ssl/host/node-extra-ca.pem)
+fi
+
 # in_root CMD: CMD in bash inside the root, in the clone, with a login's bare environment.
 in_root() {
     chroot "$ROOT" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
-        PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+        PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "${ROOT_ENV[@]}" \
         /bin/bash -lc "cd /root/sms-insights && $1"
 }
 
