@@ -35,10 +35,11 @@ W=$(mktemp -d /tmp/fresh-machine.XXXXXX)
 ROOT=$W/root
 MOUNTED=()
 teardown() {
-    local pid m
+    local p pid m
     # Anything still running inside the root was started by this test: end it by PID.
-    for pid in $(ls /proc | grep -E '^[0-9]+$'); do
-        [ "$(readlink "/proc/$pid/root" 2>/dev/null)" = "$ROOT" ] && kill -KILL "$pid" 2>/dev/null
+    for p in /proc/[0-9]*; do
+        pid=${p#/proc/}
+        [ "$(readlink "$p/root" 2>/dev/null)" = "$ROOT" ] && kill -KILL "$pid" 2>/dev/null
     done
     for m in "${MOUNTED[@]}"; do umount -l "$ROOT/$m" 2>/dev/null; done
     # Only once nothing is mounted below it (rm would otherwise walk into /dev or /sys).

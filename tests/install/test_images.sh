@@ -24,7 +24,7 @@ command -v podman >/dev/null || prereq_missing "podman not found (scripts/deps.s
 
 TAG=${IMAGES_TAG:-}
 if [ -z "$TAG" ]; then
-    TAG=test
+    TAG="test"
     out=$("$REPO_ROOT/scripts/images.sh" "$TAG" 2>&1)
     rc=$?
     printf '%s\n' "$out" | sed 's/^/     /'
@@ -64,7 +64,7 @@ RUN_FLAGS=(--runtime runc --network host --ulimit nofile=4096:4096 --ulimit npro
 
 # run_daemon NAME IMAGE [podman args...]: detached on free ports; sets C_ID C_URL C_ADMIN_URL.
 run_daemon() {
-    local name=$1 img=$2 port admin i
+    local name=$1 img=$2 port admin
     shift 2
     port=$(free_port)
     admin=$(free_port)
@@ -74,7 +74,7 @@ run_daemon() {
     C_ID=$(podman run -d --name "smoke-$name-$$" "${RUN_FLAGS[@]}" -e HTTP_PORT="$port" \
         -e ADMIN_PORT="$admin" -e HTTP_BIND=127.0.0.1 "$@" "$img" 2>>"$PODMAN_ERR") || return 1
     CIDS+=("$C_ID")
-    for i in $(seq 200); do
+    for _ in $(seq 200); do
         curl -s -o /dev/null -m 1 "$C_URL/health" && return 0
         [ "$(podman inspect --format '{{.State.Running}}' "$C_ID")" = true ] || return 1
         sleep 0.1
@@ -193,7 +193,7 @@ PROXY_PORT=$(free_port)
 python3 "$REPO_ROOT/tests/install/hold_proxy.py" "$C_SMSX_URL" "$PROXY_PORT" "$T_TMP/hold" 2 &
 PROXY_PID=$!
 T_PIDS+=("$PROXY_PID")
-for i in $(seq 100); do port_open "$PROXY_PORT" && break; sleep 0.05; done
+for _ in $(seq 100); do port_open "$PROXY_PORT" && break; sleep 0.05; done
 if run_daemon insights-drain "$INS_IMG" -e LOG_LEVEL=info -e DEMO_CLIENTS="demo_client:$TOKEN" \
     -e SMS_EXTRACTOR_SERVICE_URL="http://127.0.0.1:$PROXY_PORT" --tmpfs "$SPOOL_TMPFS"; then
     DRAIN_ID=$C_ID
@@ -202,7 +202,7 @@ if run_daemon insights-drain "$INS_IMG" -e LOG_LEVEL=info -e DEMO_CLIENTS="demo_
         -H 'x-client-id: demo_client' -H "x-auth-token: $TOKEN" --data-binary "@$T_TMP/inline.json" \
         "$C_URL/api/generate_features" >"$T_TMP/drain.code" &
     curl_pid=$!
-    for i in $(seq 200); do [ -e "$T_TMP/hold.held" ] && break; sleep 0.05; done
+    for _ in $(seq 200); do [ -e "$T_TMP/hold.held" ] && break; sleep 0.05; done
     assert_true "a request is in flight (its sms-extraction call is held)" test -e "$T_TMP/hold.held"
     podman stop -t 15 "$DRAIN_ID" >/dev/null 2>>"$PODMAN_ERR"
     assert_eq "podman stop insights-api: exit status 0" 0 "$(podman inspect --format '{{.State.ExitCode}}' "$DRAIN_ID")"
