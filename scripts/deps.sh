@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the build, the demo and the tests need on a Debian 12 machine, bare
 # ones included (debootstrap minbase plus git: no make, no compiler), and nothing when it is
-# all there (one dpkg-query and two stamp checks: well under a second).
+# all there (one dpkg-query, the rest in bash: well under a second).
 #
 #   Debian packages  make, compilers, the C libraries, PostgreSQL 15, valgrind, wrk, node,
 #                    podman/buildah/debootstrap (image and fresh-machine checks), a kustomize
@@ -61,57 +61,56 @@ as_root() {
     fi
 }
 
-# The Debian packages to require on this machine: the fixed list, plus node/npm and a
-# kustomize renderer when the machine has none from elsewhere.
+# The quick path (everything installed) is what every `scripts/make.sh` pays: it forks one
+# dpkg-query and nothing else, since on a busy machine each process costs a tenth of a second.
+
+# WANTED: the Debian packages to require on this machine: the fixed list, plus node/npm and
+# a kustomize renderer when the machine has none from elsewhere.
 wanted_apt() {
-    printf '%s\n' "${APT_PKGS[@]}"
+    WANTED=("${APT_PKGS[@]}")
     # node/npm may come from another Debian repository (the nodesource build bundles npm,
     # and Debian's npm package conflicts with it): only ask apt when they are absent.
-    command -v node >/dev/null || echo nodejs
-    command -v npm >/dev/null || echo npm
+    command -v node >/dev/null || WANTED+=(nodejs)
+    command -v npm >/dev/null || WANTED+=(npm)
     # Any kubectl renders the overlays (Google Cloud SDK's, upstream's); Debian 12 has
     # kubernetes-client 1.20, whose kustomize the overlays are written for (k8s/).
-    command -v kubectl >/dev/null || echo kubernetes-client
+    command -v kubectl >/dev/null || WANTED+=(kubernetes-client)
 }
 
-# Prints the wanted packages that are not installed, one a line. Exits non-zero (with the
-# reason on stderr) when it cannot tell.
+# MISSING: the wanted packages that are not installed. Returns non-zero (with the reason on
+# stderr) when it cannot tell.
 missing_apt() {
-    local pkgs status rc=0 err
-    mapfile -t pkgs < <(wanted_apt)
+    local status rc=0 name abbrev p
+    local -A installed=()
+    MISSING=()
+    wanted_apt
     command -v dpkg-query >/dev/null || {
         echo "dpkg-query not found: this script knows Debian's packages only" >&2
         return 2
     }
-    err=$(mktemp)
     # dpkg-query exits 1 when some package is not known to dpkg: exactly the packages we look
-    # for. Any other non-zero exit means it could not read its database.
-    status=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "${pkgs[@]}" 2>"$err") || rc=$?
+    # for. Any other non-zero exit means it could not read its database: ask again for the
+    # message (only on that path, to keep the quick path at one process).
+    status=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "${WANTED[@]}" 2>/dev/null) || rc=$?
     if [ "$rc" -gt 1 ]; then
-        echo "dpkg-query failed (exit $rc): $(head -c 300 "$err")" >&2
-        rm -f "$err"
+        echo "dpkg-query failed (exit $rc): $(dpkg-query -W "${WANTED[@]}" 2>&1 >/dev/null | head -c 300)" >&2
         return 2
     fi
-    rm -f "$err"
     # Installed = the status letter (second of the abbreviation) is "i"; "un", "rc", half
-    # installed or unpacked packages count as missing
-    # (one awk for the whole list: a grep per package costs most of the quick path).
-    printf '%s\n' "${pkgs[@]}" | awk -v status="$status" '
-        BEGIN {
-            n = split(status, lines, "\n")
-            for (i = 1; i <= n; i++) {
-                split(lines[i], f, " ")
-                if (substr(f[2], 2, 1) == "i") installed[f[1]] = 1
-            }
-        }
-        !($0 in installed) && !seen[$0]++ { print }'
+    # installed or unpacked packages count as missing.
+    while read -r name abbrev; do
+        [ "${abbrev:1:1}" = i ] && installed[$name]=1
+    done <<<"$status"
+    for p in "${WANTED[@]}"; do
+        [ -n "${installed[$p]:-}" ] || [[ " ${MISSING[*]} " == *" $p "* ]] || MISSING+=("$p")
+    done
 }
 
 install_apt() {
-    local missing_list missing
-    missing_list=$(missing_apt) || die "cannot tell which Debian packages are installed"
-    [ -z "$missing_list" ] && return 0
-    mapfile -t missing <<<"$missing_list"
+    local missing
+    missing_apt || die "cannot tell which Debian packages are installed"
+    [ "${#MISSING[@]}" = 0 ] && return 0
+    missing=("${MISSING[@]}")
     say "installing Debian packages: ${missing[*]}"
     # Installing the postgresql package would create and start a cluster on 5432; the tests
     # run their own throwaway cluster, so keep the packaged one from starting.
@@ -133,30 +132,33 @@ install_apt() {
         die "apt-get failed (exit $rc; whole log: $log)"
     fi
     # Check the result rather than trust apt's exit status.
-    missing_list=$(missing_apt) || die "cannot tell which Debian packages are installed"
-    [ -z "$missing_list" ] || die "still missing after apt-get install: $(echo $missing_list)"
+    missing_apt || die "cannot tell which Debian packages are installed"
+    [ "${#MISSING[@]}" = 0 ] || die "still missing after apt-get install: ${MISSING[*]}"
     say "installed ${#missing[@]} Debian packages"
 }
 
-peers_stamp() {
-    cat tests/peers/package.json tests/peers/package-lock.json
-    echo "$SMARTMONGO $SMARTMONGO_SHA512"
-    node --version
-}
+# What the installed peers depend on: the pinned lists (npm ci leaves copies of them in
+# .deps/peers), the smartmongo tarball and the node binary (by path, and not newer than the
+# stamp). Compared in bash, without a process.
+peers_want() { echo "$(command -v node) $SMARTMONGO $SMARTMONGO_SHA512"; }
+
+same_file() { [ -f "$1" ] && [ -f "$2" ] && [ "$(<"$1")" = "$(<"$2")" ]; }
 
 peers_current() {
-    command -v node >/dev/null || return 1
-    [ -f "$PEERS_DIR/.stamp" ] &&
-        [ "$(cat "$PEERS_DIR/.stamp")" = "$(peers_stamp | sha256sum | cut -d' ' -f1)" ] &&
+    local node
+    node=$(command -v node) || return 1
+    [ -f "$PEERS_DIR/.stamp" ] && [ "$(<"$PEERS_DIR/.stamp")" = "$(peers_want)" ] &&
+        [ ! "$node" -nt "$PEERS_DIR/.stamp" ] &&
+        same_file tests/peers/package.json "$PEERS_DIR/package.json" &&
+        same_file tests/peers/package-lock.json "$PEERS_DIR/package-lock.json" &&
         [ -f "$PEERS_DIR/vendor/smartmongo/dist_ts/congodb/index.js" ] &&
         [ -d "$PEERS_DIR/node_modules/@20minutes/s3rver" ]
 }
 
 install_peers() {
     peers_current && return 0
-    local dir=$PEERS_DIR want
+    local dir=$PEERS_DIR
     say "installing npm test peers into .deps/peers"
-    want=$(peers_stamp | sha256sum | cut -d' ' -f1)
     rm -rf "$dir"
     mkdir -p "$dir/vendor"
     cp tests/peers/package.json tests/peers/package-lock.json "$dir/"
@@ -172,13 +174,13 @@ install_peers() {
     mkdir -p "$dir/vendor/smartmongo"
     tar xzf "$dir/vendor/$SMARTMONGO_TGZ" -C "$dir/vendor/smartmongo" --strip-components=1
     rm -f "$dir/vendor/$SMARTMONGO_TGZ"
-    echo "$want" >"$dir/.stamp"
+    peers_want >"$dir/.stamp"
 }
 
 # scripts/check-deploy.sh installs these itself too; the same test (lock file unchanged).
 deploy_tools_current() {
     [ -d "$DEPLOY_DIR/node_modules" ] &&
-        cmp -s tests/deploy/package-lock.json "$DEPLOY_DIR/.installed-lock.json"
+        same_file tests/deploy/package-lock.json "$DEPLOY_DIR/.installed-lock.json"
 }
 
 install_deploy_tools() {
@@ -188,11 +190,11 @@ install_deploy_tools() {
 }
 
 check_only() {
-    local missing_list n=0
-    missing_list=$(missing_apt) || die "cannot tell which Debian packages are installed"
-    if [ -n "$missing_list" ]; then
-        say "missing Debian packages: $(echo $missing_list)"
-        n=$((n + $(grep -c . <<<"$missing_list")))
+    local n=0
+    missing_apt || die "cannot tell which Debian packages are installed"
+    if [ "${#MISSING[@]}" != 0 ]; then
+        say "missing Debian packages: ${MISSING[*]}"
+        n=${#MISSING[@]}
     fi
     peers_current || {
         say "missing: npm test peers (.deps/peers, tests/peers/package-lock.json)"
