@@ -100,7 +100,7 @@ section "install: deps detection, the README on a bare Debian 12 root, container
 # Minutes: the bare root downloads every package, the images are built. Without root or podman
 # a user's run prints SKIP lines with the reason (SKIP_FRESH_MACHINE=1, SKIP_IMAGES=1 leave
 # them out); under CI=true they never skip.
-TESTS_DIR=tests/install INTEGRATION_TIMEOUT=${INSTALL_TIMEOUT:-2400} LOG_DIR="$LOGS/install" \
+TESTS_DIR=tests/install INTEGRATION_TIMEOUT=${INSTALL_TIMEOUT:-3600} LOG_DIR="$LOGS/install" \
     scripts/run-integration.sh build
 
 section "deploy: Dockerfiles, compose, k8s overlays, alerts, OpenAPI (scripts/check-deploy.sh)"
