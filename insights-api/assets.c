@@ -21,6 +21,8 @@ static const enum ins_artifact kind_artifact[MAPS_KIND_COUNT] = {
     [MAPS_AVG_DEVICE_PRICE] = INS_ART_AVG_DEVICE_MAPPING,
     [MAPS_MERCHANTS] = INS_ART_MERCHANT_MAPPING,
     [MAPS_SMS_SENDERS] = INS_ART_SMS_MAPPING,
+    [MAPS_PAYERS] = INS_ART_PAYER_MAPPING,
+    [MAPS_CLIENT_EXCLUSIONS] = INS_ART_CLIENT_EXCLUSIONS,
 };
 
 /* The guide's model/predictor-list rows (config.h lgbm[]) and the score version each is. */

@@ -45,7 +45,7 @@
 const char *const ins_artifact_env[INS_ART__COUNT] = {
     "APPS_MAPPING_PATH",   "FRAUD_APPS_MAPPING_PATH", "AVG_DEVICE_MAPPING_PATH",
     "DEVICE_MAPPING_PATH", "MERCHANT_MAPPING_PATH",   "SMS_MAPPING_PATH",
-    "SMS_MAPPING_V2_PATH",
+    "SMS_MAPPING_V2_PATH", "PAYER_MAPPING_PATH",      "CLIENT_EXCLUSIONS_PATH",
 };
 
 const struct config_var ins_config_table[] = {
@@ -184,6 +184,12 @@ const struct config_var ins_config_table[] = {
         "SMS sender mapping v2 (file path or s3://bucket/key); when set it is used instead of "
         "SMS_MAPPING_PATH",
         artifacts[INS_ART_SMS_MAPPING_V2]),
+    ART("PAYER_MAPPING_PATH", "payer_mapping.json",
+        "payer name -> kind (gig platforms), for the income features", INS_ART_PAYER_MAPPING),
+    ART("CLIENT_EXCLUSIONS_PATH", "client_exclusions.json",
+        "each client's own SMS sender headers and app packages, left out of its users' "
+        "features (leakage control)",
+        INS_ART_CLIENT_EXCLUSIONS),
 
     STR("FEATURES_CATALOGUE_PATH", "insights-api/catalogue/features.tsv", 0,
         "the feature catalogue (TSV; file path or s3://bucket/key)", catalogue_path),

@@ -30,6 +30,8 @@ enum ins_artifact {
     INS_ART_MERCHANT_MAPPING,
     INS_ART_SMS_MAPPING,
     INS_ART_SMS_MAPPING_V2,
+    INS_ART_PAYER_MAPPING,     /* ours: payer names -> kind (gig platforms) */
+    INS_ART_CLIENT_EXCLUSIONS, /* ours: each client's own SMS headers and apps (leakage) */
     INS_ART__COUNT
 };
 

@@ -59,6 +59,16 @@ struct features_catalogue {
     int *reg_slot; /* registry index -> catalogue index */
     size_t fam_base[FE_NFAMILIES], fam_count[FE_NFAMILIES];
     size_t n_strings;
+    struct fe_params params;
+};
+
+/* The catalogue's "# param: <name> <value>" lines: tunable constants of definitions. */
+static const struct {
+    const char *name;
+    size_t offset;
+    double def, min, max;
+} param_rows[] = {
+    {"balance_floor_inr", offsetof(struct fe_params, balance_floor_inr), 1000, 0, 1e9},
 };
 
 struct fe_out {
@@ -79,6 +89,9 @@ struct vec_priv {
     int *str_slot; /* catalogue index -> store slot, -1 for non-strings */
     struct fe_sms *sms;
     size_t sms_cap;
+    struct sms_fact *kept; /* the SMS left after leakage control, when any was left out */
+    size_t kept_cap;
+    struct fe_instrument inst[FE_MAX_INSTRUMENTS];
 };
 
 static void set_err(char *err, size_t err_len, const char *fmt, ...)
@@ -223,9 +236,13 @@ static const struct user_data empty_user = {
 
 static int declare_all(struct features_catalogue *c, struct fe_out *o, char *err, size_t err_len)
 {
-    struct fe_shared shared = {NAN, NAN, NAN, false};
-    struct fe_ctx ctx = {
-        .u = &empty_user, .shared = &shared, .now = 86400 * 365, .mask = FEATURES_GROUP_ALL};
+    struct fe_shared shared = {NAN, NAN, NAN, false, {0}, 0};
+    struct fe_ctx ctx = {.u = &empty_user,
+                         .params = &c->params,
+                         .shared = &shared,
+                         .now = 86400 * 365,
+                         .first_day = INT32_MAX,
+                         .mask = FEATURES_GROUP_ALL};
     memset(o, 0, sizeof(*o));
     o->declare = true;
     for (size_t f = 0; f < FE_NFAMILIES; f++) {
@@ -362,6 +379,35 @@ static int parse_row(struct features_catalogue *c, char *line, size_t lineno, ch
     return 0;
 }
 
+/* " balance_floor_inr 1000": a known name and a number in its range. */
+static int parse_param(struct features_catalogue *c, const char *p, size_t lineno, char *err,
+                       size_t err_len)
+{
+    char name[64];
+    int used = 0;
+    if (sscanf(p, " %63s %n", name, &used) != 1)
+        used = 0;
+    for (size_t i = 0; used && i < sizeof(param_rows) / sizeof(param_rows[0]); i++) {
+        if (strcmp(name, param_rows[i].name) != 0)
+            continue;
+        char *end;
+        errno = 0;
+        double v = strtod(p + used, &end);
+        while (*end == ' ')
+            end++;
+        if (errno || end == p + used || *end || !(v >= param_rows[i].min) ||
+            !(v <= param_rows[i].max)) {
+            set_err(err, err_len, "catalogue line %zu: param %s: expected a number in [%g, %g]",
+                    lineno, name, param_rows[i].min, param_rows[i].max);
+            return -1;
+        }
+        *(double *)((char *)&c->params + param_rows[i].offset) = v;
+        return 0;
+    }
+    set_err(err, err_len, "catalogue line %zu: unknown param (known: balance_floor_inr)", lineno);
+    return -1;
+}
+
 static int parse_text(struct features_catalogue *c, char *err, size_t err_len)
 {
     size_t lines = 1, lineno = 0;
@@ -394,6 +440,9 @@ static int parse_text(struct features_catalogue *c, char *err, size_t err_len)
                 while (*v == ' ')
                     v++;
                 snprintf(c->version, sizeof(c->version), "%s", v);
+            } else if (strncmp(line, "# param:", 8) == 0 &&
+                       parse_param(c, line + 8, lineno, err, err_len) < 0) {
+                return -1;
             }
             continue;
         }
@@ -471,6 +520,8 @@ int features_catalogue_load(const char *bytes, size_t len, struct features_catal
     }
     c->text = xcalloc(len + 1, 1);
     memcpy(c->text, bytes, len);
+    for (size_t i = 0; i < sizeof(param_rows) / sizeof(param_rows[0]); i++)
+        *(double *)((char *)&c->params + param_rows[i].offset) = param_rows[i].def;
     if (parse_text(c, err, err_len) < 0 || declare_all(c, &o, err, err_len) < 0 ||
         match_registry(c, &o, err, err_len) < 0)
         goto out;
@@ -584,6 +635,7 @@ void features_vector_free(struct feature_vector *v)
         free(p->store);
         free(p->str_slot);
         free(p->sms);
+        free(p->kept);
         free(p);
     }
     free(v->values);
@@ -656,6 +708,42 @@ static enum fe_channel channel_of(const char *c)
     return FE_CH_OTHER;
 }
 
+static bool starts_with(const char *s, const char *prefix)
+{
+    return s && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static bool eq(const char *a, const char *b)
+{
+    return a && strcmp(a, b) == 0;
+}
+
+/*
+ * The rail of an SMS: the one its text names, else the one its kind implies
+ * (docs/features.md, "Channels"): an ATM withdrawal is atm even when the text
+ * says "card"; an EMI or mandate debit is nach; a UPI-typed record or a
+ * counter-party that is a VPA is upi; a card- or wallet-typed one card or wallet.
+ */
+static enum fe_channel derive_channel(const struct sms_fact *f)
+{
+    const char *sub = f->sms_sub_type;
+    enum fe_channel ch = channel_of(f->channel);
+    if (eq(sub, "atm_withdrawal"))
+        return FE_CH_ATM;
+    if (ch != FE_CH_OTHER)
+        return ch;
+    if (eq(sub, "emi") || eq(sub, "mandate_failed"))
+        return FE_CH_NACH;
+    if (starts_with(f->sms_type, "upi_") ||
+        (f->transaction_party && strchr(f->transaction_party, '@')))
+        return FE_CH_UPI;
+    if (starts_with(f->sms_type, "card_"))
+        return FE_CH_CARD;
+    if (starts_with(f->sms_type, "wallet_"))
+        return FE_CH_WALLET;
+    return FE_CH_OTHER;
+}
+
 static enum fe_sender sender_of(const char *type)
 {
     static const struct {
@@ -695,11 +783,11 @@ static bool same_str(const char *a, const char *b)
  * the same reference, or without references on the same account and type
  * within 2 minutes. Only the first is counted.
  */
-static bool is_duplicate(const struct user_data *u, const struct fe_sms *s, size_t i)
+static bool is_duplicate(const struct sms_fact *sms, const struct fe_sms *s, size_t i)
 {
-    const struct sms_fact *a = &u->sms[i];
+    const struct sms_fact *a = &sms[i];
     for (size_t j = i; j-- > 0;) {
-        const struct sms_fact *b = &u->sms[j];
+        const struct sms_fact *b = &sms[j];
         if (a->ts - b->ts > 600)
             break;
         if (!s[j].txn || b->direction != a->direction || fabs(b->amount - a->amount) > 0.005)
@@ -717,28 +805,39 @@ static bool is_duplicate(const struct user_data *u, const struct fe_sms *s, size
     return false;
 }
 
+/*
+ * About a credit card: the issuer sent it, it states a limit, it is a card
+ * bill paid or a limit change, or it is a statement or bill with a minimum
+ * due (only cards have one).
+ */
+static bool about_credit_card(const struct sms_fact *f, const struct fe_sms *s)
+{
+    bool bill = s->kind == FE_K_STATEMENT || s->kind == FE_K_BILL_DUE;
+    return s->sender == FE_S_CREDIT_CARD || isfinite(f->credit_limit) ||
+           isfinite(f->available_limit) || s->kind == FE_K_CARD_PAYMENT ||
+           s->kind == FE_K_CARD_LIMIT || (bill && isfinite(f->min_due)) ||
+           (s->kind == FE_K_STATEMENT && isfinite(f->due_amount));
+}
+
 static void prepare_one(const struct fe_ctx *ctx, struct fe_sms *all, size_t i)
 {
-    const struct sms_fact *f = &ctx->u->sms[i];
+    const struct sms_fact *f = &ctx->sms[i];
     struct fe_sms *s = &all[i];
     int mday = 0;
     int64_t day = ist_day(f->ts);
     memset(s, 0, sizeof(*s));
+    s->inst = -1;
     s->day = (int32_t)day;
     s->age_days = (double)(ctx->now - f->ts) / 86400.0;
     s->kind = (unsigned char)kind_of(f->sms_type);
-    s->channel = (unsigned char)channel_of(f->channel);
+    s->channel = (unsigned char)derive_channel(f);
     s->sender = (unsigned char)sender_of(f->sender_type);
     if (s->sender == FE_S_UNKNOWN && f->sender) {
         const struct maps_sender *ms = maps_sender_lookup(ctx->maps, f->sender);
         if (ms)
             s->sender = (unsigned char)sender_of(ms->type);
     }
-    s->credit_card =
-        s->sender == FE_S_CREDIT_CARD || isfinite(f->credit_limit) ||
-        isfinite(f->available_limit) || s->kind == FE_K_CARD_PAYMENT ||
-        s->kind == FE_K_CARD_LIMIT ||
-        (s->kind == FE_K_STATEMENT && (isfinite(f->due_amount) || isfinite(f->min_due)));
+    s->credit_card = about_credit_card(f, s);
     int mi = month_index_of_day(day, &mday);
     s->mday = (unsigned char)mday;
     if (f->ts <= ctx->now) {
@@ -752,10 +851,43 @@ static void prepare_one(const struct fe_ctx *ctx, struct fe_sms *all, size_t i)
     }
     s->txn = f->is_transactional && f->direction != SMS_DIRECTION_NONE && f->amount > 0 &&
              isfinite(f->amount);
-    if (s->txn && is_duplicate(ctx->u, all, i)) {
+    if (s->txn && is_duplicate(ctx->sms, all, i)) {
         s->dup = true;
         s->txn = false;
     }
+}
+
+static void *grow(void *p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return p;
+    size_t c = need + need / 2 + 64;
+    void *q = realloc(p, c * size);
+    if (!q) {
+        fprintf(stderr, "features: out of memory\n");
+        abort();
+    }
+    *cap = c;
+    return q;
+}
+
+/*
+ * Leakage control: the SMS the features read are the user's, without those
+ * from the client's own sender headers (client_exclusions.json). The common
+ * case, a client with no list, reads u->sms in place.
+ */
+static const struct sms_fact *kept_sms(const struct fe_ctx *ctx, struct vec_priv *p, size_t *n)
+{
+    const struct user_data *u = ctx->u;
+    if (!maps_client_known(ctx->maps, u->client_id))
+        return u->sms;
+    size_t k = 0;
+    p->kept = grow(p->kept, &p->kept_cap, *n, sizeof(*p->kept));
+    for (size_t i = 0; i < *n; i++)
+        if (!u->sms[i].sender || !maps_client_has(ctx->maps, false, u->client_id, u->sms[i].sender))
+            p->kept[k++] = u->sms[i];
+    *n = k;
+    return p->kept;
 }
 
 static void prepare(struct fe_ctx *ctx, struct vec_priv *p)
@@ -766,19 +898,57 @@ static void prepare(struct fe_ctx *ctx, struct vec_priv *p)
     ctx->today = (int32_t)today;
     ctx->month_index = month_index_of_day(today, NULL);
     ctx->n = u->sms_state == SOURCE_OK ? u->sms_count : 0;
-    if (ctx->n > p->sms_cap) {
-        size_t cap = ctx->n + ctx->n / 2 + 64;
-        struct fe_sms *s = realloc(p->sms, cap * sizeof(*s));
-        if (!s) {
-            fprintf(stderr, "features: out of memory\n");
-            abort();
-        }
-        p->sms = s;
-        p->sms_cap = cap;
-    }
-    for (size_t i = 0; i < ctx->n; i++)
+    ctx->sms = ctx->n ? kept_sms(ctx, p, &ctx->n) : u->sms;
+    ctx->first_day = INT32_MAX;
+    p->sms = grow(p->sms, &p->sms_cap, ctx->n, sizeof(*p->sms));
+    for (size_t i = 0; i < ctx->n; i++) {
         prepare_one(ctx, p->sms, i);
+        if (ctx->sms[i].ts <= ctx->now && p->sms[i].day < ctx->first_day)
+            ctx->first_day = p->sms[i].day;
+    }
     ctx->s = p->sms;
+    ctx->inst = p->inst;
+    ctx->n_inst = fe_instruments_build(ctx, p->sms, p->inst);
+    fe_mark_transfers(ctx, p->sms);
+}
+
+/* Days since 1970-01-01 of a civil date (the inverse of civil_from_days). */
+static int64_t days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+int32_t fe_civil_day(int y, int m, int d)
+{
+    return (int32_t)days_from_civil(y, m, d);
+}
+
+void fe_civil_date(int32_t day, int *y, int *m, int *d)
+{
+    civil_from_days(day, y, m, d);
+}
+
+int fe_days_in_month(int y, int m)
+{
+    return m == 12 ? 31 : (int)(days_from_civil(y, m + 1, 1) - days_from_civil(y, m, 1));
+}
+
+int32_t fe_month_first_day(const struct fe_ctx *ctx, int m)
+{
+    int mi = ctx->month_index - m;
+    return (int32_t)days_from_civil(mi / 12, mi % 12 + 1, 1);
+}
+
+bool fe_month_observed(const struct fe_ctx *ctx, int m)
+{
+    if (ctx->first_day == INT32_MAX)
+        return true; /* no SMS at all: counts are 0, as in every window */
+    return ctx->first_day <= fe_month_first_day(ctx, m);
 }
 
 /* ---- compute ---- */
@@ -812,8 +982,9 @@ static bool family_runs(const struct fe_family *f, const struct user_data *u, un
 void features_compute(const struct features_catalogue *c, const struct maps *maps,
                       const struct user_data *u, unsigned groups_mask, struct feature_vector *out)
 {
-    struct fe_shared shared = {NAN, NAN, NAN, false};
-    struct fe_ctx ctx = {.u = u, .maps = maps, .shared = &shared, .mask = groups_mask};
+    struct fe_shared shared = {NAN, NAN, NAN, false, {0}, 0};
+    struct fe_ctx ctx = {
+        .u = u, .maps = maps, .params = &c->params, .shared = &shared, .mask = groups_mask};
     struct fe_out o = {.c = c, .v = out};
     struct vec_priv *p = out->priv;
 

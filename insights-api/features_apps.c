@@ -3,7 +3,9 @@
  * The installed-app list, read through the apps mapping: how many lending,
  * gambling, finance ... apps a user has and how recently they installed
  * them. A burst of lending-app installs in the last 30 days is one of the
- * most used signals in Indian digital lending.
+ * most used signals in Indian digital lending. The client's own apps
+ * (client_exclusions.json) are left out: installing the lender's app to
+ * apply must not count against the application.
  */
 #include <string.h>
 
@@ -79,8 +81,11 @@ static void run_apps(struct fe_ctx *ctx, struct fe_out *o)
     static const struct apps_acc zero;
     struct apps_acc a = zero;
     size_t n = ctx->u->apps_state == SOURCE_OK ? ctx->u->apps_count : 0;
+    bool own = maps_client_known(ctx->maps, ctx->u->client_id);
     for (size_t i = 0; i < n; i++)
-        add_app(ctx, &a, &ctx->u->apps[i]);
+        if (!own ||
+            !maps_client_has(ctx->maps, true, ctx->u->client_id, ctx->u->apps[i].package_name))
+            add_app(ctx, &a, &ctx->u->apps[i]);
     fe_num(o, a.total, "apps_count_total");
     fe_num(o, a.user, "apps_count_user");
     fe_num(o, a.system, "apps_count_system");

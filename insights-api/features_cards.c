@@ -1,26 +1,26 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Credit cards: limits, how much of them is used, bills and how they are
- * paid. A card is the unique_pan of SMS the pre-pass marked as about a credit
- * card (a card issuer's sender, a credit or available limit, a card bill
- * payment or a statement with a due amount). Utilisation is
- * 1 - available / limit over cards whose latest SMS gave both.
+ * paid. A card is an instrument of kind credit card (institution and the
+ * card's last digits; the pre-pass marks SMS about a credit card: the
+ * issuer's sender, a credit or available limit, a card bill payment, a
+ * statement or bill with a minimum due). A card-SMS that prints no digits
+ * belongs to the issuer's only card when it has one. The limit of a card
+ * is the latest one stated (statements, limit messages, spends that quote
+ * it), the available limit likewise; utilisation is
+ * 1 - available / limit over the cards with both.
  */
 #include <string.h>
 
 #include "insights-api/features_impl.h"
 
-#define MAX_CARDS 16
-
 struct card {
-    const char *key;
     double limit, avail;
     int64_t limit_ts, avail_ts;
 };
 
 struct cards {
-    struct card c[MAX_CARDS];
-    int n;
+    struct card c[FE_MAX_INSTRUMENTS]; /* by instrument index */
     struct fe_acc spend[FE_NWIN], spend_month[FE_NMONTH], pay[FE_NWIN];
     double bill_month[FE_NMONTH], due[FE_NWIN], late180, limit_change180, declined90;
     struct fe_acc bills90;
@@ -28,19 +28,24 @@ struct cards {
     int64_t latest_bill_ts;
 };
 
-static struct card *card_of(struct cards *a, const struct sms_fact *f)
+/* The card an SMS is about: its instrument, else the issuer's only card; NULL when unknown. */
+static struct card *card_of(const struct fe_ctx *ctx, struct cards *a, size_t i)
 {
-    const char *key = f->unique_pan ? f->unique_pan : f->sender_name ? f->sender_name : f->sender;
-    if (!key)
-        return NULL;
-    for (int i = 0; i < a->n; i++)
-        if (strcmp(a->c[i].key, key) == 0)
-            return &a->c[i];
-    if (a->n == MAX_CARDS)
-        return NULL;
-    struct card *c = &a->c[a->n++];
-    *c = (struct card){.key = key, .limit = NAN, .avail = NAN};
-    return c;
+    const struct fe_sms *s = &ctx->s[i];
+    if (s->inst >= 0)
+        return ctx->inst[s->inst].kind == FE_I_CREDIT_CARD ? &a->c[s->inst] : NULL;
+    const char *who = ctx->sms[i].sender_name ? ctx->sms[i].sender_name : ctx->sms[i].sender;
+    int found = -1;
+    for (int k = 0; k < ctx->n_inst; k++) {
+        const struct fe_instrument *in = &ctx->inst[k];
+        if (in->kind != FE_I_CREDIT_CARD || !who || !in->institution ||
+            strcmp(in->institution, who) != 0)
+            continue;
+        if (found >= 0)
+            return NULL;
+        found = k;
+    }
+    return found >= 0 ? &a->c[found] : NULL;
 }
 
 static void add_limits(struct card *c, const struct sms_fact *f)
@@ -71,9 +76,11 @@ static void add_bill(struct cards *a, const struct sms_fact *f, const struct fe_
     }
 }
 
-static void add_one(struct cards *a, const struct sms_fact *f, const struct fe_sms *s)
+static void add_one(const struct fe_ctx *ctx, struct cards *a, size_t i)
 {
-    struct card *c = card_of(a, f);
+    const struct sms_fact *f = &ctx->sms[i];
+    const struct fe_sms *s = &ctx->s[i];
+    struct card *c = card_of(ctx, a, i);
     if (c)
         add_limits(c, f);
     bool spend = s->txn && f->direction == SMS_DIRECTION_DEBIT && s->kind == FE_K_EXECUTED;
@@ -101,13 +108,18 @@ static void run_cards(struct fe_ctx *ctx, struct fe_out *o)
     static const struct cards zero;
     struct cards a = zero;
     a.latest_bill = a.latest_min_due = NAN;
+    for (int k = 0; k < FE_MAX_INSTRUMENTS; k++)
+        a.c[k] = (struct card){.limit = NAN, .avail = NAN};
     for (size_t i = 0; i < ctx->n; i++)
-        if (ctx->s[i].credit_card && ctx->u->sms[i].ts <= ctx->now)
-            add_one(&a, &ctx->u->sms[i], &ctx->s[i]);
-    double lim = 0, avail = 0, maxlim = NAN, ulim = 0, uavail = 0;
+        if (ctx->s[i].credit_card && ctx->sms[i].ts <= ctx->now)
+            add_one(ctx, &a, i);
+    double lim = 0, avail = 0, maxlim = NAN, ulim = 0, uavail = 0, n = 0;
     int nlim = 0, navail = 0;
-    for (int i = 0; i < a.n; i++) {
+    for (int i = 0; i < ctx->n_inst; i++) {
         const struct card *c = &a.c[i];
+        if (ctx->inst[i].kind != FE_I_CREDIT_CARD)
+            continue;
+        n++;
         if (isfinite(c->limit)) {
             lim += c->limit;
             nlim++;
@@ -122,7 +134,8 @@ static void run_cards(struct fe_ctx *ctx, struct fe_out *o)
             uavail += c->avail;
         }
     }
-    fe_num(o, a.n, "cc_count");
+    fe_num(o, n, "cc_count");
+    fe_num(o, nlim, "cc_limit_known_count");
     fe_num(o, nlim ? lim : NAN, "cc_total_limit");
     fe_num(o, maxlim, "cc_max_limit");
     fe_num(o, navail ? avail : NAN, "cc_total_available_limit");
@@ -133,13 +146,13 @@ static void run_cards(struct fe_ctx *ctx, struct fe_out *o)
         fe_num(o, a.spend[w3[k]].sum, "cc_spend_sum_%s", fe_win_names[w3[k]]);
     }
     for (int m = 0; m < FE_NMONTH; m++)
-        fe_num(o, a.spend_month[m].sum, "cc_spend_m%d", m);
+        fe_num(o, fe_month_value(ctx, m, a.spend_month[m].sum), "cc_spend_m%d", m);
     fe_num(o, a.pay[FE_W90].n, "cc_payment_count_c90");
     fe_num(o, a.pay[FE_W90].sum, "cc_payment_sum_c90");
     fe_num(o, a.latest_bill, "cc_latest_bill_amount");
     fe_num(o, a.latest_min_due, "cc_latest_min_due");
     for (int m = 0; m < 4; m++)
-        fe_num(o, a.bill_month[m], "cc_bill_m%d", m);
+        fe_num(o, fe_month_value(ctx, m, a.bill_month[m]), "cc_bill_m%d", m);
     fe_num(o, fe_ratio(a.pay[FE_W90].sum, a.bills90.sum), "cc_payment_to_bill_ratio_c90");
     fe_num(o, a.due[FE_W30], "cc_due_reminder_count_c30");
     fe_num(o, a.due[FE_W90], "cc_due_reminder_count_c90");

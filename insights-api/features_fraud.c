@@ -33,7 +33,7 @@ static void count_apps(const struct fe_ctx *ctx, struct fraud_counts *c)
     for (size_t i = 0; i < na; i++) {
         const struct app_fact *p = &u->apps[i];
         const char *cat = maps_fraud_app_lookup(ctx->maps, p->package_name);
-        if (!cat)
+        if (!cat || maps_client_has(ctx->maps, true, u->client_id, p->package_name))
             continue;
         int64_t age = p->install_ts > 0 ? ctx->now - p->install_ts : -1;
         bool in30 = age >= 0 && age < 30 * 86400, in7 = age >= 0 && age < 7 * 86400;

@@ -87,38 +87,75 @@ enum fe_sender {
 };
 extern const char *const fe_sender_names[FE_S_COUNT];
 
-/* Facts derived once per SMS by the shared pre-pass. */
-struct fe_sms {
-    unsigned char win;  /* bit w set when the SMS is inside window w */
-    signed char month;  /* 0..5 for m0..m5, -1 outside */
-    unsigned char kind; /* enum fe_kind */
-    unsigned char channel;
-    unsigned char sender; /* enum fe_sender (sender_type, else the sender mapping) */
-    unsigned char mday;   /* India-time day of month */
-    bool txn;         /* money moved: transactional, debit/credit, amount > 0, not a duplicate */
-    bool dup;         /* repeats an earlier SMS's transaction */
-    bool credit_card; /* about a credit card: card sender, limits, card bill paid/statement */
-    int32_t day;      /* India-time day number (days since 1970-01-01) */
-    double age_days;  /* (now - ts) / 86400; negative in the future */
+/* What a payment instrument is (the account key of docs/features.md). */
+enum fe_inst_kind {
+    FE_I_NONE = 0,
+    FE_I_ACCOUNT,     /* a bank (or payments bank) account */
+    FE_I_DEBIT_CARD,  /* a card of a bank account, seen only as a card */
+    FE_I_CREDIT_CARD, /* a credit card */
+    FE_I_WALLET,      /* a wallet */
+    FE_I_COUNT
 };
 
-/* Results one family hands to a later one (salary -> affordability). */
+#define FE_MAX_INSTRUMENTS 64
+#define FE_TAIL_MAX 4 /* digits of an account or card number that identify it */
+
+/* One instrument of the user: institution, kind and the last digits printed. */
+struct fe_instrument {
+    const char *institution; /* sender_name, else the normalised header */
+    char tail[FE_TAIL_MAX + 1];
+    unsigned char kind; /* enum fe_inst_kind */
+};
+
+/* Facts derived once per SMS by the shared pre-pass. */
+struct fe_sms {
+    unsigned char win;     /* bit w set when the SMS is inside window w */
+    signed char month;     /* 0..5 for m0..m5, -1 outside */
+    unsigned char kind;    /* enum fe_kind */
+    unsigned char channel; /* the rail named, else derived from the kind (ATM, VPA -> upi, ...) */
+    unsigned char sender;  /* enum fe_sender (sender_type, else the sender mapping) */
+    unsigned char mday;    /* India-time day of month */
+    signed char inst;      /* index into ctx->inst, -1 when the SMS names none of the user's */
+    bool txn;           /* money moved: transactional, debit/credit, amount > 0, not a duplicate */
+    bool dup;           /* repeats an earlier SMS's transaction */
+    bool credit_card;   /* about a credit card: card sender, limits, card bill paid/statement */
+    bool self_transfer; /* one leg of money moved between two of the user's own accounts */
+    bool borrowed;      /* a loan disbursal: the lender's SMS or the bank's credit of it */
+    int32_t day;        /* India-time day number (days since 1970-01-01) */
+    double age_days;    /* (now - ts) / 86400; negative in the future */
+};
+
+#define FE_MAX_EMI_DEBITS 256
+
+/* Results one family hands to a later one (salary -> affordability, obligations -> balance). */
 struct fe_shared {
     double estimated_salary;   /* NAN when not salaried */
-    double estimated_income;   /* salary, else median monthly credits (NAN when unknown) */
-    double monthly_obligation; /* NAN when unknown */
+    double estimated_income;   /* salary, else median monthly clean income (NAN when unknown) */
+    double monthly_obligation; /* contracted EMIs a month; NAN when unknown */
     bool salaried;
+    uint32_t emi_debits[FE_MAX_EMI_DEBITS]; /* SMS indices of EMI debits, in time order */
+    int n_emi_debits;
+};
+
+/* Tunable constants of feature definitions, from the catalogue's "# param:" lines. */
+struct fe_params {
+    double balance_floor_inr; /* balance_days_under_floor_*: a day ending below this */
 };
 
 struct fe_ctx {
     const struct user_data *u;
     const struct maps *maps;
-    const struct fe_sms *s; /* parallel to u->sms */
-    size_t n;               /* SMS to read (0 when the source is empty) */
-    int64_t now;
-    int32_t today;   /* India-time day number of now */
-    int month_index; /* India-time year*12 + month0 of now */
-    unsigned mask;   /* groups asked */
+    const struct fe_params *params;
+    const struct sms_fact *sms; /* the SMS the features read: u->sms without the client's own */
+    const struct fe_sms *s;     /* parallel to sms */
+    size_t n;                   /* SMS to read (0 when the source is empty) */
+    const struct fe_instrument *inst; /* the user's instruments (accounts, cards, wallets) */
+    int n_inst;
+    int64_t now;       /* every window counts back from this one value (u->now) */
+    int32_t today;     /* India-time day number of now */
+    int32_t first_day; /* India-time day of the oldest SMS (history start); INT32_MAX when none */
+    int month_index;   /* India-time year*12 + month0 of now */
+    unsigned mask;     /* groups asked */
     struct fe_shared *shared;
 };
 
@@ -190,11 +227,40 @@ static inline bool fe_in(const struct fe_sms *s, int w)
     return (s->win >> w) & 1u;
 }
 
+/*
+ * The pre-pass steps in features_instruments.c: group the SMS's account and
+ * card digits into the user's instruments (s[i].inst, kinds resolved across
+ * all SMS), then mark the legs of self-transfers and the credits that are a
+ * loan disbursal. scratch holds FE_MAX_INSTRUMENTS entries.
+ */
+int fe_instruments_build(const struct fe_ctx *ctx, struct fe_sms *s, struct fe_instrument *scratch);
+void fe_mark_transfers(const struct fe_ctx *ctx, struct fe_sms *s);
+
+/*
+ * True when the history (the oldest SMS) covers calendar month m (0..5) from
+ * its first day; a month the inbox only partly saw reports null, not a
+ * number that looks like a bad month.
+ */
+bool fe_month_observed(const struct fe_ctx *ctx, int m);
+/* Day numbers (days since 1970-01-01) and civil dates, both ways. */
+int32_t fe_civil_day(int y, int m, int d);
+void fe_civil_date(int32_t day, int *y, int *m, int *d);
+int fe_days_in_month(int y, int m);
+/* India-time day number of the first day of calendar month m (0 = this month). */
+int32_t fe_month_first_day(const struct fe_ctx *ctx, int m);
+/* v when month m is observed, else NAN. */
+static inline double fe_month_value(const struct fe_ctx *ctx, int m, double v);
+
 /* Median of v[0..n) (sorts v in place); NAN when n == 0. */
 double fe_median(double *v, size_t n);
 /* True when s contains word (ASCII, case-insensitive, on word boundaries). */
 bool fe_has_word(const char *s, const char *word);
 /* Days since the last SMS matching, as a double; NAN when none (ts <= now only). */
 double fe_days_since(const struct fe_ctx *ctx, int64_t ts);
+
+static inline double fe_month_value(const struct fe_ctx *ctx, int m, double v)
+{
+    return fe_month_observed(ctx, m) ? v : NAN;
+}
 
 #endif

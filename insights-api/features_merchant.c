@@ -64,7 +64,7 @@ static void run_merchant(struct fe_ctx *ctx, struct fe_out *o)
 {
     double n30[NCAT] = {0}, sum30[NCAT] = {0}, sum90[NCAT] = {0}, total90 = 0;
     for (size_t i = 0; i < ctx->n; i++) {
-        const struct sms_fact *f = &ctx->u->sms[i];
+        const struct sms_fact *f = &ctx->sms[i];
         const struct fe_sms *s = &ctx->s[i];
         if (!s->txn || f->direction != SMS_DIRECTION_DEBIT || !fe_in(s, FE_W90))
             continue;

@@ -15,6 +15,17 @@
  * before it (the notice, or a notice the extractor typed as a charge because
  * it quotes the fee), else it is an event of its own; a notice always starts
  * an event, so two loans bouncing on one day at one bank are two events.
+ *
+ * What the user owes is read from what was contracted, not only from what
+ * was paid: an EMI is evidenced by its debit, its reminder (a notice typed
+ * EMI due, or a bill or scheduled debit a lender sent, with an amount), an
+ * e-mandate registered for a lender or a loan, or its bounce notice (the
+ * amount of the returned instrument). Evidence of the last 90 days is
+ * de-duplicated per lender and amount (the same amount within 1% whoever
+ * names it, or the same named lender within 5%), so a borrower whose EMIs
+ * bounce still shows every EMI owed. SIPs and other investment debits
+ * (sub-type investment, a mutual-fund clearing house or AMC as party or
+ * sender) are never EMIs; they are counted apart.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +50,7 @@ static bool is_emi(const struct fe_ctx *ctx, const struct sms_fact *f, const str
     if (!s->txn || f->direction != SMS_DIRECTION_DEBIT || s->kind != FE_K_EXECUTED)
         return false;
     const char *sub = f->sms_sub_type ? f->sms_sub_type : "";
-    if (strcmp(sub, "investment") == 0)
+    if (strcmp(sub, "investment") == 0 || s->sender == FE_S_INVESTMENT)
         return false;
     const char *p = f->transaction_party;
     const char *cat = p ? maps_merchant_category(ctx->maps, p) : NULL;
@@ -123,13 +134,13 @@ static bool is_bounce_sms(const struct fe_ctx *ctx, size_t i)
 {
     const struct fe_sms *s = &ctx->s[i];
     return s->kind == FE_K_BOUNCE_RETURN || s->kind == FE_K_BOUNCE_CHARGE ||
-           is_charge_for_bounce(&ctx->u->sms[i], s);
+           is_charge_for_bounce(&ctx->sms[i], s);
 }
 
 /* A debit of a fee: the charge half of a bounce event (else the notice half). */
 static bool is_charge_half(const struct fe_ctx *ctx, size_t i)
 {
-    const struct sms_fact *f = &ctx->u->sms[i];
+    const struct sms_fact *f = &ctx->sms[i];
     return ctx->s[i].kind != FE_K_BOUNCE_RETURN && f->direction == SMS_DIRECTION_DEBIT &&
            f->amount > 0;
 }
@@ -148,7 +159,7 @@ enum { JOIN_SAME_FEE = 0, JOIN_NOTICE, JOIN_ANY, JOIN_N };
 
 static bool can_join(const struct fe_ctx *ctx, const struct bounce_book *b, int k, int j, int rule)
 {
-    const struct sms_fact *c = &ctx->u->sms[b->idx[k]], *e = &ctx->u->sms[b->idx[j]];
+    const struct sms_fact *c = &ctx->sms[b->idx[k]], *e = &ctx->sms[b->idx[j]];
     if (b->joined[j] || b->partner[j] >= 0 || !same_sender(c, e))
         return false;
     bool notice = !is_charge_half(ctx, b->idx[j]);
@@ -175,7 +186,7 @@ static void bounce_pair(const struct fe_ctx *ctx, struct bounce_book *b)
                 continue;
             int first = -1;
             for (int j = k; j-- > 0;) {
-                if (ctx->u->sms[b->idx[k]].ts - ctx->u->sms[b->idx[j]].ts > BOUNCE_LINK_SECONDS)
+                if (ctx->sms[b->idx[k]].ts - ctx->sms[b->idx[j]].ts > BOUNCE_LINK_SECONDS)
                     break;
                 if (can_join(ctx, b, k, j, rule))
                     first = j;
@@ -194,7 +205,10 @@ static const char *const loan_names[L_N] = {"loan_application", "loan_approval",
 
 struct obl {
     struct fe_acc emi[FE_NWIN], emi_month[FE_NMONTH];
-    struct emi_book book90;
+    struct emi_book book90;     /* EMIs debited */
+    struct emi_book contracted; /* EMIs owed: debits, reminders, mandates, bounce notices */
+    struct emi_book sips;       /* recurring investments */
+    struct fe_acc sip90;
     struct bounce_book bounces;
     struct fe_acc bounce[FE_NWIN], bounce_charge[FE_NWIN], penalty[FE_NWIN];
     double bounce_month[FE_NMONTH], nach_bounce180, cheque_bounce180;
@@ -206,23 +220,72 @@ struct obl {
     int64_t last_bounce, last_disbursal, last_application;
 };
 
-static void add_emi(const struct fe_ctx *ctx, struct obl *a, size_t i)
+static void add_emi(struct fe_ctx *ctx, struct obl *a, size_t i)
 {
-    const struct sms_fact *f = &ctx->u->sms[i];
+    const struct sms_fact *f = &ctx->sms[i];
     const struct fe_sms *s = &ctx->s[i];
     for (int w = 0; w < FE_NWIN; w++)
         if (fe_in(s, w))
             fe_acc_add(&a->emi[w], f->amount);
     if (s->month >= 0)
         fe_acc_add(&a->emi_month[s->month], f->amount);
-    if (fe_in(s, FE_W90))
+    if (fe_in(s, FE_W90)) {
         emi_note(&a->book90, lender_key(f, s), f->amount);
+        emi_note(&a->contracted, lender_key(f, s), f->amount);
+    }
+    if (ctx->shared->n_emi_debits < FE_MAX_EMI_DEBITS)
+        ctx->shared->emi_debits[ctx->shared->n_emi_debits++] = (uint32_t)i;
+}
+
+static bool is_investment_debit(const struct fe_ctx *ctx, const struct sms_fact *f,
+                                const struct fe_sms *s)
+{
+    if (!s->txn || f->direction != SMS_DIRECTION_DEBIT)
+        return false;
+    const char *cat = maps_merchant_category(ctx->maps, f->transaction_party);
+    return (f->sms_sub_type && strcmp(f->sms_sub_type, "investment") == 0) ||
+           s->sender == FE_S_INVESTMENT || (cat && strcmp(cat, "investment") == 0);
+}
+
+static bool usable_amount(double v)
+{
+    return isfinite(v) && v > 0;
+}
+
+/*
+ * An EMI owed, stated before or instead of its debit: an EMI-due notice, a
+ * bill or scheduled debit from a lender, an e-mandate for a lender or a
+ * loan, a returned EMI (bounce notice) whose party is not an investment.
+ */
+static void note_contracted(const struct fe_ctx *ctx, struct obl *a, size_t i)
+{
+    const struct sms_fact *f = &ctx->sms[i];
+    const struct fe_sms *s = &ctx->s[i];
+    double v = usable_amount(f->amount) ? f->amount : f->due_amount;
+    if (!fe_in(s, FE_W90) || !usable_amount(v) || s->credit_card)
+        return;
+    const char *sub = f->sms_sub_type ? f->sms_sub_type : "";
+    const char *p = f->transaction_party;
+    const char *cat = p ? maps_merchant_category(ctx->maps, p) : NULL;
+    bool invest = cat && (strcmp(cat, "investment") == 0 || strcmp(cat, "insurance") == 0);
+    bool owed = false;
+    if (s->kind == FE_K_BILL_DUE)
+        owed = strcmp(sub, "emi_due") == 0 || is_lender_sender(s);
+    else if (s->kind == FE_K_FUTURE_DEBIT)
+        owed = is_lender_sender(s) && !invest;
+    else if (s->kind == FE_K_MANDATE)
+        owed = is_lender_sender(s) || (p && (maps_is_lender_name(ctx->maps, p) ||
+                                             fe_has_word(p, "loan") || fe_has_word(p, "emi")));
+    else if (s->kind == FE_K_BOUNCE_RETURN)
+        owed = !invest && !is_investment_debit(ctx, f, s);
+    if (owed)
+        emi_note(&a->contracted, lender_key(f, s), v);
 }
 
 /* NACH/ECS/EMI and cheque bounces: the first SMS of the event that says which. */
 static void bounce_kind(const struct fe_ctx *ctx, size_t i, double *nach, double *cheque)
 {
-    const struct sms_fact *f = &ctx->u->sms[i];
+    const struct sms_fact *f = &ctx->sms[i];
     const struct fe_sms *s = &ctx->s[i];
     const char *sub = f->sms_sub_type ? f->sms_sub_type : "";
     *nach = s->channel == FE_CH_NACH || strstr(sub, "nach") || strstr(sub, "ecs") ||
@@ -237,7 +300,7 @@ static void bounce_kind(const struct fe_ctx *ctx, size_t i, double *nach, double
 static void add_bounce(const struct fe_ctx *ctx, struct obl *a, size_t i, bool event, bool charge,
                        long partner)
 {
-    const struct sms_fact *f = &ctx->u->sms[i];
+    const struct sms_fact *f = &ctx->sms[i];
     const struct fe_sms *s = &ctx->s[i];
     for (int w = 0; w < FE_NWIN; w++) {
         if (!fe_in(s, w))
@@ -293,7 +356,7 @@ static void add_bounces(const struct fe_ctx *ctx, struct obl *a)
 
 static void add_loan(const struct fe_ctx *ctx, struct obl *a, size_t i)
 {
-    const struct sms_fact *f = &ctx->u->sms[i];
+    const struct sms_fact *f = &ctx->sms[i];
     const struct fe_sms *s = &ctx->s[i];
     int k = s->kind == FE_K_LOAN_APPLICATION ? L_APP
             : s->kind == FE_K_LOAN_APPROVAL  ? L_APPROVE
@@ -325,7 +388,7 @@ static void add_loan(const struct fe_ctx *ctx, struct obl *a, size_t i)
 
 static void add_other(const struct fe_ctx *ctx, struct obl *a, size_t i)
 {
-    const struct sms_fact *f = &ctx->u->sms[i];
+    const struct sms_fact *f = &ctx->sms[i];
     const struct fe_sms *s = &ctx->s[i];
     bool emi_due =
         s->kind == FE_K_BILL_DUE && f->sms_sub_type && strcmp(f->sms_sub_type, "emi_due") == 0;
@@ -347,11 +410,11 @@ static void add_other(const struct fe_ctx *ctx, struct obl *a, size_t i)
  */
 static bool is_lender_echo(const struct fe_ctx *ctx, size_t i)
 {
-    const struct sms_fact *f = &ctx->u->sms[i];
+    const struct sms_fact *f = &ctx->sms[i];
     if (!is_lender_sender(&ctx->s[i]))
         return false;
     for (size_t j = 0; j < ctx->n; j++) {
-        const struct sms_fact *g = &ctx->u->sms[j];
+        const struct sms_fact *g = &ctx->sms[j];
         if (g->ts < f->ts - EMI_ECHO_SECONDS)
             continue;
         if (g->ts > f->ts + EMI_ECHO_SECONDS)
@@ -363,14 +426,25 @@ static bool is_lender_echo(const struct fe_ctx *ctx, size_t i)
     return false;
 }
 
-static void accumulate(const struct fe_ctx *ctx, struct obl *a)
+static void accumulate(struct fe_ctx *ctx, struct obl *a)
 {
     for (size_t i = 0; i < ctx->n; i++) {
         const struct fe_sms *s = &ctx->s[i];
-        if (is_emi(ctx, &ctx->u->sms[i], s)) {
+        const struct sms_fact *f = &ctx->sms[i];
+        if (is_investment_debit(ctx, f, s)) {
+            if (fe_in(s, FE_W90)) {
+                fe_acc_add(&a->sip90, f->amount);
+                emi_note(&a->sips, NULL, f->amount);
+            }
+            continue;
+        }
+        if (is_emi(ctx, f, s)) {
             if (!is_lender_echo(ctx, i))
                 add_emi(ctx, a, i);
-        } else if (is_bounce_sms(ctx, i))
+            continue;
+        }
+        note_contracted(ctx, a, i);
+        if (is_bounce_sms(ctx, i))
             note_bounce(ctx, a, i);
         else if (s->kind >= FE_K_LOAN_APPLICATION && s->kind <= FE_K_LOAN_DISBURSAL)
             add_loan(ctx, a, i);
@@ -380,17 +454,25 @@ static void accumulate(const struct fe_ctx *ctx, struct obl *a)
     add_bounces(ctx, a);
 }
 
+static double book_sum(const struct emi_book *b)
+{
+    double t = 0;
+    for (int i = 0; i < b->n; i++)
+        t += b->amount[i];
+    return t;
+}
+
 static void emit_emi(struct fe_ctx *ctx, struct fe_out *o, const struct obl *a)
 {
     static const int w3[] = {FE_W30, FE_W90, FE_W180};
     for (int k = 0; k < 3; k++) {
-        fe_num(o, a->emi[w3[k]].n, "emi_count_%s", fe_win_names[w3[k]]);
-        fe_num(o, a->emi[w3[k]].sum, "emi_sum_%s", fe_win_names[w3[k]]);
+        fe_num(o, a->emi[w3[k]].n, "emi_debit_count_%s", fe_win_names[w3[k]]);
+        fe_num(o, a->emi[w3[k]].sum, "emi_debit_sum_%s", fe_win_names[w3[k]]);
     }
     for (int m = 0; m < FE_NMONTH; m++)
-        fe_num(o, a->emi_month[m].sum, "emi_m%d", m);
+        fe_num(o, fe_month_value(ctx, m, a->emi_month[m].sum), "emi_debit_m%d", m);
     fe_num(o, fe_max(&a->emi[FE_W90]), "emi_max_amount_c90");
-    fe_num(o, a->book90.n, "emi_count");
+    fe_num(o, a->book90.n, "emi_loans_debited_count_c90");
     double lenders = 0;
     for (int i = 0; i < a->book90.n; i++) {
         bool dup = false;
@@ -400,16 +482,22 @@ static void emit_emi(struct fe_ctx *ctx, struct fe_out *o, const struct obl *a)
         lenders += !dup;
     }
     fe_num(o, lenders, "emi_lenders_count_c90");
-    double ob = (a->emi_month[1].sum + a->emi_month[2].sum + a->emi_month[3].sum) / 3;
-    ob = fmax(ob, a->emi[FE_W30].sum);
+    fe_num(o, a->contracted.n, "emi_loans_contracted_count_c90");
+    double ob = book_sum(&a->contracted);
     ctx->shared->monthly_obligation = ob;
     fe_num(o, ob, "monthly_obligation");
+    fe_num(o, a->contracted.n ? book_sum(&a->book90) / ob : NAN,
+           "emi_debited_share_of_contracted_c90");
     for (int k = 0; k < 2; k++) {
         fe_num(o, a->emi_due[w3[k]], "emi_due_reminder_count_%s", fe_win_names[w3[k]]);
         fe_num(o, a->pay_due[w3[k]], "payment_due_reminder_count_%s", fe_win_names[w3[k]]);
     }
     fe_num(o, a->mandate[FE_W90], "mandate_setup_count_c90");
     fe_num(o, a->mandate[FE_W180], "mandate_setup_count_c180");
+    fe_num(o, a->sip90.n, "investment_debit_count_c90");
+    fe_num(o, a->sip90.sum, "investment_debit_sum_c90");
+    fe_num(o, a->sips.n, "sip_count_c90");
+    fe_num(o, book_sum(&a->sips), "sip_monthly_amount");
 }
 
 static void emit_bounce(struct fe_ctx *ctx, struct fe_out *o, const struct obl *a)
@@ -418,7 +506,7 @@ static void emit_bounce(struct fe_ctx *ctx, struct fe_out *o, const struct obl *
     for (int k = 0; k < 3; k++)
         fe_num(o, a->bounce[w3[k]].n, "bounce_count_%s", fe_win_names[w3[k]]);
     for (int m = 0; m < FE_NMONTH; m++)
-        fe_num(o, a->bounce_month[m], "bounce_count_m%d", m);
+        fe_num(o, fe_month_value(ctx, m, a->bounce_month[m]), "bounce_count_m%d", m);
     fe_num(o, a->bounce_charge[FE_W180].n, "bounce_charge_count_c180");
     fe_num(o, a->bounce_charge[FE_W90].sum, "bounce_charge_sum_c90");
     fe_num(o, a->bounce_charge[FE_W180].sum, "bounce_charge_sum_c180");
@@ -453,6 +541,7 @@ static void run_obligations(struct fe_ctx *ctx, struct fe_out *o)
 {
     static const struct obl zero;
     struct obl a = zero;
+    ctx->shared->n_emi_debits = 0;
     accumulate(ctx, &a);
     emit_emi(ctx, o, &a);
     emit_bounce(ctx, o, &a);

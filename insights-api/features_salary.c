@@ -1,12 +1,29 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Salary and income. A salary credit is a credit the extractor typed
- * salary_credit, or one whose party or sub-type says salary/payroll; when a
- * user has none, a payer who credits a similar amount (within 25% of the
- * median, at least 5,000) on a similar day of month (within 5 days) in three
- * or more of the last six months is taken as the employer. Credeau's company
- * model is replaced by this: the employer is the salary credits' party,
- * cleaned of the banking words around it.
+ * Salary and income.
+ *
+ * A salary credit is a credit the extractor typed salary_credit, or one
+ * whose party or sub-type says salary/payroll; when a user has none, a payer
+ * who credits a similar amount (within 25% of the median, at least 5,000) on
+ * a similar day of month (within 5 days) in three or more of the last six
+ * months is taken as the employer. Credeau's company model is replaced by
+ * this: the employer is the salary credits' party, cleaned of the banking
+ * words around it.
+ *
+ * Salary is read by pay cycle, not by calendar month: credits less than 10
+ * days apart are one cycle (a salary split in two), and a salary paid a few
+ * days late is still that cycle's salary instead of leaving a month at 0 and
+ * the next at double. The usual pay day is the circular median of the
+ * cycles' pay days (day 30 and day 2 are 3 days apart); a cycle's delay is
+ * its pay day against the usual day of the nearest month; a missed cycle is
+ * a usual pay date after the first salary seen, at least 5 days old, with no
+ * cycle within 10 days of it.
+ *
+ * Income is money in that the user earned: credits less loan disbursals
+ * (the lender's SMS and the bank credit of it), card-bill payments and card
+ * refunds, refunds and reversals, and transfers between the user's own
+ * accounts. A calendar month the inbox did not see from its first day is
+ * null, not 0.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -21,11 +38,15 @@
 #define SAL_MIN_MONTHS_RECURRING 3
 #define SAL_MAX_GROUPS 64
 #define SAL_MAX_ITEMS 256
+#define SAL_CYCLE_GAP_DAYS 10 /* credits closer than this are one pay cycle */
+#define SAL_MISS_GRACE_DAYS 5 /* a pay date this old with no salary is missed */
+#define SAL_MAX_CYCLES 64
+#define INC_MAX_PAYERS 128
 
 enum sal_method { SAL_NONE = 0, SAL_TYPED, SAL_RECURRING };
 
 struct salary {
-    size_t idx[SAL_MAX_ITEMS]; /* SMS indices of salary credits, m0..m5 */
+    size_t idx[SAL_MAX_ITEMS]; /* SMS indices of salary credits, in time order */
     size_t n;
     enum sal_method method;
 };
@@ -40,10 +61,12 @@ static bool says_salary(const struct sms_fact *f, const struct fe_sms *s)
            fe_has_word(f->transaction_party, "sal") || fe_has_word(f->transaction_party, "payroll");
 }
 
+/* Money in that is not borrowed and not the user's own money moving. */
 static bool is_credit_txn(const struct fe_ctx *ctx, size_t i)
 {
-    return ctx->s[i].txn && ctx->u->sms[i].direction == SMS_DIRECTION_CREDIT &&
-           ctx->s[i].month >= 0;
+    const struct fe_sms *s = &ctx->s[i];
+    return s->txn && ctx->sms[i].direction == SMS_DIRECTION_CREDIT && ctx->sms[i].ts <= ctx->now &&
+           !s->borrowed && !s->self_transfer;
 }
 
 static int circ_day_dist(int a, int b)
@@ -60,14 +83,14 @@ static bool group_is_salary(const struct fe_ctx *ctx, const size_t *items, size_
     bool months[FE_NMONTH] = {false};
     int nm = 0;
     for (size_t k = 0; k < n; k++) {
-        amounts[k] = ctx->u->sms[items[k]].amount;
+        amounts[k] = ctx->sms[items[k]].amount;
         days[k] = ctx->s[items[k]].mday;
     }
     double med = fe_median(amounts, n), medday = fe_median(days, n);
     out->n = 0;
     for (size_t k = 0; k < n; k++) {
         const struct fe_sms *s = &ctx->s[items[k]];
-        double a = ctx->u->sms[items[k]].amount;
+        double a = ctx->sms[items[k]].amount;
         if (fabs(a - med) > SAL_AMOUNT_TOL * med ||
             circ_day_dist(s->mday, (int)medday) > SAL_DAY_TOL)
             continue;
@@ -84,7 +107,7 @@ static double group_median(const struct fe_ctx *ctx, const struct salary *s)
 {
     double v[SAL_MAX_ITEMS];
     for (size_t k = 0; k < s->n; k++)
-        v[k] = ctx->u->sms[s->idx[k]].amount;
+        v[k] = ctx->sms[s->idx[k]].amount;
     return fe_median(v, s->n);
 }
 
@@ -95,8 +118,8 @@ static void find_recurring(const struct fe_ctx *ctx, struct salary *best)
     int ng = 0;
     double best_med = 0;
     for (size_t i = 0; i < ctx->n; i++) {
-        const struct sms_fact *f = &ctx->u->sms[i];
-        if (!is_credit_txn(ctx, i) || ctx->s[i].kind != FE_K_EXECUTED ||
+        const struct sms_fact *f = &ctx->sms[i];
+        if (!is_credit_txn(ctx, i) || ctx->s[i].month < 0 || ctx->s[i].kind != FE_K_EXECUTED ||
             f->amount < SAL_MIN_RECURRING || !f->transaction_party || !*f->transaction_party)
             continue;
         int g = 0;
@@ -127,7 +150,7 @@ static void detect(const struct fe_ctx *ctx, struct salary *sal)
 {
     memset(sal, 0, sizeof(*sal));
     for (size_t i = 0; i < ctx->n && sal->n < SAL_MAX_ITEMS; i++)
-        if (is_credit_txn(ctx, i) && says_salary(&ctx->u->sms[i], &ctx->s[i]))
+        if (is_credit_txn(ctx, i) && says_salary(&ctx->sms[i], &ctx->s[i]))
             sal->idx[sal->n++] = i;
     if (sal->n) {
         sal->method = SAL_TYPED;
@@ -178,12 +201,12 @@ static const char *employer_of(const struct fe_ctx *ctx, const struct salary *sa
     const char *best = NULL;
     int best_n = 0;
     for (size_t k = sal->n; k-- > 0;) {
-        const char *p = ctx->u->sms[sal->idx[k]].transaction_party;
+        const char *p = ctx->sms[sal->idx[k]].transaction_party;
         int c = 0;
         if (!p)
             continue;
         for (size_t j = 0; j < sal->n; j++) {
-            const char *q = ctx->u->sms[sal->idx[j]].transaction_party;
+            const char *q = ctx->sms[sal->idx[j]].transaction_party;
             c += q && strcasecmp(p, q) == 0;
         }
         if (c > best_n) {
@@ -194,110 +217,218 @@ static const char *employer_of(const struct fe_ctx *ctx, const struct salary *sa
     return clean_employer(best, buf, len);
 }
 
+/* ---- pay cycles ---- */
+
+struct cycle {
+    int32_t day;   /* pay day: the day of the cycle's largest credit */
+    double amount; /* the cycle's credits together */
+    double largest;
+    int mday;
+};
+
+struct cycles {
+    struct cycle c[SAL_MAX_CYCLES];
+    int n;
+    int usual_day; /* 0 when no cycle */
+};
+
+/* Signed distance from day-of-month b to a on a 31-day circle, in [-15, 15]. */
+static int circ_offset(int a, int b)
+{
+    int d = a - b;
+    if (d > 15)
+        d -= 31;
+    if (d < -15)
+        d += 31;
+    return d;
+}
+
+static void build_cycles(const struct fe_ctx *ctx, const struct salary *sal, struct cycles *cy)
+{
+    memset(cy, 0, sizeof(*cy));
+    for (size_t k = 0; k < sal->n; k++) {
+        const struct sms_fact *f = &ctx->sms[sal->idx[k]];
+        const struct fe_sms *s = &ctx->s[sal->idx[k]];
+        struct cycle *last = cy->n ? &cy->c[cy->n - 1] : NULL;
+        if (last && s->day - last->day < SAL_CYCLE_GAP_DAYS) {
+            last->amount += f->amount;
+            if (f->amount > last->largest) {
+                last->largest = f->amount;
+                last->day = s->day;
+                last->mday = s->mday;
+            }
+            continue;
+        }
+        if (cy->n == SAL_MAX_CYCLES)
+            memmove(&cy->c[0], &cy->c[1], sizeof(cy->c[0]) * (size_t)--cy->n);
+        cy->c[cy->n++] = (struct cycle){s->day, f->amount, f->amount, s->mday};
+    }
+    /* the usual pay day: the day of month closest (on the circle) to all pay days */
+    long best = -1;
+    for (int d = 1; d <= 31 && cy->n; d++) {
+        long sum = 0;
+        for (int k = 0; k < cy->n; k++)
+            sum += abs(circ_offset(cy->c[k].mday, d));
+        if (best < 0 || sum < best) {
+            best = sum;
+            cy->usual_day = d;
+        }
+    }
+}
+
+/* The usual pay date in the month of day number d (clipped to the month's length). */
+static int32_t pay_date_in(int32_t day, int usual, int month_shift)
+{
+    int y, m, dd;
+    fe_civil_date(day, &y, &m, &dd);
+    m += month_shift;
+    if (m < 1) {
+        m += 12;
+        y--;
+    } else if (m > 12) {
+        m -= 12;
+        y++;
+    }
+    int last = fe_days_in_month(y, m);
+    return fe_civil_day(y, m, usual < last ? usual : last);
+}
+
+/* Days the cycle's pay day is after the nearest usual pay date (negative: early). */
+static int delay_of(const struct cycle *c, int usual)
+{
+    int best = 0;
+    bool have = false;
+    for (int shift = -1; shift <= 1; shift++) {
+        int d = c->day - pay_date_in(c->day, usual, shift);
+        if (!have || abs(d) < abs(best)) {
+            best = d;
+            have = true;
+        }
+    }
+    return best;
+}
+
+/* Usual pay dates in the last 180 days after the first cycle, old enough, with no cycle near. */
+static int missed_cycles(const struct fe_ctx *ctx, const struct cycles *cy)
+{
+    int missed = 0;
+    if (cy->n == 0)
+        return 0;
+    int32_t from = ctx->today - fe_win_days[FE_W180] + 1;
+    for (int shift = 0; shift < 12; shift++) {
+        int32_t e = pay_date_in(cy->c[0].day, cy->usual_day, shift);
+        if (e > ctx->today - SAL_MISS_GRACE_DAYS)
+            break;
+        if (e < from || e <= cy->c[0].day + SAL_CYCLE_GAP_DAYS)
+            continue;
+        bool paid = false;
+        for (int k = 0; k < cy->n && !paid; k++)
+            paid = abs(cy->c[k].day - e) <= SAL_CYCLE_GAP_DAYS;
+        missed += !paid;
+    }
+    return missed;
+}
+
 struct sal_stats {
-    double month_sum[FE_NMONTH], month_day[FE_NMONTH], month_max[FE_NMONTH];
-    int months;
-    struct fe_acc w30, w90, w180, amounts;
+    double month_sum[FE_NMONTH];
+    struct fe_acc w30, w90, w180, amounts180;
     double latest;
     int64_t latest_ts;
-    const char *accounts[SAL_MAX_ITEMS];
-    int n_accounts;
+    int accounts;
 };
 
 static void sal_stats(const struct fe_ctx *ctx, const struct salary *sal, struct sal_stats *st)
 {
+    int insts[SAL_MAX_ITEMS], ni = 0, np = 0;
+    const char *pans[SAL_MAX_ITEMS];
     memset(st, 0, sizeof(*st));
     st->latest = NAN;
     for (size_t k = 0; k < sal->n; k++) {
-        const struct sms_fact *f = &ctx->u->sms[sal->idx[k]];
+        const struct sms_fact *f = &ctx->sms[sal->idx[k]];
         const struct fe_sms *s = &ctx->s[sal->idx[k]];
-        if (st->month_sum[s->month] == 0)
-            st->months++;
-        st->month_sum[s->month] += f->amount;
-        if (f->amount > st->month_max[s->month]) {
-            st->month_max[s->month] = f->amount;
-            st->month_day[s->month] = s->mday;
-        }
+        if (s->month >= 0)
+            st->month_sum[s->month] += f->amount;
         if (fe_in(s, FE_W30))
             fe_acc_add(&st->w30, f->amount);
         if (fe_in(s, FE_W90))
             fe_acc_add(&st->w90, f->amount);
-        if (fe_in(s, FE_W180))
+        if (fe_in(s, FE_W180)) {
             fe_acc_add(&st->w180, f->amount);
-        fe_acc_add(&st->amounts, f->amount);
+            fe_acc_add(&st->amounts180, f->amount);
+        }
         if (f->ts >= st->latest_ts) {
             st->latest_ts = f->ts;
             st->latest = f->amount;
         }
-        const char *acc = f->unique_pan ? f->unique_pan : f->account_last_digits;
-        bool seen = !acc;
-        for (int a = 0; !seen && a < st->n_accounts; a++)
-            seen = strcmp(st->accounts[a], acc) == 0;
-        if (!seen)
-            st->accounts[st->n_accounts++] = acc;
-    }
-}
-
-static double monthly_median(const struct sal_stats *st, double *cv, double *day, double *day_sd)
-{
-    double v[FE_NMONTH], d[FE_NMONTH], sum = 0, sq = 0, dsum = 0, dsq = 0;
-    size_t n = 0;
-    for (int m = 0; m < FE_NMONTH; m++)
-        if (st->month_sum[m] > 0) {
-            v[n] = st->month_sum[m];
-            d[n] = st->month_day[m];
-            sum += v[n];
-            sq += v[n] * v[n];
-            dsum += d[n];
-            dsq += d[n] * d[n];
-            n++;
+        /* the account: its instrument, else what the extractor printed */
+        bool seen = false;
+        if (s->inst >= 0) {
+            for (int a = 0; a < ni && !seen; a++)
+                seen = insts[a] == s->inst;
+            if (!seen)
+                insts[ni++] = s->inst;
+        } else if (f->unique_pan) {
+            for (int a = 0; a < np && !seen; a++)
+                seen = strcmp(pans[a], f->unique_pan) == 0;
+            if (!seen)
+                pans[np++] = f->unique_pan;
         }
-    if (n == 0) {
-        *cv = *day = *day_sd = NAN;
-        return NAN;
     }
-    double mean = sum / n, dmean = dsum / n;
-    *cv = n >= 2 ? sqrt(fmax(0, sq / n - mean * mean)) / mean : NAN;
-    *day_sd = n >= 2 ? sqrt(fmax(0, dsq / n - dmean * dmean)) : NAN;
-    *day = fe_median(d, n);
-    return fe_median(v, n);
+    st->accounts = ni + np;
 }
 
-/* Income credits: money in that is not borrowed, refunded or a card bill payment. */
-static void income(const struct fe_ctx *ctx, double month[FE_NMONTH])
+/* Median cycle amount, CV and the circular SD of pay days, over the cycles of the last 180 days. */
+static double cycle_stats(const struct fe_ctx *ctx, const struct cycles *cy, int *n180, double *cv,
+                          double *day_sd)
 {
-    memset(month, 0, sizeof(double) * FE_NMONTH);
-    for (size_t i = 0; i < ctx->n; i++) {
-        const struct fe_sms *s = &ctx->s[i];
-        if (!is_credit_txn(ctx, i) || s->kind == FE_K_LOAN_DISBURSAL || s->kind == FE_K_REFUND ||
-            s->kind == FE_K_CARD_PAYMENT || s->credit_card)
+    double v[SAL_MAX_CYCLES], sum = 0, sq = 0, dsq = 0;
+    int n = 0;
+    for (int k = 0; k < cy->n; k++) {
+        if (ctx->today - cy->c[k].day >= fe_win_days[FE_W180])
             continue;
-        month[s->month] += ctx->u->sms[i].amount;
+        double off = circ_offset(cy->c[k].mday, cy->usual_day);
+        v[n++] = cy->c[k].amount;
+        sum += cy->c[k].amount;
+        sq += cy->c[k].amount * cy->c[k].amount;
+        dsq += off * off;
     }
+    *n180 = n;
+    *cv = *day_sd = NAN;
+    if (n == 0)
+        return NAN;
+    double mean = sum / n;
+    if (n >= 2) {
+        *cv = sqrt(fmax(0, sq / n - mean * mean)) / mean;
+        *day_sd = sqrt(dsq / n);
+    }
+    return fe_median(v, (size_t)n);
 }
 
-static void run_salary(struct fe_ctx *ctx, struct fe_out *o)
+static void emit_salary(struct fe_ctx *ctx, struct fe_out *o, const struct salary *sal)
 {
-    struct salary sal;
     struct sal_stats st;
+    struct cycles cy;
     char emp[FEATURES_STRING_MAX + 1];
-    double cv, day, day_sd, inc[FE_NMONTH];
-    detect(ctx, &sal);
-    sal_stats(ctx, &sal, &st);
-    double med = monthly_median(&st, &cv, &day, &day_sd);
-    bool salaried = st.months >= 2;
+    double cv, day_sd;
+    int n180;
+    sal_stats(ctx, sal, &st);
+    build_cycles(ctx, sal, &cy);
+    double med = cycle_stats(ctx, &cy, &n180, &cv, &day_sd);
+    bool salaried = n180 >= 2;
     ctx->shared->salaried = salaried;
     ctx->shared->estimated_salary = salaried ? med : NAN;
 
     fe_bool(o, salaried, "salaried_flag");
     fe_num(o, salaried ? med : NAN, "estimated_salary");
-    fe_num(o, salaried ? day : NAN, "salary_day_of_month");
-    fe_num(o, st.months, "salary_months_count");
-    fe_str(o, sal.n ? employer_of(ctx, &sal, emp, sizeof(emp)) : NULL, "employer");
+    fe_num(o, salaried ? cy.usual_day : NAN, "salary_day_of_month");
+    fe_num(o, n180, "salary_cycles_count_c180");
+    fe_num(o, salaried ? delay_of(&cy.c[cy.n - 1], cy.usual_day) : NAN, "salary_latest_delay_days");
+    fe_num(o, salaried ? missed_cycles(ctx, &cy) : NAN, "salary_missed_cycles_c180");
+    fe_str(o, sal->n ? employer_of(ctx, sal, emp, sizeof(emp)) : NULL, "employer");
     fe_str(o,
-           sal.method == SAL_TYPED       ? "salary_keyword"
-           : sal.method == SAL_RECURRING ? "recurring_credit"
-                                         : NULL,
+           sal->method == SAL_TYPED       ? "salary_keyword"
+           : sal->method == SAL_RECURRING ? "recurring_credit"
+                                          : NULL,
            "salary_detection_method");
     fe_num(o, st.w30.n, "salary_credit_count_c30");
     fe_num(o, st.w90.n, "salary_credit_count_c90");
@@ -305,24 +436,146 @@ static void run_salary(struct fe_ctx *ctx, struct fe_out *o)
     fe_num(o, st.w90.sum, "salary_sum_c90");
     fe_num(o, st.w180.sum, "salary_sum_c180");
     for (int m = 0; m < FE_NMONTH; m++)
-        fe_num(o, st.month_sum[m], "salary_m%d", m);
+        fe_num(o, fe_month_value(ctx, m, st.month_sum[m]), "salary_m%d", m);
     fe_num(o, st.latest, "salary_latest_amount");
-    fe_num(o, fe_min(&st.amounts), "salary_min_amount");
-    fe_num(o, fe_max(&st.amounts), "salary_max_amount");
-    fe_num(o, cv, "salary_amount_cv");
-    fe_num(o, day_sd, "salary_day_sd");
+    fe_num(o, fe_min(&st.amounts180), "salary_min_amount_c180");
+    fe_num(o, fe_max(&st.amounts180), "salary_max_amount_c180");
+    fe_num(o, cv, "salary_amount_cv_c180");
+    fe_num(o, day_sd, "salary_day_sd_c180");
     fe_num(o, fe_days_since(ctx, st.latest_ts), "days_since_last_salary");
-    fe_num(o, st.n_accounts, "salary_accounts_count");
+    fe_num(o, st.accounts, "salary_accounts_count");
+}
 
-    income(ctx, inc);
-    double v[3] = {inc[1], inc[2], inc[3]};
-    double inc_med = fe_median(v, 3);
+/* ---- clean income ---- */
+
+static bool is_income(const struct fe_ctx *ctx, size_t i)
+{
+    const struct fe_sms *s = &ctx->s[i];
+    const char *sub = ctx->sms[i].sms_sub_type;
+    return is_credit_txn(ctx, i) && s->kind != FE_K_LOAN_DISBURSAL && s->kind != FE_K_REFUND &&
+           s->kind != FE_K_CARD_PAYMENT && !s->credit_card && !(sub && strcmp(sub, "refund") == 0);
+}
+
+struct payer {
+    const char *name; /* the party as printed, or a gig platform's name */
+    double sum;
+    bool gig;
+};
+
+struct income {
+    double month[FE_NMONTH];
+    double c90, gig90;
+    struct payer p[INC_MAX_PAYERS];
+    int np;
+};
+
+static void add_payer(struct income *in, const char *name, double amount, bool gig)
+{
+    for (int k = 0; k < in->np; k++)
+        if (strcasecmp(in->p[k].name, name) == 0) {
+            in->p[k].sum += amount;
+            return;
+        }
+    if (in->np < INC_MAX_PAYERS)
+        in->p[in->np++] = (struct payer){name, amount, gig};
+}
+
+static void income_of(const struct fe_ctx *ctx, struct income *in)
+{
+    memset(in, 0, sizeof(*in));
+    for (size_t i = 0; i < ctx->n; i++) {
+        const struct fe_sms *s = &ctx->s[i];
+        const struct sms_fact *f = &ctx->sms[i];
+        if (!is_income(ctx, i))
+            continue;
+        if (s->month >= 0)
+            in->month[s->month] += f->amount;
+        if (!fe_in(s, FE_W90))
+            continue;
+        in->c90 += f->amount;
+        const struct maps_payer *p = maps_payer_lookup(ctx->maps, f->transaction_party);
+        bool gig = p && strcmp(p->kind, "gig_platform") == 0;
+        in->gig90 += gig ? f->amount : 0;
+        if (gig || (f->transaction_party && *f->transaction_party))
+            add_payer(in, gig ? p->name : f->transaction_party, f->amount, gig);
+    }
+}
+
+/* CV and trend (least-squares slope per month / mean) over the observed months m1..m5. */
+static void income_shape(const struct fe_ctx *ctx, const double *month, double *cv, double *trend)
+{
+    double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0;
+    for (int m = 1; m < FE_NMONTH; m++) {
+        if (!fe_month_observed(ctx, m))
+            continue;
+        double x = -m, y = month[m];
+        n++;
+        sx += x;
+        sy += y;
+        sxx += x * x;
+        sxy += x * y;
+        syy += y * y;
+    }
+    *cv = *trend = NAN;
+    if (n < 3 || sy <= 0)
+        return;
+    double mean = sy / n;
+    *cv = sqrt(fmax(0, syy / n - mean * mean)) / mean;
+    *trend = (n * sxy - sx * sy) / (n * sxx - sx * sx) / mean;
+}
+
+static void emit_income(struct fe_ctx *ctx, struct fe_out *o)
+{
+    struct income in;
+    double cv, trend, top = 0, gig_payers = 0, est;
+    income_of(ctx, &in);
     for (int m = 0; m < FE_NMONTH; m++)
-        fe_num(o, inc[m], "income_m%d", m);
-    double est = salaried ? med : (inc_med > 0 ? inc_med : NAN);
+        fe_num(o, fe_month_value(ctx, m, in.month[m]), "income_m%d", m);
+    double v[3];
+    size_t nv = 0;
+    for (int m = 1; m <= 3; m++)
+        if (fe_month_observed(ctx, m))
+            v[nv++] = in.month[m];
+    double inc_med = fe_median(v, nv);
+    est = ctx->shared->salaried ? ctx->shared->estimated_salary : (inc_med > 0 ? inc_med : NAN);
     ctx->shared->estimated_income = est;
     fe_num(o, est, "estimated_income");
-    fe_str(o, salaried ? "salary" : (inc_med > 0 ? "credits" : NULL), "estimated_income_source");
+    fe_str(o, ctx->shared->salaried ? "salary" : (inc_med > 0 ? "credits" : NULL),
+           "estimated_income_source");
+    income_shape(ctx, in.month, &cv, &trend);
+    fe_num(o, cv, "income_cv_6m");
+    fe_num(o, trend, "income_trend_6m");
+    for (int k = 0; k < in.np; k++) {
+        top = fmax(top, in.p[k].sum);
+        gig_payers += in.p[k].gig;
+    }
+    fe_num(o, fe_ratio(top, in.c90), "income_top_payer_share_c90");
+    fe_num(o, in.gig90, "income_gig_sum_c90");
+    fe_num(o, fe_ratio(in.gig90, in.c90), "income_gig_share_c90");
+    fe_num(o, gig_payers, "gig_platforms_count_c90");
+}
+
+/* Money moved between the user's own accounts: the debit legs (docs/features.md). */
+static void emit_self_transfers(struct fe_ctx *ctx, struct fe_out *o)
+{
+    struct fe_acc t = {0};
+    for (size_t i = 0; i < ctx->n; i++) {
+        const struct fe_sms *s = &ctx->s[i];
+        if (s->self_transfer && s->txn && ctx->sms[i].direction == SMS_DIRECTION_DEBIT &&
+            fe_in(s, FE_W180))
+            fe_acc_add(&t, ctx->sms[i].amount);
+    }
+    fe_num(o, t.n, "self_transfer_count_c180");
+    fe_num(o, t.sum, "self_transfer_sum_c180");
+}
+
+static void run_salary(struct fe_ctx *ctx, struct fe_out *o)
+{
+    struct salary sal;
+    detect(ctx, &sal);
+    emit_salary(ctx, o, &sal);
+    emit_income(ctx, o);
+    emit_self_transfers(ctx, o);
 }
 
 const struct fe_family fe_family_salary = {"salary", FEATURES_GROUP_EXTRACTED_SMS, false,

@@ -118,7 +118,7 @@ static void classes_of(const struct sms_fact *f, const struct fe_sms *s, bool *c
 static void accumulate(const struct fe_ctx *ctx, struct sms_acc *a)
 {
     for (size_t i = 0; i < ctx->n; i++) {
-        const struct sms_fact *f = &ctx->u->sms[i];
+        const struct sms_fact *f = &ctx->sms[i];
         const struct fe_sms *s = &ctx->s[i];
         bool c[C_COUNT];
         classes_of(f, s, c);
@@ -174,14 +174,15 @@ static void run_sms(struct fe_ctx *ctx, struct fe_out *o)
     fe_num(o, a.classified, "classified_sms_count_nlp");
     fe_num(o, a.extracted, "extracted_sms_count_nlp");
     fe_num(o, a.cls_all[C_ALL] - a.classified, "unclassified_sms_count_nlp");
+    /* credit_sms and debit_sms by window would repeat credit_count_cN and debit_count_cN */
     for (int k = 0; k < C_COUNT; k++)
-        for (size_t w = 0; w < NCW; w++)
+        for (size_t w = 0; w < NCW && k != C_CREDIT && k != C_DEBIT; w++)
             fe_num(o, a.cls[k][cls_windows[w]], "%s_count_%s", cls_names[k],
                    fe_win_names[cls_windows[w]]);
     for (int m = 0; m < FE_NMONTH; m++)
-        fe_num(o, a.month_all[m], "all_sms_count_m%d", m);
+        fe_num(o, fe_month_value(ctx, m, a.month_all[m]), "all_sms_count_m%d", m);
     for (int m = 0; m < FE_NMONTH; m++)
-        fe_num(o, a.month_txn[m], "txn_sms_count_m%d", m);
+        fe_num(o, fe_month_value(ctx, m, a.month_txn[m]), "txn_sms_count_m%d", m);
     for (int t = 0; t < FE_S_COUNT; t++) {
         fe_num(o, a.sender[t][0], "sms_count_sender_%s_c30", fe_sender_names[t]);
         fe_num(o, a.sender[t][1], "sms_count_sender_%s_c180", fe_sender_names[t]);

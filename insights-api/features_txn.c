@@ -38,7 +38,7 @@ struct txn_acc {
     struct fe_acc win[2][FE_NWIN];
     struct fe_acc month[2][FE_NMONTH];
     double chan_n[FE_CH_COUNT][2][NCHW], chan_sum[FE_CH_COUNT][2][NCHW];
-    struct fe_acc cash_dep90, interest180, invest90, refund90;
+    struct fe_acc cash_dep90, interest180, refund90;
     double large_credit90, large_debit90, small_debit30;
     unsigned char active[90];
     struct parties debit_parties30, debit_parties90, payers90;
@@ -56,15 +56,13 @@ static void add_subtypes(struct txn_acc *a, const struct sms_fact *f, const stru
         fe_acc_add(&a->cash_dep90, f->amount);
     if (fe_in(s, FE_W180) && strcmp(sub, "interest") == 0 && f->direction == SMS_DIRECTION_CREDIT)
         fe_acc_add(&a->interest180, f->amount);
-    if (fe_in(s, FE_W90) && strcmp(sub, "investment") == 0)
-        fe_acc_add(&a->invest90, f->amount);
     if (fe_in(s, FE_W90) && s->kind == FE_K_REFUND)
         fe_acc_add(&a->refund90, f->amount);
 }
 
 static void add_one(const struct fe_ctx *ctx, struct txn_acc *a, size_t i)
 {
-    const struct sms_fact *f = &ctx->u->sms[i];
+    const struct sms_fact *f = &ctx->sms[i];
     const struct fe_sms *s = &ctx->s[i];
     int d = dir_index(f);
     for (int w = 0; w < FE_NWIN; w++)
@@ -95,7 +93,7 @@ static void add_one(const struct fe_ctx *ctx, struct txn_acc *a, size_t i)
     }
 }
 
-static void emit_windows(struct fe_out *o, const struct txn_acc *a)
+static void emit_windows(const struct fe_ctx *ctx, struct fe_out *o, const struct txn_acc *a)
 {
     for (int d = 0; d < 2; d++)
         for (int w = 0; w < FE_NWIN; w++) {
@@ -107,8 +105,8 @@ static void emit_windows(struct fe_out *o, const struct txn_acc *a)
         }
     for (int d = 0; d < 2; d++)
         for (int m = 0; m < FE_NMONTH; m++) {
-            fe_num(o, a->month[d][m].n, "%s_count_m%d", dir_names[d], m);
-            fe_num(o, a->month[d][m].sum, "%s_sum_m%d", dir_names[d], m);
+            fe_num(o, fe_month_value(ctx, m, a->month[d][m].n), "%s_count_m%d", dir_names[d], m);
+            fe_num(o, fe_month_value(ctx, m, a->month[d][m].sum), "%s_sum_m%d", dir_names[d], m);
         }
     for (int c = 1; c < FE_CH_COUNT; c++)
         for (int d = 0; d < 2; d++)
@@ -119,13 +117,11 @@ static void emit_windows(struct fe_out *o, const struct txn_acc *a)
             }
 }
 
-static void emit_shape(struct fe_out *o, const struct txn_acc *a)
+static void emit_shape(const struct fe_ctx *ctx, struct fe_out *o, const struct txn_acc *a)
 {
     fe_num(o, a->cash_dep90.n, "cash_deposit_count_c90");
     fe_num(o, a->cash_dep90.sum, "cash_deposit_sum_c90");
     fe_num(o, a->interest180.sum, "interest_credit_sum_c180");
-    fe_num(o, a->invest90.n, "investment_debit_count_c90");
-    fe_num(o, a->invest90.sum, "investment_debit_sum_c90");
     fe_num(o, a->refund90.n, "refund_count_c90");
     fe_num(o, a->refund90.sum, "refund_sum_c90");
     static const int flow_w[] = {FE_W30, FE_W90, FE_W180};
@@ -134,13 +130,16 @@ static void emit_shape(struct fe_out *o, const struct txn_acc *a)
                fe_win_names[flow_w[k]]);
     fe_num(o, fe_ratio(a->win[0][FE_W30].sum, a->win[1][FE_W30].sum), "debit_credit_ratio_c30");
     fe_num(o, fe_ratio(a->win[0][FE_W90].sum, a->win[1][FE_W90].sum), "debit_credit_ratio_c90");
-    double cs = 0, ds = 0;
+    double cs = 0, ds = 0, nm = 0;
     for (int m = 1; m <= 3; m++) {
+        if (!fe_month_observed(ctx, m))
+            continue;
         cs += a->month[1][m].sum;
         ds += a->month[0][m].sum;
+        nm++;
     }
-    fe_num(o, cs / 3, "avg_monthly_credit_3m");
-    fe_num(o, ds / 3, "avg_monthly_debit_3m");
+    fe_num(o, nm ? cs / nm : NAN, "avg_monthly_credit_3m");
+    fe_num(o, nm ? ds / nm : NAN, "avg_monthly_debit_3m");
     fe_num(o, a->large_credit90, "large_credit_count_c90");
     fe_num(o, a->large_debit90, "large_debit_count_c90");
     fe_num(o, a->small_debit30, "small_debit_count_c30");
@@ -163,8 +162,8 @@ static void run_txn(struct fe_ctx *ctx, struct fe_out *o)
     for (size_t i = 0; i < ctx->n; i++)
         if (ctx->s[i].txn)
             add_one(ctx, &a, i);
-    emit_windows(o, &a);
-    emit_shape(o, &a);
+    emit_windows(ctx, o, &a);
+    emit_shape(ctx, o, &a);
 }
 
 const struct fe_family fe_family_txn = {"txn", FEATURES_GROUP_EXTRACTED_SMS, false, run_txn};

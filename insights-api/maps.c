@@ -29,6 +29,8 @@
 #define MAPS_MAX_ENTRIES 200000
 #define MAPS_MAX_BANDS 16
 #define MAPS_MAX_MARKERS 64
+#define MAPS_MAX_CLASSES 64
+#define MAPS_MAX_PAYER_KINDS 16
 
 /* Open-addressing table: lower-cased key -> index into the owner's value array. */
 struct strmap {
@@ -46,6 +48,11 @@ struct band {
 struct device_row {
     double price;
     int year;
+};
+
+/* A RAM/storage class: phones with at least this much of both cost about price. */
+struct memory_class {
+    double ram_gb, storage_gb, price;
 };
 
 struct kind_data {
@@ -78,6 +85,8 @@ struct maps {
     size_t alias_n;
     struct band bands[MAPS_MAX_BANDS];
     int band_n;
+    struct memory_class classes[MAPS_MAX_CLASSES];
+    int class_n;
 
     struct strmap merchants; /* key -> merchant_cat index */
     char **merchant_cat;
@@ -88,7 +97,17 @@ struct maps {
     struct maps_sender *sender_val;
     size_t sender_n;
     struct strmap lenders; /* entity name -> 1 */
-    char **strings;        /* every string we copied, freed with the maps */
+
+    struct strmap payers; /* normalised payer key -> index into payer_val */
+    struct maps_payer *payer_val;
+    size_t payer_n;
+    char *payer_kinds[MAPS_MAX_PAYER_KINDS];
+    int payer_kind_n;
+
+    struct strmap client_keys; /* "s|client|header" or "a|client|package" -> 1 */
+    struct strmap clients;     /* client_id -> 1 */
+
+    char **strings; /* every string we copied, freed with the maps */
     size_t strings_n, strings_cap;
 };
 
@@ -104,6 +123,10 @@ static const struct maps_kind_info kind_info[MAPS_KIND_COUNT] = {
                         "insights-api/artifacts/merchant_mapping.csv"},
     [MAPS_SMS_SENDERS] = {"sms_sender_mapping", "SMS_MAPPING_PATH",
                           "insights-api/artifacts/sms_sender_mapping.json"},
+    [MAPS_PAYERS] = {"payer_mapping", "PAYER_MAPPING_PATH",
+                     "insights-api/artifacts/payer_mapping.json"},
+    [MAPS_CLIENT_EXCLUSIONS] = {"client_exclusions", "CLIENT_EXCLUSIONS_PATH",
+                                "insights-api/artifacts/client_exclusions.json"},
 };
 
 const struct maps_kind_info *maps_kind_info(enum maps_kind kind)
@@ -266,6 +289,7 @@ static void free_avg(struct maps *m)
     m->brand_alias = NULL;
     m->brand_n = m->alias_n = 0;
     m->band_n = 0;
+    m->class_n = 0;
 }
 
 static void free_merchants(struct maps *m)
@@ -286,10 +310,27 @@ static void free_senders(struct maps *m)
     m->sender_n = 0;
 }
 
+static void free_payers(struct maps *m)
+{
+    strmap_free(&m->payers);
+    free(m->payer_val);
+    m->payer_val = NULL;
+    m->payer_n = 0;
+    m->payer_kind_n = 0;
+}
+
+static void free_clients(struct maps *m)
+{
+    strmap_free(&m->client_keys);
+    strmap_free(&m->clients);
+}
+
 void maps_free(struct maps *m)
 {
     if (!m)
         return;
+    free_payers(m);
+    free_clients(m);
     free_apps(m);
     free_fraud(m);
     free_devices(m);
@@ -445,6 +486,19 @@ static int load_fraud(struct maps *m, json_t *root, char *err, size_t err_len)
     return load_markers(m, root, err, err_len);
 }
 
+/* "2023" or "2023-07": when the price was stated (a row without one cannot be audited). */
+static bool valid_price_date(const char *d)
+{
+    size_t n = strlen(d);
+    for (size_t i = 0; i < n; i++)
+        if (i != 4 && !isdigit((unsigned char)d[i]))
+            return false;
+    if (n == 4)
+        return true;
+    return n == 7 && d[4] == '-' && (d[5] == '0' || d[5] == '1') && !(d[5] == '0' && d[6] == '0') &&
+           !(d[5] == '1' && d[6] > '2');
+}
+
 static int load_devices(struct maps *m, json_t *root, char *err, size_t err_len)
 {
     json_t *a = get_array(root, "devices", "device_pricing", err, err_len), *e;
@@ -460,11 +514,19 @@ static int load_devices(struct maps *m, json_t *root, char *err, size_t err_len)
     {
         json_t *models = json_object_get(e, "models"), *price = json_object_get(e, "price_inr");
         json_t *year = json_object_get(e, "launch_year"), *mo;
+        const char *source = str_member(e, "source"), *date = str_member(e, "price_date");
         size_t j;
         if (!json_is_array(models) || !json_is_number(price) || json_number_value(price) <= 0) {
             set_err(err, err_len,
                     "device_pricing: devices[%zu] needs \"models\" (array) and a positive "
                     "\"price_inr\"",
+                    i);
+            return -1;
+        }
+        if (!source || !*source || !date || !valid_price_date(date)) {
+            set_err(err, err_len,
+                    "device_pricing: devices[%zu] needs a \"source\" and a \"price_date\" "
+                    "(YYYY or YYYY-MM)",
                     i);
             return -1;
         }
@@ -513,6 +575,37 @@ static int load_bands(struct maps *m, json_t *root, char *err, size_t err_len)
     return 0;
 }
 
+/* Optional "memory_classes": [{"ram_gb": 4, "storage_gb": 64, "price_inr": 9000}, ...]. */
+static int load_classes(struct maps *m, json_t *root, char *err, size_t err_len)
+{
+    json_t *a = json_object_get(root, "memory_classes"), *e;
+    size_t i;
+    if (!a)
+        return 0;
+    if (!json_is_array(a) || json_array_size(a) > MAPS_MAX_CLASSES) {
+        set_err(err, err_len,
+                "avg_device_price: \"memory_classes\" must be an array of at most %d classes",
+                MAPS_MAX_CLASSES);
+        return -1;
+    }
+    json_array_foreach(a, i, e)
+    {
+        json_t *r = json_object_get(e, "ram_gb"), *st = json_object_get(e, "storage_gb");
+        json_t *p = json_object_get(e, "price_inr");
+        if (!json_is_number(r) || !json_is_number(st) || !json_is_number(p) ||
+            json_number_value(r) <= 0 || json_number_value(st) <= 0 || json_number_value(p) <= 0) {
+            set_err(err, err_len,
+                    "avg_device_price: memory_classes[%zu] needs positive ram_gb, storage_gb and "
+                    "price_inr",
+                    i);
+            return -1;
+        }
+        m->classes[m->class_n++] = (struct memory_class){
+            json_number_value(r), json_number_value(st), json_number_value(p)};
+    }
+    return 0;
+}
+
 static int load_avg(struct maps *m, json_t *root, char *err, size_t err_len)
 {
     json_t *brands = json_object_get(root, "brands"), *aliases = json_object_get(root, "aliases");
@@ -550,6 +643,8 @@ static int load_avg(struct maps *m, json_t *root, char *err, size_t err_len)
             strmap_put(&m->aliases, key, (int)m->alias_n++);
         }
     }
+    if (load_classes(m, root, err, err_len) < 0)
+        return -1;
     return load_bands(m, root, err, err_len);
 }
 
@@ -596,6 +691,162 @@ static int load_senders(struct maps *m, json_t *root, char *err, size_t err_len)
                 strmap_put(&m->lenders, key, 1);
         }
         m->sender_n++;
+    }
+    return 0;
+}
+
+/*
+ * payer_mapping.json: {"kinds": ["gig_platform"], "payers": [{"name": "Swiggy",
+ * "kind": "gig_platform", "keys": ["swiggy", "bundl technologies"]}]}.
+ */
+static int payer_kind_index(struct maps *m, json_t *kinds, const char *kind)
+{
+    json_t *k;
+    size_t i;
+    json_array_foreach(kinds, i, k)
+    {
+        if (!json_is_string(k) || strcmp(json_string_value(k), kind) != 0)
+            continue;
+        for (int j = 0; j < m->payer_kind_n; j++)
+            if (strcmp(m->payer_kinds[j], kind) == 0)
+                return j;
+        if (m->payer_kind_n == MAPS_MAX_PAYER_KINDS)
+            return -1;
+        m->payer_kinds[m->payer_kind_n] = keep(m, kind);
+        return m->payer_kind_n++;
+    }
+    return -1;
+}
+
+static int load_payers(struct maps *m, json_t *root, char *err, size_t err_len)
+{
+    json_t *a = get_array(root, "payers", "payer_mapping", err, err_len), *e;
+    json_t *kinds = json_object_get(root, "kinds");
+    size_t i, total = 0;
+    char key[MAPS_KEY_MAX];
+    if (!a)
+        return -1;
+    free_payers(m);
+    if (!json_is_array(kinds)) {
+        set_err(err, err_len, "payer_mapping: \"kinds\" must be an array of kind names");
+        return -1;
+    }
+    json_array_foreach(a, i, e) total += json_array_size(json_object_get(e, "keys"));
+    strmap_init(&m->payers, total);
+    m->payer_val = xcalloc(json_array_size(a), sizeof(*m->payer_val));
+    json_array_foreach(a, i, e)
+    {
+        const char *name = str_member(e, "name"), *kind = str_member(e, "kind");
+        json_t *keys = json_object_get(e, "keys"), *k;
+        int ki = kind ? payer_kind_index(m, kinds, kind) : -1;
+        size_t j;
+        if (!name || !*name || ki < 0 || !json_is_array(keys) || json_array_size(keys) == 0) {
+            set_err(err, err_len,
+                    "payer_mapping: payers[%zu] needs \"name\", a \"kind\" listed in "
+                    "\"kinds\" and \"keys\"",
+                    i);
+            return -1;
+        }
+        json_array_foreach(keys, j, k)
+        {
+            if (!norm_key(json_string_value(k), key, sizeof(key))) {
+                set_err(err, err_len, "payer_mapping: payers[%zu].keys[%zu] is not a string", i, j);
+                return -1;
+            }
+            strmap_put(&m->payers, key, (int)m->payer_n);
+        }
+        m->payer_val[m->payer_n].name = keep(m, name);
+        m->payer_val[m->payer_n++].kind = m->payer_kinds[ki];
+    }
+    return 0;
+}
+
+/*
+ * A sender header as the extractor normalises it: lower case, without an
+ * operator prefix ("JM-") or a -S/-T/-P/-G suffix.
+ */
+static bool header_key(const char *in, char *out, size_t len)
+{
+    char buf[MAPS_KEY_MAX];
+    if (!norm_key(in, buf, sizeof(buf)))
+        return false;
+    char *p = buf;
+    size_t n = strlen(p);
+    if (n > 3 && p[2] == '-' && isalnum((unsigned char)p[0]) && isalnum((unsigned char)p[1])) {
+        p += 3;
+        n -= 3;
+    }
+    if (n > 2 && p[n - 2] == '-' && isalpha((unsigned char)p[n - 1]))
+        p[n -= 2] = '\0';
+    if (n == 0 || n >= len)
+        return false;
+    memcpy(out, p, n + 1);
+    return true;
+}
+
+/* "s|client|header" / "a|client|package"; false when the parts do not fit. */
+static bool client_key(char *out, size_t len, bool app, const char *client, const char *item)
+{
+    int n = snprintf(out, len, "%c|%s|%s", app ? 'a' : 's', client, item);
+    return n > 0 && (size_t)n < len;
+}
+
+static int load_client_list(struct maps *m, json_t *e, size_t i, const char *client, bool app,
+                            char *err, size_t err_len)
+{
+    const char *field = app ? "app_packages" : "sender_headers";
+    json_t *a = json_object_get(e, field), *x;
+    size_t j;
+    char item[MAPS_KEY_MAX], key[3 * MAPS_KEY_MAX];
+    if (!a)
+        return 0;
+    if (!json_is_array(a)) {
+        set_err(err, err_len, "client_exclusions: clients[%zu].%s must be an array", i, field);
+        return -1;
+    }
+    json_array_foreach(a, j, x)
+    {
+        const char *v = json_string_value(x);
+        bool ok = app ? norm_key(v, item, sizeof(item)) : header_key(v, item, sizeof(item));
+        if (!ok || !client_key(key, sizeof(key), app, client, item)) {
+            set_err(err, err_len, "client_exclusions: clients[%zu].%s[%zu] is not a %s", i, field,
+                    j, app ? "package name" : "sender header");
+            return -1;
+        }
+        strmap_put(&m->client_keys, key, 1);
+    }
+    return 0;
+}
+
+/*
+ * client_exclusions.json: {"clients": [{"client_id": "c", "sender_headers":
+ * ["KSHVIC"], "app_packages": ["in.example.app"]}]}.
+ */
+static int load_clients(struct maps *m, json_t *root, char *err, size_t err_len)
+{
+    json_t *a = get_array(root, "clients", "client_exclusions", err, err_len), *e;
+    size_t i, total = 0;
+    if (!a)
+        return -1;
+    free_clients(m);
+    json_array_foreach(a, i, e)
+    {
+        total += json_array_size(json_object_get(e, "sender_headers")) +
+                 json_array_size(json_object_get(e, "app_packages"));
+    }
+    strmap_init(&m->client_keys, total);
+    strmap_init(&m->clients, json_array_size(a));
+    json_array_foreach(a, i, e)
+    {
+        const char *client = str_member(e, "client_id");
+        if (!client || !*client || strlen(client) >= MAPS_KEY_MAX) {
+            set_err(err, err_len, "client_exclusions: clients[%zu] needs a \"client_id\"", i);
+            return -1;
+        }
+        strmap_put(&m->clients, client, 1);
+        if (load_client_list(m, e, i, client, false, err, err_len) < 0 ||
+            load_client_list(m, e, i, client, true, err, err_len) < 0)
+            return -1;
     }
     return 0;
 }
@@ -727,6 +978,12 @@ int maps_load(struct maps *m, enum maps_kind kind, const char *bytes, size_t len
     case MAPS_SMS_SENDERS:
         rc = load_senders(m, root, err, err_len);
         break;
+    case MAPS_PAYERS:
+        rc = load_payers(m, root, err, err_len);
+        break;
+    case MAPS_CLIENT_EXCLUSIONS:
+        rc = load_clients(m, root, err, err_len);
+        break;
     default:
         break;
     }
@@ -825,38 +1082,95 @@ static double brand_average(const struct maps *m, const char *brand_key)
     return i >= 0 ? m->brand_price[i] : NAN;
 }
 
-bool maps_device_price(const struct maps *m, const char *brand, const char *model,
-                       struct maps_device_price *out)
+const char *maps_price_source_name(enum maps_price_source s)
+{
+    switch (s) {
+    case MAPS_PRICE_MODEL:
+        return "model";
+    case MAPS_PRICE_MEMORY_CLASS:
+        return "memory_class";
+    case MAPS_PRICE_BRAND:
+        return "brand_average";
+    }
+    return NULL;
+}
+
+/* The model row of a normalised model and brand, or -1. */
+static int model_row(const struct maps *m, const char *key, const char *bkey, bool have_brand)
+{
+    size_t bl = have_brand ? strlen(bkey) : 0;
+    int i = strmap_get(&m->devices, key);
+    if (i >= 0 || !have_brand)
+        return i;
+    /* "itel A665L": the brand repeated before the model code */
+    if (strncmp(key, bkey, bl) == 0 && key[bl] == ' ' &&
+        (i = strmap_get(&m->devices, key + bl + 1)) >= 0)
+        return i;
+    /* "Galaxy A14" reported as model with brand prefix stripped, or the reverse */
+    char both[2 * MAPS_KEY_MAX];
+    snprintf(both, sizeof(both), "%s %s", bkey, key);
+    return strmap_get(&m->devices, both);
+}
+
+/*
+ * The size a phone is sold with from what it reports: Android shows a little
+ * less RAM than fitted and storage in GiB, so the smallest marketed size the
+ * reading fits under (within 5%).
+ */
+static double marketed_size(double gb, const double *sizes, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (gb <= sizes[i] * 1.05)
+            return sizes[i];
+    return sizes[n - 1];
+}
+
+/* Price of the largest RAM class, then storage class, the device reaches; NAN when none. */
+static double class_price(const struct maps *m, double ram_mb, double storage_mb)
+{
+    static const double ram_sizes[] = {1, 2, 3, 4, 6, 8, 12, 16, 24};
+    static const double storage_sizes[] = {8, 16, 32, 64, 128, 256, 512, 1024, 2048};
+    if (!(ram_mb > 0) || !(storage_mb > 0))
+        return NAN;
+    double ram = marketed_size(ram_mb / 1024, ram_sizes, sizeof(ram_sizes) / sizeof(ram_sizes[0]));
+    double st = marketed_size(storage_mb / 1024, storage_sizes,
+                              sizeof(storage_sizes) / sizeof(storage_sizes[0]));
+    const struct memory_class *best = NULL;
+    for (int i = 0; i < m->class_n; i++) {
+        const struct memory_class *c = &m->classes[i];
+        if (c->ram_gb > ram || c->storage_gb > st)
+            continue;
+        if (!best || c->ram_gb > best->ram_gb ||
+            (c->ram_gb == best->ram_gb && c->storage_gb > best->storage_gb))
+            best = c;
+    }
+    return best ? best->price : NAN;
+}
+
+bool maps_device_price(const struct maps *m, const char *brand, const char *model, double ram_mb,
+                       double storage_mb, struct maps_device_price *out)
 {
     char key[MAPS_KEY_MAX], bkey[MAPS_KEY_MAX];
     int i = -1;
     if (!m || !out)
         return false;
     bool have_brand = norm_key(brand, bkey, sizeof(bkey));
-    if (norm_key(model, key, sizeof(key))) {
-        i = strmap_get(&m->devices, key);
-        if (i < 0 && have_brand) {
-            /* "Galaxy A14" reported as model with brand prefix stripped, or the reverse */
-            char both[2 * MAPS_KEY_MAX];
-            snprintf(both, sizeof(both), "%s %s", bkey, key);
-            i = strmap_get(&m->devices, both);
-        }
-    }
+    if (norm_key(model, key, sizeof(key)))
+        i = model_row(m, key, bkey, have_brand);
+    out->launch_year = 0;
     if (i >= 0) {
         out->price_inr = m->dev[i].price;
         out->launch_year = m->dev[i].year;
-        out->from_model = true;
+        out->source = MAPS_PRICE_MODEL;
         return true;
     }
-    if (!have_brand)
-        return false;
-    double avg = brand_average(m, bkey);
-    if (isnan(avg))
-        return false;
-    out->price_inr = avg;
-    out->launch_year = 0;
-    out->from_model = false;
-    return true;
+    out->price_inr = class_price(m, ram_mb, storage_mb);
+    out->source = MAPS_PRICE_MEMORY_CLASS;
+    if (!isnan(out->price_inr))
+        return true;
+    out->price_inr = have_brand ? brand_average(m, bkey) : NAN;
+    out->source = MAPS_PRICE_BRAND;
+    return !isnan(out->price_inr);
 }
 
 int maps_price_band_rank(const struct maps *m, double price_inr)
@@ -888,6 +1202,21 @@ bool maps_is_lender_name(const struct maps *m, const char *name)
 {
     char key[MAPS_KEY_MAX];
     return m && norm_key(name, key, sizeof(key)) && strmap_get(&m->lenders, key) >= 0;
+}
+
+bool maps_client_known(const struct maps *m, const char *client_id)
+{
+    return m && client_id && m->clients.cap && strmap_get(&m->clients, client_id) >= 0;
+}
+
+bool maps_client_has(const struct maps *m, bool app, const char *client_id, const char *key)
+{
+    char item[MAPS_KEY_MAX], full[3 * MAPS_KEY_MAX];
+    if (!maps_client_known(m, client_id))
+        return false;
+    bool ok = app ? norm_key(key, item, sizeof(item)) : header_key(key, item, sizeof(item));
+    return ok && client_key(full, sizeof(full), app, client_id, item) &&
+           strmap_get(&m->client_keys, full) >= 0;
 }
 
 /* ---- merchant categorisation ---- */
@@ -963,5 +1292,27 @@ const char *maps_merchant_category(const struct maps *m, const char *party)
         return w.vpa_digits ? m->rule_vpa_mobile : m->rule_vpa_person;
     if (w.all_alpha && w.n >= 2 && w.n <= 4)
         return m->rule_person_name;
+    return NULL;
+}
+
+const struct maps_payer *maps_payer_lookup(const struct maps *m, const char *party)
+{
+    struct words w;
+    char key[MAPS_KEY_MAX];
+    int i;
+    if (!m || !party || !*party || !m->payers.cap)
+        return NULL;
+    if (norm_key(party, key, sizeof(key)) && (i = strmap_get(&m->payers, key)) >= 0)
+        return &m->payer_val[i];
+    split_words(party, &w);
+    /* longer runs first: "amazon flex" before a lone "amazon" */
+    for (int len = 3; len >= 1; len--)
+        for (int k = 0; k + len <= w.n; k++) {
+            size_t n = 0;
+            for (int j = k; j < k + len && n < sizeof(key); j++)
+                n += (size_t)snprintf(key + n, sizeof(key) - n, "%s%s", j > k ? " " : "", w.w[j]);
+            if (n < sizeof(key) && (i = strmap_get(&m->payers, key)) >= 0)
+                return &m->payer_val[i];
+        }
     return NULL;
 }

@@ -20,9 +20,11 @@ enum maps_kind {
     MAPS_APPS = 0,       /* apps_mapping.json: package -> category, sub_category */
     MAPS_FRAUD_APPS,     /* fraud_apps_mapping.json: package -> fraud category; emulator markers */
     MAPS_DEVICE_PRICING, /* device_pricing.json: brand + model -> launch price INR, year */
-    MAPS_AVG_DEVICE_PRICE, /* avg_device_price.json: brand -> average price INR; price bands */
-    MAPS_MERCHANTS,        /* merchant_mapping.csv: merchant key -> category */
-    MAPS_SMS_SENDERS,      /* sms_sender_mapping.json: header -> entity, type */
+    MAPS_AVG_DEVICE_PRICE,  /* avg_device_price.json: brand -> average price INR; price bands */
+    MAPS_MERCHANTS,         /* merchant_mapping.csv: merchant key -> category */
+    MAPS_SMS_SENDERS,       /* sms_sender_mapping.json: header -> entity, type */
+    MAPS_PAYERS,            /* payer_mapping.json: payer name -> kind (gig_platform, ...) */
+    MAPS_CLIENT_EXCLUSIONS, /* client_exclusions.json: a client's own sender headers and apps */
     MAPS_KIND_COUNT,
 };
 
@@ -77,18 +79,29 @@ const char *maps_fraud_app_lookup(const struct maps *m, const char *package);
 bool maps_is_emulator(const struct maps *m, const char *brand, const char *model,
                       const char *manufacturer);
 
+/* Where a device price came from, most precise first. */
+enum maps_price_source {
+    MAPS_PRICE_MODEL = 0,    /* the model's row in device_pricing.json */
+    MAPS_PRICE_MEMORY_CLASS, /* the RAM/storage class of avg_device_price.json */
+    MAPS_PRICE_BRAND,        /* the brand's average price */
+};
+/* "model", "memory_class", "brand_average". */
+const char *maps_price_source_name(enum maps_price_source s);
+
 struct maps_device_price {
     double price_inr; /* launch price, INR */
-    int launch_year;  /* 0 when unknown */
-    bool from_model;  /* true: exact model entry; false: brand average */
+    int launch_year;  /* 0 when unknown (only model rows have one) */
+    enum maps_price_source source;
 };
 /*
- * Price of brand+model: the model entry (matched on the normalised model,
- * trying the brand first), else the brand's average price. Returns false when
- * neither is known.
+ * Price of a device: the model row (matched on the normalised model, then on
+ * the model without a leading brand name, then on "brand model"), else the
+ * price of its RAM/storage class (ram_mb and storage_mb as the phone reports
+ * them, rounded up to the sizes phones are sold with; NAN or <= 0 = unknown),
+ * else the brand's average price. Returns false when none is known.
  */
-bool maps_device_price(const struct maps *m, const char *brand, const char *model,
-                       struct maps_device_price *out);
+bool maps_device_price(const struct maps *m, const char *brand, const char *model, double ram_mb,
+                       double storage_mb, struct maps_device_price *out);
 /* Price band of an INR price from avg_device_price.json's bands ("budget", ...); NULL if none. */
 const char *maps_price_band(const struct maps *m, double price_inr);
 /* The band's ordinal (0 = cheapest band), or -1. */
@@ -111,5 +124,25 @@ struct maps_sender {
 const struct maps_sender *maps_sender_lookup(const struct maps *m, const char *header);
 /* True when an entity name (sender_name or counter-party) is a known lender/NBFC. */
 bool maps_is_lender_name(const struct maps *m, const char *name);
+
+struct maps_payer {
+    const char *name; /* "Swiggy" */
+    const char *kind; /* "gig_platform", ... */
+};
+/*
+ * The payer named in a credit's counter-party, or NULL: the whole normalised
+ * party, then runs of up to three of its words, against payer_mapping.json's
+ * keys. Never allocates.
+ */
+const struct maps_payer *maps_payer_lookup(const struct maps *m, const char *party);
+
+/*
+ * Leakage control (client_exclusions.json): true when header (a sender
+ * header, any operator prefix or -S/-T suffix ignored) or package is one of
+ * client_id's own, whose SMS and apps the features leave out.
+ */
+bool maps_client_has(const struct maps *m, bool app, const char *client_id, const char *key);
+/* True when client_id has any exclusion at all (a quick test before the per-item ones). */
+bool maps_client_known(const struct maps *m, const char *client_id);
 
 #endif

@@ -58,7 +58,7 @@ static void test_shipped_catalogue(void **state)
     assert_true(features_index(cat, "fraud_flag") >= 0);
     assert_true(features_index(cat, "mobilegator_affordability") >= 0);
     assert_int_equal(features_index(cat, "no_such_feature"), -1);
-    assert_string_equal(features_catalogue_version(cat), "2026.11.22-1");
+    assert_string_equal(features_catalogue_version(cat), "2026.12.08-1");
     const struct features_entry *e =
         features_entry(cat, (size_t)features_index(cat, "otp_count_c30"));
     assert_string_equal(e->window, "c30");
@@ -135,6 +135,48 @@ static struct sms_fact debit(int64_t ts, double amount)
                              .available_limit = NAN,
                              .due_amount = NAN,
                              .min_due = NAN};
+}
+
+/*
+ * "# param:" lines tune a definition: a balance floor of 9,000 puts the
+ * single 8,000 reading under it (low_balance_count_c30 1, where the shipped
+ * 1,000 floor gives 0); an unknown name or a value out of range stops the
+ * load naming the line.
+ */
+static void test_params(void **state)
+{
+    size_t len;
+    char err[256], *text = file_read(FEATURES_CATALOGUE_DEFAULT_PATH, 0, &len, NULL, 0);
+    struct features_catalogue *c = NULL;
+    struct feature_vector v;
+    (void)state;
+    assert_non_null(text);
+    char *p = strstr(text, "# param: balance_floor_inr 1000\n");
+    assert_non_null(p);
+    memcpy(p, "# param: balance_floor_inr 9000\n", 32);
+    assert_int_equal(features_catalogue_load(text, len, &c, err, sizeof(err)), 0);
+    struct sms_fact f = debit(NOW - DAY, 100);
+    f.available_balance = 8000;
+    f.account_last_digits = "1234";
+    struct user_data u = {.now = NOW,
+                          .sms_state = SOURCE_OK,
+                          .sms = &f,
+                          .sms_count = 1,
+                          .apps_state = SOURCE_EMPTY,
+                          .device_state = SOURCE_EMPTY};
+    assert_int_equal(features_vector_init(&v, c), 0);
+    features_compute(c, maps, &u, FEATURES_GROUP_ALL, &v);
+    assert_true(features_value(c, &v, "low_balance_count_c30") == 1);
+    assert_true(features_value(c, &v, "balance_days_under_floor_c30") == 2); /* yesterday, today */
+    features_vector_free(&v);
+    features_catalogue_free(c);
+    memcpy(p, "# param: balance_floor_inr -100\n", 32);
+    assert_int_equal(features_catalogue_load(text, len, &c, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "param balance_floor_inr: expected a number in [0, 1e+09]"));
+    memcpy(p, "# param: balance_floor_usd 1000\n", 32);
+    assert_int_equal(features_catalogue_load(text, len, &c, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "unknown param"));
+    free(text);
 }
 
 static void test_null_rules(void **state)
@@ -231,11 +273,9 @@ static void test_markdown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shipped_catalogue),
-        cmocka_unit_test(test_mismatch_fails),
-        cmocka_unit_test(test_groupings),
-        cmocka_unit_test(test_null_rules),
-        cmocka_unit_test(test_json),
+        cmocka_unit_test(test_shipped_catalogue), cmocka_unit_test(test_mismatch_fails),
+        cmocka_unit_test(test_groupings),         cmocka_unit_test(test_params),
+        cmocka_unit_test(test_null_rules),        cmocka_unit_test(test_json),
         cmocka_unit_test(test_markdown),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

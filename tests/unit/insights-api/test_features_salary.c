@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -71,11 +72,14 @@ static struct sms_fact loan_notice(int64_t ts, const char *type)
 
 /*
  * Salary 50,000 / 50,000 / 52,000 / 48,000 on the 1st of Nov, Oct, Sep, Aug
- * (m0..m3) from "NEFT-ACME TECH PVT LTD-SAL <MON>": 4 months, median 50,000,
- * day 1, employer "ACME TECH PVT LTD".
+ * (m0..m3) from "NEFT-ACME TECH PVT LTD-SAL <MON>": 4 pay cycles, median
+ * 50,000, usual day 1, the latest on time (delay 0), no pay date missed,
+ * employer "ACME TECH PVT LTD". The inbox starts on Aug 1, so m3 (August)
+ * is observed and m4 (July) is null, not 0.
  * EMI: NACH 10,000 to Bajaj Finance on the 5th of Nov, Oct, Sep (17, 48, 78
- * days ago): one EMI; c90 sum 30,000; obligation = max((10,000 + 10,000 +
- * 0) / 3 over m1..m3, c30 sum 10,000) = 10,000.
+ * days ago): one loan debited, c90 sum 30,000, m1 10,000, m3 0; contracted:
+ * the same one loan (the bounce notice quotes no amount), so the obligation
+ * is 10,000.
  * Affordability = 50,000 - 10,000 = 40,000; FOIR 0.2; EMI headroom
  * 0.5 x 50,000 - 10,000 = 15,000.
  * Bounces: a return 20 d ago and its 500 charge 19 d ago from the same bank
@@ -104,13 +108,18 @@ static void test_salary_emi_bounce(void **state)
         {"salaried_flag", 1},
         {"estimated_salary", 50000},
         {"salary_day_of_month", 1},
-        {"salary_months_count", 4},
+        {"salary_cycles_count_c180", 4},
+        {"salary_latest_delay_days", 0},
+        {"salary_missed_cycles_c180", 0},
         {"salary_m2", 52000},
-        {"salary_m4", 0},
-        {"emi_count", 1},
-        {"emi_sum_c90", 30000},
-        {"emi_m1", 10000},
-        {"emi_m3", 0},
+        {"salary_m3", 48000},
+        {"salary_m4", NAN},
+        {"emi_loans_debited_count_c90", 1},
+        {"emi_debit_sum_c90", 30000},
+        {"emi_debit_m1", 10000},
+        {"emi_debit_m3", 0},
+        {"emi_debit_m4", NAN},
+        {"emi_loans_contracted_count_c90", 1},
         {"monthly_obligation", 10000},
         {"mobilegator_affordability", 40000},
         {"obligation_to_income_ratio", 0.2},
@@ -142,6 +151,9 @@ static void test_salary_emi_bounce(void **state)
  * the cheque amount (11,474) and its 354 fee the next day: one cheque event,
  * fee 354. EMIs: NACH debits of 10,000 and 10,400 from that bank naming no
  * lender, 12 and 10 days ago: two EMIs (within 5% but no lender in common).
+ * Contracted: those two and loan A's returned 1,800 (its notice states the
+ * EMI, which was never debited): 3 loans, 10,000 + 10,400 + 1,800 = 22,200
+ * a month. B's notice was typed a charge: a fee, not an EMI amount.
  */
 static void test_bounce_events_and_emis(void **state)
 {
@@ -167,9 +179,12 @@ static void test_bounce_events_and_emis(void **state)
         {"nach_bounce_count_c180", 2},
         {"cheque_bounce_count_c180", 1},
         {"days_since_last_bounce", 19}, /* B's notice, 19 days 21 hours ago */
-        {"emi_count", 2},
-        {"emi_count_c30", 2},
-        {"emi_sum_c30", 20400},
+        {"emi_loans_debited_count_c90", 2},
+        {"emi_debit_count_c30", 2},
+        {"emi_debit_sum_c30", 20400},
+        {"emi_loans_contracted_count_c90", 3},
+        {"monthly_obligation", 22200},
+        {"emi_debited_share_of_contracted_c90", 20400.0 / 22200.0},
     };
     COMPUTE_INBOX(sms, FEATURES_GROUP_ALL);
 
@@ -193,7 +208,7 @@ static void test_recurring_salary(void **state)
     static const struct feature_want want[] = {
         {"salaried_flag", 1},        /* no keyword: from the recurring payer alone */
         {"estimated_salary", 30000}, /* median of 29,000 / 30,000 / 31,000, not the 40,000 */
-        {"salary_months_count", 3},
+        {"salary_cycles_count_c180", 3},
         {"monthly_obligation", 0},
         {"mobilegator_affordability", 30000},
     };
@@ -204,10 +219,102 @@ static void test_recurring_salary(void **state)
     assert_string_equal(str("salary_detection_method"), "recurring_credit");
 }
 
+/* 10:00 India time on a date. */
+static int64_t on(int y, int m, int d)
+{
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_hour = 10};
+    return (int64_t)timegm(&tm) - 19800;
+}
+
+/*
+ * Pay cycles, not calendar months (now = Sun 22 Nov 2026).
+ * A: paid on the 28th of Jul, Aug and Oct; September's salary came on Oct 2
+ *    (4 days late). Calendar months would show September 0 and October
+ *    80,000; cycles: 4 of 40,000, usual day 28, median 40,000, CV 0; the
+ *    latest (Oct 28) on time; no pay date missed (Sep 28 is covered by Oct 2,
+ *    4 days away); pay-day SD on the month circle: offsets 0, 0, 5 (day 2 vs
+ *    28 on a 31-day circle), 0 -> sqrt(25 / 4) = 2.5. salary_m2 (September)
+ *    0, salary_m1 (October) 80,000: the calendar view is kept, for what it
+ *    says. 4 credits in 180 days.
+ * B: paid on the 5th of Aug, Sep and Oct, then Nov 8: usual day 5, latest
+ *    delay 3 days.
+ * C: paid on the 10th of Jul, Aug, Oct, Nov: September's pay date (Sep 10)
+ *    has no salary within 10 days: 1 missed cycle; 4 cycles.
+ * D: the first SMS on Oct 9: m1 (October) is not observed from its first
+ *    day, so income_m1 and salary_m1 are null; m0 is: income_m0 is the
+ *    20,000 of Nov 9.
+ */
+static void test_pay_cycles(void **state)
+{
+    (void)state;
+    struct sms_fact a[] = {
+        salary_neft(on(2026, 7, 28), 40000, "NEFT-INITECH-SALARY"),
+        salary_neft(on(2026, 8, 28), 40000, "NEFT-INITECH-SALARY"),
+        salary_neft(on(2026, 10, 2), 40000, "NEFT-INITECH-SALARY"),
+        salary_neft(on(2026, 10, 28), 40000, "NEFT-INITECH-SALARY"),
+    };
+    static const struct feature_want want_a[] = {
+        {"salary_cycles_count_c180", 4},
+        {"estimated_salary", 40000},
+        {"salary_day_of_month", 28},
+        {"salary_latest_delay_days", 0},
+        {"salary_missed_cycles_c180", 0},
+        {"salary_amount_cv_c180", 0},
+        {"salary_day_sd_c180", 2.5},
+        {"salary_m2", 0},
+        {"salary_m1", 80000},
+        {"salary_credit_count_c180", 4},
+    };
+    COMPUTE_INBOX(a, FEATURES_GROUP_EXTRACTED_SMS);
+    EXPECT_FEATURES(want_a);
+
+    struct sms_fact b[] = {
+        salary_neft(on(2026, 8, 5), 25000, "SAL"),
+        salary_neft(on(2026, 9, 5), 25000, "SAL"),
+        salary_neft(on(2026, 10, 5), 25000, "SAL"),
+        salary_neft(on(2026, 11, 8), 25000, "SAL"),
+    };
+    static const struct feature_want want_b[] = {
+        {"salary_day_of_month", 5},
+        {"salary_latest_delay_days", 3},
+        {"salary_missed_cycles_c180", 0},
+    };
+    COMPUTE_INBOX(b, FEATURES_GROUP_EXTRACTED_SMS);
+    EXPECT_FEATURES(want_b);
+
+    struct sms_fact c[] = {
+        salary_neft(on(2026, 7, 10), 30000, "SAL"),
+        salary_neft(on(2026, 8, 10), 30000, "SAL"),
+        salary_neft(on(2026, 10, 10), 30000, "SAL"),
+        salary_neft(on(2026, 11, 10), 30000, "SAL"),
+    };
+    static const struct feature_want want_c[] = {
+        {"salary_day_of_month", 10},
+        {"salary_cycles_count_c180", 4},
+        {"salary_missed_cycles_c180", 1},
+        {"salary_latest_delay_days", 0},
+    };
+    COMPUTE_INBOX(c, FEATURES_GROUP_EXTRACTED_SMS);
+    EXPECT_FEATURES(want_c);
+
+    struct sms_fact d[] = {
+        imps_credit(on(2026, 10, 9), 15000, "RAVI KUMAR"),
+        imps_credit(on(2026, 11, 9), 20000, "RAVI KUMAR"),
+    };
+    static const struct feature_want want_d[] = {
+        {"income_m0", 20000},
+        {"income_m1", NAN},
+        {"salary_m1", NAN},
+        {"salary_m0", 0},
+    };
+    COMPUTE_INBOX(d, FEATURES_GROUP_EXTRACTED_SMS);
+    EXPECT_FEATURES(want_d);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_salary_emi_bounce),
-                                       cmocka_unit_test(test_bounce_events_and_emis),
-                                       cmocka_unit_test(test_recurring_salary)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_salary_emi_bounce), cmocka_unit_test(test_bounce_events_and_emis),
+        cmocka_unit_test(test_recurring_salary), cmocka_unit_test(test_pay_cycles)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -76,10 +76,12 @@ static void test_small_inbox(void **state)
         {"imps_debit_sum_c90", 0},
         {"imps_debit_sum_c180", 60000},
         {"neft_credit_sum_c30", 20000},
-        /* months (now is Nov): 10 d ago = 12 Nov (m0), 40 d = 13 Oct (m1), 100 d = 14 Aug (m3) */
+        /* months (now is Nov): 10 d ago = 12 Nov (m0), 40 d = 13 Oct (m1), 100 d = 14 Aug (m3);
+         * the inbox starts on 14 Aug, so August (m3) is not observed: null, not 60,000 */
         {"credit_sum_m0", 20000},
         {"debit_sum_m1", 2000},
-        {"debit_sum_m3", 60000},
+        {"debit_sum_m3", NAN},
+        {"debit_count_m3", NAN},
         {"debit_sum_m2", 0},
         /* flow: c30 = 20000 - 500 */
         {"net_flow_c30", 19500},
@@ -96,7 +98,19 @@ static void test_small_inbox(void **state)
         {"min_balance_c30", 9500},
         {"mean_balance_c30", (10000 + 9500 + 9500) / 3.0},
         {"acc1_latest_balance", NAN},
-        {"acc0_eom_balance_m1", 8000},
+        /* the daily series: 8,000 from 13 Oct (40 d), 10,000 from 12 Nov (10 d), 9,500 from
+         * 20 Nov (2 d); unknown before 13 Oct. c30 (days 0..29 ago): 19 days of 8,000,
+         * 8 of 10,000, 3 of 9,500; c90: 41 known days, 30 of them 8,000. */
+        {"balance_days_known_c30", 30},
+        {"balance_days_known_c90", 41},
+        {"balance_daily_min_c30", 8000},
+        {"balance_daily_mean_c30", 260500.0 / 30},
+        {"balance_daily_mean_c90", 8500},
+        {"balance_days_negative_c30", 0},
+        {"balance_days_under_floor_c90", 0},
+        {"balance_month_end_m1", 8000}, /* 31 Oct: the 13 Oct reading carried forward */
+        {"balance_month_end_m2", NAN},  /* 30 Sep: before the first reading */
+        {"balance_month_end_m4", NAN},  /* July: not observed */
     };
     COMPUTE_INBOX(sms, FEATURES_GROUP_ALL);
 
@@ -104,7 +118,7 @@ static void test_small_inbox(void **state)
     /* the string features: top category (cash outweighs food in c90) and the one account's id */
     assert_string_equal(str("top_spend_category_c90"), "cash");
     assert_null(str("acc1_id"));
-    assert_string_equal(str("acc0_id"), "bank | hdfc bank | 34");
+    assert_string_equal(str("acc0_id"), "hdfc bank | account | 1234");
 }
 
 static struct sms_fact card(int64_t ts, const char *type, enum sms_direction dir, double amount)
@@ -125,7 +139,9 @@ static struct sms_fact card(int64_t ts, const char *type, enum sms_direction dir
  * received 8 days ago:
  *   cc_count 1, limit 50,000, available 48,000, utilisation 1 - 48/50 = 0.04,
  *   spend c30 2,000, bill 5,000, min due 250, paid 5,000 -> ratio 1.
- * Card SMS never count as bank balances: accounts_count 0.
+ * Card SMS never count as bank balances: accounts_count 0. The inbox starts on
+ * 12 Nov, so even this month (m0) is not observed from its first day: cc_bill_m0
+ * is null.
  */
 static void test_credit_card(void **state)
 {
@@ -149,7 +165,8 @@ static void test_credit_card(void **state)
         {"cc_latest_min_due", 250},
         {"cc_payment_sum_c90", 5000},
         {"cc_payment_to_bill_ratio_c90", 1},
-        {"cc_bill_m0", 5000},
+        {"cc_bill_m0", NAN},
+        {"cc_limit_known_count", 1},
         {"accounts_count", 0},
     };
     COMPUTE_INBOX(sms, FEATURES_GROUP_EXTRACTED_SMS);
@@ -159,9 +176,117 @@ static void test_credit_card(void **state)
     assert_true(fabs(val("cc_utilisation") - 0.04) < 1e-12);
 }
 
+static struct sms_fact at(struct sms_fact f, const char *digits, const char *type, const char *sub)
+{
+    f.account_last_digits = digits;
+    if (type)
+        f.sms_type = type;
+    f.sms_sub_type = sub;
+    return f;
+}
+
+static struct sms_fact from(struct sms_fact f, const char *sender, const char *name,
+                            const char *type)
+{
+    f.sender = sender;
+    f.sender_name = name;
+    f.sender_type = type;
+    return f;
+}
+
+/*
+ * Instruments, rails and clean income (now = 22 Nov; a promotion on 14 Aug
+ * starts the history, so m0..m2 are observed, m3 is not):
+ *   20 d  KreditBee's disbursal SMS, 50,000 "to your account XX1234"
+ *   20 d  HDFC a/c 1234 credit 47,640 from KRAZYBEE SERVICES (the disbursal
+ *         less 4.7% fees: its bank credit)
+ *   15 d  HDFC a/c 1234 IMPS 10,000 to ROHAN JOSHI ref R77, and 5 minutes
+ *         later ICICI a/c 9876 credit 10,000 from ROHAN JOSHI ref R77: a
+ *         self-transfer
+ *   12 d  HDFC card 5555 spend 800 at DMART (only ever seen as a card)
+ *   10 d  HDFC a/c 1234 debit 3,000 typed an ATM withdrawal, no rail named
+ *    9 d  HDFC a/c 1234 debit 250 to zomato@hdfc, no rail named
+ *    8 d  HDFC a/c 1234 refund 2,000
+ *    6 d  HDFC a/c 1234 NEFT credit 30,000 from BUNDL TECHNOLOGIES (Swiggy)
+ *    5 d  HDFC a/c XX34 UPI credit 5,000 from MEERA BHAT (joins 1234)
+ *    4 d  SBI Card 4321 spend 1,000, available limit 59,000
+ * Accounts: HDFC 1234 and ICICI 9876 -> 2 (the debit card, the credit card
+ * and the lender's "XX1234" are not accounts); cards 1. Rails: atm 1 (3,000),
+ * upi debit 1 (the VPA), upi credit 1, card debits 2. Self-transfers 1
+ * (10,000). Income: 30,000 + 5,000 = 35,000 in m0 (the disbursal, its bank
+ * credit, the self-transfer and the refund are not income); m1 = m2 = 0;
+ * m3 null. Gig: 30,000 from one platform, share 30/35, which is also the
+ * top payer's share. No salary and income 0 in m1..m3: estimated_income
+ * null. The cash-flow view keeps every credit: 144,640 in 30 days.
+ * Disbursals: 1 of 50,000 in 30 days.
+ */
+static void test_instruments_income(void **state)
+{
+    (void)state;
+    const char *cred = "account_credit_executed", *deb = "account_debit_executed";
+    struct sms_fact dis = txn(NOW - 20 * DAY, SMS_DIRECTION_CREDIT, 50000, NULL, NULL, NULL, NAN);
+    dis = at(from(dis, "kbee", "kreditbee", "lender"), "1234", "loan_disbursal", "loan_disbursal");
+    struct sms_fact icici = from(
+        txn(NOW - 15 * DAY + 300, SMS_DIRECTION_CREDIT, 10000, "imps", "ROHAN JOSHI", "R77", 15000),
+        "icicib", "icici bank", "bank");
+    struct sms_fact cc =
+        from(txn(NOW - 4 * DAY, SMS_DIRECTION_DEBIT, 1000, "card", "AMAZON", NULL, NAN), "sbicrd",
+             "sbi card", "credit_card");
+    cc.available_limit = 59000;
+    struct sms_fact sms[] = {
+        plain(NOW - 100 * DAY, "promotion"),
+        dis,
+        at(txn(NOW - 20 * DAY + 600, SMS_DIRECTION_CREDIT, 47640, "imps", "KRAZYBEE SERVICES", NULL,
+               NAN),
+           "1234", cred, "transaction"),
+        txn(NOW - 15 * DAY, SMS_DIRECTION_DEBIT, 10000, "imps", "ROHAN JOSHI", "R77", 5000),
+        at(icici, "9876", cred, "transaction"),
+        at(txn(NOW - 12 * DAY, SMS_DIRECTION_DEBIT, 800, "card", "DMART", NULL, NAN), "5555",
+           "card_debit_executed", "transaction"),
+        at(txn(NOW - 10 * DAY, SMS_DIRECTION_DEBIT, 3000, NULL, NULL, NULL, NAN), "1234", deb,
+           "atm_withdrawal"),
+        txn(NOW - 9 * DAY, SMS_DIRECTION_DEBIT, 250, NULL, "zomato@hdfc", NULL, NAN),
+        at(txn(NOW - 8 * DAY, SMS_DIRECTION_CREDIT, 2000, NULL, "ACME ONLINE", NULL, NAN), "1234",
+           "refund_reversal", "refund"),
+        txn(NOW - 6 * DAY, SMS_DIRECTION_CREDIT, 30000, "neft", "NEFT-BUNDL TECHNOLOGIES", NULL,
+            NAN),
+        at(txn(NOW - 5 * DAY, SMS_DIRECTION_CREDIT, 5000, "upi", "MEERA BHAT", NULL, NAN), "34",
+           cred, "transaction"),
+        at(cc, "4321", "card_debit_executed", "transaction"),
+    };
+    static const struct feature_want want[] = {
+        {"accounts_count", 2},
+        {"cc_count", 1},
+        {"cc_total_available_limit", 59000},
+        {"atm_debit_count_c30", 1},
+        {"atm_debit_sum_c30", 3000},
+        {"upi_debit_count_c30", 1},
+        {"upi_credit_count_c30", 1},
+        {"card_debit_count_c30", 2},
+        {"self_transfer_count_c180", 1},
+        {"self_transfer_sum_c180", 10000},
+        {"income_m0", 35000},
+        {"income_m1", 0},
+        {"income_m2", 0},
+        {"income_m3", NAN},
+        {"income_gig_sum_c90", 30000},
+        {"income_gig_share_c90", 30000.0 / 35000.0},
+        {"gig_platforms_count_c90", 1},
+        {"income_top_payer_share_c90", 30000.0 / 35000.0},
+        {"income_cv_6m", NAN}, /* two observed months (m1, m2): fewer than 3 */
+        {"estimated_income", NAN},
+        {"credit_sum_c30", 144640},
+        {"loan_disbursal_count_c30", 1},
+        {"loan_disbursal_sum_c180", 50000},
+    };
+    COMPUTE_INBOX(sms, FEATURES_GROUP_ALL);
+    EXPECT_FEATURES(want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_small_inbox),
-                                       cmocka_unit_test(test_credit_card)};
+                                       cmocka_unit_test(test_credit_card),
+                                       cmocka_unit_test(test_instruments_income)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
