@@ -33,9 +33,10 @@ const char *const fe_sender_names[FE_S_COUNT] = {
 };
 
 static const struct fe_family *const families[] = {
-    &fe_family_meta,          &fe_family_sms,         &fe_family_txn,     &fe_family_merchant,
-    &fe_family_salary,        &fe_family_obligations, &fe_family_balance, &fe_family_cards,
-    &fe_family_affordability, &fe_family_apps,        &fe_family_fraud,   &fe_family_device,
+    &fe_family_meta,   &fe_family_sms,           &fe_family_txn,         &fe_family_merchant,
+    &fe_family_salary, &fe_family_obligations,   &fe_family_delinquency, &fe_family_balance,
+    &fe_family_cards,  &fe_family_affordability, &fe_family_apps,        &fe_family_fraud,
+    &fe_family_device,
 };
 #define FE_NFAMILIES (sizeof(families) / sizeof(families[0]))
 

@@ -180,8 +180,8 @@ struct fe_family {
 
 /* In compute order: families later in the list may read ctx->shared set by earlier ones. */
 extern const struct fe_family fe_family_meta, fe_family_sms, fe_family_txn, fe_family_merchant,
-    fe_family_salary, fe_family_obligations, fe_family_balance, fe_family_cards,
-    fe_family_affordability, fe_family_apps, fe_family_fraud, fe_family_device;
+    fe_family_salary, fe_family_obligations, fe_family_delinquency, fe_family_balance,
+    fe_family_cards, fe_family_affordability, fe_family_apps, fe_family_fraud, fe_family_device;
 
 /*
  * Every feature the code computes, in code order (for the catalogue

@@ -18,9 +18,10 @@
  *
  * What the user owes is read from what was contracted, not only from what
  * was paid: an EMI is evidenced by its debit, its reminder (a notice typed
- * EMI due, or a bill or scheduled debit a lender sent, with an amount), an
- * e-mandate registered for a lender or a loan, or its bounce notice (the
- * amount of the returned instrument). Evidence of the last 90 days is
+ * EMI due, or a scheduled debit a lender sent, with an amount; not a
+ * lender's other bills, which may be several EMIs overdue), an e-mandate
+ * registered for a lender or a loan, or its bounce notice (the amount of
+ * the returned instrument). Evidence of the last 90 days is
  * de-duplicated per lender and amount (the same amount within 1% whoever
  * names it, or the same named lender within 5%), so a borrower whose EMIs
  * bounce still shows every EMI owed. SIPs and other investment debits
@@ -254,8 +255,8 @@ static bool usable_amount(double v)
 
 /*
  * An EMI owed, stated before or instead of its debit: an EMI-due notice, a
- * bill or scheduled debit from a lender, an e-mandate for a lender or a
- * loan, a returned EMI (bounce notice) whose party is not an investment.
+ * scheduled debit from a lender, an e-mandate for a lender or a loan, a
+ * returned EMI (bounce notice) whose party is not an investment.
  */
 static void note_contracted(const struct fe_ctx *ctx, struct obl *a, size_t i)
 {
@@ -270,7 +271,7 @@ static void note_contracted(const struct fe_ctx *ctx, struct obl *a, size_t i)
     bool invest = cat && (strcmp(cat, "investment") == 0 || strcmp(cat, "insurance") == 0);
     bool owed = false;
     if (s->kind == FE_K_BILL_DUE)
-        owed = strcmp(sub, "emi_due") == 0 || is_lender_sender(s);
+        owed = strcmp(sub, "emi_due") == 0; /* a lender's other bills may sum overdue EMIs */
     else if (s->kind == FE_K_FUTURE_DEBIT)
         owed = is_lender_sender(s) && !invest;
     else if (s->kind == FE_K_MANDATE)

@@ -6,9 +6,10 @@
  * whose party or sub-type says salary/payroll; when a user has none, a payer
  * who credits a similar amount (within 25% of the median, at least 5,000) on
  * a similar day of month (within 5 days) in three or more of the last six
- * months is taken as the employer. Credeau's company model is replaced by
- * this: the employer is the salary credits' party, cleaned of the banking
- * words around it.
+ * months is taken as the employer, unless it is a gig platform
+ * (payer_mapping.json) or pays more than twice a month (weekly payouts). Credeau's company model is
+ * replaced by this: the employer is the salary credits' party, cleaned of the banking words around
+ * it.
  *
  * Salary is read by pay cycle, not by calendar month: credits less than 10
  * days apart are one cycle (a salary split in two), and a salary paid a few
@@ -111,16 +112,30 @@ static double group_median(const struct fe_ctx *ctx, const struct salary *s)
     return fe_median(v, s->n);
 }
 
+/*
+ * A payer credits like an employer when it is not a gig platform and pays
+ * at most twice a month (weekly payouts are not a salary, whatever their
+ * rhythm looks like on some days of the month).
+ */
+static bool employer_like(const struct fe_ctx *ctx, const char *party, int credits, unsigned months)
+{
+    const struct maps_payer *p = maps_payer_lookup(ctx->maps, party);
+    int nm = __builtin_popcount(months);
+    return !(p && strcmp(p->kind, "gig_platform") == 0) && nm > 0 && credits <= 2 * nm;
+}
+
 static void find_recurring(const struct fe_ctx *ctx, struct salary *best)
 {
     const char *payer[SAL_MAX_GROUPS];
     size_t items[SAL_MAX_GROUPS][SAL_MAX_ITEMS / 4], cnt[SAL_MAX_GROUPS] = {0};
+    int all[SAL_MAX_GROUPS] = {0}; /* every credit of the payer in m0..m5, small ones too */
+    unsigned months[SAL_MAX_GROUPS] = {0};
     int ng = 0;
     double best_med = 0;
     for (size_t i = 0; i < ctx->n; i++) {
         const struct sms_fact *f = &ctx->sms[i];
         if (!is_credit_txn(ctx, i) || ctx->s[i].month < 0 || ctx->s[i].kind != FE_K_EXECUTED ||
-            f->amount < SAL_MIN_RECURRING || !f->transaction_party || !*f->transaction_party)
+            !f->transaction_party || !*f->transaction_party)
             continue;
         int g = 0;
         while (g < ng && strcasecmp(payer[g], f->transaction_party) != 0)
@@ -130,12 +145,15 @@ static void find_recurring(const struct fe_ctx *ctx, struct salary *best)
                 continue;
             payer[ng++] = f->transaction_party;
         }
-        if (cnt[g] < SAL_MAX_ITEMS / 4)
+        all[g]++;
+        months[g] |= 1u << ctx->s[i].month;
+        if (f->amount >= SAL_MIN_RECURRING && cnt[g] < SAL_MAX_ITEMS / 4)
             items[g][cnt[g]++] = i;
     }
     for (int g = 0; g < ng; g++) {
         struct salary cand;
-        if (cnt[g] < SAL_MIN_MONTHS_RECURRING || !group_is_salary(ctx, items[g], cnt[g], &cand))
+        if (cnt[g] < SAL_MIN_MONTHS_RECURRING || !employer_like(ctx, payer[g], all[g], months[g]) ||
+            !group_is_salary(ctx, items[g], cnt[g], &cand))
             continue;
         double med = group_median(ctx, &cand);
         if (med > best_med) {
@@ -456,8 +474,10 @@ static bool is_income(const struct fe_ctx *ctx, size_t i)
            s->kind != FE_K_CARD_PAYMENT && !s->credit_card && !(sub && strcmp(sub, "refund") == 0);
 }
 
+#define PAYER_KEY_MAX 64
+
 struct payer {
-    const char *name; /* the party as printed, or a gig platform's name */
+    char name[PAYER_KEY_MAX]; /* the party without banking words, or a gig platform's name */
     double sum;
     bool gig;
 };
@@ -469,15 +489,27 @@ struct income {
     int np;
 };
 
-static void add_payer(struct income *in, const char *name, double amount, bool gig)
+/*
+ * One payer per cleaned name: "NEFT-ACME LTD-SALARY JUN" and "...-SALARY JUL"
+ * are the same employer.
+ */
+static void add_payer(struct income *in, const char *party, double amount, bool gig)
 {
+    char key[PAYER_KEY_MAX];
+    const char *name = gig ? party : clean_employer(party, key, sizeof(key));
+    if (!name)
+        return;
     for (int k = 0; k < in->np; k++)
         if (strcasecmp(in->p[k].name, name) == 0) {
             in->p[k].sum += amount;
             return;
         }
-    if (in->np < INC_MAX_PAYERS)
-        in->p[in->np++] = (struct payer){name, amount, gig};
+    if (in->np < INC_MAX_PAYERS) {
+        struct payer *p = &in->p[in->np++];
+        snprintf(p->name, sizeof(p->name), "%s", name);
+        p->sum = amount;
+        p->gig = gig;
+    }
 }
 
 static void income_of(const struct fe_ctx *ctx, struct income *in)

@@ -197,6 +197,8 @@ struct sms_fact *user_data_add_sms(struct user_data *u)
     f->available_limit = NAN;
     f->due_amount = NAN;
     f->min_due = NAN;
+    f->overdue_amount = NAN;
+    f->days_past_due = NAN;
     return f;
 }
 

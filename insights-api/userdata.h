@@ -57,6 +57,10 @@ struct sms_fact {
     double available_limit;
     double due_amount;
     double min_due;
+    /* delinquency notices: what the message states (record overdue_amount, days_past_due);
+       NAN, or 0 in a zeroed struct, when it states none */
+    double overdue_amount;
+    double days_past_due;
 };
 
 struct app_fact {

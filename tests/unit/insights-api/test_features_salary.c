@@ -311,10 +311,67 @@ static void test_pay_cycles(void **state)
     EXPECT_FEATURES(want_d);
 }
 
+static struct sms_fact notice(int64_t ts, const char *kind, const char *sender, const char *name,
+                              double amount, double overdue, double dpd)
+{
+    struct sms_fact f = typed(ts, "bill_due", SMS_DIRECTION_NONE, amount, NULL, NULL, name);
+    f.sender = sender;
+    f.sender_type = name ? "lender" : NULL;
+    f.sms_sub_type = kind;
+    f.unique_pan = NULL;
+    f.account_last_digits = NULL;
+    f.overdue_amount = overdue;
+    f.days_past_due = dpd;
+    return f;
+}
+
+/*
+ * Delinquency (records typed by hand with the sms_kind names agreed for
+ * issue 13): KreditBee's overdue notices 100 d (amount 4,500, no overdue
+ * amount) and 40 d ago (overdue 9,000, 35 days past due); a collection
+ * message from an agency header 25 d ago; KreditBee's final notice 10 d ago
+ * (overdue 13,500, 65 days past due); a legal notice 5 d ago; a settlement
+ * offer of 7,000 2 d ago.
+ *   overdue notices: c30 0, c90 1, c180 2; final, collection, legal,
+ *   settlement: 1 each in 30 days; 6 in 180 days; largest days past due 65;
+ *   largest overdue 13,500 (the 4,500 counts as overdue, the settlement's
+ *   7,000 does not); chasers in 90 days: kreditbee, recovr, lglntc = 3;
+ *   2 days since the last.
+ */
+static void test_delinquency(void **state)
+{
+    (void)state;
+    struct sms_fact sms[] = {
+        notice(NOW - 100 * DAY, "overdue", "kbee", "kreditbee", 4500, NAN, NAN),
+        notice(NOW - 40 * DAY, "overdue", "kbee", "kreditbee", NAN, 9000, 35),
+        notice(NOW - 25 * DAY, "collection", "recovr", NULL, NAN, NAN, NAN),
+        notice(NOW - 10 * DAY, "final_notice", "kbee", "kreditbee", NAN, 13500, 65),
+        notice(NOW - 5 * DAY, "legal_notice", "lglntc", NULL, NAN, NAN, NAN),
+        notice(NOW - 2 * DAY, "settlement_offer", "kbee", "kreditbee", 7000, NAN, NAN),
+    };
+    static const struct feature_want want[] = {
+        {"overdue_notice_count_c30", 0},
+        {"overdue_notice_count_c90", 1},
+        {"overdue_notice_count_c180", 2},
+        {"final_notice_count_c30", 1},
+        {"collection_msg_count_c30", 1},
+        {"legal_notice_count_c30", 1},
+        {"settlement_offer_count_c30", 1},
+        {"delinquency_notice_count_c180", 6},
+        {"delinquency_max_days_past_due_c180", 65},
+        {"delinquency_max_overdue_amount_c180", 13500},
+        {"delinquency_lenders_count_c90", 3},
+        {"days_since_last_delinquency_notice", 2},
+    };
+    COMPUTE_INBOX(sms, FEATURES_GROUP_EXTRACTED_SMS);
+    EXPECT_FEATURES(want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_salary_emi_bounce), cmocka_unit_test(test_bounce_events_and_emis),
-        cmocka_unit_test(test_recurring_salary), cmocka_unit_test(test_pay_cycles)};
+        cmocka_unit_test(test_recurring_salary), cmocka_unit_test(test_pay_cycles),
+        cmocka_unit_test(test_delinquency)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }

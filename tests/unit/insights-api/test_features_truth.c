@@ -153,35 +153,55 @@ static double tlen(json_t *t, const char *key)
     return json_is_array(a) ? (double)json_array_size(a) : NAN;
 }
 
+/*
+ * PENDING ISSUE 13: the extraction rules do not yet type delinquency notices
+ * (overdue, final notice, collection, legal notice, settlement offer), so
+ * the rows marked pending are printed but not required until this is 1
+ * (names agreed in /work/notes/issue-16-questions.md).
+ */
+#define DELINQUENCY_KINDS_EXTRACTED 0
+
 struct truth_row {
     const char *feature;
     const char *truth; /* dotted path of a number, or "#key" = length of an array */
+    bool pending;      /* needs DELINQUENCY_KINDS_EXTRACTED */
 };
 
 /* Each row: the feature and the truth field that counts the same thing (docs/data-model.md). */
 static const struct truth_row rows[] = {
-    {"estimated_salary", "salary.amount"},
-    {"salary_day_of_month", "salary.day_of_month"},
-    {"salary_latest_delay_days", "salary.latest_delay_days"},
-    {"salary_missed_cycles_c180", "salary.missed_cycles_c180"},
-    {"salary_credit_count_c180", "salary.credit_count_c180"},
-    {"emi_loans_debited_count_c90", "emi_count_c90"},
-    {"emi_debit_count_c180", "emi_debit_count_c180"},
-    {"bounce_count_c180", "bounce_count_c180"},
-    {"emi_loans_contracted_count_c90", "emi_contracted_count_c90"},
-    {"monthly_obligation", "emi_contracted_monthly"},
-    {"sip_monthly_amount", "sip_monthly"},
-    {"loan_disbursal_count_c180", "loan_disbursal_count_c180"},
-    {"loan_disbursal_sum_c180", "loan_disbursal_sum_c180"},
-    {"self_transfer_count_c180", "self_transfer_count_c180"},
-    {"accounts_count", "#accounts"},
-    {"cc_count", "#credit_cards"},
-    {"cc_total_limit", "cc_total_limit"},
-    {"cc_total_available_limit", "cc_total_available_limit"},
-    {"apps_lending_count", "#lending_apps"},
-    {"apps_gambling_count", "#gambling_apps"},
-    {"apps_installed_c7", "apps_installed_c7"},
-    {"loan_application_count_c7", "loan_application_count_c7"},
+    {"estimated_salary", "salary.amount", false},
+    {"salary_day_of_month", "salary.day_of_month", false},
+    {"salary_latest_delay_days", "salary.latest_delay_days", false},
+    {"salary_missed_cycles_c180", "salary.missed_cycles_c180", false},
+    {"salary_credit_count_c180", "salary.credit_count_c180", false},
+    {"emi_loans_debited_count_c90", "emi_count_c90", false},
+    {"emi_debit_count_c180", "emi_debit_count_c180", false},
+    {"bounce_count_c180", "bounce_count_c180", false},
+    {"emi_loans_contracted_count_c90", "emi_contracted_count_c90", false},
+    {"monthly_obligation", "emi_contracted_monthly", false},
+    {"sip_monthly_amount", "sip_monthly", false},
+    {"loan_disbursal_count_c180", "loan_disbursal_count_c180", false},
+    {"loan_disbursal_sum_c180", "loan_disbursal_sum_c180", false},
+    {"self_transfer_count_c180", "self_transfer_count_c180", false},
+    {"accounts_count", "#accounts", false},
+    {"cc_count", "#credit_cards", false},
+    {"cc_total_limit", "cc_total_limit", false},
+    {"cc_total_available_limit", "cc_total_available_limit", false},
+    {"apps_lending_count", "#lending_apps", false},
+    {"apps_gambling_count", "#gambling_apps", false},
+    {"apps_installed_c7", "apps_installed_c7", false},
+    {"loan_application_count_c7", "loan_application_count_c7", false},
+    {"overdue_notice_count_c30", "delinquency.overdue_notice_count_c30", true},
+    {"overdue_notice_count_c180", "delinquency.overdue_notice_count_c180", true},
+    {"final_notice_count_c90", "delinquency.final_notice_count_c90", true},
+    {"collection_msg_count_c90", "delinquency.collection_msg_count_c90", true},
+    {"legal_notice_count_c180", "delinquency.legal_notice_count_c180", true},
+    {"settlement_offer_count_c180", "delinquency.settlement_offer_count_c180", true},
+    {"delinquency_notice_count_c180", "delinquency.notice_count_c180", true},
+    {"delinquency_max_days_past_due_c180", "delinquency.max_days_past_due_c180", true},
+    {"delinquency_max_overdue_amount_c180", "delinquency.max_overdue_amount_c180", true},
+    {"delinquency_lenders_count_c90", "delinquency.lenders_count_c90", true},
+    {"days_since_last_delinquency_notice", "delinquency.days_since_last", true},
 };
 
 static int check_string(const char *id, const char *what, const char *got, const char *want)
@@ -205,7 +225,7 @@ static int check_user(const char *path, struct feature_vector *v)
     assert_int_equal(inbox_from_user_file(path, now, &u), 0);
     features_compute(cat, maps, &u, FEATURES_GROUP_ALL, v);
     const char *id = json_string_value(json_object_get(truth, "user_id"));
-    int missed = 0;
+    int missed = 0, pending = 0;
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         if (features_index(cat, rows[i].feature) < 0)
             fail_msg("feature %s is not in the catalogue", rows[i].feature);
@@ -216,6 +236,10 @@ static int check_user(const char *path, struct feature_vector *v)
             rows[i].truth[0] == '#' ? tlen(truth, rows[i].truth + 1) : tnum(truth, rows[i].truth);
         double got = features_value(cat, v, rows[i].feature);
         bool same = isnan(want) ? isnan(got) : fabs(got - want) < 0.005;
+        if (!same && rows[i].pending && !DELINQUENCY_KINDS_EXTRACTED) {
+            pending++;
+            continue;
+        }
         if (!same) {
             printf("%s: %s %.2f (truth %s %.2f)\n", id, rows[i].feature, got, rows[i].truth, want);
             missed++;
@@ -226,6 +250,8 @@ static int check_user(const char *path, struct feature_vector *v)
                            json_string_value(json_object_get(sal, "employer")));
     missed += check_string(id, "device_price_band", features_string(cat, v, "device_price_band"),
                            json_string_value(json_object_get(dev, "price_band")));
+    if (pending)
+        printf("%s: %d delinquency fact(s) not recovered, pending issue 13\n", id, pending);
     printf("%s: %s (salary %.0f day %.0f, accounts %.0f, cards %.0f limit %.0f, band %s)\n", id,
            missed ? "MISSED" : "all planted facts recovered",
            features_value(cat, v, "estimated_salary"),
