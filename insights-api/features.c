@@ -385,18 +385,24 @@ static int parse_param(struct features_catalogue *c, const char *p, size_t linen
                        size_t err_len)
 {
     char name[64];
-    int used = 0;
-    if (sscanf(p, " %63s %n", name, &used) != 1)
-        used = 0;
-    for (size_t i = 0; used && i < sizeof(param_rows) / sizeof(param_rows[0]); i++) {
+    size_t n = 0;
+    while (*p == ' ')
+        p++;
+    while (p[n] && p[n] != ' ' && n + 1 < sizeof(name)) {
+        name[n] = p[n];
+        n++;
+    }
+    name[n] = '\0';
+    const char *value = p + n;
+    for (size_t i = 0; n && i < sizeof(param_rows) / sizeof(param_rows[0]); i++) {
         if (strcmp(name, param_rows[i].name) != 0)
             continue;
         char *end;
         errno = 0;
-        double v = strtod(p + used, &end);
+        double v = strtod(value, &end);
         while (*end == ' ')
             end++;
-        if (errno || end == p + used || *end || !(v >= param_rows[i].min) ||
+        if (errno || end == value || *end || !(v >= param_rows[i].min) ||
             !(v <= param_rows[i].max)) {
             set_err(err, err_len, "catalogue line %zu: param %s: expected a number in [%g, %g]",
                     lineno, name, param_rows[i].min, param_rows[i].max);
@@ -1136,7 +1142,46 @@ void features_write_markdown(const struct features_catalogue *c, FILE *f)
                "`extraction_failed` (SMS), `fetch_failed` (apps, device) or `not_requested`.\n\n"
                "Null rules: with SMS extraction failed every SMS feature is null; with no SMS "
                "at all counts and sums are 0 while means, ratios, latest values and flags that "
-               "need evidence are null or false as their definition says.\n");
+               "need evidence are null or false as their definition says. A calendar month "
+               "`mK` the inbox does not cover from its first day (the oldest SMS is later) is "
+               "null: a month seen in part would look like a bad month.\n\n"
+               "Every window counts back from one time, the request's (`now`), so a "
+               "point-in-time replay only has to change that value.\n");
+    fputs("\n## How the SMS are read\n\n"
+          "- **Leakage control**: the SMS from the API client's own sender headers and its own "
+          "app packages (`client_exclusions.json`, docs/insights-artifacts.md) are left out of "
+          "every feature of that client's users: the application in progress does not feed "
+          "`loan_application_count_c7` or `apps_installed_c7`.\n"
+          "- **Accounts and cards**: one key per instrument, (institution, kind, last 4 digits). "
+          "The institution is the sender entity; the kind is decided over all the SMS naming "
+          "those digits: credit card (a limit, a card bill, a minimum due, a card issuer) before "
+          "account before debit card before wallet, so a debit card's tail is never an account "
+          "and a debit-card SMS that prints the account number counts for the account. A "
+          "lender's \"a/c ending\" (a loan or the user's bank account named by someone else), "
+          "OTPs and offers give no instrument; a tail printed with fewer digits joins the one "
+          "full tail of the institution that ends with it.\n"
+          "- **Channels**: the rail the SMS names, else the one its kind implies: an ATM "
+          "withdrawal is `atm` (even when the text says card), an EMI debit or failed mandate "
+          "`nach`, a UPI-typed record or a VPA counter-party `upi`, a card- or wallet-typed "
+          "record `card` or `wallet`.\n"
+          "- **Income** is money in the user earned: credits less loan disbursals (the "
+          "lender's SMS and the bank credit of it, within 3 days and up to 15% less for fees), "
+          "card-bill payments and card refunds, refunds and reversals, and self-transfers (a "
+          "debit and a credit of the same amount between two of the user's accounts within "
+          "2 hours with the same reference or party, or a party saying self).\n"
+          "- **Salary** is read by pay cycle: credits less than 10 days apart are one cycle, so "
+          "a salary paid late stays its month's salary.\n"
+          "- **EMIs owed** come from debits, EMI-due notices, lenders' scheduled debits, "
+          "e-mandates and bounce notices, de-duplicated per lender and amount; SIPs and other "
+          "investments are never EMIs.\n"
+          "- **Delinquency** features read the extraction's delinquency kinds (overdue, "
+          "final_notice, collection, legal_notice, settlement_offer) and its overdue_amount and "
+          "days_past_due: PENDING the extraction issue (#13), until which they are 0 / null.\n",
+          f);
+    fprintf(f,
+            "\nCatalogue params (`# param:` lines of the catalogue): balance_floor_inr = "
+            "%g.\n",
+            c->params.balance_floor_inr);
     for (size_t g = 0; g < sizeof(order) / sizeof(order[0]); g++) {
         size_t n = 0;
         for (size_t i = 0; i < c->n; i++)

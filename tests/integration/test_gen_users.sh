@@ -56,7 +56,7 @@ def ist_ms(s):
 def amount_digits(v):
     return "%d" % int(v)
 senders, cats = set(), {"lending_apps": 0, "gambling_apps": 0, "fraud_assist_apps": 0}
-planted = {"bounces": 0, "emis": 0}
+planted = {"bounces": 0, "emis": 0, "sips": 0}
 bands = set()
 for tf in sorted(glob.glob(os.path.join(d, "*.truth.json"))):
     t = json.load(open(tf)); u = json.load(open(tf.replace(".truth.json", ".json")))
@@ -84,8 +84,19 @@ for tf in sorted(glob.glob(os.path.join(d, "*.truth.json"))):
     hits = [s for s in sms if SALARY.search(s["sms_body"]) and sal["account_tail"] in s["sms_body"]
             and sal["employer"] in s["sms_body"]]
     out(len(hits) == sal["months"] == 6, uid + " salary SMS count equals months", "%d SMS" % len(hits))
-    days = {dt.datetime.fromtimestamp(s["sms_inbox_date"] / 1000, IST).day for s in hits}
+    # on the day, except the late ones the truth lists (2-5 days after a pay day)
+    late = set(sal.get("late_dates", []))
+    when = [dt.datetime.fromtimestamp(s["sms_inbox_date"] / 1000, IST) for s in hits]
+    days = {w.day for w in when if w.strftime("%Y-%m-%d %H:%M:%S") not in late}
     out(days == {sal["day_of_month"]}, uid + " salary credited on day_of_month", str(days))
+    lags = [(w - w.replace(day=1)).days for w in when if w.strftime("%Y-%m-%d %H:%M:%S") in late]
+    out(len(lags) == len(late) <= 1, uid + " late salaries are the truth's", str(late))
+    # SIPs: one SIP message per planted debit, naming a clearing house, never a lender.
+    sip_sms = [s for s in sms if re.search(r"\bSIP\b", s["sms_body"])
+               and any(p in s["sms_body"] for p in ("BSE STAR MF", "NSCCL MF", "ICCL MUTUAL FUND"))]
+    out(len(sip_sms) == sum(len(x["debit_dates"]) for x in t["sips"]),
+        uid + " SIP debit SMS equal the planted SIP debits", "%d" % len(sip_sms))
+    planted["sips"] += len(t["sips"])
     amt_re = re.compile(r"(?:Rs\.? ?|INR ?|\u20b9)([0-9,]+(?:\.\d\d)?)")
     vals = {float(amt_re.search(s["sms_body"]).group(1).replace(",", "")) for s in hits}
     out(vals == {sal["amount"]}, uid + " salary amount in every salary SMS", str(vals))

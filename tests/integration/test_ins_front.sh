@@ -131,7 +131,7 @@ assert_eq "generate_features on a generated user: 200" 200 "$H_STATUS"
 reply=$H_BODY
 nfeat=$(jqr 'keys | length')
 assert_true "one flat object with hundreds of features ($nfeat keys)" test "${nfeat:-0}" -ge 500
-assert_eq "all_sms_count_nlp counts every message" "$(jq .sms_total "$truth")" "$(jqr .all_sms_count_nlp)"
+assert_eq "all_sms_count_nlp counts every message but the client's own" "$(jq .sms_counted "$truth")" "$(jqr .all_sms_count_nlp)"
 assert_eq "no failed groups" null "$(jqr .failed_groups)"
 assert_eq "request_id is the X-Request-Id" "$(header X-Request-Id)" "$(jqr .request_id)"
 assert_true "data_requested_time is YYYY-MM-DD HH:MM:SS" \
@@ -139,7 +139,7 @@ assert_true "data_requested_time is YYYY-MM-DD HH:MM:SS" \
 inline_body "$uf" "$T_TMP/inline-sms.json" '["sms"]'
 api /api/generate_features "$T_TMP/inline-sms.json" "$INS_CLIENT" tok-front-1
 assert_eq "groupings [sms]: extracted_sms features are null" null "$(jqr .estimated_salary)"
-assert_eq "groupings [sms]: sms counts present" "$(jq .sms_total "$truth")" "$(jqr .all_sms_count_nlp)"
+assert_eq "groupings [sms]: sms counts present" "$(jq .sms_counted "$truth")" "$(jqr .all_sms_count_nlp)"
 
 # ---- what needs a database or MongoDB --------------------------------------------------
 insights_body "$T_TMP/ins.json" "$user"

@@ -46,9 +46,9 @@ for uf in $(user_files "$T_TMP/users"); do
         awk -v g="$got" -v w="$want" 'BEGIN { exit !(g != "null" && (g - w) / w < 0.05 && (w - g) / w < 0.05) }'
     # The truth keys that count the same quantities over the same windows (docs/data-model.md).
     assert_eq "$uid: bounce count exact" "$(jq .bounce_count_c180 "$truth")" "$(jqr .bounce_count_c180)"
-    assert_eq "$uid: EMI debit count exact" "$(jq .emi_debit_count_c180 "$truth")" "$(jqr .emi_count_c180)"
-    assert_eq "$uid: distinct EMIs exact" "$(jq .emi_count_c90 "$truth")" "$(jqr .emi_count)"
-    assert_eq "$uid: every SMS counted" "$(jq .sms_total "$truth")" "$(jqr .all_sms_count_nlp)"
+    assert_eq "$uid: EMI debit count exact" "$(jq .emi_debit_count_c180 "$truth")" "$(jqr .emi_debit_count_c180)"
+    assert_eq "$uid: distinct EMIs exact" "$(jq .emi_count_c90 "$truth")" "$(jqr .emi_loans_debited_count_c90)"
+    assert_eq "$uid: every SMS counted (the client's own left out)" "$(jq .sms_counted "$truth")" "$(jqr .all_sms_count_nlp)"
 done
 
 insights_body "$T_TMP/nobody.json" "no-such-user-$$"

@@ -142,8 +142,12 @@ static double tnum(json_t *t, const char *path)
     char buf[128];
     snprintf(buf, sizeof(buf), "%s", path);
     json_t *v = t;
-    for (char *p = strtok(buf, "."); p && v; p = strtok(NULL, "."))
+    for (char *p = buf, *dot; p && v; p = dot) {
+        dot = strchr(p, '.');
+        if (dot)
+            *dot++ = '\0';
         v = json_object_get(v, p);
+    }
     return json_is_number(v) ? json_number_value(v) : NAN;
 }
 

@@ -107,20 +107,20 @@ static void set(struct fixture *fx, const char *name, double value)
 static void typical_user(struct fixture *fx)
 {
     set(fx, "estimated_salary", 42000);
-    set(fx, "salary_months_count", 6);
+    set(fx, "salary_cycles_count_c180", 6);
     set(fx, "days_since_last_salary", 12);
     set(fx, "bounce_count_c90", 1);
     set(fx, "bounce_count_c180", 2);
-    set(fx, "emi_sum_c90", 9000);
+    set(fx, "monthly_obligation", 9000);
     set(fx, "loan_rejection_count_c90", 1);
     set(fx, "loan_disbursal_count_c90", 0);
-    set(fx, "mean_balance_c30", 23000);
-    set(fx, "min_balance_c30", 800);
+    set(fx, "balance_daily_mean_c30", 23000);
+    set(fx, "balance_daily_min_c30", 800);
     set(fx, "debit_sum_c30", 51000);
-    set(fx, "credit_sum_c30", 47000);
+    set(fx, "income_m1", 47000);
     set(fx, "apps_lending_count", 4);
     set(fx, "apps_gambling_count", 1);
-    set(fx, "emi_count", 2);
+    set(fx, "emi_loans_contracted_count_c90", 2);
 }
 
 static void test_arms_stable_and_weighted(void **state)
@@ -193,9 +193,10 @@ static void test_unknown_feature_named(void **state)
     struct scores *s = scores_new();
     char err[512] = "";
     /* demo_emi_v2 reads 10 columns: same count, one name the catalogue lacks */
-    const char *pred = "[\"emi_count\",\"emi_sum_c90\",\"emi_max_amount_c90\","
-                       "\"emi_lenders_count_c90\",\"emi_affordability\",\"bounce_count_c90\","
-                       "\"nach_bounce_count_c180\",\"estimated_salary\",\"mean_balance_c90\","
+    const char *pred = "[\"emi_loans_contracted_count_c90\",\"monthly_obligation\","
+                       "\"emi_max_amount_c90\",\"emi_debited_share_of_contracted_c90\","
+                       "\"emi_affordability\",\"bounce_count_c90\",\"nach_bounce_count_c180\","
+                       "\"estimated_salary\",\"balance_before_emi_min_c90\","
                        "\"loan_disbursal_sum_c999\"]";
 
     assert_int_equal(add(s, fx, "credeau_emi_score", "v2", "demo_emi_v2", pred, err, sizeof(err)),
@@ -272,7 +273,7 @@ static void test_reason_codes_sum_to_raw(void **state)
 
         snprintf(uid, sizeof(uid), "r%d", u);
         set(fx, "bounce_count_c90", u % 4);
-        set(fx, "mean_balance_c30", u % 5 == 0 ? NAN : 1000.0 * u);
+        set(fx, "balance_daily_mean_c30", u % 5 == 0 ? NAN : 1000.0 * u);
         n = scores_evaluate(s, &fx->v, FEATURES_GROUP_ALL, 0, "c", uid, SCORE_REASONS_MAX, sc, out);
         for (size_t i = 0; i < n; i++) {
             double sum = out[i].bias;
