@@ -210,14 +210,29 @@ static bool is_word_char(char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
+static char lower_ascii(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* Word by word (one pass, no call per position): this runs on every debit's party. */
 bool fe_has_word(const char *s, const char *word)
 {
     size_t wl = strlen(word);
     if (!s || !wl)
         return false;
-    for (const char *p = s; *p; p++) {
-        if (strncasecmp(p, word, wl) == 0 && (p == s || !is_word_char(p[-1])) &&
-            !is_word_char(p[wl]))
+    for (const char *p = s; *p;) {
+        while (*p && !is_word_char(*p))
+            p++;
+        const char *w = p;
+        while (is_word_char(*p))
+            p++;
+        if ((size_t)(p - w) != wl)
+            continue;
+        size_t k = 0;
+        while (k < wl && lower_ascii(w[k]) == lower_ascii(word[k]))
+            k++;
+        if (k == wl)
             return true;
     }
     return false;
@@ -858,6 +873,10 @@ static void prepare_one(const struct fe_ctx *ctx, struct fe_sms *all, size_t i)
     }
     s->txn = f->is_transactional && f->direction != SMS_DIRECTION_NONE && f->amount > 0 &&
              isfinite(f->amount);
+    /* once per SMS: EMI, SIP and spend rules all ask */
+    if (f->transaction_party && (s->txn || s->kind == FE_K_BOUNCE_RETURN ||
+                                 s->kind == FE_K_MANDATE || s->kind == FE_K_FUTURE_DEBIT))
+        s->cat = maps_merchant_category(ctx->maps, f->transaction_party);
     if (s->txn && is_duplicate(ctx->sms, all, i)) {
         s->dup = true;
         s->txn = false;
@@ -883,15 +902,31 @@ static void *grow(void *p, size_t *cap, size_t need, size_t size)
  * from the client's own sender headers (client_exclusions.json). The common
  * case, a client with no list, reads u->sms in place.
  */
+static bool own_header(const struct fe_ctx *ctx, const char *const *own, size_t n_own,
+                       const char *sender)
+{
+    if (!sender)
+        return false;
+    for (size_t k = 0; k < n_own; k++)
+        if (strcasecmp(sender, own[k]) == 0)
+            return true;
+    /* a source that passed the header as the phone shows it ("JM-KSHVIC-S") */
+    return strchr(sender, '-') && maps_client_has(ctx->maps, false, ctx->u->client_id, sender);
+}
+
 static const struct sms_fact *kept_sms(const struct fe_ctx *ctx, struct vec_priv *p, size_t *n)
 {
     const struct user_data *u = ctx->u;
-    if (!maps_client_known(ctx->maps, u->client_id))
-        return u->sms;
-    size_t k = 0;
+    size_t n_own, k = 0, first = *n;
+    const char *const *own = maps_client_headers(ctx->maps, u->client_id, &n_own);
+    for (size_t i = 0; n_own && i < *n && first == *n; i++)
+        if (own_header(ctx, own, n_own, u->sms[i].sender))
+            first = i;
+    if (first == *n)
+        return u->sms; /* nothing of the client's own: read in place */
     p->kept = grow(p->kept, &p->kept_cap, *n, sizeof(*p->kept));
     for (size_t i = 0; i < *n; i++)
-        if (!u->sms[i].sender || !maps_client_has(ctx->maps, false, u->client_id, u->sms[i].sender))
+        if (i < first || !own_header(ctx, own, n_own, u->sms[i].sender))
             p->kept[k++] = u->sms[i];
     *n = k;
     return p->kept;

@@ -123,6 +123,7 @@ struct fe_sms {
     bool borrowed;      /* a loan disbursal: the lender's SMS or the bank's credit of it */
     int32_t day;        /* India-time day number (days since 1970-01-01) */
     double age_days;    /* (now - ts) / 86400; negative in the future */
+    const char *cat;    /* the party's merchant category (merchant mapping), NULL when none */
 };
 
 #define FE_MAX_EMI_DEBITS 256

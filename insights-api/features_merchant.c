@@ -57,7 +57,8 @@ static size_t categorise(const struct fe_ctx *ctx, const struct sms_fact *f, con
         return cat_index("investment");
     if (s->kind == FE_K_BOUNCE_CHARGE || s->kind == FE_K_PENALTY)
         return cat_index("charges");
-    return cat_index(maps_merchant_category(ctx->maps, f->transaction_party));
+    (void)ctx;
+    return cat_index(s->cat);
 }
 
 static void run_merchant(struct fe_ctx *ctx, struct fe_out *o)

@@ -54,7 +54,7 @@ static bool is_emi(const struct fe_ctx *ctx, const struct sms_fact *f, const str
     if (strcmp(sub, "investment") == 0 || s->sender == FE_S_INVESTMENT)
         return false;
     const char *p = f->transaction_party;
-    const char *cat = p ? maps_merchant_category(ctx->maps, p) : NULL;
+    const char *cat = s->cat;
     if (cat && (strcmp(cat, "charges") == 0 || strcmp(cat, "investment") == 0 ||
                 strcmp(cat, "insurance") == 0))
         return false; /* "ACH return charges", a SIP or a premium by NACH */
@@ -243,7 +243,8 @@ static bool is_investment_debit(const struct fe_ctx *ctx, const struct sms_fact 
 {
     if (!s->txn || f->direction != SMS_DIRECTION_DEBIT)
         return false;
-    const char *cat = maps_merchant_category(ctx->maps, f->transaction_party);
+    const char *cat = s->cat;
+    (void)ctx;
     return (f->sms_sub_type && strcmp(f->sms_sub_type, "investment") == 0) ||
            s->sender == FE_S_INVESTMENT || (cat && strcmp(cat, "investment") == 0);
 }
@@ -267,7 +268,7 @@ static void note_contracted(const struct fe_ctx *ctx, struct obl *a, size_t i)
         return;
     const char *sub = f->sms_sub_type ? f->sms_sub_type : "";
     const char *p = f->transaction_party;
-    const char *cat = p ? maps_merchant_category(ctx->maps, p) : NULL;
+    const char *cat = s->cat;
     bool invest = cat && (strcmp(cat, "investment") == 0 || strcmp(cat, "insurance") == 0);
     bool owed = false;
     if (s->kind == FE_K_BILL_DUE)

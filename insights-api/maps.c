@@ -105,7 +105,11 @@ struct maps {
     int payer_kind_n;
 
     struct strmap client_keys; /* "s|client|header" or "a|client|package" -> 1 */
-    struct strmap clients;     /* client_id -> 1 */
+    struct strmap clients;     /* client_id -> index into client_headers */
+    struct client_headers {
+        char **v; /* normalised headers, strings owned by the maps */
+        size_t n;
+    } * client_headers;
 
     char **strings; /* every string we copied, freed with the maps */
     size_t strings_n, strings_cap;
@@ -321,6 +325,10 @@ static void free_payers(struct maps *m)
 
 static void free_clients(struct maps *m)
 {
+    for (size_t i = 0; m->client_headers && i < m->clients.n; i++)
+        free(m->client_headers[i].v);
+    free(m->client_headers);
+    m->client_headers = NULL;
     strmap_free(&m->client_keys);
     strmap_free(&m->clients);
 }
@@ -792,7 +800,7 @@ static bool client_key(char *out, size_t len, bool app, const char *client, cons
 }
 
 static int load_client_list(struct maps *m, json_t *e, size_t i, const char *client, bool app,
-                            char *err, size_t err_len)
+                            struct client_headers *own, char *err, size_t err_len)
 {
     const char *field = app ? "app_packages" : "sender_headers";
     json_t *a = json_object_get(e, field), *x;
@@ -814,6 +822,13 @@ static int load_client_list(struct maps *m, json_t *e, size_t i, const char *cli
             return -1;
         }
         strmap_put(&m->client_keys, key, 1);
+        if (!app) {
+            char **v = realloc(own->v, (own->n + 1) * sizeof(*v));
+            if (!v)
+                abort();
+            own->v = v;
+            own->v[own->n++] = keep(m, item);
+        }
     }
     return 0;
 }
@@ -836,16 +851,20 @@ static int load_clients(struct maps *m, json_t *root, char *err, size_t err_len)
     }
     strmap_init(&m->client_keys, total);
     strmap_init(&m->clients, json_array_size(a));
+    m->client_headers = xcalloc(json_array_size(a), sizeof(*m->client_headers));
     json_array_foreach(a, i, e)
     {
         const char *client = str_member(e, "client_id");
-        if (!client || !*client || strlen(client) >= MAPS_KEY_MAX) {
-            set_err(err, err_len, "client_exclusions: clients[%zu] needs a \"client_id\"", i);
+        if (!client || !*client || strlen(client) >= MAPS_KEY_MAX ||
+            strmap_get(&m->clients, client) >= 0) {
+            set_err(err, err_len,
+                    "client_exclusions: clients[%zu] needs a \"client_id\" of its own", i);
             return -1;
         }
-        strmap_put(&m->clients, client, 1);
-        if (load_client_list(m, e, i, client, false, err, err_len) < 0 ||
-            load_client_list(m, e, i, client, true, err, err_len) < 0)
+        size_t k = m->clients.n;
+        strmap_put(&m->clients, client, (int)k);
+        if (load_client_list(m, e, i, client, false, &m->client_headers[k], err, err_len) < 0 ||
+            load_client_list(m, e, i, client, true, NULL, err, err_len) < 0)
             return -1;
     }
     return 0;
@@ -1207,6 +1226,13 @@ bool maps_is_lender_name(const struct maps *m, const char *name)
 bool maps_client_known(const struct maps *m, const char *client_id)
 {
     return m && client_id && m->clients.cap && strmap_get(&m->clients, client_id) >= 0;
+}
+
+const char *const *maps_client_headers(const struct maps *m, const char *client_id, size_t *n)
+{
+    int i = maps_client_known(m, client_id) ? strmap_get(&m->clients, client_id) : -1;
+    *n = i >= 0 ? m->client_headers[i].n : 0;
+    return *n ? (const char *const *)m->client_headers[i].v : NULL;
 }
 
 bool maps_client_has(const struct maps *m, bool app, const char *client_id, const char *key)

@@ -144,5 +144,11 @@ const struct maps_payer *maps_payer_lookup(const struct maps *m, const char *par
 bool maps_client_has(const struct maps *m, bool app, const char *client_id, const char *key);
 /* True when client_id has any exclusion at all (a quick test before the per-item ones). */
 bool maps_client_known(const struct maps *m, const char *client_id);
+/*
+ * client_id's own sender headers, normalised as the extractor normalises a
+ * header ("kshvic"); *n = 0 and NULL when none. For callers that test many
+ * SMS: compare each header with these instead of calling maps_client_has.
+ */
+const char *const *maps_client_headers(const struct maps *m, const char *client_id, size_t *n);
 
 #endif
