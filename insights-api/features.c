@@ -972,7 +972,7 @@ int32_t fe_civil_day(int y, int m, int d)
 
 void fe_civil_date(int32_t day, int *y, int *m, int *d)
 {
-    civil_from_days(day, y, m, d);
+    ist_civil_date(day, y, m, d);
 }
 
 int fe_days_in_month(int y, int m)

@@ -17,10 +17,10 @@ HERE=$(pwd)
 OTHER=$(cd "${1:?usage: scripts/bench-ab-insights.sh OTHER_REPO [ROUNDS]}" && pwd) || exit 1
 ROUNDS=${2:-5}
 DUR=${BENCH_SECONDS:-10}
-export REPO_ROOT=$HERE BUILD=$HERE/build LOG_DIR=${LOG_DIR:-$HERE/build/bench-logs}
 export INS_CLIENT=${BENCH_CLIENT:-demo_client}
-# shellcheck source=../tests/integration/ins_lib.sh
-source tests/integration/ins_lib.sh
+# shellcheck source=harness.sh
+source scripts/harness.sh
+harness_begin build bench-logs
 command -v wrk >/dev/null || {
     echo "bench-ab: wrk not installed (scripts/deps.sh)"
     exit 1

@@ -24,16 +24,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cmocka.h>
 
+#include "common/ist_date.h"
 #include "insights-api/features.h"
 #include "tests/unit/insights-api/features_inbox.h"
 
 /* PENDING ISSUE 13: set to 1 once the extraction types delinquency notices. */
 #define DELINQUENCY_KINDS_EXTRACTED 0
-#define IST_OFFSET 19800
 #define MAX_LINE 1024
 
 static struct features_catalogue *cat;
@@ -60,23 +59,20 @@ static int teardown(void **state)
     return 0;
 }
 
-/* "YYYY-MM-DD[ HH:MM[:SS]]" India time to epoch milliseconds; -1 when it does not parse. */
+/* "YYYY-MM-DD[ HH:MM[:SS]]" India time (a bare date is noon) to epoch milliseconds; -1 when
+ * it does not parse. */
 static long long ist_ms(const char *s)
 {
-    struct tm tm = {0};
-    const char *end = strptime(s, "%Y-%m-%d %H:%M:%S", &tm);
-    if (!end || *end) {
-        memset(&tm, 0, sizeof(tm));
-        end = strptime(s, "%Y-%m-%d %H:%M", &tm);
-    }
-    if (!end || *end) {
-        memset(&tm, 0, sizeof(tm));
-        end = strptime(s, "%Y-%m-%d", &tm);
-        tm.tm_hour = 12;
-    }
-    if (!end || *end)
-        return -1;
-    return ((long long)timegm(&tm) - IST_OFFSET) * 1000;
+    char full[20];
+    int64_t t;
+    size_t n = strlen(s);
+    if (n == 10)
+        snprintf(full, sizeof(full), "%s 12:00:00", s);
+    else if (n == 16)
+        snprintf(full, sizeof(full), "%s:00", s);
+    else
+        snprintf(full, sizeof(full), "%.19s", s);
+    return ist_date_to_unix(full, &t) == 0 ? (long long)t * 1000 : -1;
 }
 
 /* Cut line at tabs into at most n fields; returns how many. */

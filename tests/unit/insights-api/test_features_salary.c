@@ -9,10 +9,10 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <cmocka.h>
 
+#include "common/ist_date.h"
 #include "tests/unit/insights-api/features_fixture.h"
 
 static struct sms_fact typed(int64_t ts, const char *type, enum sms_direction dir, double amount,
@@ -222,8 +222,11 @@ static void test_recurring_salary(void **state)
 /* 10:00 India time on a date. */
 static int64_t on(int y, int m, int d)
 {
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_hour = 10};
-    return (int64_t)timegm(&tm) - 19800;
+    char text[20];
+    int64_t t = 0;
+    snprintf(text, sizeof(text), "%04d-%02d-%02d 10:00:00", y, m, d);
+    assert_int_equal(ist_date_to_unix(text, &t), 0);
+    return t;
 }
 
 /*
