@@ -67,43 +67,85 @@ static bool is_emi(const struct fe_ctx *ctx, const struct sms_fact *f, const str
     return cat && strcmp(cat, "loan_repayment") == 0;
 }
 
+/* Who names a lender: the lender itself (its sender entity) or a bank's narration. */
+enum key_src { KEY_NONE = 0, KEY_SENDER, KEY_NARRATION };
+
+struct lender {
+    const char *key;
+    enum key_src src;
+};
+
+/* A narration that is only a rail word names no lender ("towards NACH/<UMRN>/..."). */
+static bool rail_word(const char *p)
+{
+    static const char *const rails[] = {"nach", "ach",        "ecs",       "si",
+                                        "emi",  "auto debit", "autodebit", "mandate"};
+    for (size_t i = 0; i < sizeof(rails) / sizeof(rails[0]); i++)
+        if (strcasecmp(p, rails[i]) == 0)
+            return true;
+    return false;
+}
+
 /*
- * Who the EMI was paid to, or NULL when the SMS does not say: a bank's name
+ * Who the EMI was paid to, or no key when the SMS does not say: a bank's name
  * is not a lender, and two loans debited from one bank account must not pass
  * for one because their amounts are within 5%.
  */
-static const char *lender_key(const struct sms_fact *f, const struct fe_sms *s)
+static struct lender lender_key(const struct sms_fact *f, const struct fe_sms *s)
 {
     if (is_lender_sender(s))
-        return f->sender_name ? f->sender_name : f->sender;
-    if (f->transaction_party && *f->transaction_party)
-        return f->transaction_party;
-    return NULL;
+        return (struct lender){f->sender_name ? f->sender_name : f->sender, KEY_SENDER};
+    if (f->transaction_party && *f->transaction_party && !rail_word(f->transaction_party))
+        return (struct lender){f->transaction_party, KEY_NARRATION};
+    return (struct lender){NULL, KEY_NONE};
 }
 
+/* A loan as the SMS name it: by its lender's own SMS, by banks' narrations, or not at all. */
+struct loan_names {
+    const char *sender, *narration;
+};
+
 struct emi_book {
-    const char *key[MAX_EMIS];
+    struct loan_names who[MAX_EMIS];
     double amount[MAX_EMIS];
     int n;
 };
 
+static bool names_differ(const char *a, const char *b)
+{
+    return a && b && strcasecmp(a, b) != 0;
+}
+
+static bool names_match(const char *a, const char *b)
+{
+    return a && b && strcasecmp(a, b) == 0;
+}
+
 /*
  * One EMI per loan: payments of the same amount (within 1%) whoever names the
  * lender (the bank says "NACH/.../MPOKKET FINANCIAL", the lender "mPokket",
- * and a re-presented EMI comes days later), or to the same lender within 5%.
+ * and a re-presented EMI comes days later), unless two lenders' SMS or two
+ * narrations name different lenders; or to the same named lender within 5%.
+ * A loan learns each name the first time an SMS gives it.
  */
-static void emi_note(struct emi_book *b, const char *key, double amount)
+static void emi_note(struct emi_book *b, struct lender who, double amount)
 {
+    const char *snd = who.src == KEY_SENDER ? who.key : NULL;
+    const char *nar = who.src == KEY_NARRATION ? who.key : NULL;
     for (int i = 0; i < b->n; i++) {
+        struct loan_names *e = &b->who[i];
         double diff = fabs(amount - b->amount[i]);
-        if (diff <= EMI_SAME_AMOUNT_ANY * b->amount[i])
+        bool differ = names_differ(snd, e->sender) || names_differ(nar, e->narration);
+        bool match = names_match(snd, e->sender) || names_match(nar, e->narration);
+        if ((diff <= EMI_SAME_AMOUNT_ANY * b->amount[i] && !differ) ||
+            (diff <= EMI_SAME_AMOUNT * b->amount[i] && match && !differ)) {
+            e->sender = e->sender ? e->sender : snd;
+            e->narration = e->narration ? e->narration : nar;
             return;
-        if (diff <= EMI_SAME_AMOUNT * b->amount[i] && key && b->key[i] &&
-            strcasecmp(key, b->key[i]) == 0)
-            return;
+        }
     }
     if (b->n < MAX_EMIS) {
-        b->key[b->n] = key;
+        b->who[b->n] = (struct loan_names){snd, nar};
         b->amount[b->n++] = amount;
     }
 }
@@ -436,7 +478,7 @@ static void accumulate(struct fe_ctx *ctx, struct obl *a)
         if (is_investment_debit(ctx, f, s)) {
             if (fe_in(s, FE_W90)) {
                 fe_acc_add(&a->sip90, f->amount);
-                emi_note(&a->sips, NULL, f->amount);
+                emi_note(&a->sips, (struct lender){NULL, KEY_NONE}, f->amount);
             }
             continue;
         }
@@ -477,10 +519,13 @@ static void emit_emi(struct fe_ctx *ctx, struct fe_out *o, const struct obl *a)
     fe_num(o, a->book90.n, "emi_loans_debited_count_c90");
     double lenders = 0;
     for (int i = 0; i < a->book90.n; i++) {
+        const struct loan_names *e = &a->book90.who[i];
+        const char *name = e->sender ? e->sender : e->narration;
         bool dup = false;
-        for (int j = 0; j < i && !dup; j++)
-            dup = a->book90.key[i] && a->book90.key[j] &&
-                  strcasecmp(a->book90.key[i], a->book90.key[j]) == 0;
+        for (int j = 0; j < i && !dup && name; j++) {
+            const struct loan_names *f = &a->book90.who[j];
+            dup = names_match(e->sender, f->sender) || names_match(e->narration, f->narration);
+        }
         lenders += !dup;
     }
     fe_num(o, lenders, "emi_lenders_count_c90");

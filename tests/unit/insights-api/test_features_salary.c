@@ -219,6 +219,40 @@ static void test_recurring_salary(void **state)
     assert_string_equal(str("salary_detection_method"), "recurring_credit");
 }
 
+/*
+ * Two loans with the same EMI of 5,699 at one bank (seen on seed 453 of the
+ * generated users): debits 71 days ago narrated only "NACH" (no lender),
+ * 68 and 38 days ago to MPOKKET FINANCIAL, 41 days ago to SMFG INDIA CREDIT;
+ * mPokket's own EMI-due notice 70 days ago. The two narrations name two
+ * lenders: 2 loans debited, 2 owed (11,398 a month), 2 lenders; the "NACH"
+ * debit and the notice are one of them, not a third.
+ */
+static void test_same_emi_two_lenders(void **state)
+{
+    (void)state;
+    struct sms_fact due =
+        typed(NOW - 70 * DAY, "bill_due", SMS_DIRECTION_NONE, 5699, NULL, NULL, "mpokket");
+    due.sms_sub_type = "emi_due";
+    due.sender = "mpoket";
+    due.sender_type = "lender";
+    due.unique_pan = NULL;
+    due.account_last_digits = NULL;
+    struct sms_fact sms[] = {
+        nach_debit(NOW - 71 * DAY, 5699, "NACH"),
+        due,
+        nach_debit(NOW - 68 * DAY, 5699, "MPOKKET FINANCIAL"),
+        nach_debit(NOW - 41 * DAY, 5699, "SMFG INDIA CREDIT"),
+        nach_debit(NOW - 38 * DAY, 5699, "MPOKKET FINANCIAL"),
+    };
+    static const struct feature_want want[] = {
+        {"emi_loans_debited_count_c90", 2}, {"emi_loans_contracted_count_c90", 2},
+        {"monthly_obligation", 11398},      {"emi_lenders_count_c90", 2},
+        {"emi_debit_count_c90", 4},
+    };
+    COMPUTE_INBOX(sms, FEATURES_GROUP_EXTRACTED_SMS);
+    EXPECT_FEATURES(want);
+}
+
 /* 10:00 India time on a date. */
 static int64_t on(int y, int m, int d)
 {
@@ -374,7 +408,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_salary_emi_bounce), cmocka_unit_test(test_bounce_events_and_emis),
-        cmocka_unit_test(test_recurring_salary), cmocka_unit_test(test_pay_cycles),
-        cmocka_unit_test(test_delinquency)};
+        cmocka_unit_test(test_recurring_salary),  cmocka_unit_test(test_pay_cycles),
+        cmocka_unit_test(test_delinquency),       cmocka_unit_test(test_same_emi_two_lenders)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
