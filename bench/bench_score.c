@@ -65,10 +65,19 @@ static double run(const struct scores *s, struct feature_vector *v, int top_k)
             struct scores_scratch *sc = scores_scratch_new(s);
             char uid[16];
             size_t n;
+            struct score_request req = {
+                .v = v,
+                .asked = FEATURES_GROUP_ALL,
+                .evidence = {.sms_count_used = 2000, .data_recency_days = 0, .history_days = 180},
+                .gates = {.min_sms_count = 50, .min_history_days = 30, .max_data_recency_days = 30},
+                .client_id = "demo",
+                .user_id = uid,
+                .top_k = top_k,
+            };
 
             snprintf(uid, sizeof(uid), "u%d", u);
             v->values[u % v->count] = u % 3 ? (double)u * 37.0 : NAN;
-            n = scores_evaluate(s, v, FEATURES_GROUP_ALL, 0, "demo", uid, top_k, sc, out);
+            n = scores_evaluate(s, &req, sc, out);
             bench_score_sink = n ? out[0].value : 0;
             scores_scratch_free(sc);
         }

@@ -7,11 +7,13 @@
  */
 #include "insights-api/admission.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "common/log.h"
+#include "insights-api/inline_source.h"
 #include "insights-api/userdata_build.h"
 
 static double wall_now(void)
@@ -66,8 +68,8 @@ static json_t *echo_scalar(const json_t *v)
 /* The body echoed in a "missing" item: known small fields as sent, anything else "[redacted]". */
 static json_t *echo_body(const json_t *root)
 {
-    static const char *const keep[] = {"user_id", "client_id", "groupings", "cnt_sms_threshold",
-                                       NULL};
+    static const char *const keep[] = {"user_id",           "client_id", "groupings",
+                                       "cnt_sms_threshold", "as_of",     NULL};
     json_t *out = json_object();
     const char *key;
     json_t *v;
@@ -183,6 +185,37 @@ void admission_check_threshold(struct validation *v, const json_t *root, struct 
     ask->threshold = (long)json_integer_value(t);
 }
 
+void admission_check_as_of(struct validation *v, const json_t *root, struct api_ask *ask)
+{
+    const json_t *t = json_object_get(root, "as_of");
+    const char *why = NULL;
+    char msg[160];
+    int64_t as_of;
+
+    ask->as_of = (int64_t)floor(ask->now);
+    ask->as_of_given = false;
+    if (!t || json_is_null(t))
+        return;
+    if (inline_source_parse_time(t, &as_of, &why) < 0) {
+        if (!why) {
+            validation_add(v, "datetime_type", validation_loc("as_of", -1, NULL),
+                           "Input should be a valid datetime", echo_scalar(t), NULL);
+            return;
+        }
+        snprintf(msg, sizeof(msg), "Input should be a valid datetime or date, %s", why);
+        validation_add(v, "datetime_from_date_parsing", validation_loc("as_of", -1, NULL), msg,
+                       echo_scalar(t), json_pack("{s:s}", "error", why));
+        return;
+    }
+    if ((double)as_of > ask->now) {
+        validation_add(v, "datetime_past", validation_loc("as_of", -1, NULL),
+                       "Input should be in the past", echo_scalar(t), NULL);
+        return;
+    }
+    ask->as_of = as_of;
+    ask->as_of_given = true;
+}
+
 json_t *admission_body(const struct api *api, struct api_call *call, struct api_ask *ask)
 {
     const struct api_endpoint *e = call->endpoint;
@@ -192,6 +225,7 @@ json_t *admission_body(const struct api *api, struct api_call *call, struct api_
     char *items;
 
     memset(ask, 0, sizeof(*ask));
+    ask->now = call->requested_at;
     validation_init(&v, ADMISSION_MAX_ERRORS);
     if (!root) {
         validation_add_json_invalid(&v, &jerr);

@@ -53,4 +53,13 @@ void admission_check_groupings(struct validation *v, const json_t *root, struct 
 void admission_check_threshold(struct validation *v, const json_t *root, struct api_ask *ask,
                                long max);
 
+/*
+ * as_of (optional): a time as the request's times are given (epoch seconds or
+ * milliseconds, India time text, or zoned text), not after ask->now. Fills
+ * ask->as_of (ask->now, floored, when absent or null) and ask->as_of_given.
+ * Malformed -> datetime_type / datetime_from_date_parsing; later than the
+ * call's time -> datetime_past.
+ */
+void admission_check_as_of(struct validation *v, const json_t *root, struct api_ask *ask);
+
 #endif

@@ -15,6 +15,7 @@
  * the loop; tests build one with api_call_new() and call api_serve().
  *
  * api_serve(), the same for every endpoint:
+ *   0. the call is stamped with the clock (TEST_CLOCK in tests, else its arrival)
  *   1. queued longer than PIPELINE_TIMEOUT_MS      -> 503 overloaded
  *   2. body: JSON object, user_id, client_id, then the row's own fields
  *      (admission.c, through common/validation)   -> 422 detail list
@@ -31,6 +32,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "common/err.h"
@@ -56,6 +58,9 @@ struct api_ask {
     const char *groupings[API_MAX_GROUPINGS];
     size_t n_groupings;
     long threshold; /* cnt_sms_threshold */
+    double now;     /* the call's time: the default as_of and the latest one accepted */
+    int64_t as_of;  /* Unix seconds the features are computed as of (the call's time by default) */
+    bool as_of_given; /* the body named as_of (the async job key then includes it) */
 };
 
 /* One API call: the copy of an HTTP request a pool thread works on, and its reply. */

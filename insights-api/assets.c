@@ -179,6 +179,9 @@ static int load_scores(struct assets *a, struct fetcher *f, char *err, size_t er
         return -1;
     }
     for (size_t i = 0; i < sizeof(score_rows) / sizeof(score_rows[0]); i++) {
+        /* every score is in the reply, loaded or not (null, "no_model") */
+        if (scores_declare(a->scores, score_rows[i].score, err, err_len) < 0)
+            return -1;
         if (!*cfg->lgbm[score_rows[i].model]) {
             if (*cfg->lgbm[score_rows[i].predictors]) {
                 snprintf(err, err_len, "%s: set without its model", score_rows[i].predictors_env);

@@ -17,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+
+#include "common/ist_date.h"
 
 #include "common/pg.h"
 
@@ -225,8 +228,21 @@ const struct config_var ins_config_table[] = {
         "credeau_payday_score=v2:50,v3:50; a score not named gives 100% to its latest version",
         score_arms),
     INT("SCORE_REASON_CODES", "5",
-        "top contributing features (TreeSHAP) returned per score; 0 = none (faster)",
+        "reason codes per score: the features pushing most toward the bad outcome (TreeSHAP), "
+        "as <score>_reason_1.._N keys; 0 = none (faster)",
         score_reason_codes, 0, 20),
+    INT("SCORE_MIN_SMS_COUNT", "50",
+        "evidence gate: a user with fewer SMS (as of the request) gets null scores, "
+        "null reason thin_file",
+        score_min_sms_count, 1, 1000000),
+    INT("SCORE_MIN_HISTORY_DAYS", "30",
+        "evidence gate: a user whose oldest SMS is fewer days before as_of gets null scores, "
+        "null reason thin_file",
+        score_min_history_days, 0, 36500),
+    INT("SCORE_MAX_DATA_RECENCY_DAYS", "30",
+        "evidence gate: a user whose newest SMS is more days before as_of gets null scores, "
+        "null reason stale_data",
+        score_max_data_recency_days, 0, 36500),
 
     /* artifact access */
     INT("ARTIFACT_MAX_BYTES", "67108864", "largest artifact accepted", artifact_max_bytes, 1024,
@@ -296,6 +312,13 @@ const struct config_var ins_config_table[] = {
     INT("MAX_GROUPINGS", "16", "entries accepted in a request's groupings", max_groupings, 1, 256),
     INT("FETCH_MAX_SMS", "5000", "largest cnt_sms_threshold of /api/fetch_extracted_data",
         fetch_max_sms, 1, 1000000),
+
+    /* tests only */
+    STR("TEST_CLOCK", NULL, 0,
+        "tests only: freeze the clock requests are stamped with (data_requested_time, the "
+        "default as_of) at this India time 'YYYY-MM-DD HH:MM:SS' or epoch seconds; refused in "
+        "prod",
+        test_clock),
 };
 
 const size_t ins_config_table_len = sizeof(ins_config_table) / sizeof(ins_config_table[0]);
@@ -343,11 +366,38 @@ static int check_sources(const struct ins_config *cfg, char *err, size_t err_len
     return 0;
 }
 
-/* prod: a database is required, and no secret may be a placeholder (config_check_prod). */
+/* TEST_CLOCK: an India time or epoch seconds into test_clock_s. */
+static int parse_test_clock(struct ins_config *cfg, char *err, size_t err_len)
+{
+    const char *why = "";
+    char ist[20];
+
+    cfg->test_clock_s = 0;
+    if (!*cfg->test_clock)
+        return 0;
+    if (ist_date_normalise(cfg->test_clock, strlen(cfg->test_clock), ist, &why) < 0 ||
+        ist_date_to_unix(ist, &cfg->test_clock_s) < 0 || cfg->test_clock_s <= 0) {
+        snprintf(err, err_len,
+                 "TEST_CLOCK: expected 'YYYY-MM-DD HH:MM:SS' (India time) or epoch seconds "
+                 "after 1970 (%s)",
+                 why);
+        return -1;
+    }
+    return 0;
+}
+
+/* prod: a database is required, no test clock, and no secret may be a placeholder
+ * (config_check_prod). */
 static int check_prod(const struct ins_config *cfg, char *err, size_t err_len)
 {
     if (!ins_config_is_prod(cfg))
         return 0;
+    if (cfg->test_clock_s) {
+        snprintf(err, err_len,
+                 "TEST_CLOCK: a test-only setting, refused when LAUNCH_ENVIRONMENT "
+                 "is prod");
+        return -1;
+    }
     if (!ins_config_has_db(cfg)) {
         snprintf(err, err_len,
                  "DI_POSTGRES_HOST: required when LAUNCH_ENVIRONMENT is prod (demo mode refused)");
@@ -356,10 +406,10 @@ static int check_prod(const struct ins_config *cfg, char *err, size_t err_len)
     return config_check_prod(ins_config_table, ins_config_table_len, cfg, err, err_len);
 }
 
-static int cross_check(const struct ins_config *cfg, char *err, size_t err_len)
+static int cross_check(struct ins_config *cfg, char *err, size_t err_len)
 {
-    if (check_sslmode(cfg, err, err_len) < 0 || check_sources(cfg, err, err_len) < 0 ||
-        check_prod(cfg, err, err_len) < 0)
+    if (parse_test_clock(cfg, err, err_len) < 0 || check_sslmode(cfg, err, err_len) < 0 ||
+        check_sources(cfg, err, err_len) < 0 || check_prod(cfg, err, err_len) < 0)
         return -1;
     if (ins_config_has_db(cfg) &&
         pg_check_tls(cfg->pg_sslmode, cfg->pg_sslrootcert, "DI_POSTGRES_SSLMODE", err, err_len) < 0)
@@ -419,6 +469,16 @@ bool ins_config_is_prod(const struct ins_config *cfg)
 {
     return cfg->launch_environment && (strcasecmp(cfg->launch_environment, "prod") == 0 ||
                                        strcasecmp(cfg->launch_environment, "production") == 0);
+}
+
+double ins_config_now(const struct ins_config *cfg)
+{
+    struct timespec ts;
+
+    if (cfg->test_clock_s)
+        return (double)cfg->test_clock_s;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 bool ins_config_has_db(const struct ins_config *cfg)

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/aws_credentials.h"
 #include "common/config.h"
@@ -106,6 +107,9 @@ struct ins_config {
     char *lgbm[INS_LGBM_COUNT];       /* score models and predictor lists */
     char *score_arms;
     long score_reason_codes;
+    long score_min_sms_count;         /* evidence gates (docs/scoring.md): fewer SMS -> thin_file */
+    long score_min_history_days;      /* a shorter history -> thin_file */
+    long score_max_data_recency_days; /* a newest SMS older than this -> stale_data */
     long artifact_max_bytes;
     long artifact_timeout_ms;
     struct aws_settings aws; /* AWS_* (common/aws_credentials.h): S3 and its credentials */
@@ -136,6 +140,10 @@ struct ins_config {
     bool extraction_strict;
     long max_groupings;
     long fetch_max_sms;
+
+    /* tests only */
+    char *test_clock;     /* TEST_CLOCK as given ("" = the wall clock) */
+    int64_t test_clock_s; /* its Unix seconds; 0 = the wall clock (refused in prod) */
 };
 
 extern const struct config_var ins_config_table[];
@@ -159,6 +167,12 @@ void ins_config_free(struct ins_config *cfg);
 
 /* LAUNCH_ENVIRONMENT is "prod" or "production" (any case). */
 bool ins_config_is_prod(const struct ins_config *cfg);
+
+/*
+ * The time a request is stamped with: TEST_CLOCK when set (tests only: a
+ * frozen clock), else the wall clock. Unix seconds.
+ */
+double ins_config_now(const struct ins_config *cfg);
 
 /* A PostgreSQL database is configured (DI_POSTGRES_HOST set). */
 bool ins_config_has_db(const struct ins_config *cfg);

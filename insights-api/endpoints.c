@@ -7,6 +7,7 @@
  */
 #include "insights-api/api.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +22,12 @@
 
 /* ------------------------------------------------------------ validation */
 
+/* insights, async_insights: groupings and as_of. */
 static void ask_groupings(const struct api *api, const json_t *root, struct api_ask *ask,
                           struct validation *v)
 {
     admission_check_groupings(v, root, ask, api->d.cfg->max_groupings);
+    admission_check_as_of(v, root, ask);
 }
 
 static void ask_threshold(const struct api *api, const json_t *root, struct api_ask *ask,
@@ -33,7 +36,7 @@ static void ask_threshold(const struct api *api, const json_t *root, struct api_
     admission_check_threshold(v, root, ask, api->d.cfg->fetch_max_sms);
 }
 
-/* generate_features: groupings are optional (all groups when absent). */
+/* generate_features: groupings are optional (all groups when absent); as_of. */
 static void ask_inline(const struct api *api, const json_t *root, struct api_ask *ask,
                        struct validation *v)
 {
@@ -41,6 +44,7 @@ static void ask_inline(const struct api *api, const json_t *root, struct api_ask
         admission_check_groupings(v, root, ask, api->d.cfg->max_groupings);
     else
         ask->mask = FEATURES_GROUP_ALL;
+    admission_check_as_of(v, root, ask);
 }
 
 /* ------------------------------------------------------------ the endpoints */
@@ -54,9 +58,9 @@ static void run_insights(struct api *api, struct api_call *c, const struct api_a
     struct json_writer w;
     struct user_data u;
 
-    user_data_init(&u, ask->client_id, ask->user_id, (int64_t)c->requested_at);
+    user_data_init(&u, ask->client_id, ask->user_id, ask->as_of);
     raw_sms_list_init(&raw);
-    featurise_gather_mongo(fz, c->request_id, &u, &raw, ask->mask, 0, &f);
+    featurise_gather_mongo(fz, c->request_id, &u, &raw, ask->mask, 0, ask->as_of, &f);
     if (f.fatal == ERR_OK && !f.user_not_found)
         featurise_extract(fz, c->request_id, &raw, &u, ask->mask, &f);
     raw_sms_list_free(&raw);
@@ -83,8 +87,7 @@ static void run_generate(struct api *api, struct api_call *c, const struct api_a
 
     memset(&u, 0, sizeof(u));
     raw_sms_list_init(&raw);
-    if (inline_source_parse_json(ask->root, (int64_t)c->requested_at, 0, 0, &u, &raw, &detail) <
-        0) {
+    if (inline_source_parse_json(ask->root, ask->as_of, 0, 0, &u, &raw, &detail) < 0) {
         char *items = json_dumps(detail, JSON_COMPACT);
 
         api_reply_error(c, ERR_VALIDATION, items ? items : "[]");
@@ -119,8 +122,9 @@ static void run_fetch(struct api *api, struct api_call *c, const struct api_ask 
 
     user_data_init(&u, ask->client_id, ask->user_id, (int64_t)c->requested_at);
     raw_sms_list_init(&raw);
+    /* the latest messages as synced: no as_of here */
     featurise_gather_mongo(fz, c->request_id, &u, &raw, FEATURES_GROUP_EXTRACTED_SMS,
-                           (size_t)ask->threshold, &f);
+                           (size_t)ask->threshold, INT64_MAX, &f);
     if (f.fatal == ERR_OK && !f.user_not_found && raw.count > 0)
         e = extraction_client_extract(fz->d.extractor, &raw, c->request_id, &u, &records, why,
                                       sizeof(why));
@@ -188,7 +192,10 @@ static void answer_job(struct api *api, struct api_call *c, int outcome, struct 
     }
 }
 
-/* POST /api/async_insights: the job of (client, user, groupings), started or answered. */
+/*
+ * POST /api/async_insights: the job of (client, user, groupings[, as_of]),
+ * started or answered. Without as_of the job is computed as of its start.
+ */
 static void run_async(struct api *api, struct api_call *c, const struct api_ask *ask)
 {
     char why[512], key[JOBS_GROUPINGS_MAX + 1];
@@ -197,7 +204,8 @@ static void run_async(struct api *api, struct api_call *c, const struct api_ask 
     int outcome;
 
     memset(&job, 0, sizeof(job));
-    if (jobs_groupings_key(ask->groupings, ask->n_groupings, key) < 0) {
+    if (jobs_groupings_key(ask->groupings, ask->n_groupings, key) < 0 ||
+        (ask->as_of_given && jobs_key_add_as_of(key, ask->as_of) < 0)) {
         /* cannot happen: validated names always make a key */
         api_reply_error(c, ERR_INTERNAL, NULL);
         return;

@@ -7,6 +7,7 @@
  */
 #include "insights-api/featurise.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,7 @@ void featurise_init(struct featurise *fz, const struct featurise_deps *deps)
 /* ------------------------------------------------------------ gathering */
 
 void featurise_gather_mongo(struct featurise *fz, const char *request_id, struct user_data *u,
-                            struct raw_sms_list *raw, unsigned mask, size_t max_sms,
+                            struct raw_sms_list *raw, unsigned mask, size_t max_sms, int64_t as_of,
                             struct featurised *f)
 {
     char why[512];
@@ -65,7 +66,7 @@ void featurise_gather_mongo(struct featurise *fz, const char *request_id, struct
         return;
     }
     e = mongo_source_read(fz->d.mongo, u->client_id, u->user_id, want_sms, want_apps, want_device,
-                          max_sms, u, raw, &found, why, sizeof(why));
+                          max_sms, as_of, u, raw, &found, why, sizeof(why));
     if (e != ERR_OK) {
         log_warn(request_id, "mongodb read failed", LOG_STR("error", why));
         metrics_dependency_error(fz->d.metrics, "mongo");
@@ -100,24 +101,57 @@ void featurise_extract(struct featurise *fz, const char *request_id, struct raw_
 /* ------------------------------------------------------------ the result */
 
 /*
- * The one flat reply object: ids and times, every feature (when computed),
- * the scores, failed_groups when partial, message, data_processed_time.
+ * What the evidence gates look at, from the data as of u->now: the messages
+ * the features were computed from (sorted, none after as_of) and whether
+ * apps and a device were there.
  */
-static void write_result(struct json_writer *w, const struct featurise *fz, const char *user_id,
-                         const char *request_id, double requested_at,
+static void evidence_of(const struct user_data *u, bool found, struct score_evidence *e)
+{
+    size_t n = found && u->sms_state == SOURCE_OK ? u->sms_count : 0;
+
+    e->sms_count_used = (long)n;
+    e->data_recency_days = n ? floor((double)(u->now - u->sms[n - 1].ts) / 86400.0) : NAN;
+    e->history_days = n ? floor((double)(u->now - u->sms[0].ts) / 86400.0) : NAN;
+    e->apps_present = found && u->apps_state == SOURCE_OK && u->apps_count > 0;
+    e->device_present = found && u->device_state == SOURCE_OK;
+}
+
+static void kv_days(struct json_writer *w, const char *key, double days)
+{
+    json_writer_key(w, key);
+    if (isnan(days))
+        json_writer_null(w);
+    else
+        json_writer_int(w, (long long)days);
+}
+
+/*
+ * The one flat reply object: ids and times, the as_of and the evidence,
+ * every feature (when computed), the scores, failed_groups when partial,
+ * message, data_processed_time. Every member is a scalar but failed_groups.
+ */
+static void write_result(struct json_writer *w, const struct featurise *fz,
+                         const struct user_data *u, const char *request_id, double requested_at,
                          const struct feature_vector *v, const struct featurised *f,
-                         const struct score_outcome *scores, size_t n_scores)
+                         const struct score_evidence *e, const struct score_outcome *scores,
+                         size_t n_scores)
 {
     char when[20];
 
     json_writer_object_begin(w);
-    json_writer_kv_string(w, "user_id", user_id);
+    json_writer_kv_string(w, "user_id", u->user_id);
     json_writer_kv_string(w, "request_id", request_id);
     ist_format_unix(requested_at, when);
     json_writer_kv_string(w, "data_requested_time", when);
+    ist_format_unix((double)u->now, when);
+    json_writer_kv_string(w, "as_of", when);
+    json_writer_key(w, "sms_count_used");
+    json_writer_int(w, e->sms_count_used);
+    kv_days(w, "data_recency_days", e->data_recency_days);
+    kv_days(w, "history_days", e->history_days);
     if (v)
         features_write_json(fz->d.catalogue, v, w);
-    scores_write_json(scores, n_scores, w);
+    scores_write_json(scores, n_scores, (int)fz->d.cfg->score_reason_codes, w);
     if (f->failed) {
         json_writer_key(w, "failed_groups");
         json_writer_array_begin(w);
@@ -142,7 +176,8 @@ static void count_scores(struct featurise *fz, const struct score_outcome *out, 
         char label[160];
 
         snprintf(label, sizeof(label), "%s:%s%s", o->score, o->arm, o->shadow ? ":shadow" : "");
-        metrics_counter_add_label(fz->scored, label, 1);
+        if (o->has_model)
+            metrics_counter_add_label(fz->scored, label, 1);
         if (o->is_null && !o->shadow) {
             snprintf(label, sizeof(label), "%s:%s", o->score, o->null_reason);
             metrics_counter_add_label(fz->scores_null, label, 1);
@@ -158,11 +193,28 @@ static void count_scores(struct featurise *fz, const struct score_outcome *out, 
     }
 }
 
-/* Score u's features into *out (malloc'd, NULL without scores); returns the outcome count. */
+/*
+ * Score u (features v, NULL when the user was not found) into *out
+ * (malloc'd, NULL without scores); returns the outcome count.
+ */
 static size_t score_user(struct featurise *fz, const struct feature_vector *v,
                          const struct user_data *u, unsigned mask, const struct featurised *f,
-                         const char *request_id, struct score_outcome **out)
+                         const struct score_evidence *e, const char *request_id,
+                         struct score_outcome **out)
 {
+    const struct ins_config *cfg = fz->d.cfg;
+    struct score_request r = {
+        .v = v,
+        .asked = mask,
+        .failed = f->failed,
+        .evidence = *e,
+        .gates = {.min_sms_count = cfg->score_min_sms_count,
+                  .min_history_days = cfg->score_min_history_days,
+                  .max_data_recency_days = cfg->score_max_data_recency_days},
+        .client_id = u->client_id,
+        .user_id = u->user_id,
+        .top_k = (int)cfg->score_reason_codes,
+    };
     struct scores_scratch *sc;
     size_t n;
 
@@ -175,8 +227,7 @@ static size_t score_user(struct featurise *fz, const struct feature_vector *v,
         log_error(request_id, "out of memory for scores");
         abort();
     }
-    n = scores_evaluate(fz->d.scores, v, mask, f->failed, u->client_id, u->user_id,
-                        (int)fz->d.cfg->score_reason_codes, sc, *out);
+    n = scores_evaluate(fz->d.scores, &r, sc, *out);
     scores_scratch_free(sc);
     count_scores(fz, *out, n, request_id);
     return n;
@@ -186,40 +237,48 @@ void featurise_write(struct featurise *fz, struct json_writer *w, struct user_da
                      unsigned mask, const char *request_id, double requested_at,
                      const struct featurised *f)
 {
-    struct feature_vector v;
+    struct feature_vector v, *vp = NULL;
     struct score_outcome *scores;
+    struct score_evidence e;
     size_t n_scores;
     struct timespec t0;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    evidence_of(u, !f->user_not_found, &e);
+    if (!f->user_not_found) {
+        if (features_vector_init(&v, fz->d.catalogue) < 0) {
+            log_error(request_id, "out of memory for a feature vector");
+            abort();
+        }
+        features_compute(fz->d.catalogue, fz->d.maps, u, mask, &v);
+        vp = &v;
+    }
+    n_scores = score_user(fz, vp, u, mask, f, &e, request_id, &scores);
+    write_result(w, fz, u, request_id, requested_at, vp, f, &e, scores, n_scores);
+    free(scores);
+    if (vp)
+        features_vector_free(vp);
     if (f->user_not_found) {
-        write_result(w, fz, u->user_id, request_id, requested_at, NULL, f, NULL, 0);
         metrics_counter_add_label(fz->featurised, "user_not_found", 1);
         return;
     }
-    if (features_vector_init(&v, fz->d.catalogue) < 0) {
-        log_error(request_id, "out of memory for a feature vector");
-        abort();
-    }
-    features_compute(fz->d.catalogue, fz->d.maps, u, mask, &v);
-    n_scores = score_user(fz, &v, u, mask, f, request_id, &scores);
-    write_result(w, fz, u->user_id, request_id, requested_at, &v, f, scores, n_scores);
-    free(scores);
-    features_vector_free(&v);
     metrics_histogram_observe(fz->seconds, mono_since(&t0));
     metrics_counter_add_label(fz->featurised, f->failed ? "partial" : "complete", 1);
 }
 
 /* ------------------------------------------------------------ the async job */
 
-/* The groups of a job's normalised groupings key ("extracted_sms,sms"). */
-static unsigned mask_from_key(const char *key)
+/* The groups of a job key's normalised groupings ("extracted_sms,sms", up to end). */
+static unsigned mask_from_key(const char *key, const char *end)
 {
     unsigned mask = 0;
     char word[64], why[128];
 
-    while (*key) {
+    while (key < end) {
         size_t n = strcspn(key, ",");
+
+        if (n > (size_t)(end - key))
+            n = (size_t)(end - key);
 
         if (n < sizeof(word)) {
             memcpy(word, key, n);
@@ -228,7 +287,7 @@ static unsigned mask_from_key(const char *key)
             (void)features_grouping_add(word, &mask, why, sizeof(why));
         }
         key += n;
-        if (*key == ',')
+        if (key < end && *key == ',')
             key++;
     }
     return mask;
@@ -238,16 +297,22 @@ int featurise_job(void *ctx, const struct jobs_job *job, char **result_json, boo
                   char *error_code, size_t error_len)
 {
     struct featurise *fz = ctx;
-    unsigned mask = mask_from_key(job->groupings);
     struct featurised f = {.fatal = ERR_OK};
     struct raw_sms_list raw;
     struct json_writer w;
     struct user_data u;
-    size_t len;
+    bool given;
+    int64_t as_of = 0;
+    size_t len = jobs_key_split(job->groupings, &as_of, &given);
+    unsigned mask = mask_from_key(job->groupings, job->groupings + len);
 
-    user_data_init(&u, job->client_id, job->user_id, (int64_t)job->requested_at);
+    /* without an as_of in the key: as of the job's (re)start, or the test clock */
+    if (!given)
+        as_of =
+            (int64_t)floor(fz->d.cfg->test_clock_s ? ins_config_now(fz->d.cfg) : job->requested_at);
+    user_data_init(&u, job->client_id, job->user_id, as_of);
     raw_sms_list_init(&raw);
-    featurise_gather_mongo(fz, job->request_id, &u, &raw, mask, 0, &f);
+    featurise_gather_mongo(fz, job->request_id, &u, &raw, mask, 0, as_of, &f);
     if (f.fatal == ERR_OK && !f.user_not_found)
         featurise_extract(fz, job->request_id, &raw, &u, mask, &f);
     raw_sms_list_free(&raw);

@@ -3,9 +3,10 @@
  * Featurising one user, the work shared by /api/insights, the async job and
  * /api/generate_features: gather (MongoDB, or the inline body the caller
  * parsed) -> extract the SMS (sms-extraction, all or nothing) ->
- * features_compute for the groups asked -> the scores -> one flat JSON
- * object: ids and times, every feature, the scores, failed_groups when
- * partial, message, data_processed_time.
+ * features_compute for the groups asked (as of u->now: the request's as_of)
+ * -> the evidence gates and the scores -> one flat JSON object of scalars:
+ * ids and times, as_of and the evidence, every feature, the scores,
+ * failed_groups when partial (the one array), message, data_processed_time.
  *
  * With extraction down the SMS groups are null (and the scores reading
  * them), "failed_groups" names them and the result is partial; with
@@ -63,19 +64,25 @@ struct featurised {
 void featurise_init(struct featurise *fz, const struct featurise_deps *deps);
 
 /*
- * Read u's data from MongoDB for the groups in mask (at most max_sms
- * messages when > 0; the raw SMS go to raw). A missing user sets
- * f->user_not_found; MongoDB down sets f->fatal.
+ * Read u's data from MongoDB for the groups in mask as of as_of (facts dated
+ * after it dropped; INT64_MAX keeps all), at most max_sms messages when > 0;
+ * the raw SMS go to raw. A missing user sets f->user_not_found; MongoDB down
+ * sets f->fatal.
  */
 void featurise_gather_mongo(struct featurise *fz, const char *request_id, struct user_data *u,
-                            struct raw_sms_list *raw, unsigned mask, size_t max_sms,
+                            struct raw_sms_list *raw, unsigned mask, size_t max_sms, int64_t as_of,
                             struct featurised *f);
 
 /* Extract raw into u when mask asks for SMS groups (all or nothing); sets u->sms_state. */
 void featurise_extract(struct featurise *fz, const char *request_id, struct raw_sms_list *raw,
                        struct user_data *u, unsigned mask, struct featurised *f);
 
-/* Compute u's features and scores for mask and write the one result object into w. */
+/*
+ * Compute u's features (as of u->now) and scores for mask and write the one
+ * result object into w: with the as_of and the evidence (sms_count_used,
+ * data_recency_days, history_days) and every score's keys, also when the
+ * user was not found (scores null, no_data).
+ */
 void featurise_write(struct featurise *fz, struct json_writer *w, struct user_data *u,
                      unsigned mask, const char *request_id, double requested_at,
                      const struct featurised *f);

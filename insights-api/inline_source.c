@@ -126,7 +126,7 @@ static int check_sms_id(struct validation *e, const json_t *item, const struct w
  * text in India time or with a zone. Returns 0 with *ts in Unix seconds, or
  * -1 with *why set (NULL when the type itself is wrong).
  */
-static int parse_time(const json_t *v, int64_t *ts, const char **why)
+int inline_source_parse_time(const json_t *v, int64_t *ts, const char **why)
 {
     char ist[20];
     long long epoch;
@@ -173,7 +173,7 @@ static int check_time(struct validation *e, const json_t *obj, const char *key, 
     }
     if (json_is_null(v) && !required)
         return 0;
-    if (parse_time(v, &ts, &why) == 0)
+    if (inline_source_parse_time(v, &ts, &why) == 0)
         return 0;
     if (!why) {
         validation_add(e, "datetime_type", loc_of(w, key), "Input should be a valid datetime",
@@ -193,7 +193,7 @@ static int64_t time_member(const json_t *obj, const char *key)
     const char *why;
     int64_t ts = 0;
 
-    if (!v || json_is_null(v) || parse_time(v, &ts, &why) < 0)
+    if (!v || json_is_null(v) || inline_source_parse_time(v, &ts, &why) < 0)
         return 0;
     return ts;
 }
@@ -374,8 +374,11 @@ static int take_sms(const json_t *list, struct raw_sms_list *sms)
     return 0;
 }
 
-/* Apps: one per package; a later item for the same package replaces the earlier one. */
-static void take_apps(const json_t *list, struct user_data *u)
+/*
+ * Apps: one per package; a later item for the same package replaces the
+ * earlier one, unless it was installed after as_of (then the earlier stays).
+ */
+static void take_apps(const json_t *list, int64_t as_of, struct user_data *u)
 {
     size_t i;
     json_t *item;
@@ -383,14 +386,17 @@ static void take_apps(const json_t *list, struct user_data *u)
     json_array_foreach((json_t *)list, i, item)
     {
         const char *pkg = str_of(item, "package_name");
-        struct app_fact *a = user_data_find_app(u, pkg);
+        struct app_fact *a, got = {.install_ts = time_member(item, "install_time")};
 
+        if (user_data_app_after(&got, as_of))
+            continue;
+        a = user_data_find_app(u, pkg);
         if (!a) {
             a = user_data_add_app(u);
             a->package_name = user_data_strndup(u, pkg, len_of(item, "package_name"));
         }
         a->app_name = user_data_strndup(u, str_of(item, "app_name"), len_of(item, "app_name"));
-        a->install_ts = time_member(item, "install_time");
+        a->install_ts = got.install_ts;
         a->update_ts = time_member(item, "update_time");
         a->is_system = json_is_true(json_object_get(item, "is_system"));
     }
@@ -430,9 +436,10 @@ static int convert(const json_t *root, int64_t now, size_t max_sms, struct user_
         return -1;
     raw_sms_list_dedupe(sms);
     raw_sms_list_sort(sms);
+    raw_sms_list_cut(sms, now);
     raw_sms_list_keep_latest(sms, max_sms);
     u->sms_state = sms->count ? SOURCE_NOT_ASKED : SOURCE_EMPTY;
-    take_apps(apps, u);
+    take_apps(apps, now, u);
     u->apps_state = u->apps_count ? SOURCE_OK : SOURCE_EMPTY;
     if (json_is_object(dev) && json_object_size(dev) > 0) {
         take_device(dev, u);
@@ -440,6 +447,7 @@ static int convert(const json_t *root, int64_t now, size_t max_sms, struct user_
     } else {
         u->device_state = SOURCE_EMPTY;
     }
+    user_data_cut(u, now);
     return 0;
 }
 

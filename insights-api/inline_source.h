@@ -19,8 +19,11 @@
  *
  * A missing sms_data / apps_data / device_data member (or null) is an
  * empty source (SOURCE_EMPTY), not an error: a borrower may refuse a
- * permission. The SMS are deduplicated by sms_id (last wins), sorted by time
- * and capped to the most recent max_sms, exactly as from MongoDB.
+ * permission. The SMS are deduplicated by sms_id (last wins), sorted by time,
+ * cut at `now` (the request's as_of: messages dated after it, apps installed
+ * after it and a device captured after it are dropped, update times after it
+ * forgotten; userdata_build.h) and capped to the most recent max_sms, exactly
+ * as from MongoDB.
  */
 #ifndef INSIGHTS_INLINE_SOURCE_H
 #define INSIGHTS_INLINE_SOURCE_H
@@ -50,6 +53,14 @@
  */
 int inline_source_parse_json(const json_t *root, int64_t now, size_t max_sms, size_t max_items,
                              struct user_data *u, struct raw_sms_list *sms, json_t **detail);
+
+/*
+ * A time value as the request's times are given: epoch seconds or
+ * milliseconds (pydantic's 2e10 rule) as an integer, float or digit string,
+ * or a date text in India time or with a zone. Returns 0 with *ts in Unix
+ * seconds, or -1 with *why set (NULL when the JSON type itself is wrong).
+ */
+int inline_source_parse_time(const json_t *v, int64_t *ts, const char **why);
 
 /*
  * The same from body bytes. Broken JSON gives one item of type json_invalid

@@ -79,6 +79,36 @@ int jobs_groupings_key(const char *const *groupings, size_t n, char out[JOBS_GRO
     return 0;
 }
 
+int jobs_key_add_as_of(char key[JOBS_GROUPINGS_MAX + 1], int64_t as_of)
+{
+    size_t len = strlen(key);
+    int n = snprintf(key + len, JOBS_GROUPINGS_MAX + 1 - len, "%s%lld", JOBS_AS_OF_MARK,
+                     (long long)as_of);
+
+    if (n < 0 || (size_t)n >= JOBS_GROUPINGS_MAX + 1 - len) {
+        key[len] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
+size_t jobs_key_split(const char *key, int64_t *as_of, bool *given)
+{
+    const char *mark = strstr(key, JOBS_AS_OF_MARK);
+    char *end;
+    long long v;
+
+    *given = false;
+    if (!mark)
+        return strlen(key);
+    v = strtoll(mark + strlen(JOBS_AS_OF_MARK), &end, 10);
+    if (*end == '\0' && end != mark + strlen(JOBS_AS_OF_MARK)) {
+        *as_of = (int64_t)v;
+        *given = true;
+    }
+    return (size_t)(mark - key);
+}
+
 static void copy_field(char *dst, size_t cap, const PGresult *res, int row, int col)
 {
     snprintf(dst, cap, "%s", PQgetvalue(res, row, col));

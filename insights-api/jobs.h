@@ -5,7 +5,10 @@
  * whose replica died is computed again.
  *
  * A job is keyed by (client_id, user_id, groupings normalised: lowercase,
- * sorted, duplicates removed, joined with ','). Its state is
+ * sorted, duplicates removed, joined with ','), the groupings followed by
+ * ";as_of=<Unix seconds>" when the request named an as_of (so two as_of never
+ * share a result, and a job without one is computed as of its start). Its
+ * state is
  *
  *   pending --claim--> running --finish--> done
  *                         |   \--fail----> failed
@@ -40,6 +43,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <libpq-fe.h>
 
@@ -88,6 +92,20 @@ void jobs_job_clear(struct jobs_job *job);
  * key would exceed JOBS_GROUPINGS_MAX or an item is empty or holds ','.
  */
 int jobs_groupings_key(const char *const *groupings, size_t n, char out[JOBS_GROUPINGS_MAX + 1]);
+
+/*
+ * The key of a job computed as of a given time: key (a groupings key) gets
+ * JOBS_AS_OF_MARK and the Unix seconds. Returns 0, or -1 (key unchanged)
+ * when it would exceed JOBS_GROUPINGS_MAX.
+ */
+#define JOBS_AS_OF_MARK ";as_of="
+int jobs_key_add_as_of(char key[JOBS_GROUPINGS_MAX + 1], int64_t as_of);
+
+/*
+ * The parts of a job key: returns the length of its groupings part; *given
+ * says whether it names an as_of, then in *as_of.
+ */
+size_t jobs_key_split(const char *key, int64_t *as_of, bool *given);
 
 enum jobs_outcome {
     JOBS_OUTCOME_STARTED = 0, /* created or restarted: pending now (reply 202) */

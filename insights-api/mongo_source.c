@@ -387,8 +387,11 @@ static int take_sms_item(bson_iter_t *item, struct raw_sms_list *sms)
     return raw_sms_list_add(sms, id, id_len, sender, sender_len, body, body_len, ts);
 }
 
-/* One app item; a later document's copy of the same package replaces the earlier one. */
-static int take_app_item(bson_iter_t *item, struct user_data *u)
+/*
+ * One app item; a later document's copy of the same package replaces the
+ * earlier one, unless it was installed after as_of (then the earlier stays).
+ */
+static int take_app_item(bson_iter_t *item, int64_t as_of, struct user_data *u)
 {
     const char *pkg = NULL, *name = NULL;
     uint32_t pkg_len = 0, name_len = 0;
@@ -413,6 +416,8 @@ static int take_app_item(bson_iter_t *item, struct user_data *u)
     }
     if (!pkg || pkg_len == 0 || pkg_len >= sizeof(key))
         return 0;
+    if (user_data_app_after(&(struct app_fact){.install_ts = inst}, as_of))
+        return 0;
     memcpy(key, pkg, pkg_len);
     key[pkg_len] = '\0';
     a = user_data_find_app(u, key);
@@ -429,9 +434,8 @@ static int take_app_item(bson_iter_t *item, struct user_data *u)
     return 0;
 }
 
-static void take_device(bson_iter_t *it, struct user_data *u)
+static void take_device(bson_iter_t *it, struct user_data *u, struct device_fact *d)
 {
-    struct device_fact *d = &u->device;
     uint32_t len;
     const char *s;
 
@@ -467,6 +471,7 @@ static void take_device(bson_iter_t *it, struct user_data *u)
 struct reader {
     struct user_data *u;
     struct raw_sms_list *sms;
+    int64_t as_of; /* facts dated after it are not taken */
     bool device_seen;
     size_t docs;
 };
@@ -496,19 +501,26 @@ static int on_apps_doc(struct reader *r, const bson_t *doc)
         return 0;
     while (bson_iter_next(&arr))
         if (BSON_ITER_HOLDS_DOCUMENT(&arr) && bson_iter_recurse(&arr, &item) &&
-            take_app_item(&item, r->u) < 0)
+            take_app_item(&item, r->as_of, r->u) < 0)
             return -1;
     return 0;
 }
 
-/* Documents come oldest first: the last one with a device object wins. */
+/*
+ * Documents come oldest first: the last one with a device object wins,
+ * among those not captured after as_of.
+ */
 static int on_device_doc(struct reader *r, const bson_t *doc)
 {
     bson_iter_t it, dev;
+    struct device_fact d;
 
     if (bson_iter_init_find(&it, doc, "device") && BSON_ITER_HOLDS_DOCUMENT(&it) &&
         bson_iter_recurse(&it, &dev)) {
-        take_device(&dev, r->u);
+        take_device(&dev, r->u, &d);
+        if (d.captured_ts > r->as_of)
+            return 0;
+        r->u->device = d;
         r->device_seen = true;
     }
     return 0;
@@ -593,13 +605,13 @@ static void set_states(struct user_data *u, struct raw_sms_list *sms, unsigned w
 
 enum err mongo_source_read(struct mongo_source *ms, const char *client_id, const char *user_id,
                            bool want_sms, bool want_apps, bool want_device, size_t max_sms,
-                           struct user_data *u, struct raw_sms_list *sms, bool *found, char *err,
-                           size_t err_len)
+                           int64_t as_of, struct user_data *u, struct raw_sms_list *sms,
+                           bool *found, char *err, size_t err_len)
 {
     unsigned want = ((want_sms ? SRC_SMS : 0u) | (want_apps ? SRC_APPS : 0u) |
                      (want_device ? SRC_DEVICE : 0u)) &
                     ms->enabled;
-    struct reader r = {.u = u, .sms = sms};
+    struct reader r = {.u = u, .sms = sms, .as_of = as_of};
     size_t apps_before = u->apps_count;
     mongoc_client_t *c;
     enum err e;
@@ -633,7 +645,9 @@ enum err mongo_source_read(struct mongo_source *ms, const char *client_id, const
         max_sms = ms->max_sms;
     raw_sms_list_dedupe(sms);
     raw_sms_list_sort(sms);
+    raw_sms_list_cut(sms, as_of);
     raw_sms_list_keep_latest(sms, max_sms);
     set_states(u, sms, want, &r);
+    user_data_cut(u, as_of);
     return ERR_OK;
 }

@@ -87,6 +87,11 @@ void mongo_source_free(struct mongo_source *ms);
  * max_sms kept, where max_sms 0 means the global cap and a larger value is
  * lowered to it), and u->sms_state is SOURCE_EMPTY when there are none, else
  * left for the caller (extraction decides OK or FAILED).
+ * Facts dated after as_of are not taken (the request's as_of; INT64_MAX
+ * keeps everything): messages dated after it (cut before the max_sms cap,
+ * so the cap keeps the most recent as of then), apps installed after it (an
+ * older document's copy wins), device documents captured after it (the
+ * latest one before wins); update times after it are forgotten.
  * The want_* flags skip collections a request does not need (their states
  * become SOURCE_NOT_ASKED). *found is false when none of the collections
  * read holds a document of the user (an answer, not an error: ERR_OK with u
@@ -95,8 +100,8 @@ void mongo_source_free(struct mongo_source *ms);
  */
 enum err mongo_source_read(struct mongo_source *ms, const char *client_id, const char *user_id,
                            bool want_sms, bool want_apps, bool want_device, size_t max_sms,
-                           struct user_data *u, struct raw_sms_list *sms, bool *found, char *err,
-                           size_t err_len);
+                           int64_t as_of, struct user_data *u, struct raw_sms_list *sms,
+                           bool *found, char *err, size_t err_len);
 
 /* A ping (for /ready and start-up): ERR_OK or ERR_DEPENDENCY_UNAVAILABLE. */
 enum err mongo_source_ping(struct mongo_source *ms, char *err, size_t err_len);

@@ -24,10 +24,13 @@ struct score_model {
     char score[SCORE_NAME_MAX + 1];
     char version[SCORE_VERSION_MAX + 1];
     char model_version[64];
+    char probability_of[SCORE_TEXT_MAX + 1]; /* "" when the predictor list does not say */
+    bool higher_is_riskier;                  /* positive_class "bad" (default) */
     struct lgbm_model *lgbm;
     int n_features;
-    int *index;   /* catalogue index of model column j */
-    char **names; /* catalogue name of model column j */
+    int *index;    /* catalogue index of model column j */
+    char **names;  /* catalogue name of model column j */
+    bool *is_bool; /* model column j is a bool feature */
     unsigned groups;
 };
 
@@ -70,6 +73,7 @@ static void model_clear(struct score_model *m)
         free(m->names[j]);
     free(m->names);
     free(m->index);
+    free(m->is_bool);
     memset(m, 0, sizeof(*m));
 }
 
@@ -106,21 +110,53 @@ static struct score_group *group_find(struct scores *s, const char *name)
     return NULL;
 }
 
+/* An optional short string member of the predictor list into buf; -1 with err when not one. */
+static int optional_text(json_t *root, const char *key, char *buf, size_t len, char *err,
+                         size_t err_len)
+{
+    json_t *v = json_object_get(root, key);
+
+    if (!v)
+        return 0;
+    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= len) {
+        snprintf(err, err_len, "predictor list: \"%s\" must be a string of 1 to %zu bytes", key,
+                 len - 1);
+        return -1;
+    }
+    snprintf(buf, len, "%s", json_string_value(v));
+    return 0;
+}
+
+/* What the model says of itself: version, probability_of, positive_class. */
+static int predictor_meta(json_t *root, struct score_model *m, char *err, size_t err_len)
+{
+    char positive[8] = "bad";
+
+    if (optional_text(root, "version", m->model_version, sizeof(m->model_version), err, err_len) <
+            0 ||
+        optional_text(root, "probability_of", m->probability_of, sizeof(m->probability_of), err,
+                      err_len) < 0)
+        return -1;
+    if (json_object_get(root, "positive_class") &&
+        (optional_text(root, "positive_class", positive, sizeof(positive), err, err_len) < 0 ||
+         (strcmp(positive, "bad") != 0 && strcmp(positive, "good") != 0))) {
+        snprintf(err, err_len, "predictor list: \"positive_class\" must be \"bad\" or \"good\"");
+        return -1;
+    }
+    m->higher_is_riskier = strcmp(positive, "bad") == 0;
+    return 0;
+}
+
 /* The predictor list: names[] borrowed from root; returns the array or NULL with err. */
 static json_t *predictor_array(json_t *root, struct score_model *m, char *err, size_t err_len)
 {
     json_t *arr = root;
 
+    m->higher_is_riskier = true; /* a plain list: the credit convention, 1 = the bad outcome */
     if (json_is_object(root)) {
-        json_t *ver = json_object_get(root, "version");
-
         arr = json_object_get(root, "features");
-        if (ver && json_is_string(ver) && json_string_length(ver) < sizeof(m->model_version))
-            snprintf(m->model_version, sizeof(m->model_version), "%s", json_string_value(ver));
-        else if (ver) {
-            snprintf(err, err_len, "predictor list: \"version\" must be a short string");
+        if (predictor_meta(root, m, err, err_len) < 0)
             return NULL;
-        }
     }
     if (!json_is_array(arr) || json_array_size(arr) == 0) {
         snprintf(err, err_len,
@@ -143,7 +179,8 @@ static int bind_predictors(struct score_model *m, const struct features_catalogu
     }
     m->index = calloc(n, sizeof(int));
     m->names = calloc(n, sizeof(char *));
-    if (!m->index || !m->names) {
+    m->is_bool = calloc(n, sizeof(bool));
+    if (!m->index || !m->names || !m->is_bool) {
         snprintf(err, err_len, "out of memory");
         return -1;
     }
@@ -170,6 +207,7 @@ static int bind_predictors(struct score_model *m, const struct features_catalogu
             return -1;
         }
         m->index[j] = k;
+        m->is_bool[j] = fe->type == FEATURES_TYPE_BOOL;
         m->names[j] = strdup(fe->name);
         if (!m->names[j]) {
             snprintf(err, err_len, "out of memory");
@@ -210,6 +248,32 @@ static int model_init(struct score_model *m, const struct features_catalogue *c,
     return rc;
 }
 
+static struct score_group *group_add(struct scores *s, const char *score)
+{
+    struct score_group *g = &s->groups[s->n_groups++];
+
+    memset(g, 0, sizeof(*g));
+    snprintf(g->name, sizeof(g->name), "%s", score);
+    return g;
+}
+
+int scores_declare(struct scores *s, const char *score, char *err, size_t err_len)
+{
+    if (!name_ok(score, SCORE_NAME_MAX)) {
+        snprintf(err, err_len, "score name is empty, too long or not [A-Za-z0-9_.-]");
+        return -1;
+    }
+    if (group_find(s, score))
+        return 0;
+    if (s->n_groups == SCORE_MAX_MODELS) {
+        snprintf(err, err_len, "%s: too many scores", score);
+        return -1;
+    }
+    group_add(s, score);
+    s->arms_set = false;
+    return 0;
+}
+
 int scores_add_model(struct scores *s, const struct features_catalogue *c, const char *score,
                      const char *version, const char *model, size_t model_len,
                      const char *predictors, size_t predictors_len, char *err, size_t err_len)
@@ -228,7 +292,8 @@ int scores_add_model(struct scores *s, const struct features_catalogue *c, const
             snprintf(err, err_len, "%s %s: loaded twice", score, version);
             return -1;
         }
-    if (s->n_models == SCORE_MAX_MODELS || (g && g->n_versions == SCORE_VERSIONS_MAX)) {
+    if (s->n_models == SCORE_MAX_MODELS || (g && g->n_versions == SCORE_VERSIONS_MAX) ||
+        (!g && s->n_groups == SCORE_MAX_MODELS)) {
         snprintf(err, err_len, "%s %s: too many models", score, version);
         return -1;
     }
@@ -243,11 +308,8 @@ int scores_add_model(struct scores *s, const struct features_catalogue *c, const
     }
     if (!m->model_version[0])
         snprintf(m->model_version, sizeof(m->model_version), "%s", version);
-    if (!g) {
-        g = &s->groups[s->n_groups++];
-        memset(g, 0, sizeof(*g));
-        snprintf(g->name, sizeof(g->name), "%s", score);
-    }
+    if (!g)
+        g = group_add(s, score);
     g->versions[g->n_versions++] = s->n_models++;
     s->arms_set = false; /* scores_set_arms again before evaluating */
     return 0;
@@ -331,11 +393,14 @@ static int parse_arms(struct scores *s, struct score_group *g, const char *p, si
 
 static void default_arms(struct score_group *g)
 {
+    g->n_arms = 0;
+    g->n_shadows = 0;
+    if (g->n_versions == 0)
+        return; /* declared only: null "no_model" */
     g->arms[0] = g->versions[g->n_versions - 1];
     g->weight[0] = 100;
     g->upper[0] = SCORE_BUCKETS;
     g->n_arms = 1;
-    g->n_shadows = 0;
 }
 
 int scores_set_arms(struct scores *s, const char *spec, char *err, size_t err_len)
@@ -358,7 +423,7 @@ int scores_set_arms(struct scores *s, const char *spec, char *err, size_t err_le
         memcpy(name, p, (size_t)(eq - p));
         name[eq - p] = '\0';
         g = group_find(s, name);
-        if (!g) {
+        if (!g || g->n_versions == 0) {
             snprintf(err, err_len, "SCORE_ARMS: no model is loaded for score '%s'", name);
             return -1;
         }
@@ -397,10 +462,12 @@ void scores_describe(const struct scores *s, char *buf, size_t len)
 
     if (len)
         buf[0] = '\0';
-    for (int i = 0; s && i < s->n_groups && off < len; i++) {
+    for (int i = 0, shown = 0; s && i < s->n_groups && off < len; i++) {
         const struct score_group *g = &s->groups[i];
 
-        off += (size_t)snprintf(buf + off, len - off, "%s%s=", i ? ";" : "", g->name);
+        if (g->n_arms == 0)
+            continue; /* no model loaded */
+        off += (size_t)snprintf(buf + off, len - off, "%s%s=", shown++ ? ";" : "", g->name);
         for (int k = 0; k < g->n_arms && off < len; k++)
             off += (size_t)snprintf(buf + off, len - off, "%s%s:%d", k ? "," : "",
                                     s->models[g->arms[k]].version, g->weight[k]);
@@ -441,7 +508,7 @@ static int arm_model(const struct score_group *g, unsigned bucket)
 
 const char *scores_arm_for_bucket(const struct scores *s, size_t i, unsigned bucket)
 {
-    if (!s || i >= (size_t)s->n_groups || !s->arms_set)
+    if (!s || i >= (size_t)s->n_groups || !s->arms_set || s->groups[i].n_arms == 0)
         return NULL;
     return s->models[arm_model(&s->groups[i], bucket % SCORE_BUCKETS)].version;
 }
@@ -491,65 +558,114 @@ static const char *first_group_name(unsigned mask)
     return "?";
 }
 
-/* Keep the top_k largest |contribution| in o->reasons, ordered. */
-static void top_reasons(const struct score_model *m, const double *contrib, int top_k,
-                        struct score_outcome *o)
+/*
+ * The reason codes: the top_k factors whose contribution pushes toward the
+ * bad outcome (positive for a model whose positive class is bad, negative
+ * otherwise), strongest first; equal impacts keep model column order.
+ */
+static void top_reasons(const struct score_model *m, const double *x, const double *contrib,
+                        int top_k, struct score_outcome *o)
 {
+    double sign = m->higher_is_riskier ? 1.0 : -1.0;
+
     o->n_reasons = 0;
     o->bias = contrib[m->n_features];
     for (int j = 0; j < m->n_features; j++) {
-        double a = fabs(contrib[j]);
+        double impact = sign * contrib[j];
         int at;
 
-        if (contrib[j] == 0.0)
+        if (!(impact > 0.0))
             continue;
-        if (o->n_reasons == top_k && a <= fabs(o->reasons[top_k - 1].contribution))
+        if (o->n_reasons == top_k && impact <= o->reasons[top_k - 1].impact)
             continue;
         at = o->n_reasons < top_k ? o->n_reasons++ : top_k - 1;
-        while (at > 0 && fabs(o->reasons[at - 1].contribution) < a) {
+        while (at > 0 && o->reasons[at - 1].impact < impact) {
             o->reasons[at] = o->reasons[at - 1];
             at--;
         }
-        o->reasons[at].feature = m->names[j];
-        o->reasons[at].contribution = contrib[j];
+        o->reasons[at] = (struct score_reason){.feature = m->names[j],
+                                               .missing = isnan(x[j]),
+                                               .is_bool = m->is_bool[j],
+                                               .value = x[j],
+                                               .impact = impact};
     }
 }
 
-static void evaluate_one(const struct score_model *m, const struct feature_vector *v,
-                         unsigned asked, unsigned failed, bool shadow, int top_k,
-                         struct scores_scratch *sc, struct score_outcome *o)
+/* The evidence gate of model m for this user: NULL (score it) or the null reason. */
+static const char *gate(const struct score_model *m, const struct score_request *r)
+{
+    const struct score_evidence *e = &r->evidence;
+    const struct score_gates *g = &r->gates;
+    bool apps = (m->groups & (FEATURES_GROUP_APPS | FEATURES_GROUP_FRAUD)) && e->apps_present;
+    bool device = (m->groups & (FEATURES_GROUP_DEVICE | FEATURES_GROUP_FRAUD)) && e->device_present;
+
+    if (!r->v)
+        return "no_data";
+    if (!(m->groups & SCORE_SMS_GROUPS))
+        return apps || device ? NULL : "no_data";
+    if (e->sms_count_used <= 0)
+        return "no_data";
+    if (!(e->data_recency_days <= (double)g->max_data_recency_days))
+        return "stale_data";
+    if (e->sms_count_used < g->min_sms_count || !(e->history_days >= (double)g->min_history_days))
+        return "thin_file";
+    return NULL;
+}
+
+/* Why m is not computed for this user, into o->null_reason; false when it is computed. */
+static bool null_reason(const struct score_model *m, const struct score_request *r,
+                        struct score_outcome *o)
+{
+    const char *why;
+
+    if (m->groups & r->failed)
+        snprintf(o->null_reason, sizeof(o->null_reason), "inputs_failed:%s",
+                 first_group_name(m->groups & r->failed));
+    else if (m->groups & ~r->asked)
+        snprintf(o->null_reason, sizeof(o->null_reason), "inputs_not_requested:%s",
+                 first_group_name(m->groups & ~r->asked));
+    else if ((why = gate(m, r)) != NULL)
+        snprintf(o->null_reason, sizeof(o->null_reason), "%s", why);
+    else
+        return false;
+    o->is_null = true;
+    return true;
+}
+
+static void outcome_init(struct score_outcome *o, const char *score)
 {
     memset(o, 0, sizeof(*o));
-    o->score = m->score;
-    o->arm = m->version;
-    o->model_version = m->model_version;
-    o->shadow = shadow;
+    o->score = score;
     o->value = NAN;
     o->raw = NAN;
-    if (m->groups & failed) {
-        o->is_null = true;
-        snprintf(o->null_reason, sizeof(o->null_reason), "inputs_failed:%s",
-                 first_group_name(m->groups & failed));
+    o->bias = NAN;
+}
+
+static void evaluate_one(const struct score_model *m, const struct score_request *r, bool shadow,
+                         struct scores_scratch *sc, struct score_outcome *o)
+{
+    int top_k = r->top_k > SCORE_REASONS_MAX ? SCORE_REASONS_MAX : r->top_k;
+
+    outcome_init(o, m->score);
+    o->arm = m->version;
+    o->model_version = m->model_version;
+    o->probability_of = m->probability_of[0] ? m->probability_of : NULL;
+    o->higher_is_riskier = m->higher_is_riskier;
+    o->has_model = true;
+    o->shadow = shadow;
+    if (null_reason(m, r, o))
         return;
-    }
-    if (m->groups & ~asked) {
-        o->is_null = true;
-        snprintf(o->null_reason, sizeof(o->null_reason), "inputs_not_requested:%s",
-                 first_group_name(m->groups & ~asked));
-        return;
-    }
     for (int j = 0; j < m->n_features; j++)
-        sc->x[j] = v->values[m->index[j]];
+        sc->x[j] = r->v->values[m->index[j]];
     lgbm_predict_raw(m->lgbm, sc->x, &o->raw);
     lgbm_transform(m->lgbm, &o->raw, &o->value);
     if (shadow || top_k <= 0)
         return;
     if (lgbm_predict_contrib(m->lgbm, sc->x, sc->contrib, sc->shap, sc->shap_len) == 0)
-        top_reasons(m, sc->contrib, top_k > SCORE_REASONS_MAX ? SCORE_REASONS_MAX : top_k, o);
+        top_reasons(m, sc->x, sc->contrib, top_k, o);
 }
 
-size_t scores_evaluate(const struct scores *s, const struct feature_vector *v, unsigned asked,
-                       unsigned failed, const char *client_id, const char *user_id, int top_k,
+size_t scores_evaluate(const struct scores *s, const struct score_request *r,
                        struct scores_scratch *sc, struct score_outcome *out)
 {
     unsigned bucket;
@@ -557,16 +673,26 @@ size_t scores_evaluate(const struct scores *s, const struct feature_vector *v, u
 
     if (!s || s->n_groups == 0 || !s->arms_set)
         return 0;
-    bucket = scores_bucket(client_id, user_id);
-    for (int i = 0; i < s->n_groups; i++)
-        evaluate_one(&s->models[arm_model(&s->groups[i], bucket)], v, asked, failed, false, top_k,
-                     sc, &out[n++]);
+    bucket = scores_bucket(r->client_id, r->user_id);
+    for (int i = 0; i < s->n_groups; i++) {
+        const struct score_group *g = &s->groups[i];
+
+        if (g->n_arms == 0) {
+            outcome_init(&out[n], g->name);
+            out[n].is_null = true;
+            snprintf(out[n].null_reason, sizeof(out[n].null_reason), "no_model");
+            n++;
+            continue;
+        }
+        evaluate_one(&s->models[arm_model(g, bucket)], r, false, sc, &out[n++]);
+    }
     for (int i = 0; i < s->n_groups; i++)
         for (int k = 0; k < s->groups[i].n_shadows; k++)
-            evaluate_one(&s->models[s->groups[i].shadows[k]], v, asked, failed, true, 0, sc,
-                         &out[n++]);
+            evaluate_one(&s->models[s->groups[i].shadows[k]], r, true, sc, &out[n++]);
     return n;
 }
+
+/* ------------------------------------------------------------ the reply */
 
 static void kv_suffix(struct json_writer *w, const char *score, const char *suffix)
 {
@@ -576,8 +702,57 @@ static void kv_suffix(struct json_writer *w, const char *score, const char *suff
     json_writer_key(w, key);
 }
 
-void scores_write_json(const struct score_outcome *out, size_t n, struct json_writer *w)
+static void string_or_null(struct json_writer *w, const char *s)
 {
+    if (s)
+        json_writer_string(w, s);
+    else
+        json_writer_null(w);
+}
+
+/* A feature value as the features are written: bools true/false, integers without a fraction. */
+static void feature_value(struct json_writer *w, const struct score_reason *r)
+{
+    if (r->missing)
+        json_writer_null(w);
+    else if (r->is_bool)
+        json_writer_bool(w, r->value != 0);
+    else if (r->value == floor(r->value) && fabs(r->value) < 9e15)
+        json_writer_int(w, (long long)r->value);
+    else
+        json_writer_double(w, round(r->value * 10000) / 10000);
+}
+
+/* <score>_reason_N, _value and _impact; null members past the outcome's reasons. */
+static void write_reason(struct json_writer *w, const struct score_outcome *o, int k)
+{
+    const struct score_reason *r = k < o->n_reasons ? &o->reasons[k] : NULL;
+    char suffix[32], name[SCORE_NAME_MAX + 200];
+
+    snprintf(suffix, sizeof(suffix), "_reason_%d", k + 1);
+    kv_suffix(w, o->score, suffix);
+    if (r)
+        snprintf(name, sizeof(name), "%s%s", r->missing ? "missing:" : "", r->feature);
+    string_or_null(w, r ? name : NULL);
+    snprintf(suffix, sizeof(suffix), "_reason_%d_value", k + 1);
+    kv_suffix(w, o->score, suffix);
+    if (r)
+        feature_value(w, r);
+    else
+        json_writer_null(w);
+    snprintf(suffix, sizeof(suffix), "_reason_%d_impact", k + 1);
+    kv_suffix(w, o->score, suffix);
+    if (r)
+        json_writer_double(w, r->impact);
+    else
+        json_writer_null(w);
+}
+
+void scores_write_json(const struct score_outcome *out, size_t n, int reason_keys,
+                       struct json_writer *w)
+{
+    if (reason_keys > SCORE_REASONS_MAX)
+        reason_keys = SCORE_REASONS_MAX;
     for (size_t i = 0; i < n; i++) {
         const struct score_outcome *o = &out[i];
 
@@ -588,25 +763,20 @@ void scores_write_json(const struct score_outcome *out, size_t n, struct json_wr
             json_writer_null(w);
         else
             json_writer_double(w, o->value);
+        kv_suffix(w, o->score, "_probability_of");
+        string_or_null(w, o->probability_of);
+        kv_suffix(w, o->score, "_higher_is_riskier");
+        if (o->has_model)
+            json_writer_bool(w, o->higher_is_riskier);
+        else
+            json_writer_null(w);
         kv_suffix(w, o->score, "_model_version");
-        json_writer_string(w, o->model_version);
+        string_or_null(w, o->model_version);
         kv_suffix(w, o->score, "_arm");
-        json_writer_string(w, o->arm);
-        if (o->is_null) {
-            kv_suffix(w, o->score, "_null_reason");
-            json_writer_string(w, o->null_reason);
-            continue;
-        }
-        if (o->n_reasons == 0)
-            continue;
-        kv_suffix(w, o->score, "_reason_codes");
-        json_writer_array_begin(w);
-        for (int k = 0; k < o->n_reasons; k++) {
-            json_writer_object_begin(w);
-            json_writer_kv_string(w, "feature", o->reasons[k].feature);
-            json_writer_kv_double(w, "contribution", o->reasons[k].contribution);
-            json_writer_object_end(w);
-        }
-        json_writer_array_end(w);
+        string_or_null(w, o->arm);
+        kv_suffix(w, o->score, "_null_reason");
+        string_or_null(w, o->is_null ? o->null_reason : NULL);
+        for (int k = 0; k < reason_keys; k++)
+            write_reason(w, o, k);
     }
 }

@@ -17,11 +17,14 @@
  * Per user the bucket is the first 8 bytes of SHA-256("client_id:user_id")
  * mod 10000, so a user keeps the arm as long as the weights stay (and moves
  * only as far as changed weights move the boundaries). The same bucket serves
- * every score. A model reading a group that failed (SMS extraction down) or was
- * not asked is null with a reason, never computed on the nulls; NaN features
- * are passed as NaN (LightGBM's missing-value routing). Reason codes
- * (TreeSHAP) are computed for returned scores only: they cost ~1000x a
- * prediction.
+ * every score. A score refuses to guess: a model reading a group that failed
+ * (SMS extraction down) or was not asked, or a user under the evidence gates
+ * (no data, stale data, a thin file), is null with a reason, never computed;
+ * NaN features are passed as NaN (LightGBM's missing-value routing). A
+ * predictor list says what the model's output is the probability of and
+ * whether that is the bad outcome, so reason codes list only the factors
+ * pushing toward it. Reason codes (TreeSHAP) are computed for returned
+ * scores only: they cost ~1000x a prediction.
  */
 #ifndef INSIGHTS_SCORE_H
 #define INSIGHTS_SCORE_H
@@ -36,36 +39,85 @@
 #define SCORE_NAME_MAX 63
 #define SCORE_REASONS_MAX 20
 #define SCORE_MAX_MODELS 64
+#define SCORE_TEXT_MAX 127 /* a predictor list's "probability_of" */
+#define SCORE_SMS_GROUPS (FEATURES_GROUP_SMS | FEATURES_GROUP_EXTRACTED_SMS)
 
 struct scores;
 
+/* One reason code: a factor that pushed this user's score toward the bad outcome. */
 struct score_reason {
     const char *feature; /* catalogue name (borrowed from the scores) */
-    double contribution; /* TreeSHAP, in raw (log-odds) units */
+    bool missing;        /* the feature had no value: its absence is the reason */
+    bool is_bool;        /* a bool feature: value 0/1 is false/true */
+    double value;        /* the feature's value; NAN when missing */
+    double impact;       /* TreeSHAP contribution toward the bad outcome, raw (log-odds), > 0 */
 };
 
-/* One model's result for one user. Strings are borrowed from the scores. */
+/*
+ * One score's result for one user: what the reply shows and what a
+ * prediction log records. Strings are borrowed from the scores.
+ */
 struct score_outcome {
-    const char *score;         /* "credeau_payday_score" */
-    const char *arm;           /* "v2" */
-    const char *model_version; /* the predictor list's "version", else the arm */
-    bool shadow;               /* computed for comparison; never in the reply */
+    const char *score;          /* "credeau_payday_score" */
+    const char *arm;            /* "v2"; NULL when no version of the score is loaded */
+    const char *model_version;  /* the predictor list's "version", else the arm; NULL likewise */
+    const char *probability_of; /* what value is the probability of; NULL when not stated */
+    bool has_model;             /* a version served this user (false: null "no_model") */
+    bool higher_is_riskier;     /* the predictor list's positive_class is "bad" (the default) */
+    bool shadow;                /* computed for comparison; never in the reply */
     bool is_null;
-    char null_reason[96]; /* "inputs_failed:extracted_sms", "inputs_not_requested:fraud" */
+    char null_reason[96]; /* no_data, stale_data, thin_file, inputs_failed:<group>, ... */
     double raw;           /* sum of leaf values */
-    double value;         /* probability (binary) or the objective's output */
+    double value;         /* probability (binary) or the objective's output; NAN when null */
     double bias;          /* expected raw value, when reasons were computed */
-    int n_reasons;
+    int n_reasons;        /* strongest first */
     struct score_reason reasons[SCORE_REASONS_MAX];
+};
+
+/* What the evidence gates look at: the user's data as of the request. */
+struct score_evidence {
+    long sms_count_used;      /* messages the features were computed from (0: none) */
+    double data_recency_days; /* whole days from the newest of them to as_of; NAN: none */
+    double history_days;      /* whole days from the oldest of them to as_of; NAN: none */
+    bool apps_present;        /* the user had apps as of the request */
+    bool device_present;      /* and a device */
+};
+
+/* The minimums under which a score is null (SCORE_MIN_* configuration rows). */
+struct score_gates {
+    long min_sms_count;         /* fewer messages: thin_file */
+    long min_history_days;      /* a shorter history: thin_file */
+    long max_data_recency_days; /* a newest message older than this: stale_data */
+};
+
+/* Everything one user's scoring reads. */
+struct score_request {
+    const struct feature_vector *v; /* NULL: no features (user not found): every score null */
+    unsigned asked;                 /* groups asked */
+    unsigned failed;                /* groups asked whose source failed */
+    struct score_evidence evidence;
+    struct score_gates gates;
+    const char *client_id;
+    const char *user_id;
+    int top_k; /* reason codes of returned non-null scores, 0..SCORE_REASONS_MAX */
 };
 
 struct scores *scores_new(void);
 void scores_free(struct scores *s);
 
 /*
+ * A score the reply always carries, loaded or not: with no version of it its
+ * keys are null with null reason "no_model". Returns 0 (also when known),
+ * or -1 with err for a bad name or too many scores.
+ */
+int scores_declare(struct scores *s, const char *score, char *err, size_t err_len)
+    __attribute__((warn_unused_result));
+
+/*
  * Add version `version` of score `score`: model is LightGBM v4 text; predictors
  * is either a JSON array of catalogue feature names in model column order or an
- * object {"features": [...], "version": "...", "label": "..."}. Returns 0, or -1
+ * object {"features": [...], "version": "...", "label": "...",
+ * "probability_of": "...", "positive_class": "bad"|"good"}. Returns 0, or -1
  * with err naming the problem (the unknown feature, the count mismatch, ...).
  */
 int scores_add_model(struct scores *s, const struct features_catalogue *c, const char *score,
@@ -100,22 +152,29 @@ struct scores_scratch *scores_scratch_new(const struct scores *s);
 void scores_scratch_free(struct scores_scratch *sc);
 
 /*
- * Evaluate every score for one user: v computed with the groups in `asked`,
- * of which `failed` had a failed source. Writes up to scores_outcomes_max(s)
- * outcomes into out (returned scores first, in score order, then shadows) and
- * returns how many. top_k reason codes (0..SCORE_REASONS_MAX, ordered by
- * |contribution|) are computed for returned non-null scores only.
+ * Evaluate every score for one user (r). Writes up to scores_outcomes_max(s)
+ * outcomes into out (returned scores first, in score order, then shadows)
+ * and returns how many. A score is null, with the first reason that applies:
+ * no_model; inputs_failed:<group> (a group it reads had a failed source);
+ * inputs_not_requested:<group>; and for a model reading SMS groups no_data
+ * (no message used), stale_data (newest message older than the gate),
+ * thin_file (too few messages or too short a history); for a model of app
+ * and device features only, no_data when those sources are empty. Reason
+ * codes (at most r->top_k, only factors pushing toward the bad outcome,
+ * strongest first) are computed for returned non-null scores only.
  */
-size_t scores_evaluate(const struct scores *s, const struct feature_vector *v, unsigned asked,
-                       unsigned failed, const char *client_id, const char *user_id, int top_k,
+size_t scores_evaluate(const struct scores *s, const struct score_request *r,
                        struct scores_scratch *sc, struct score_outcome *out);
 
 /*
  * The reply members of the returned (non-shadow) outcomes, into the object
- * open on w: <score>, <score>_model_version, <score>_arm,
- * <score>_reason_codes ([{"feature","contribution"}], only when computed),
- * <score>_null_reason (only when null).
+ * open on w, every key always present (null when it does not apply), all
+ * scalars: <score>, <score>_probability_of, <score>_higher_is_riskier,
+ * <score>_model_version, <score>_arm, <score>_null_reason, then for N in
+ * 1..reason_keys <score>_reason_N (the feature, or "missing:<feature>"),
+ * <score>_reason_N_value and <score>_reason_N_impact.
  */
-void scores_write_json(const struct score_outcome *out, size_t n, struct json_writer *w);
+void scores_write_json(const struct score_outcome *out, size_t n, int reason_keys,
+                       struct json_writer *w);
 
 #endif

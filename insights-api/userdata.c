@@ -231,6 +231,33 @@ struct app_fact *user_data_find_app(struct user_data *u, const char *package_nam
     return NULL;
 }
 
+bool user_data_app_after(const struct app_fact *a, int64_t as_of)
+{
+    return a->install_ts > as_of;
+}
+
+void user_data_cut(struct user_data *u, int64_t as_of)
+{
+    size_t kept = 0;
+
+    for (size_t i = 0; i < u->apps_count; i++) {
+        struct app_fact *a = &u->apps[i];
+
+        if (user_data_app_after(a, as_of))
+            continue;
+        if (a->update_ts > as_of)
+            a->update_ts = 0; /* the update we know of came later: unknown at as_of */
+        u->apps[kept++] = *a;
+    }
+    u->apps_count = kept;
+    if (u->apps_state == SOURCE_OK && kept == 0)
+        u->apps_state = SOURCE_EMPTY;
+    if (u->device_state == SOURCE_OK && u->device.captured_ts > as_of) {
+        user_data_device_clear(&u->device);
+        u->device_state = SOURCE_EMPTY;
+    }
+}
+
 /*
  * Stable merge sort by ts (qsort is not stable, and equal times must keep
  * the extractor's order so replies are reproducible).
@@ -346,6 +373,23 @@ void raw_sms_list_sort(struct raw_sms_list *l)
 {
     if (l->count > 1)
         qsort(l->items, l->count, sizeof(*l->items), cmp_ts_then_seq);
+}
+
+void raw_sms_list_cut(struct raw_sms_list *l, int64_t as_of)
+{
+    size_t lo = 0, hi = l->count;
+
+    /* sorted by ts: keep the prefix dated at or before as_of (the rest stays in the arena,
+     * wiped with it) */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (l->items[mid].ts <= as_of)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    l->count = lo;
 }
 
 void raw_sms_list_keep_latest(struct raw_sms_list *l, size_t n)

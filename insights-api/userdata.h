@@ -85,7 +85,8 @@ struct device_fact {
 struct user_data {
     const char *client_id;
     const char *user_id;
-    int64_t now; /* the request time features count back from */
+    int64_t now; /* the as_of: every window counts back from it; facts dated after it were
+                    dropped by the source (the request time unless the request gave as_of) */
 
     enum source_state sms_state;
     struct sms_fact *sms; /* sorted by ts ascending */

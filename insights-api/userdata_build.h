@@ -64,6 +64,17 @@ struct app_fact *user_data_find_app(struct user_data *u, const char *package_nam
 /* Reset u->device to unknown (strings NULL, numbers NAN, ints 0). */
 void user_data_device_clear(struct device_fact *d);
 
+/*
+ * As of a point in time (the request's as_of): drop the apps installed after
+ * as_of, forget update times after it (unknown then), and forget a device
+ * captured after it (device_state becomes SOURCE_EMPTY; so does apps_state
+ * when no app is left). Facts without a date (time 0) are kept: nothing says
+ * they came later. Call after the source set the states.
+ */
+void user_data_cut(struct user_data *u, int64_t as_of);
+/* An app installed after as_of (a source skips it while merging, so an earlier copy wins). */
+bool user_data_app_after(const struct app_fact *a, int64_t as_of);
+
 /* Sort u->sms by ts ascending; equal times keep their order (stable). */
 void user_data_sort_sms(struct user_data *u);
 
@@ -106,6 +117,13 @@ void raw_sms_list_dedupe(struct raw_sms_list *l);
 
 /* Sort by ts ascending, then sms_id (strcmp), as docs/data-model.md orders a merge. */
 void raw_sms_list_sort(struct raw_sms_list *l);
+
+/*
+ * After sorting: drop the messages dated after as_of (the request's as_of:
+ * messages, like every fact, count only up to it). Call before
+ * raw_sms_list_keep_latest, so the cap keeps the most recent ones as of then.
+ */
+void raw_sms_list_cut(struct raw_sms_list *l, int64_t as_of);
 
 /*
  * After sorting: keep only the n most recent messages (the last n);

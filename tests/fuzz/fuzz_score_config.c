@@ -74,8 +74,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct scores_scratch *sc = scores_scratch_new(s);
         struct score_outcome *out = calloc(scores_outcomes_max(s) + 1, sizeof(*out));
 
+        struct score_request req = {
+            .v = &vec,
+            .asked = FEATURES_GROUP_ALL,
+            .evidence = {.sms_count_used = 100, .data_recency_days = 1, .history_days = 90},
+            .gates = {.min_sms_count = 50, .min_history_days = 30, .max_data_recency_days = 30},
+            .client_id = "c",
+            .user_id = "u",
+            .top_k = 5,
+        };
+
         if (sc && out)
-            (void)scores_evaluate(s, &vec, FEATURES_GROUP_ALL, 0, "c", "u", 5, sc, out);
+            (void)scores_evaluate(s, &req, sc, out);
         free(out);
         scores_scratch_free(sc);
     }

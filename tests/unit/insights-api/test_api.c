@@ -463,7 +463,8 @@ static void test_generate_features(void **state)
     assert_int_equal(json_integer_value(json_object_get(j, "apps_count_total")), 1);
     assert_string_equal(json_string_value(json_object_get(j, "device_brand")), "samsung");
     assert_null(json_object_get(j, "failed_groups"));
-    assert_int_equal(json_object_size(j), features_count(T.catalogue) + 5);
+    /* ids, 2 times, message, as_of, sms_count_used, data_recency_days, history_days */
+    assert_int_equal(json_object_size(j), features_count(T.catalogue) + 9);
     json_decref(j);
 
     /* extraction down: the SMS groups are null and named, the rest is computed */

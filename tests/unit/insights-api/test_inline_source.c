@@ -23,13 +23,13 @@
 #include "insights-api/inline_source.h"
 
 #define MARK "zqxmarkerzq" /* inside every SMS body of these tests */
-#define NOW 1795000000
+#define NOW 1795000100     /* the as_of: the newest message of test_convert is dated exactly then */
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* Parse text (single quotes become double quotes, for readable literals). */
-static int parse(const char *text, size_t max_sms, size_t max_items, struct user_data *u,
-                 struct raw_sms_list *sms, json_t **detail)
+/* Parse text as of as_of (single quotes become double quotes, for readable literals). */
+static int parse_at(const char *text, int64_t as_of, size_t max_sms, size_t max_items,
+                    struct user_data *u, struct raw_sms_list *sms, json_t **detail)
 {
     char *body = strdup(text);
     int rc;
@@ -37,9 +37,15 @@ static int parse(const char *text, size_t max_sms, size_t max_items, struct user
     for (char *p = body; *p; p++)
         if (*p == '\'')
             *p = '"';
-    rc = inline_source_parse(body, strlen(body), NOW, max_sms, max_items, u, sms, detail);
+    rc = inline_source_parse(body, strlen(body), as_of, max_sms, max_items, u, sms, detail);
     free(body);
     return rc;
+}
+
+static int parse(const char *text, size_t max_sms, size_t max_items, struct user_data *u,
+                 struct raw_sms_list *sms, json_t **detail)
+{
+    return parse_at(text, NOW, max_sms, max_items, u, sms, detail);
 }
 
 /* The detail list never carries a message body. */
@@ -423,6 +429,60 @@ static void test_convert(void **state)
     raw_sms_list_free(&sms);
 }
 
+/*
+ * As of a time: messages dated after it, apps installed after it and a
+ * device captured after it are left out (an earlier copy of an app wins),
+ * update times after it forgotten; the cap keeps the most recent as of then.
+ */
+static void test_as_of(void **state)
+{
+    const char *body =
+        "{'client_id':'c1','user_id':'u1','sms_data':["
+        "{'sms_id':'1','sms_body':'" MARK "','sms_inbox_date':1795000000},"
+        "{'sms_id':'2','sms_body':'" MARK "','sms_inbox_date':1795000050},"
+        "{'sms_id':'3','sms_body':'" MARK "','sms_inbox_date':1795000051},"
+        "{'sms_id':'4','sms_body':'" MARK "','sms_inbox_date':1795000100}],"
+        "'apps_data':["
+        "{'package_name':'p.old','install_time':1795000000,'update_time':1795000099},"
+        "{'package_name':'p.new','install_time':1795000051},"
+        "{'package_name':'p.old','app_name':'reinstalled','install_time':1795000090},"
+        "{'package_name':'p.undated'}],"
+        "'device_data':{'brand':'Exphone','captured_at':1795000051}}";
+    struct user_data u;
+    struct raw_sms_list sms;
+    json_t *detail = NULL;
+
+    (void)state;
+    assert_int_equal(parse_at(body, 1795000050, 0, 0, &u, &sms, &detail), 0);
+    assert_int_equal(u.now, 1795000050);
+    assert_int_equal(sms.count, 2); /* 1 and 2: dated at or before as_of */
+    assert_string_equal(sms.items[1].sms_id, "2");
+    assert_int_equal(u.apps_count, 2);
+    assert_null(user_data_find_app(&u, "p.new"));
+    assert_null(user_data_find_app(&u, "p.old")->app_name); /* the reinstall came later */
+    assert_int_equal(user_data_find_app(&u, "p.old")->update_ts, 0);
+    assert_non_null(user_data_find_app(&u, "p.undated"));
+    assert_int_equal(u.device_state, SOURCE_EMPTY); /* captured later */
+    assert_null(u.device.brand);
+    user_data_free(&u);
+    raw_sms_list_free(&sms);
+
+    /* capped to one: the most recent as of then (2), not the most recent of all (4) */
+    assert_int_equal(parse_at(body, 1795000050, 1, 0, &u, &sms, &detail), 0);
+    assert_int_equal(sms.count, 1);
+    assert_string_equal(sms.items[0].sms_id, "2");
+    user_data_free(&u);
+    raw_sms_list_free(&sms);
+
+    /* before everything: every dated source is empty */
+    assert_int_equal(parse_at(body, 1794999999, 0, 0, &u, &sms, &detail), 0);
+    assert_int_equal(sms.count, 0);
+    assert_int_equal(u.sms_state, SOURCE_EMPTY);
+    assert_int_equal(u.apps_count, 1); /* p.undated: nothing says it came later */
+    user_data_free(&u);
+    raw_sms_list_free(&sms);
+}
+
 static void test_empty_sources(void **state)
 {
     static const char *const bodies[] = {
@@ -476,11 +536,12 @@ static void test_json_entry(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_body_level),    cmocka_unit_test(test_ids),
-        cmocka_unit_test(test_sms_list),      cmocka_unit_test(test_sms_fields),
-        cmocka_unit_test(test_sms_dates),     cmocka_unit_test(test_apps_and_device),
-        cmocka_unit_test(test_many_errors),   cmocka_unit_test(test_convert),
-        cmocka_unit_test(test_empty_sources), cmocka_unit_test(test_json_entry),
+        cmocka_unit_test(test_body_level),  cmocka_unit_test(test_ids),
+        cmocka_unit_test(test_sms_list),    cmocka_unit_test(test_sms_fields),
+        cmocka_unit_test(test_sms_dates),   cmocka_unit_test(test_apps_and_device),
+        cmocka_unit_test(test_many_errors), cmocka_unit_test(test_convert),
+        cmocka_unit_test(test_as_of),       cmocka_unit_test(test_empty_sources),
+        cmocka_unit_test(test_json_entry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -294,18 +294,25 @@ struct reading {
  * Act: reads the asked-for sources of client/user through ms (which r then
  * owns) into a fresh r; max_sms 0 asks for no cap of the request's own.
  */
-static enum err read_sources(struct mongo_source *ms, const char *client, const char *user,
-                             bool sms, bool apps, bool device, size_t max_sms, struct reading *r)
+static enum err read_as_of(struct mongo_source *ms, const char *client, const char *user, bool sms,
+                           bool apps, bool device, size_t max_sms, int64_t as_of, struct reading *r)
 {
     bool found = true;
     enum err e;
 
     r->ms = ms;
-    user_data_init(&r->u, client, user, 0);
+    user_data_init(&r->u, client, user, as_of);
     raw_sms_list_init(&r->sms);
-    e = mongo_source_read(ms, client, user, sms, apps, device, max_sms, &r->u, &r->sms, &found,
-                          r->err, sizeof(r->err));
+    e = mongo_source_read(ms, client, user, sms, apps, device, max_sms, as_of, &r->u, &r->sms,
+                          &found, r->err, sizeof(r->err));
     return e == ERR_OK && !found ? NOT_FOUND : e;
+}
+
+/* The same with every fact kept (no as_of). */
+static enum err read_sources(struct mongo_source *ms, const char *client, const char *user,
+                             bool sms, bool apps, bool device, size_t max_sms, struct reading *r)
+{
+    return read_as_of(ms, client, user, sms, apps, device, max_sms, INT64_MAX, r);
 }
 
 /* Act: the whole of client/user, as a plain request reads it. */
@@ -462,6 +469,64 @@ static void test_caps(void **state)
         assert_int_equal(r.u.device_state, SOURCE_NOT_ASKED);
         reading_free(&r);
     }
+}
+
+/*
+ * as_of: facts dated after it are not taken. Messages are cut before the
+ * cap (the cap keeps the most recent as of then), the latest device captured
+ * by then wins, apps installed later are left out and later update times
+ * forgotten; a source left with nothing is empty.
+ */
+static void test_as_of(void **state)
+{
+    struct reading r;
+    int64_t s6 = msg_ms(6) / 1000;
+
+    (void)state;
+    /* s1..s10 one hour apart: as of s6, capped to 2, are s5 and s6 (not s9 and s10) */
+    assert_int_equal(
+        read_as_of(fixture_source(0, ""), "client-a", "user-a", true, true, true, 2, s6, &r),
+        ERR_OK);
+    assert_int_equal(r.sms.count, 2);
+    assert_string_equal(r.sms.items[0].sms_id, "s5");
+    assert_string_equal(r.sms.items[1].sms_id, "s6");
+    assert_string_equal(r.u.device.model, "EX-3");
+    reading_free(&r);
+    /* devices captured 1777593601..03 (EX-1..3): as of ..02 EX-2 wins; no SMS yet */
+    assert_int_equal(read_as_of(fixture_source(0, ""), "client-a", "user-a", true, true, true, 0,
+                                1777593602, &r),
+                     ERR_OK);
+    assert_int_equal(r.sms.count, 0);
+    assert_int_equal(r.u.sms_state, SOURCE_EMPTY);
+    assert_int_equal(r.u.device_state, SOURCE_OK);
+    assert_string_equal(r.u.device.model, "EX-2");
+    assert_int_equal(r.u.device.captured_ts, 1777593602);
+    assert_int_equal(r.u.apps_count, 4);
+    assert_int_equal(user_data_find_app(&r.u, "com.example.loan")->update_ts, 1760000002);
+    reading_free(&r);
+    assert_int_equal(read_as_of(fixture_source(0, ""), "client-a", "user-a", false, false, true, 0,
+                                1777593600, &r),
+                     ERR_OK);
+    assert_int_equal(r.u.device_state, SOURCE_EMPTY);
+    reading_free(&r);
+    /* apps installed at 1700000000 + k: as of ..01 the k = 2 items are out (bet; loan of r1,
+     * while loan of r2 is k = 1), and the update times (1760000001..02) are not known yet */
+    assert_int_equal(read_as_of(fixture_source(0, ""), "client-a", "user-a", false, true, false, 0,
+                                1700000001, &r),
+                     ERR_OK);
+    assert_int_equal(r.u.apps_count, 3);
+    assert_null(user_data_find_app(&r.u, "com.example.bet"));
+    assert_string_equal(user_data_find_app(&r.u, "com.example.loan")->app_name,
+                        "com.example.loan new");
+    for (size_t i = 0; i < r.u.apps_count; i++)
+        assert_int_equal(r.u.apps[i].update_ts, 0);
+    reading_free(&r);
+    assert_int_equal(read_as_of(fixture_source(0, ""), "client-a", "user-a", false, true, false, 0,
+                                1699999999, &r),
+                     ERR_OK);
+    assert_int_equal(r.u.apps_count, 0);
+    assert_int_equal(r.u.apps_state, SOURCE_EMPTY);
+    reading_free(&r);
 }
 
 static void test_empty_and_not_found(void **state)
@@ -701,6 +766,7 @@ int main(void)
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_merge_dedupe),
         cmocka_unit_test(test_caps),
+        cmocka_unit_test(test_as_of),
         cmocka_unit_test(test_empty_and_not_found),
         cmocka_unit_test(test_other_client_isolated),
         cmocka_unit_test(test_odd_items),
