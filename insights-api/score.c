@@ -4,7 +4,8 @@
  * feature catalogue, splitting users into A/B arms, and turning one user's
  * feature vector into the score members of the reply. Kept apart from the
  * evaluator so lgbm.c stays a faithful LightGBM reimplementation and this file
- * holds the serving policy (arms, shadows, nulls, reason codes).
+ * holds the serving policy (arms, shadows, evidence gates and other nulls,
+ * what a score predicts, reason codes toward the bad outcome, flat keys).
  */
 #include "insights-api/score.h"
 

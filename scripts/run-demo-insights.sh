@@ -62,6 +62,10 @@ show request_id
 show message
 show data_requested_time
 show data_processed_time
+show as_of
+show sms_count_used
+show data_recency_days
+show history_days
 show all_sms_count_nlp .sms_counted
 show txn_sms_count_nlp
 show credit_sms_count_nlp
@@ -90,9 +94,15 @@ printf '  %-34s %s (planted %s; pending the extraction of delinquency notices)\n
 show fraud_flag
 echo "demo: scores (demo models, not credit models; arm by a stable hash of client_id:user_id):"
 show credeau_payday_score
+show credeau_payday_score_probability_of
 show credeau_payday_score_arm
 show credeau_payday_score_model_version
-show credeau_payday_score_reason_codes
+show credeau_payday_score_null_reason
+for n in 1 2 3; do
+    show credeau_payday_score_reason_$n
+    show credeau_payday_score_reason_${n}_value
+    show credeau_payday_score_reason_${n}_impact
+done
 show credeau_emi_score
 printf '%s' "$H_BODY" >"$LOG_DIR/demo-insights-reply.json"
 echo "demo: the whole reply is in $LOG_DIR/demo-insights-reply.json"

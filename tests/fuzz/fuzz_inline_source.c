@@ -7,7 +7,8 @@
  * collects what could be message text in the input (every sms_body value at
  * any depth, any string standing in the SMS list or in place of it, the body
  * itself when it is a JSON string, strings of members that are not known
- * fields) and fails if a detail value contains one of them.
+ * fields) and fails if a detail value contains one of them. A conversion
+ * must keep nothing dated after the as_of it was given.
  */
 #include <jansson.h>
 #include <stdbool.h>
@@ -19,6 +20,7 @@
 #include "insights-api/inline_source.h"
 
 #define MIN_SECRET 6 /* shorter strings match by chance ("null", dates' digits) */
+#define FUZZ_AS_OF 1795000000
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -145,7 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct raw_sms_list sms;
     json_t *detail = NULL;
 
-    if (inline_source_parse((const char *)data, size, 1795000000, 50, 200, &u, &sms, &detail) < 0) {
+    if (inline_source_parse((const char *)data, size, FUZZ_AS_OF, 50, 200, &u, &sms, &detail) < 0) {
         json_t *root = json_loadb((const char *)data, size, JSON_DECODE_ANY, NULL);
         json_t *secrets = json_array(), *allowed = json_array();
 
@@ -174,6 +176,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (sms.items[i - 1].ts > sms.items[i].ts)
                 abort();
         if (sms.count > 50)
+            abort();
+        /* as of 1795000000: nothing dated later is kept */
+        if (sms.count && sms.items[sms.count - 1].ts > FUZZ_AS_OF)
+            abort();
+        for (size_t i = 0; i < u.apps_count; i++)
+            if (u.apps[i].install_ts > FUZZ_AS_OF || u.apps[i].update_ts > FUZZ_AS_OF)
+                abort();
+        if (u.device_state == SOURCE_OK && u.device.captured_ts > FUZZ_AS_OF)
             abort();
     }
     user_data_free(&u);

@@ -10,6 +10,9 @@ source "$(dirname "$0")/lib.sh"
 for f in demo_payday_v2 demo_payday_v3 demo_emi_v2; do
     assert_contains "$f: predictor list labelled as a demo" \
         "$(cat "$REPO_ROOT/insights-api/models/$f.predictors.json")" "NOT a credit model"
+    assert_eq "... it says what it predicts (a synthetic bad label, positive class bad)" \
+        "synthetic bad" "$(jq -r '(.probability_of | split("_")[0]) + " " + .positive_class' \
+            "$REPO_ROOT/insights-api/models/$f.predictors.json")"
 done
 assert_true "insights-api/models/README.txt says they are not credit models" \
     grep -q 'NOT CREDIT MODELS' "$REPO_ROOT/insights-api/models/README.txt"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # insights-api scores end to end, with the committed demo models (insights-api/models/, NOT
 # credit models): sms-extraction and insights-api started for real, generated users POSTed to
-# /api/generate_features, the score keys checked (probability, arm, model version, reason
-# codes naming predictor features), the arm checked against an independent computation of
+# /api/generate_features, the score keys checked (probability, what it is the probability of,
+# arm, model version, flat reason keys naming predictor features, pushing toward the bad
+# outcome, strongest first), the arm checked against an independent computation of
 # the bucket (SHA-256 of client_id:user_id in Python), /metrics per arm, a shadow version
 # logged but never returned, new weights through the environment moving some users (and
 # only in the direction the weights moved), a score null with a reason when extraction is
@@ -72,12 +73,18 @@ arm=$(jqr .credeau_payday_score_arm)
 assert_eq "the arm is the SHA-256 bucket's (computed in Python)" "$(expected_arm "$user" 50)" "$arm"
 assert_eq "the model version is the predictor list's" "demo-payday-$arm" \
     "$(jqr .credeau_payday_score_model_version)"
-assert_eq "five reason codes" 5 "$(jqr '.credeau_payday_score_reason_codes | length')"
-notlisted=$(jq -r --argjson r "$(jqr .credeau_payday_score_reason_codes)" \
-    '[$r[].feature] - .features | length' "$M/demo_payday_$arm.predictors.json")
+assert_eq "the reply says what the score is the probability of" \
+    "$(jq -r .probability_of "$M/demo_payday_$arm.predictors.json") true" \
+    "$(jqr .credeau_payday_score_probability_of) $(jqr .credeau_payday_score_higher_is_riskier)"
+names=$(printf '%s' "$H_BODY" | jq -c '[range(1; 6) as $n | .["credeau_payday_score_reason_\($n)"]
+    | select(. != null) | sub("^missing:"; "")]')
+assert_true "reason codes are there ($names)" test "$(jq length <<<"$names")" -gt 0
+assert_eq "... as flat keys, no array" null "$(jqr .credeau_payday_score_reason_codes)"
+notlisted=$(jq -r --argjson r "$names" '$r - .features | length' "$M/demo_payday_$arm.predictors.json")
 assert_eq "... each names one of the model's predictors" 0 "$notlisted"
-assert_eq "... ordered by |contribution|, non-zero" true \
-    "$(jqr '[.credeau_payday_score_reason_codes[].contribution | fabs] | (. == (sort | reverse)) and all(. > 0)')"
+assert_eq "... pushing toward the bad outcome, strongest first" true \
+    "$(jqr '[range(1; 6) as $n | .["credeau_payday_score_reason_\($n)_impact"] | select(. != null)]
+        | (. == (sort | reverse)) and all(. > 0)')"
 assert_eq "no null reason on a computed score" null "$(jqr .credeau_payday_score_null_reason)"
 e=$(jqr .credeau_emi_score)
 assert_true "credeau_emi_score is a probability ($e)" \
@@ -144,7 +151,8 @@ assert_eq "... the payday score is null with a reason, not computed on zeros" \
     "null inputs_failed:extracted_sms" \
     "$(jqr .credeau_payday_score) $(jqr .credeau_payday_score_null_reason)"
 assert_eq "... it still names the arm" "$arm" "$(jqr .credeau_payday_score_arm)"
-assert_eq "... no reason codes for a null score" null "$(jqr .credeau_payday_score_reason_codes)"
+assert_eq "... no reason codes for a null score" "null null" \
+    "$(jqr .credeau_payday_score_reason_1) $(jqr .credeau_payday_score_reason_1_impact)"
 assert_eq "... the EMI score too" "null inputs_failed:extracted_sms" \
     "$(jqr .credeau_emi_score) $(jqr .credeau_emi_score_null_reason)"
 assert_true "... counted in scores_null_total" \
