@@ -13,7 +13,7 @@
 source "$(dirname "$0")/ins_lib.sh"
 
 M=insights-api/models
-TOKEN=tok-as-of-1
+TOKEN="tok-as-of-1"
 MODELS=(PAYDAY_SCORE_LGB_MODEL_V2_PATH="$M"/demo_payday_v2.txt
     PREDICTORS_PAYDAY_SCORE_LGB_MODEL_V2_PATH="$M"/demo_payday_v2.predictors.json
     PAYDAY_SCORE_LGB_MODEL_V3_PATH="$M"/demo_payday_v3.txt

@@ -252,6 +252,40 @@ static void test_cross_checks(void **state)
     }
 }
 
+/* The evidence gates' defaults, and the test clock: parsed, off by default, refused in prod. */
+static void test_gates_and_test_clock(void **state)
+{
+    static const char *const clock_ist[] = {"TEST_CLOCK=2026-11-01 00:00:00"};
+    static const char *const clock_epoch[] = {"TEST_CLOCK=1793471400"};
+    static const char *const clock_bad[] = {"TEST_CLOCK=the first of November"};
+    static const char *const clock_prod[] = {"TEST_CLOCK=1793471400", "LAUNCH_ENVIRONMENT=prod",
+                                             "DI_POSTGRES_HOST=db"};
+    struct ins_config cfg;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(load(&cfg, NULL, 0, err, sizeof(err)), 0);
+    assert_int_equal(cfg.score_min_sms_count, 50);
+    assert_int_equal(cfg.score_min_history_days, 30);
+    assert_int_equal(cfg.score_max_data_recency_days, 30);
+    assert_int_equal(cfg.test_clock_s, 0);
+    assert_true(ins_config_now(&cfg) > 1.7e9); /* the wall clock */
+    ins_config_free(&cfg);
+    assert_int_equal(load(&cfg, clock_ist, 1, err, sizeof(err)), 0);
+    assert_int_equal(cfg.test_clock_s, 1793471400);
+    assert_true(ins_config_now(&cfg) == 1793471400.0);
+    ins_config_free(&cfg);
+    assert_int_equal(load(&cfg, clock_epoch, 1, err, sizeof(err)), 0);
+    assert_int_equal(cfg.test_clock_s, 1793471400);
+    ins_config_free(&cfg);
+    assert_int_equal(load(&cfg, clock_bad, 1, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "TEST_CLOCK: expected"));
+    ins_config_free(&cfg);
+    assert_int_equal(load(&cfg, clock_prod, 3, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "TEST_CLOCK: a test-only setting"));
+    ins_config_free(&cfg);
+}
+
 static void test_unused_listed(void **state)
 {
     static const char *const kv[] = {"COMPANY_MODEL_PATH=s3://b/k.pkl.enc",
@@ -332,6 +366,7 @@ int main(void)
         cmocka_unit_test(test_prod_needs_database),
         cmocka_unit_test(test_prod_refuses_placeholder_secrets),
         cmocka_unit_test(test_cross_checks),
+        cmocka_unit_test(test_gates_and_test_clock),
         cmocka_unit_test(test_unused_listed),
         cmocka_unit_test(test_mongo_uri),
         cmocka_unit_test(test_license_masked),
