@@ -175,9 +175,10 @@ static void count_scores(struct featurise *fz, const struct score_outcome *out, 
         const struct score_outcome *o = &out[i];
         char label[160];
 
+        if (!o->has_model)
+            continue; /* a score not configured here: nothing to count */
         snprintf(label, sizeof(label), "%s:%s%s", o->score, o->arm, o->shadow ? ":shadow" : "");
-        if (o->has_model)
-            metrics_counter_add_label(fz->scored, label, 1);
+        metrics_counter_add_label(fz->scored, label, 1);
         if (o->is_null && !o->shadow) {
             snprintf(label, sizeof(label), "%s:%s", o->score, o->null_reason);
             metrics_counter_add_label(fz->scores_null, label, 1);

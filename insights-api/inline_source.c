@@ -120,12 +120,7 @@ static int check_sms_id(struct validation *e, const json_t *item, const struct w
 
 /* ---- times -------------------------------------------------------------- */
 
-/*
- * A time value as the extractor accepts it: epoch seconds or milliseconds
- * (pydantic's 2e10 rule) as an integer, float or digit string, or a date
- * text in India time or with a zone. Returns 0 with *ts in Unix seconds, or
- * -1 with *why set (NULL when the type itself is wrong).
- */
+/* A time value as the extractor accepts it (inline_source.h; also the request's as_of). */
 int inline_source_parse_time(const json_t *v, int64_t *ts, const char **why)
 {
     char ist[20];
