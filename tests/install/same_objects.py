@@ -3,8 +3,9 @@
 """Do two `kubectl kustomize` renderings hold the same objects?
 
 kubectl 1.20 (Debian 12's kubernetes-client, kustomize v2) and newer ones order objects and
-fields differently and hash generated ConfigMap/Secret names differently, and kustomize v2 writes empty
-`annotations: {}`; everything else must be equal. Names ending in a generator hash (-xxxxxxxxxx) are replaced by NAME-HASH
+fields differently and hash generated ConfigMap/Secret names differently, kustomize v2 writes empty
+`annotations: {}`, and newer kustomize wraps long base64 Secret data over lines; everything else
+must be equal. Names ending in a generator hash (-xxxxxxxxxx) are replaced by NAME-HASH
 wherever they appear, objects are compared as parsed data, keyed by kind/namespace/name.
 usage: same_objects.py A.yaml B.yaml    exit 0 when equal, else prints the differences.
 """
@@ -42,6 +43,10 @@ def load(path):
     for d in docs:
         d = norm(d)
         md = d.get("metadata", {})
+        # newer kustomize wraps long base64 Secret data over lines, v2 does not: the bytes a
+        # Secret carries are the same (base64 decoding skips the line breaks), so compare them so.
+        if d.get("kind") == "Secret" and isinstance(d.get("data"), dict):
+            d["data"] = {k: re.sub(r"\s+", "", v) if isinstance(v, str) else v for k, v in d["data"].items()}
         # kustomize v2 writes "annotations: {}" on merged generator output: the same as none.
         for k in ("annotations", "labels"):
             if md.get(k) == {}:
