@@ -196,6 +196,15 @@ static void not_found_html(struct http_request *req, void *arg)
     http_reply_raw(req, 403, "text/html; charset=utf-8", page, sizeof(page) - 1);
 }
 
+static atomic_bool say_not_ready;
+
+/* The daemon's readiness hook, as the test sets it. */
+static bool ready_hook(void *arg)
+{
+    (void)arg;
+    return !atomic_load(&say_not_ready);
+}
+
 static void *thread_init(int worker, void *arg)
 {
     int *data = malloc(sizeof(int));
@@ -256,6 +265,7 @@ static struct fixture *start_tweaked(long max_in_flight, bool override_404,
         .thread_init = thread_init,
         .thread_done = thread_done,
         .not_found = override_404 ? not_found_html : NULL,
+        .ready = ready_hook,
     };
 
     memset(&parked, 0, sizeof(parked));
@@ -431,6 +441,25 @@ static void test_health_and_request_id(void **state)
     r = exchange(http_server_port(f->s), "GET /hello HTTP/1.1\r\nHost: x\r\n"
                                          "X-Request-Id: a;b\r\nConnection: close\r\n\r\n");
     assert_int_equal(strlen(header(r, "X-Request-Id", v, sizeof(v))), 32);
+    stop(f);
+}
+
+/* /ready answers the daemon's readiness: 503 not_ready (from the error table) while it says no. */
+static void test_ready_hook_says_no(void **state)
+{
+    struct fixture *f = start(0, false);
+    static const char ask[] = "GET /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    char v[64];
+    (void)state;
+
+    assert_int_equal(exchange(http_server_port(f->s), ask)->status, 200);
+    atomic_store(&say_not_ready, true);
+    struct resp *r = exchange(http_server_port(f->s), ask);
+    assert_int_equal(r->status, 503);
+    assert_string_equal(r->body, "{\"detail\":\"Server is not ready\",\"code\":\"not_ready\"}");
+    assert_string_equal(header(r, "Retry-After", v, sizeof(v)), "2");
+    atomic_store(&say_not_ready, false);
+    assert_int_equal(exchange(http_server_port(f->s), ask)->status, 200);
     stop(f);
 }
 
@@ -1289,6 +1318,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_health_and_request_id),
+        cmocka_unit_test(test_ready_hook_says_no),
         cmocka_unit_test(test_routes_404_405_prefix),
         cmocka_unit_test(test_body_too_large),
         cmocka_unit_test(test_overloaded_then_completes),
