@@ -275,3 +275,78 @@ fail:
     snprintf(err, err_len, "artifact \"%s\": %s", where, why);
     return -1;
 }
+
+/* ---- a daemon's artifact access ---- */
+
+#define ROW(name, type, def, flags, doc, field, min, max)                                          \
+    {                                                                                              \
+        name, type, def, flags, doc, offsetof(struct artifact_access, field), min, max, NULL, NULL \
+    }
+
+const struct config_var artifact_access_rows[] = {
+    ROW("ARTIFACT_MAX_BYTES", CONFIG_INT, "67108864", 0, "largest artifact accepted", max_bytes,
+        1024, 1073741824),
+    ROW("ARTIFACT_TIMEOUT_MS", CONFIG_INT, "30000", 0, "time allowed to fetch one artifact from S3",
+        timeout_ms, 100, 600000),
+    AWS_SETTINGS_ROWS(struct artifact_access, aws),
+    ROW("ARTIFACT_KEYS", CONFIG_STRING, NULL, CONFIG_SECRET | CONFIG_KEY,
+        "keys for sealed artifacts: kid:hex64[,kid:hex64]", keys, 0, 0),
+    ROW("ARTIFACT_KEYS_FILE", CONFIG_STRING, NULL, 0,
+        "file of kid:hex64 lines, added to ARTIFACT_KEYS", keys_file, 0, 0),
+    {NULL, CONFIG_STRING, NULL, 0, NULL, 0, 0, 0, NULL, NULL},
+};
+
+int artifact_fetcher_init(struct artifact_fetcher *f, const struct artifact_access *a,
+                          struct aws_provider *credentials, bool sealed_only, char *err,
+                          size_t err_len)
+{
+    char why[512];
+
+    f->access = a;
+    f->credentials = credentials;
+    f->sealed_only = sealed_only;
+    f->keyring = artifact_keyring_new(a->keys, a->keys_file, why, sizeof(why));
+    if (!f->keyring) {
+        snprintf(err, err_len, "artifact keys: %s", why);
+        return -1;
+    }
+    return 0;
+}
+
+void artifact_fetcher_free(struct artifact_fetcher *f)
+{
+    artifact_keyring_free(f->keyring);
+    f->keyring = NULL;
+}
+
+int artifact_fetch(const struct artifact_fetcher *f, const char *name,
+                   const struct artifact_source *src, unsigned char **data, size_t *len, char *err,
+                   size_t err_len)
+{
+    const struct artifact_access *a = f->access;
+    const struct artifact_s3_auth auth = {
+        .default_region = aws_settings_region(&a->aws),
+        .endpoint = a->aws.endpoint_url_s3,
+        .timeout_ms = a->timeout_ms,
+        .credentials = f->credentials,
+    };
+    char where[1400], why[512];
+    bool sealed = false;
+
+    artifact_source_describe(src, where, sizeof(where));
+    if (artifact_load(src, &auth, f->keyring, (size_t)a->max_bytes, data, len, &sealed, why,
+                      sizeof(why)) < 0) {
+        snprintf(err, err_len, "%s (%s): %s", name, where, why);
+        return -1;
+    }
+    if (!sealed && f->sealed_only) {
+        snprintf(err, err_len,
+                 "%s (%s): unsealed artifact refused in prod (LAUNCH_ENVIRONMENT=prod accepts only "
+                 "sealed artifacts)",
+                 name, where);
+        free(*data);
+        *data = NULL;
+        return -1;
+    }
+    return 0;
+}

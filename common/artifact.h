@@ -17,7 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct aws_provider;
+#include "common/aws_credentials.h"
+#include "common/config.h"
 
 enum artifact_kind {
     ARTIFACT_FILE,
@@ -84,5 +85,48 @@ void artifact_keyring_free(struct artifact_keyring *keyring);
 int artifact_load(const struct artifact_source *src, const struct artifact_s3_auth *auth,
                   const struct artifact_keyring *keyring, size_t max_bytes, unsigned char **data,
                   size_t *len, bool *sealed, char *err, size_t err_len);
+
+/* ---- a daemon's artifact access ---- */
+
+/* The settings of artifact_access_rows (each daemon embeds one). */
+struct artifact_access {
+    long max_bytes;          /* ARTIFACT_MAX_BYTES */
+    long timeout_ms;         /* ARTIFACT_TIMEOUT_MS */
+    struct aws_settings aws; /* AWS_* (common/aws_credentials.h): S3 and its credentials */
+    char *keys;              /* ARTIFACT_KEYS */
+    char *keys_file;         /* ARTIFACT_KEYS_FILE */
+};
+
+/* ARTIFACT_MAX_BYTES, ARTIFACT_TIMEOUT_MS, the AWS_* settings (AWS_SETTINGS_ROWS),
+ * ARTIFACT_KEYS(_FILE): include with CONFIG_INCLUDE. */
+extern const struct config_var artifact_access_rows[];
+
+/* What fetching a daemon's artifacts needs, made once per load. */
+struct artifact_fetcher {
+    const struct artifact_access *access;
+    struct aws_provider *credentials; /* borrowed: the daemon's credential chain, which may
+                                         outlive a load so its cache serves reloads */
+    struct artifact_keyring *keyring;
+    bool sealed_only; /* LAUNCH_ENVIRONMENT=prod: unsealed artifacts are refused */
+};
+
+/*
+ * A fetcher over a and credentials (both borrowed, outliving it; credentials
+ * from aws_provider_new(&a->aws, ...), NULL = S3 requests unsigned); -1 with
+ * err when the keys are malformed.
+ */
+int artifact_fetcher_init(struct artifact_fetcher *f, const struct artifact_access *a,
+                          struct aws_provider *credentials, bool sealed_only, char *err,
+                          size_t err_len) __attribute__((warn_unused_result));
+void artifact_fetcher_free(struct artifact_fetcher *f);
+
+/*
+ * The bytes of artifact `name` at src (file or S3, unsealed on the way;
+ * unsealed bytes refused when sealed_only). *data is malloc'd. Returns 0, or
+ * -1 with err "name (where): why".
+ */
+int artifact_fetch(const struct artifact_fetcher *f, const char *name,
+                   const struct artifact_source *src, unsigned char **data, size_t *len, char *err,
+                   size_t err_len) __attribute__((warn_unused_result));
 
 #endif

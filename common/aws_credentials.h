@@ -65,7 +65,7 @@ struct aws_settings {
 
 #define AWS_ROW_(name, type, def, flags, doc, t, field)                                            \
     {                                                                                              \
-        name, type, def, flags, doc, offsetof(t, field), 0, 0, NULL                                \
+        name, type, def, flags, doc, offsetof(t, field), 0, 0, NULL, NULL                          \
     }
 #define AWS_STR_(name, def, flags, doc, t, field)                                                  \
     AWS_ROW_(name, CONFIG_STRING, def, flags, doc, t, field)

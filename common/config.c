@@ -170,19 +170,41 @@ static int load_one(const struct config_var *v, const char *text, void *target, 
             return 0;
         }
         return parse_enum(v, text, field, err, err_len);
+    case CONFIG_ROWS:
+        break; /* the caller descends into them */
     }
     snprintf(err, err_len, "%s: unknown type in config table", v->name);
     return -1;
+}
+
+const struct config_var *config_find(const struct config_var *table, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n && table[i].name; i++) {
+        const struct config_var *hit = table[i].type == CONFIG_ROWS
+                                           ? config_find(table[i].rows, SIZE_MAX, name)
+                                           : (strcmp(table[i].name, name) == 0 ? &table[i] : NULL);
+
+        if (hit)
+            return hit;
+    }
+    return NULL;
 }
 
 int config_load_with(const struct config_var *table, size_t n, void *target,
                      const char *(*getenv_fn)(const char *name, void *arg), void *arg, char *err,
                      size_t err_len)
 {
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && table[i].name; i++) {
         const struct config_var *v = &table[i];
-        const char *text = getenv_fn(v->name, arg);
+        const char *text;
 
+        if (v->type == CONFIG_ROWS) {
+            if (config_load_with(v->rows, SIZE_MAX, (char *)target + v->offset, getenv_fn, arg, err,
+                                 err_len) < 0)
+                return -1;
+            continue;
+        }
+        text = getenv_fn(v->name, arg);
         if (!text || *text == '\0')
             text = v->def ? v->def : "";
         if (load_one(v, text, target, err, err_len) < 0)
@@ -198,8 +220,10 @@ int config_load(const struct config_var *table, size_t n, void *target, char *er
 
 void config_free(const struct config_var *table, size_t n, void *target)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (table[i].type == CONFIG_STRING) {
+    for (size_t i = 0; i < n && table[i].name; i++) {
+        if (table[i].type == CONFIG_ROWS) {
+            config_free(table[i].rows, SIZE_MAX, (char *)target + table[i].offset);
+        } else if (table[i].type == CONFIG_STRING) {
             char **field = (char **)((char *)target + table[i].offset);
 
             free(*field);
@@ -240,6 +264,8 @@ static const char *value_text(const struct config_var *v, const void *target, ch
         snprintf(buf, len, "%.*s", (int)n, p);
         return buf;
     }
+    case CONFIG_ROWS:
+        break;
     }
     return "";
 }
@@ -254,6 +280,32 @@ static const char *masked_text(const struct config_var *v, const void *target, c
     return text;
 }
 
+/* Appends the rows' "NAME=value" to buf at *used; -1 when buf is full. */
+static int summary_rows(const struct config_var *table, size_t n, const void *target, char *buf,
+                        size_t buf_len, size_t *used)
+{
+    for (size_t i = 0; i < n && table[i].name; i++) {
+        char tmp[64];
+        const char *text, *q;
+        int w;
+
+        if (table[i].type == CONFIG_ROWS) {
+            if (summary_rows(table[i].rows, SIZE_MAX, (const char *)target + table[i].offset, buf,
+                             buf_len, used) < 0)
+                return -1;
+            continue;
+        }
+        text = masked_text(&table[i], target, tmp, sizeof(tmp));
+        q = strpbrk(text, " \t\"") || *text == '\0' ? "\"" : "";
+        w = snprintf(buf + *used, buf_len - *used, "%s%s=%s%s%s", *used ? " " : "", table[i].name,
+                     q, text, q);
+        if (w < 0 || (size_t)w >= buf_len - *used)
+            return -1;
+        *used += (size_t)w;
+    }
+    return 0;
+}
+
 const char *config_summary(const struct config_var *table, size_t n, const void *target, char *buf,
                            size_t buf_len)
 {
@@ -262,21 +314,33 @@ const char *config_summary(const struct config_var *table, size_t n, const void 
     if (buf_len == 0)
         return buf;
     buf[0] = '\0';
-    for (size_t i = 0; i < n; i++) {
-        char tmp[64];
-        const char *text = masked_text(&table[i], target, tmp, sizeof(tmp));
-        const char *q = strpbrk(text, " \t\"") || *text == '\0' ? "\"" : "";
-        int w = snprintf(buf + used, buf_len - used, "%s%s=%s%s%s", i ? " " : "", table[i].name, q,
-                         text, q);
-
-        if (w < 0 || (size_t)w >= buf_len - used) {
-            if (buf_len > 4)
-                memcpy(buf + buf_len - 4, "...", 4);
-            return buf;
-        }
-        used += (size_t)w;
-    }
+    if (summary_rows(table, n, target, buf, buf_len, &used) < 0 && buf_len > 4)
+        memcpy(buf + buf_len - 4, "...", 4);
     return buf;
+}
+
+static void summary_json_rows(struct json_writer *w, const struct config_var *table, size_t n,
+                              const void *target)
+{
+    for (size_t i = 0; i < n && table[i].name; i++) {
+        const struct config_var *v = &table[i];
+        const void *field = (const char *)target + v->offset;
+        char tmp[64];
+
+        if (v->type == CONFIG_ROWS) {
+            summary_json_rows(w, v->rows, SIZE_MAX, field);
+            continue;
+        }
+        json_writer_key(w, v->name);
+        if ((v->flags & CONFIG_SECRET) || v->type == CONFIG_STRING || v->type == CONFIG_ENUM)
+            json_writer_string(w, masked_text(v, target, tmp, sizeof(tmp)));
+        else if (v->type == CONFIG_INT)
+            json_writer_int(w, *(const long *)field);
+        else if (v->type == CONFIG_BOOL)
+            json_writer_bool(w, *(const bool *)field);
+        else
+            json_writer_double(w, *(const double *)field);
+    }
 }
 
 char *config_summary_json(const struct config_var *table, size_t n, const void *target)
@@ -285,23 +349,31 @@ char *config_summary_json(const struct config_var *table, size_t n, const void *
 
     json_writer_init(&w, 0);
     json_writer_object_begin(&w);
-    for (size_t i = 0; i < n; i++) {
-        const struct config_var *v = &table[i];
-        const void *field = (const char *)target + v->offset;
-        char tmp[64];
-
-        json_writer_key(&w, v->name);
-        if ((v->flags & CONFIG_SECRET) || v->type == CONFIG_STRING || v->type == CONFIG_ENUM)
-            json_writer_string(&w, masked_text(v, target, tmp, sizeof(tmp)));
-        else if (v->type == CONFIG_INT)
-            json_writer_int(&w, *(const long *)field);
-        else if (v->type == CONFIG_BOOL)
-            json_writer_bool(&w, *(const bool *)field);
-        else
-            json_writer_double(&w, *(const double *)field);
-    }
+    summary_json_rows(&w, table, n, target);
     json_writer_object_end(&w);
     return json_writer_take(&w, NULL);
+}
+
+static void unused_rows(const struct config_var *table, size_t n, char *buf, size_t buf_len,
+                        size_t *used, size_t *count)
+{
+    for (size_t i = 0; i < n && table[i].name; i++) {
+        const char *text;
+
+        if (table[i].type == CONFIG_ROWS) {
+            unused_rows(table[i].rows, SIZE_MAX, buf, buf_len, used, count);
+            continue;
+        }
+        text = getenv(table[i].name);
+        if (!(table[i].flags & CONFIG_UNUSED) || !text || !*text)
+            continue;
+        if (*used < buf_len) {
+            int w =
+                snprintf(buf + *used, buf_len - *used, "%s%s", *count ? "," : "", table[i].name);
+            *used += w > 0 ? (size_t)w : 0;
+        }
+        (*count)++;
+    }
 }
 
 size_t config_unused_present(const struct config_var *table, size_t n, char *buf, size_t buf_len)
@@ -310,17 +382,7 @@ size_t config_unused_present(const struct config_var *table, size_t n, char *buf
 
     if (buf_len)
         buf[0] = '\0';
-    for (size_t i = 0; i < n; i++) {
-        const char *text = getenv(table[i].name);
-
-        if (!(table[i].flags & CONFIG_UNUSED) || !text || !*text)
-            continue;
-        if (used < buf_len) {
-            int w = snprintf(buf + used, buf_len - used, "%s%s", count ? "," : "", table[i].name);
-            used += w > 0 ? (size_t)w : 0;
-        }
-        count++;
-    }
+    unused_rows(table, n, buf, buf_len, &used, &count);
     return count;
 }
 
@@ -405,10 +467,16 @@ static int check_prod_row(const struct config_var *v, const char *text, char *er
 int config_check_prod(const struct config_var *table, size_t n, const void *target, char *err,
                       size_t err_len)
 {
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && table[i].name; i++) {
         const struct config_var *v = &table[i];
         char tmp[64];
 
+        if (v->type == CONFIG_ROWS) {
+            if (config_check_prod(v->rows, SIZE_MAX, (const char *)target + v->offset, err,
+                                  err_len) < 0)
+                return -1;
+            continue;
+        }
         if (!(v->flags & (CONFIG_SECRET | CONFIG_KEY | CONFIG_PROD_REQUIRED)))
             continue;
         if (check_prod_row(v, value_text(v, target, tmp, sizeof(tmp)), err, err_len) < 0)
@@ -431,19 +499,19 @@ static void type_text(const struct config_var *v, char *buf, size_t len)
         snprintf(buf, len, "%s", type_names[v->type]);
 }
 
-int config_write_markdown(const struct config_var *table, size_t n, const char *title, FILE *out)
+static int markdown_rows(const struct config_var *table, size_t n, FILE *out)
 {
     int rc = 0;
 
-    if (title)
-        rc |= fprintf(out, "## %s\n\n", title) < 0;
-    rc |=
-        fputs("| Variable | Type | Default | Notes | Meaning |\n|---|---|---|---|---|\n", out) < 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && table[i].name; i++) {
         const struct config_var *v = &table[i];
         char type[160];
         char notes[128];
 
+        if (v->type == CONFIG_ROWS) {
+            rc |= markdown_rows(v->rows, SIZE_MAX, out);
+            continue;
+        }
         type_text(v, type, sizeof(type));
         snprintf(notes, sizeof(notes), "%s%s%s%s%s",
                  (v->flags & CONFIG_REQUIRED) ? "required " : "",
@@ -455,5 +523,17 @@ int config_write_markdown(const struct config_var *table, size_t n, const char *
                       (v->def && *v->def) ? "`" : "", (v->def && *v->def) ? v->def : "(empty)",
                       (v->def && *v->def) ? "`" : "", notes, v->doc ? v->doc : "") < 0;
     }
+    return rc;
+}
+
+int config_write_markdown(const struct config_var *table, size_t n, const char *title, FILE *out)
+{
+    int rc = 0;
+
+    if (title)
+        rc |= fprintf(out, "## %s\n\n", title) < 0;
+    rc |=
+        fputs("| Variable | Type | Default | Notes | Meaning |\n|---|---|---|---|---|\n", out) < 0;
+    rc |= markdown_rows(table, n, out);
     return rc ? -1 : 0;
 }

@@ -37,6 +37,7 @@ enum config_type {
     CONFIG_BOOL,
     CONFIG_DOUBLE,
     CONFIG_ENUM,
+    CONFIG_ROWS, /* not a variable: the rows of `rows`, for a struct embedded at `offset` */
 };
 
 /* Row flags (bitwise or). */
@@ -65,7 +66,18 @@ struct config_var {
     size_t offset;         /* offsetof(daemon struct, field) */
     double min, max;       /* CONFIG_INT / CONFIG_DOUBLE bounds, used when min < max */
     const char *choices;   /* CONFIG_ENUM: "a|b|c" */
+    /* CONFIG_ROWS: rows (ended by a row whose name is NULL) shared by several daemons
+     * (common/daemon.h's service rows, common/artifact.h's access rows), with offsets inside
+     * the struct that the daemon embeds at `offset`. They are read, printed and documented
+     * where this row stands, as if written out in the daemon's table. */
+    const struct config_var *rows;
 };
+
+/* A CONFIG_ROWS row: the shared rows for the struct at offset (offsetof(daemon, member)). */
+#define CONFIG_INCLUDE(shared_rows, member_offset)                                                 \
+    {                                                                                              \
+        .name = "(rows)", .type = CONFIG_ROWS, .offset = (member_offset), .rows = (shared_rows)    \
+    }
 
 /*
  * Parse every row from the environment into target (the daemon's struct).
@@ -74,6 +86,9 @@ struct config_var {
  * Secret values are never quoted in err. On failure the strings already
  * copied stay owned by target: call config_free() in both cases.
  */
+/* The row named name, looking into included rows too; NULL when there is none. */
+const struct config_var *config_find(const struct config_var *table, size_t n, const char *name);
+
 int config_load(const struct config_var *table, size_t n, void *target, char *err, size_t err_len)
     __attribute__((warn_unused_result));
 

@@ -19,9 +19,12 @@ struct daemon_flags {
     const struct config_var *config_table;
     size_t config_table_len;
     unsigned err_sender; /* ERR_BY_* bit: the rows of the error table this daemon sends */
-    /* HTTP_PORT as the daemon's configuration reads it, or its default when
-     * the configuration does not load (the rest of it may be anything) */
-    int (*http_port)(void);
+    /* --healthcheck reads HTTP_PORT through the table into a scratch struct of
+     * config_size bytes (the rest of the configuration may be anything);
+     * default_http_port when even that fails */
+    size_t config_size;
+    size_t http_port_offset; /* offsetof(the config struct, its long http_port) */
+    int default_http_port;
 };
 
 /* Runs arg if it is one of the shared flags: returns the process exit status,

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Loading insights-api's artifacts (see assets.h). One fetch helper serves
- * every artifact so that the S3 credentials, the keyring, the size cap and
- * the prod rule on sealing are applied the same way to all of them.
+ * Loading insights-api's artifacts (see assets.h). Every artifact goes
+ * through common/artifact's fetcher, so the S3 credentials, the keyring, the
+ * size cap and the prod rule on sealing are applied as sms-extraction applies
+ * them to its rules; the score versions are those of ins_score_models.
  */
 #include "insights-api/assets.h"
 
@@ -25,59 +26,18 @@ static const enum ins_artifact kind_artifact[MAPS_KIND_COUNT] = {
     [MAPS_CLIENT_EXCLUSIONS] = INS_ART_CLIENT_EXCLUSIONS,
 };
 
-/* The guide's model/predictor-list rows (config.h lgbm[]) and the score version each is. */
-static const struct {
-    int model, predictors;
-    const char *model_env, *predictors_env, *score, *version;
-} score_rows[] = {
-    {0, 4, "LGB_SCORE_MODEL_PATH", "PREDICTORS_SCORE_LGB_MODEL_PATH", "credeau_score", "v1"},
-    {1, 5, "PAYDAY_SCORE_LGB_MODEL_PATH", "PREDICTORS_PAYDAY_SCORE_LGB_MODEL_PATH",
-     "credeau_payday_score", "v1"},
-    {2, 6, "PAYDAY_SCORE_LGB_MODEL_V2_PATH", "PREDICTORS_PAYDAY_SCORE_LGB_MODEL_V2_PATH",
-     "credeau_payday_score", "v2"},
-    {3, 7, "PAYDAY_SCORE_LGB_MODEL_V3_PATH", "PREDICTORS_PAYDAY_SCORE_LGB_MODEL_V3_PATH",
-     "credeau_payday_score", "v3"},
-    {10, 11, "EMI_LGB_MODEL_PATH", "PREDICTORS_EMI_LGB_MODEL_PATH", "credeau_emi_score", "v1"},
-    {8, 9, "EMI_LGB_MODEL_V2_PATH", "PREDICTORS_EMI_LGB_MODEL_V2_PATH", "credeau_emi_score", "v2"},
-};
-
-struct fetcher {
-    const struct ins_config *cfg;
-    struct artifact_keyring *keyring;
-    struct aws_provider *aws; /* S3 credentials, fetched once for all the artifacts */
-};
-
-static int fetch(struct fetcher *f, const char *env, const char *location, unsigned char **data,
-                 size_t *len, char *err, size_t err_len)
+/* Fetch the artifact of config row env at location. */
+static int fetch(const struct artifact_fetcher *f, const char *env, const char *location,
+                 unsigned char **data, size_t *len, char *err, size_t err_len)
 {
-    const struct ins_config *cfg = f->cfg;
-    struct artifact_s3_auth auth = {
-        .default_region = aws_settings_region(&cfg->aws),
-        .endpoint = cfg->aws.endpoint_url_s3,
-        .timeout_ms = cfg->artifact_timeout_ms,
-        .credentials = f->aws,
-    };
     struct artifact_source src;
-    char why[512], where[1100];
-    bool sealed = false;
+    char why[512];
 
     if (artifact_source_parse(location, &src, why, sizeof(why)) < 0) {
         snprintf(err, err_len, "%s: %s", env, why);
         return -1;
     }
-    artifact_source_describe(&src, where, sizeof(where));
-    if (artifact_load(&src, &auth, f->keyring, (size_t)cfg->artifact_max_bytes, data, len, &sealed,
-                      why, sizeof(why)) < 0) {
-        snprintf(err, err_len, "%s (%s): %s", env, where, why);
-        return -1;
-    }
-    if (!sealed && ins_config_is_prod(cfg)) {
-        snprintf(err, err_len, "%s (%s): unsealed artifact refused in prod", env, where);
-        free(*data);
-        *data = NULL;
-        return -1;
-    }
-    return 0;
+    return artifact_fetch(f, env, &src, data, len, err, err_len);
 }
 
 static void version_append(struct assets *a, const char *name, const char *version)
@@ -88,11 +48,10 @@ static void version_append(struct assets *a, const char *name, const char *versi
              version && *version ? version : "?");
 }
 
-static int load_maps(struct assets *a, struct fetcher *f, struct metrics *metrics, char *err,
+static int load_maps(struct assets *a, const struct ins_config *cfg,
+                     const struct artifact_fetcher *f, struct metrics *metrics, char *err,
                      size_t err_len)
 {
-    const struct ins_config *cfg = f->cfg;
-
     a->maps = maps_new();
     if (!a->maps) {
         snprintf(err, err_len, "maps: out of memory");
@@ -121,14 +80,15 @@ static int load_maps(struct assets *a, struct fetcher *f, struct metrics *metric
     return 0;
 }
 
-static int load_catalogue(struct assets *a, struct fetcher *f, struct metrics *metrics, char *err,
+static int load_catalogue(struct assets *a, const struct ins_config *cfg,
+                          const struct artifact_fetcher *f, struct metrics *metrics, char *err,
                           size_t err_len)
 {
     unsigned char *data = NULL;
     size_t len = 0;
     int r;
 
-    if (fetch(f, "FEATURES_CATALOGUE_PATH", f->cfg->catalogue_path, &data, &len, err, err_len) < 0)
+    if (fetch(f, "FEATURES_CATALOGUE_PATH", cfg->catalogue_path, &data, &len, err, err_len) < 0)
         return -1;
     r = features_catalogue_load((const char *)data, len, &a->catalogue, err, err_len);
     free(data);
@@ -139,27 +99,26 @@ static int load_catalogue(struct assets *a, struct fetcher *f, struct metrics *m
     return 0;
 }
 
-static int load_score(struct assets *a, struct fetcher *f, int row, char *err, size_t err_len)
+/* Score version m, whose locations are paths. */
+static int load_score(struct assets *a, const struct ins_score_model *m,
+                      const struct ins_model_paths *paths, const struct artifact_fetcher *f,
+                      char *err, size_t err_len)
 {
-    const struct ins_config *cfg = f->cfg;
-    const char *menv = score_rows[row].model_env;
-    const char *penv = score_rows[row].predictors_env;
     unsigned char *model = NULL, *pred = NULL;
     size_t mlen = 0, plen = 0;
     char why[512];
     int rc = -1;
 
-    if (!*cfg->lgbm[score_rows[row].predictors]) {
-        snprintf(err, err_len, "%s: required when %s is set", penv, menv);
+    if (!*paths->predictors) {
+        snprintf(err, err_len, "%s: required when %s is set", m->predictors_env, m->model_env);
         return -1;
     }
-    if (fetch(f, menv, cfg->lgbm[score_rows[row].model], &model, &mlen, err, err_len) < 0 ||
-        fetch(f, penv, cfg->lgbm[score_rows[row].predictors], &pred, &plen, err, err_len) < 0)
+    if (fetch(f, m->model_env, paths->model, &model, &mlen, err, err_len) < 0 ||
+        fetch(f, m->predictors_env, paths->predictors, &pred, &plen, err, err_len) < 0)
         goto out;
-    if (scores_add_model(a->scores, a->catalogue, score_rows[row].score, score_rows[row].version,
-                         (const char *)model, mlen, (const char *)pred, plen, why,
-                         sizeof(why)) < 0) {
-        snprintf(err, err_len, "%s: %s", menv, why);
+    if (scores_add_model(a->scores, a->catalogue, m->score, m->version, (const char *)model, mlen,
+                         (const char *)pred, plen, why, sizeof(why)) < 0) {
+        snprintf(err, err_len, "%s: %s", m->model_env, why);
         goto out;
     }
     rc = 0;
@@ -169,27 +128,29 @@ out:
     return rc;
 }
 
-static int load_scores(struct assets *a, struct fetcher *f, char *err, size_t err_len)
+static int load_scores(struct assets *a, const struct ins_config *cfg,
+                       const struct artifact_fetcher *f, char *err, size_t err_len)
 {
-    const struct ins_config *cfg = f->cfg;
-
     a->scores = scores_new();
     if (!a->scores) {
         snprintf(err, err_len, "scores: out of memory");
         return -1;
     }
-    for (size_t i = 0; i < sizeof(score_rows) / sizeof(score_rows[0]); i++) {
+    for (size_t i = 0; ins_score_models[i].score; i++) {
+        const struct ins_score_model *m = &ins_score_models[i];
+        const struct ins_model_paths *paths = &cfg->models[i];
+
         /* every score is in the reply, loaded or not (null, "no_model") */
-        if (scores_declare(a->scores, score_rows[i].score, err, err_len) < 0)
+        if (scores_declare(a->scores, m->score, err, err_len) < 0)
             return -1;
-        if (!*cfg->lgbm[score_rows[i].model]) {
-            if (*cfg->lgbm[score_rows[i].predictors]) {
-                snprintf(err, err_len, "%s: set without its model", score_rows[i].predictors_env);
+        if (!*paths->model) {
+            if (*paths->predictors) {
+                snprintf(err, err_len, "%s: set without its model", m->predictors_env);
                 return -1;
             }
             continue;
         }
-        if (load_score(a, f, (int)i, err, err_len) < 0)
+        if (load_score(a, m, paths, f, err, err_len) < 0)
             return -1;
     }
     return scores_set_arms(a->scores, cfg->score_arms, err, err_len);
@@ -198,21 +159,26 @@ static int load_scores(struct assets *a, struct fetcher *f, char *err, size_t er
 int assets_load(struct assets *a, const struct ins_config *cfg, struct metrics *metrics, char *err,
                 size_t err_len)
 {
-    struct fetcher f = {.cfg = cfg};
+    struct artifact_fetcher f;
+    struct aws_provider *aws;
     int rc = -1;
 
     memset(a, 0, sizeof(*a));
-    f.keyring = artifact_keyring_new(cfg->artifact_keys, cfg->artifact_keys_file, err, err_len);
-    if (!f.keyring)
+    /* S3 credentials, fetched once for all the artifacts of this load */
+    aws = aws_provider_new(&cfg->access.aws, "insights-api");
+    if (artifact_fetcher_init(&f, &cfg->access, aws, daemon_is_prod(&cfg->service), err, err_len) <
+        0) {
+        aws_provider_free(aws);
         return -1;
-    f.aws = aws_provider_new(&cfg->aws, "insights-api");
-    if (load_maps(a, &f, metrics, err, err_len) < 0 ||
-        load_catalogue(a, &f, metrics, err, err_len) < 0 || load_scores(a, &f, err, err_len) < 0)
+    }
+    if (load_maps(a, cfg, &f, metrics, err, err_len) < 0 ||
+        load_catalogue(a, cfg, &f, metrics, err, err_len) < 0 ||
+        load_scores(a, cfg, &f, err, err_len) < 0)
         goto out;
     rc = 0;
 out:
-    aws_provider_free(f.aws);
-    artifact_keyring_free(f.keyring);
+    artifact_fetcher_free(&f);
+    aws_provider_free(aws);
     return rc;
 }
 

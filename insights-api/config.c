@@ -25,7 +25,7 @@
 
 #define ROW(name, type, def, flags, doc, field, min, max)                                          \
     {                                                                                              \
-        name, type, def, flags, doc, offsetof(struct ins_config, field), min, max, NULL            \
+        name, type, def, flags, doc, offsetof(struct ins_config, field), min, max, NULL, NULL      \
     }
 #define STR(name, def, flags, doc, field) ROW(name, CONFIG_STRING, def, flags, doc, field, 0, 0)
 #define INT(name, def, doc, field, min, max) ROW(name, CONFIG_INT, def, 0, doc, field, min, max)
@@ -39,11 +39,6 @@
         "MERCHANT_MAPPING_PATH plus rules, the employer from salary credits, SMS classes from "    \
         "sms-extraction)",                                                                         \
         pickled[i])
-#define LGBM(name, doc, i)                                                                         \
-    STR(name, NULL, 0, doc " (file path or s3://bucket/key; docs/scoring.md)", lgbm[i])
-#define LGBM_MODEL(name, score, i) LGBM(name, "LightGBM text model: " score, i)
-#define LGBM_PREDICTORS(name, score, i)                                                            \
-    LGBM(name, "predictor list (JSON feature names in model column order) of " score, i)
 
 const char *const ins_artifact_env[INS_ART__COUNT] = {
     "APPS_MAPPING_PATH",   "FRAUD_APPS_MAPPING_PATH", "AVG_DEVICE_MAPPING_PATH",
@@ -51,55 +46,81 @@ const char *const ins_artifact_env[INS_ART__COUNT] = {
     "SMS_MAPPING_V2_PATH", "PAYER_MAPPING_PATH",      "CLIENT_EXCLUSIONS_PATH",
 };
 
+const struct ins_score_model ins_score_models[] = {
+    {"credeau_score", "v1", "LGB_SCORE_MODEL_PATH", "PREDICTORS_SCORE_LGB_MODEL_PATH"},
+    {"credeau_payday_score", "v1", "PAYDAY_SCORE_LGB_MODEL_PATH",
+     "PREDICTORS_PAYDAY_SCORE_LGB_MODEL_PATH"},
+    {"credeau_payday_score", "v2", "PAYDAY_SCORE_LGB_MODEL_V2_PATH",
+     "PREDICTORS_PAYDAY_SCORE_LGB_MODEL_V2_PATH"},
+    {"credeau_payday_score", "v3", "PAYDAY_SCORE_LGB_MODEL_V3_PATH",
+     "PREDICTORS_PAYDAY_SCORE_LGB_MODEL_V3_PATH"},
+    {"credeau_emi_score", "v1", "EMI_LGB_MODEL_PATH", "PREDICTORS_EMI_LGB_MODEL_PATH"},
+    {"credeau_emi_score", "v2", "EMI_LGB_MODEL_V2_PATH", "PREDICTORS_EMI_LGB_MODEL_V2_PATH"},
+    {NULL, NULL, NULL, NULL},
+};
+
+/*
+ * The two rows of each score version, made from ins_score_models before
+ * main() runs (a constructor, because the table below points at them and
+ * --config-docs reads it before anything else happens).
+ */
+static struct config_var model_rows[2 * INS_SCORE_MODELS_MAX + 1];
+static char model_docs[2 * INS_SCORE_MODELS_MAX][160];
+
+static size_t model_offset(size_t i, size_t field)
+{
+    return offsetof(struct ins_config, models) + i * sizeof(struct ins_model_paths) + field;
+}
+
+__attribute__((constructor)) static void make_model_rows(void)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; ins_score_models[i].score && i < INS_SCORE_MODELS_MAX; i++) {
+        const struct ins_score_model *m = &ins_score_models[i];
+
+        snprintf(model_docs[n], sizeof(model_docs[n]),
+                 "LightGBM text model: %s %s (file path or s3://bucket/key; docs/scoring.md)",
+                 m->score, m->version);
+        model_rows[n] =
+            (struct config_var){.name = m->model_env,
+                                .type = CONFIG_STRING,
+                                .doc = model_docs[n],
+                                .offset = model_offset(i, offsetof(struct ins_model_paths, model))};
+        n++;
+        snprintf(model_docs[n], sizeof(model_docs[n]),
+                 "predictor list (JSON feature names in model column order) of %s %s (file path or "
+                 "s3://bucket/key; docs/scoring.md)",
+                 m->score, m->version);
+        model_rows[n] = (struct config_var){
+            .name = m->predictors_env,
+            .type = CONFIG_STRING,
+            .doc = model_docs[n],
+            .offset = model_offset(i, offsetof(struct ins_model_paths, predictors))};
+        n++;
+    }
+    model_rows[n].name = NULL;
+}
+
 const struct config_var ins_config_table[] = {
     /* service */
     INT("HTTP_PORT", "8000", "service port: /api/*, /health, /ready (0 = any free port)", http_port,
         0, 65535),
     INT("ADMIN_PORT", "9000", "admin port: /metrics (0 = any free port)", admin_port, 0, 65535),
-    STR("HTTP_BIND", "0.0.0.0", 0, "address both ports bind to", http_bind),
-    INT("WORKER_THREADS", "0", "event-loop threads (0 = from the cgroup CPU quota)", worker_threads,
-        0, 256),
+    CONFIG_INCLUDE(daemon_service_rows, offsetof(struct ins_config, service)),
     INT("PIPELINE_THREADS", "0",
         "threads running the blocking work of requests (MongoDB, extraction, PostgreSQL); "
         "0 = 2 x event-loop threads",
         pipeline_threads, 0, 256),
     INT("PIPELINE_QUEUE_MAX", "1024", "requests waiting for a pipeline thread; more get 503",
         pipeline_queue_max, 1, 1000000),
-    INT("MAX_BODY_BYTES", "16777216", "largest request body accepted (413 above)", max_body_bytes,
-        1024, 1073741824),
-    INT("REQUEST_TIMEOUT_MS", "30000", "time allowed to read a request and send its reply",
-        request_timeout_ms, 100, 600000),
     INT("PIPELINE_TIMEOUT_MS", "25000",
         "a sync request waiting longer than this for a pipeline thread gets 503",
         pipeline_timeout_ms, 100, 600000),
-    INT("MAX_IN_FLIGHT", "256", "requests admitted at once; more get 503 overloaded", max_in_flight,
-        1, 100000),
-    INT("SHUTDOWN_GRACE_MS", "10000", "on SIGTERM, time given to in-flight requests to finish",
-        shutdown_grace_ms, 0, 600000),
-    INT("REQUEST_HEAD_TIMEOUT_MS", "10000",
-        "deadline for a whole request head from its first byte; slower clients get 408",
-        head_timeout_ms, 100, 600000),
-    INT("MAX_CONNECTIONS", "0",
-        "open client connections; at the cap accept pauses "
-        "(0 = the open-file limit - 128, at most 10000)",
-        max_connections, 0, 1000000),
-    INT("MAX_CONNECTIONS_PER_IP", "0",
-        "open connections from one address (0 = no cap; TRUSTED_PROXY_CIDRS are exempt)",
-        max_connections_per_ip, 0, 1000000),
-    INT("MAX_BUFFERED_BYTES", "0",
-        "request bodies and unsent replies held in memory, all connections together; "
-        "past it new requests get 503 "
-        "(0 = the larger of 64 MiB and MAX_BODY_BYTES)",
-        max_buffered_bytes, 0, 68719476736),
-    {"LOG_LEVEL", CONFIG_ENUM, "info", 0, "least severe level logged",
-     offsetof(struct ins_config, log_level), 0, 0, "debug|info|warn|error"},
 
     /* Credeau identity */
     STR("CLIENT_ID", NULL, 0,
         "client id of this deployment (guide); shown in the start-up line and /metrics", client_id),
-    STR("LAUNCH_ENVIRONMENT", "dev", 0,
-        "dev, staging, testing or prod (prod refuses unsealed artifacts and demo clients)",
-        launch_environment),
     STR("LICENSE_KEY", NULL, CONFIG_SECRET,
         "licence key of the guide: accepted, shown masked in /metrics; never sent anywhere",
         license_key),
@@ -210,19 +231,8 @@ const struct config_var ins_config_table[] = {
     PICKLED("MERCHANT_VECTORIZER_V2_PATH", 9),
     PICKLED("MERCHANT_VECTORIZER_PATH", 10),
 
-    /* LightGBM scores: model + predictor list per version (docs/scoring.md) */
-    LGBM_MODEL("LGB_SCORE_MODEL_PATH", "credeau_score v1", 0),
-    LGBM_MODEL("PAYDAY_SCORE_LGB_MODEL_PATH", "credeau_payday_score v1", 1),
-    LGBM_MODEL("PAYDAY_SCORE_LGB_MODEL_V2_PATH", "credeau_payday_score v2", 2),
-    LGBM_MODEL("PAYDAY_SCORE_LGB_MODEL_V3_PATH", "credeau_payday_score v3", 3),
-    LGBM_PREDICTORS("PREDICTORS_SCORE_LGB_MODEL_PATH", "credeau_score v1", 4),
-    LGBM_PREDICTORS("PREDICTORS_PAYDAY_SCORE_LGB_MODEL_PATH", "credeau_payday_score v1", 5),
-    LGBM_PREDICTORS("PREDICTORS_PAYDAY_SCORE_LGB_MODEL_V2_PATH", "credeau_payday_score v2", 6),
-    LGBM_PREDICTORS("PREDICTORS_PAYDAY_SCORE_LGB_MODEL_V3_PATH", "credeau_payday_score v3", 7),
-    LGBM_MODEL("EMI_LGB_MODEL_V2_PATH", "credeau_emi_score v2", 8),
-    LGBM_PREDICTORS("PREDICTORS_EMI_LGB_MODEL_V2_PATH", "credeau_emi_score v2", 9),
-    LGBM_MODEL("EMI_LGB_MODEL_PATH", "credeau_emi_score v1", 10),
-    LGBM_PREDICTORS("PREDICTORS_EMI_LGB_MODEL_PATH", "credeau_emi_score v1", 11),
+    /* LightGBM scores: model + predictor list per version of ins_score_models */
+    CONFIG_INCLUDE(model_rows, 0),
     STR("SCORE_ARMS", NULL, 0,
         "A/B arms per score: score=version:percent,...[,version:shadow][;score=...], e.g. "
         "credeau_payday_score=v2:50,v3:50; a score not named gives 100% to its latest version",
@@ -245,15 +255,7 @@ const struct config_var ins_config_table[] = {
         score_max_data_recency_days, 0, 36500),
 
     /* artifact access */
-    INT("ARTIFACT_MAX_BYTES", "67108864", "largest artifact accepted", artifact_max_bytes, 1024,
-        1073741824),
-    INT("ARTIFACT_TIMEOUT_MS", "30000", "time allowed to fetch one artifact from S3",
-        artifact_timeout_ms, 100, 600000),
-    AWS_SETTINGS_ROWS(struct ins_config, aws),
-    STR("ARTIFACT_KEYS", NULL, CONFIG_SECRET | CONFIG_KEY,
-        "keys for sealed artifacts: kid:hex64[,kid:hex64]", artifact_keys),
-    STR("ARTIFACT_KEYS_FILE", NULL, 0, "file of kid:hex64 lines, added to ARTIFACT_KEYS",
-        artifact_keys_file),
+    CONFIG_INCLUDE(artifact_access_rows, offsetof(struct ins_config, access)),
 
     /* admission */
     INT("AUTH_CACHE_TTL_SECONDS", "60",
@@ -286,7 +288,7 @@ const struct config_var ins_config_table[] = {
     /* data */
     {"DUMP_MODE", CONFIG_ENUM, "metadata", 0,
      "request/response dumps: full (bodies), metadata (ids, times, sizes) or off",
-     offsetof(struct ins_config, dump_mode), 0, 0, "full|metadata|off"},
+     offsetof(struct ins_config, dump_mode), 0, 0, "full|metadata|off", NULL},
     INT("RETENTION_DAYS", "90", "days of dumps, usage and logs kept (older partitions dropped)",
         retention_days, 1, 3650),
     INT("PARTITIONS_AHEAD_DAYS", "10", "daily partitions created ahead of today",
@@ -390,7 +392,7 @@ static int parse_test_clock(struct ins_config *cfg, char *err, size_t err_len)
  * (config_check_prod). */
 static int check_prod(const struct ins_config *cfg, char *err, size_t err_len)
 {
-    if (!ins_config_is_prod(cfg))
+    if (!daemon_is_prod(&cfg->service))
         return 0;
     if (cfg->test_clock_s) {
         snprintf(err, err_len,
@@ -414,15 +416,8 @@ static int cross_check(struct ins_config *cfg, char *err, size_t err_len)
     if (ins_config_has_db(cfg) &&
         pg_check_tls(cfg->pg_sslmode, cfg->pg_sslrootcert, "DI_POSTGRES_SSLMODE", err, err_len) < 0)
         return -1;
-    if (cfg->http_port != 0 && cfg->http_port == cfg->admin_port) {
-        snprintf(err, err_len, "ADMIN_PORT: must differ from HTTP_PORT (%ld)", cfg->http_port);
+    if (daemon_check_service(&cfg->service, cfg->http_port, cfg->admin_port, err, err_len) < 0)
         return -1;
-    }
-    if (cfg->max_buffered_bytes != 0 && cfg->max_buffered_bytes <= cfg->max_body_bytes) {
-        snprintf(err, err_len, "MAX_BUFFERED_BYTES: must be 0 or more than MAX_BODY_BYTES (%ld)",
-                 cfg->max_body_bytes);
-        return -1;
-    }
     if (strncmp(cfg->extractor_url, "http://", 7) != 0 &&
         strncmp(cfg->extractor_url, "https://", 8) != 0) {
         snprintf(err, err_len, "SMS_EXTRACTOR_SERVICE_URL: expected an http:// or https:// URL");
@@ -463,12 +458,6 @@ int ins_config_load_with(struct ins_config *cfg, const char *(*getenv_fn)(const 
 void ins_config_free(struct ins_config *cfg)
 {
     config_free(ins_config_table, ins_config_table_len, cfg);
-}
-
-bool ins_config_is_prod(const struct ins_config *cfg)
-{
-    return cfg->launch_environment && (strcasecmp(cfg->launch_environment, "prod") == 0 ||
-                                       strcasecmp(cfg->launch_environment, "production") == 0);
 }
 
 double ins_config_now(const struct ins_config *cfg)

@@ -13,8 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/aws_credentials.h"
+#include "common/artifact.h"
 #include "common/config.h"
+#include "common/daemon.h"
 
 enum ins_dump_mode {
     INS_DUMP_FULL = 0, /* request and response bodies stored */
@@ -38,31 +39,37 @@ enum ins_artifact {
 
 /* Pickled Python models of the guide: replaced (see config.c), accepted for compatibility. */
 #define INS_PICKLED_COUNT 11
-/* LightGBM score models and predictor lists (docs/scoring.md), in config.c row order. */
-#define INS_LGBM_COUNT 12
+/*
+ * The LightGBM score versions of the guide (docs/scoring.md), listed once, in
+ * config.c: each is a score and a version with two configuration rows, its
+ * model and its predictor list. The rows are made from this list, and
+ * assets.c loads every version whose model is set.
+ */
+struct ins_score_model {
+    const char *score;          /* "credeau_payday_score" */
+    const char *version;        /* "v2" */
+    const char *model_env;      /* "PAYDAY_SCORE_LGB_MODEL_V2_PATH" */
+    const char *predictors_env; /* "PREDICTORS_PAYDAY_SCORE_LGB_MODEL_V2_PATH" */
+};
+#define INS_SCORE_MODELS_MAX 16
+extern const struct ins_score_model ins_score_models[]; /* ended by a row whose score is NULL */
+
+struct ins_model_paths {
+    char *model;
+    char *predictors;
+};
 
 struct ins_config {
     /* service */
     long http_port;
     long admin_port;
-    char *http_bind;
-    long worker_threads;
-    long pipeline_threads; /* blocking work (Mongo, extraction, PostgreSQL) */
+    struct daemon_service_config service; /* the rows both daemons share */
+    long pipeline_threads;                /* blocking work (Mongo, extraction, PostgreSQL) */
     long pipeline_queue_max;
-    long max_body_bytes;
-    long request_timeout_ms;
     long pipeline_timeout_ms;
-    long max_in_flight;
-    long shutdown_grace_ms;
-    long head_timeout_ms;
-    long max_connections;
-    long max_connections_per_ip;
-    long max_buffered_bytes;
-    int log_level;
 
     /* Credeau identity */
     char *client_id;
-    char *launch_environment;
     char *license_key;
     char *subscription_id;
 
@@ -103,18 +110,14 @@ struct ins_config {
     /* artifacts */
     char *artifacts[INS_ART__COUNT];
     char *catalogue_path;
-    char *pickled[INS_PICKLED_COUNT]; /* unused */
-    char *lgbm[INS_LGBM_COUNT];       /* score models and predictor lists */
+    char *pickled[INS_PICKLED_COUNT];                    /* unused */
+    struct ins_model_paths models[INS_SCORE_MODELS_MAX]; /* of ins_score_models[i] */
     char *score_arms;
     long score_reason_codes;
     long score_min_sms_count;         /* evidence gates (docs/scoring.md): fewer SMS -> thin_file */
     long score_min_history_days;      /* a shorter history -> thin_file */
     long score_max_data_recency_days; /* a newest SMS older than this -> stale_data */
-    long artifact_max_bytes;
-    long artifact_timeout_ms;
-    struct aws_settings aws; /* AWS_* (common/aws_credentials.h): S3 and its credentials */
-    char *artifact_keys;
-    char *artifact_keys_file;
+    struct artifact_access access;    /* sizes, S3 and its credentials, keys: shared rows */
 
     /* admission */
     long auth_cache_ttl_s;
@@ -164,9 +167,6 @@ int ins_config_load_with(struct ins_config *cfg, const char *(*getenv_fn)(const 
                          void *arg, char *err, size_t err_len) __attribute__((warn_unused_result));
 
 void ins_config_free(struct ins_config *cfg);
-
-/* LAUNCH_ENVIRONMENT is "prod" or "production" (any case). */
-bool ins_config_is_prod(const struct ins_config *cfg);
 
 /*
  * The time a request is stamped with: TEST_CLOCK when set (tests only: a

@@ -10,7 +10,6 @@
  * clients.c's, the data sources mongo_source.c / inline_source.c /
  * extraction_client.c's, the features features*.c's.
  */
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "common/config.h"
 #include "common/cpu.h"
 #include "common/crypto.h"
+#include "common/daemon.h"
 #include "common/daemon_flags.h"
 #include "common/err.h"
 #include "common/http_server.h"
@@ -266,7 +266,8 @@ static int start_front(struct daemon *d, char *err, size_t err_len)
         .trusted_cidrs = d->cfg.trusted_proxy_cidrs,
         .metrics = d->metrics,
     };
-    int workers = d->cfg.worker_threads > 0 ? (int)d->cfg.worker_threads : cpu_available();
+    int workers =
+        d->cfg.service.worker_threads > 0 ? (int)d->cfg.service.worker_threads : cpu_available();
     int threads = d->cfg.pipeline_threads > 0 ? (int)d->cfg.pipeline_threads : 2 * workers;
     struct featurise_deps fd = {
         .cfg = &d->cfg,
@@ -307,35 +308,20 @@ static const char *const credential_headers[] = {"x-client-id", "x-auth-token", 
 static int start_server(struct daemon *d, char *err, size_t err_len)
 {
     struct http_route routes[INS_ROUTES_MAX];
-    size_t n;
-    struct http_server_config sc = {
-        .service = INS_SERVICE,
-        .bind_addr = d->cfg.http_bind,
-        .port = (int)d->cfg.http_port,
-        .admin_port = (int)d->cfg.admin_port,
-        .worker_threads = (int)d->cfg.worker_threads,
-        .max_body_bytes = (size_t)d->cfg.max_body_bytes,
-        .request_timeout_ms = d->cfg.request_timeout_ms,
-        .max_in_flight = d->cfg.max_in_flight,
-        .shutdown_grace_ms = d->cfg.shutdown_grace_ms,
-        .head_timeout_ms = d->cfg.head_timeout_ms,
-        .max_connections = d->cfg.max_connections,
-        .max_connections_per_ip = d->cfg.max_connections_per_ip,
-        .trusted_proxies = d->cfg.trusted_proxy_cidrs,
-        .max_buffered_bytes = (size_t)d->cfg.max_buffered_bytes,
-        .unique_headers = credential_headers,
-        .json_bodies = true,
-        .retry_after_s = API_RETRY_AFTER_S,
-        .handle_signals = true,
-        .access_log = true,
-        .metrics = d->metrics,
-        .ready = ins_routes_ready,
-        .ready_arg = &d->routes,
-        .not_found = ins_routes_not_found,
-        .not_found_arg = &d->routes,
-    };
+    size_t n = ins_routes_table(&d->routes, routes);
+    struct http_server_config sc = daemon_http_config(&d->cfg.service);
 
-    n = ins_routes_table(&d->routes, routes);
+    sc.service = INS_SERVICE;
+    sc.port = (int)d->cfg.http_port;
+    sc.admin_port = (int)d->cfg.admin_port;
+    sc.trusted_proxies = d->cfg.trusted_proxy_cidrs;
+    sc.unique_headers = credential_headers;
+    sc.retry_after_s = API_RETRY_AFTER_S;
+    sc.metrics = d->metrics;
+    sc.ready = ins_routes_ready;
+    sc.ready_arg = &d->routes;
+    sc.not_found = ins_routes_not_found;
+    sc.not_found_arg = &d->routes;
     d->server = http_server_new(&sc, routes, n, err, err_len);
     return d->server ? 0 : -1;
 }
@@ -392,8 +378,10 @@ static void log_up(struct daemon *d)
  * front (rate limiter, endpoints, the work pool's threads); the job runner
  * (it computes through featurise); the server last, which binds the ports.
  */
-static int start(struct daemon *d, char *err, size_t err_len)
+static int start(void *arg, char *err, size_t err_len)
 {
+    struct daemon *d = arg;
+
     d->metrics = metrics_new("insights_");
     publish_identity(d);
     if (assets_load(&d->assets, &d->cfg, d->metrics, err, err_len) < 0 ||
@@ -406,8 +394,10 @@ static int start(struct daemon *d, char *err, size_t err_len)
 }
 
 /* Reverse order of start(); each step accepts what start() left NULL. */
-static void stop(struct daemon *d)
+static void stop(void *arg)
 {
+    struct daemon *d = arg;
+
     jobs_runner_stop(d->runner);
     work_pool_stop(d->pool_threads);
     http_server_free(d->server);
@@ -417,7 +407,7 @@ static void stop(struct daemon *d)
     auth_static_free(d->demo);
     if (d->pool)
         store_pool_free(d->pool);
-    store_stop(d->store, d->cfg.shutdown_grace_ms);
+    store_stop(d->store, d->cfg.service.shutdown_grace_ms);
     mongo_source_free(d->mongo);
     extraction_client_free(d->extractor);
     assets_free(&d->assets);
@@ -425,42 +415,11 @@ static void stop(struct daemon *d)
     ins_config_free(&d->cfg);
 }
 
-static int run(struct daemon *d)
+static int load_config(void *arg, char *err, size_t err_len)
 {
-    char err[1024];
-    int rc = 1;
+    struct daemon *d = arg;
 
-    if (ins_config_load(&d->cfg, err, sizeof(err)) < 0) {
-        log_error(NULL, "invalid configuration", LOG_STR("error", err));
-        goto out;
-    }
-    log_set_level((enum log_level)d->cfg.log_level);
-    if (start(d, err, sizeof(err)) < 0) {
-        log_error(NULL, "start-up failed", LOG_STR("error", err));
-        goto out;
-    }
-    if (http_server_run(d->server, err, sizeof(err)) < 0) {
-        log_error(NULL, "server failed", LOG_STR("error", err));
-        goto out;
-    }
-    log_info(NULL, "down");
-    rc = 0;
-out:
-    stop(d);
-    return rc;
-}
-
-/* --healthcheck needs HTTP_PORT only; the rest of the configuration may be anything. */
-static int http_port(void)
-{
-    struct ins_config cfg = {0};
-    char err[512];
-    int port = 8000;
-
-    if (ins_config_load(&cfg, err, sizeof(err)) == 0)
-        port = (int)cfg.http_port;
-    ins_config_free(&cfg);
-    return port;
+    return ins_config_load(&d->cfg, err, err_len);
 }
 
 static int features_docs(void)
@@ -484,7 +443,9 @@ static int flag(const char *arg)
                                        .config_table = ins_config_table,
                                        .config_table_len = ins_config_table_len,
                                        .err_sender = ERR_BY_INSIGHTS,
-                                       .http_port = http_port};
+                                       .config_size = sizeof(struct ins_config),
+                                       .http_port_offset = offsetof(struct ins_config, http_port),
+                                       .default_http_port = 8000};
     int rc = daemon_flags_run(&flags, arg);
 
     if (rc >= 0)
@@ -495,24 +456,17 @@ static int flag(const char *arg)
     return strcmp(arg, "--help") == 0 ? 0 : 2;
 }
 
-/*
- * A user's request, its extraction replies and their JSON trees are a few MiB
- * allocated and freed per request; glibc's defaults would return that memory
- * to the kernel (mmap/trim) every time and page-fault it back in on the next
- * request. Keeping it costs at most the largest request per pipeline thread.
- */
-static void tune_malloc(void)
-{
-    mallopt(M_MMAP_THRESHOLD, 64 << 20);
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
-}
-
 int main(int argc, char **argv)
 {
     struct daemon d;
+    const struct daemon_spec spec = {.load_config = load_config,
+                                     .service = &d.cfg.service,
+                                     .start = start,
+                                     .server = &d.server,
+                                     .stop = stop,
+                                     .arg = &d};
 
     memset(&d, 0, sizeof(d));
-    tune_malloc();
     log_set_service(INS_SERVICE);
     if (argc >= 2 && cli_is_subcommand(argv[1]))
         return cli_main(argc, argv);
@@ -522,5 +476,5 @@ int main(int argc, char **argv)
     }
     if (argc == 2)
         return flag(argv[1]);
-    return run(&d);
+    return daemon_run(&spec);
 }

@@ -16,7 +16,7 @@
 
 #define ROW(name, type, def, flags, doc, field, min, max)                                          \
     {                                                                                              \
-        name, type, def, flags, doc, offsetof(struct smsx_config, field), min, max, NULL           \
+        name, type, def, flags, doc, offsetof(struct smsx_config, field), min, max, NULL, NULL     \
     }
 #define STR(name, def, flags, doc, field) ROW(name, CONFIG_STRING, def, flags, doc, field, 0, 0)
 #define INT(name, def, doc, field, min, max) ROW(name, CONFIG_INT, def, 0, doc, field, min, max)
@@ -40,55 +40,16 @@ const struct config_var smsx_config_table[] = {
     INT("HTTP_PORT", "8082", "service port: /api/extract, /health, /ready (0 = any free port)",
         http_port, 0, 65535),
     INT("ADMIN_PORT", "9082", "admin port: /metrics (0 = any free port)", admin_port, 0, 65535),
-    STR("HTTP_BIND", "0.0.0.0", 0, "address both ports bind to", http_bind),
-    INT("WORKER_THREADS", "0", "request worker threads (0 = from the cgroup CPU quota)",
-        worker_threads, 0, 256),
-    INT("MAX_BODY_BYTES", "16777216", "largest request body accepted (413 above)", max_body_bytes,
-        1024, 1073741824),
-    INT("REQUEST_TIMEOUT_MS", "30000", "time allowed to read a request and send its reply",
-        request_timeout_ms, 100, 600000),
-    INT("MAX_IN_FLIGHT", "256", "requests admitted at once; more get 503 overloaded", max_in_flight,
-        1, 100000),
-    INT("SHUTDOWN_GRACE_MS", "10000", "on SIGTERM, time given to in-flight requests to finish",
-        shutdown_grace_ms, 0, 600000),
-    INT("REQUEST_HEAD_TIMEOUT_MS", "10000",
-        "deadline for a whole request head from its first byte; slower clients get 408",
-        head_timeout_ms, 100, 600000),
-    INT("MAX_CONNECTIONS", "0",
-        "open client connections; at the cap accept pauses "
-        "(0 = the open-file limit - 128, at most 10000)",
-        max_connections, 0, 1000000),
-    INT("MAX_CONNECTIONS_PER_IP", "0",
-        "open connections from one address (0 = no cap; TRUSTED_PROXY_CIDRS are exempt)",
-        max_connections_per_ip, 0, 1000000),
-    INT("MAX_BUFFERED_BYTES", "0",
-        "request bodies and unsent replies held in memory, all connections together; "
-        "past it new requests get 503 "
-        "(0 = the larger of 64 MiB and MAX_BODY_BYTES)",
-        max_buffered_bytes, 0, 68719476736),
+    CONFIG_INCLUDE(daemon_service_rows, offsetof(struct smsx_config, service)),
     STR("TRUSTED_PROXY_CIDRS", NULL, 0,
         "proxies exempt from MAX_CONNECTIONS_PER_IP (comma-separated CIDRs; empty = none)",
         trusted_proxy_cidrs),
-    {"LOG_LEVEL", CONFIG_ENUM, "info", 0, "least severe level logged",
-     offsetof(struct smsx_config, log_level), 0, 0, "debug|info|warn|error"},
     INT("MAX_SMS_COUNT", "1000", "most messages accepted in one request (422 above)", max_sms_count,
         1, 100000),
     ARTIFACT_ROWS("VOCAB", vocab, "vocabulary.json"),
     ARTIFACT_ROWS("CLASSIFICATION", classification, "classification.json"),
     ARTIFACT_ROWS("REGEX", regex, "regex.json"),
-    INT("ARTIFACT_MAX_BYTES", "67108864", "largest artifact accepted", artifact_max_bytes, 1024,
-        1073741824),
-    INT("ARTIFACT_TIMEOUT_MS", "30000", "time allowed to fetch one artifact from S3",
-        artifact_timeout_ms, 100, 600000),
-    AWS_SETTINGS_ROWS(struct smsx_config, aws),
-    STR("ARTIFACT_KEYS", NULL, CONFIG_SECRET | CONFIG_KEY,
-        "keys for sealed artifacts: kid:hex64[,kid:hex64]", artifact_keys),
-    STR("ARTIFACT_KEYS_FILE", NULL, 0, "file of kid:hex64 lines, added to ARTIFACT_KEYS",
-        artifact_keys_file),
-    STR("LAUNCH_ENVIRONMENT", "dev", 0,
-        "dev, staging, testing or prod (prod refuses unsealed "
-        "artifacts)",
-        launch_environment),
+    CONFIG_INCLUDE(artifact_access_rows, offsetof(struct smsx_config, access)),
     STR("DB_HOST", NULL, 0, "PostgreSQL host for the request log (empty = no request log)",
         db_host),
     INT("DB_PORT", "5432", "PostgreSQL port", db_port, 1, 65535),
@@ -141,19 +102,12 @@ static int cross_check(const struct smsx_config *cfg, char *err, size_t err_len)
                  cfg->db_sslmode);
         return -1;
     }
-    if (cfg->max_buffered_bytes != 0 && cfg->max_buffered_bytes <= cfg->max_body_bytes) {
-        snprintf(err, err_len, "MAX_BUFFERED_BYTES: must be 0 or more than MAX_BODY_BYTES (%ld)",
-                 cfg->max_body_bytes);
+    if (daemon_check_service(&cfg->service, cfg->http_port, cfg->admin_port, err, err_len) < 0)
         return -1;
-    }
-    if (cfg->http_port != 0 && cfg->http_port == cfg->admin_port) {
-        snprintf(err, err_len, "ADMIN_PORT: must differ from HTTP_PORT (%ld)", cfg->http_port);
-        return -1;
-    }
     if (*cfg->db_host &&
         pg_check_tls(cfg->db_sslmode, cfg->pg_sslrootcert, "DB_SSLMODE", err, err_len) < 0)
         return -1;
-    if (smsx_config_is_prod(cfg) &&
+    if (daemon_is_prod(&cfg->service) &&
         config_check_prod(smsx_config_table, smsx_config_table_len, cfg, err, err_len) < 0)
         return -1;
     return 0;
@@ -169,10 +123,4 @@ int smsx_config_load(struct smsx_config *cfg, char *err, size_t err_len)
 void smsx_config_free(struct smsx_config *cfg)
 {
     config_free(smsx_config_table, smsx_config_table_len, cfg);
-}
-
-bool smsx_config_is_prod(const struct smsx_config *cfg)
-{
-    return cfg->launch_environment && (strcasecmp(cfg->launch_environment, "prod") == 0 ||
-                                       strcasecmp(cfg->launch_environment, "production") == 0);
 }

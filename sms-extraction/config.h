@@ -10,8 +10,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "common/aws_credentials.h"
+#include "common/artifact.h"
 #include "common/config.h"
+#include "common/daemon.h"
 
 /* One artifact's location in both accepted forms. */
 struct smsx_artifact_config {
@@ -25,30 +26,14 @@ struct smsx_artifact_config {
 struct smsx_config {
     long http_port;
     long admin_port;
-    char *http_bind;
-    long worker_threads; /* 0 = from the cgroup CPU quota */
-    long max_body_bytes;
-    long request_timeout_ms;
-    long max_in_flight;
-    long shutdown_grace_ms;
-    long head_timeout_ms;
-    long max_connections;
-    long max_connections_per_ip;
-    long max_buffered_bytes;
-    char *trusted_proxy_cidrs;
-    int log_level; /* index into "debug|info|warn|error" */
+    struct daemon_service_config service; /* the rows both daemons share */
+    char *trusted_proxy_cidrs;            /* exempt from MAX_CONNECTIONS_PER_IP */
     long max_sms_count;
 
     struct smsx_artifact_config vocab;
     struct smsx_artifact_config classification;
     struct smsx_artifact_config regex;
-    long artifact_max_bytes;
-    long artifact_timeout_ms;
-
-    struct aws_settings aws; /* AWS_* (common/aws_credentials.h): S3 and its credentials */
-    char *artifact_keys;
-    char *artifact_keys_file;
-    char *launch_environment;
+    struct artifact_access access; /* sizes, S3 credentials, keys: shared rows */
 
     char *db_user;
     char *db_password;
@@ -71,8 +56,5 @@ extern const size_t smsx_config_table_len;
 int smsx_config_load(struct smsx_config *cfg, char *err, size_t err_len)
     __attribute__((warn_unused_result));
 void smsx_config_free(struct smsx_config *cfg);
-
-/* LAUNCH_ENVIRONMENT is "prod" or "production" (any case): unsealed artifacts refused. */
-bool smsx_config_is_prod(const struct smsx_config *cfg);
 
 #endif

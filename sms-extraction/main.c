@@ -6,12 +6,12 @@
  * that a valgrind run ends with nothing left. No business logic lives here:
  * requests are routes.c's, rules are rules.c's, the request log is reqlog.c's.
  */
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/config.h"
+#include "common/daemon.h"
 #include "common/daemon_flags.h"
 #include "common/http_server.h"
 #include "common/log.h"
@@ -58,34 +58,20 @@ static int start_server(struct daemon *d, char *err, size_t err_len)
 {
     struct http_route routes[ROUTES_MAX];
     size_t n = smsx_routes_table(&d->routes, routes);
-    struct http_server_config sc = {
-        .service = SMSX_SERVICE,
-        .bind_addr = d->cfg.http_bind,
-        .port = (int)d->cfg.http_port,
-        .admin_port = (int)d->cfg.admin_port,
-        .worker_threads = (int)d->cfg.worker_threads,
-        .max_body_bytes = (size_t)d->cfg.max_body_bytes,
-        .request_timeout_ms = d->cfg.request_timeout_ms,
-        .max_in_flight = d->cfg.max_in_flight,
-        .shutdown_grace_ms = d->cfg.shutdown_grace_ms,
-        .head_timeout_ms = d->cfg.head_timeout_ms,
-        .max_connections = d->cfg.max_connections,
-        .max_connections_per_ip = d->cfg.max_connections_per_ip,
-        .trusted_proxies = d->cfg.trusted_proxy_cidrs,
-        .max_buffered_bytes = (size_t)d->cfg.max_buffered_bytes,
-        .json_bodies = true,
-        .handle_signals = true,
-        .access_log = true,
-        .metrics = d->metrics,
-        .ready = smsx_routes_ready,
-        .ready_arg = &d->routes,
-        .reload = on_reload,
-        .reload_arg = d,
-        .thread_init = smsx_routes_thread_init,
-        .thread_done = smsx_routes_thread_done,
-        .thread_arg = &d->routes,
-    };
+    struct http_server_config sc = daemon_http_config(&d->cfg.service);
 
+    sc.service = SMSX_SERVICE;
+    sc.port = (int)d->cfg.http_port;
+    sc.admin_port = (int)d->cfg.admin_port;
+    sc.trusted_proxies = d->cfg.trusted_proxy_cidrs;
+    sc.metrics = d->metrics;
+    sc.ready = smsx_routes_ready;
+    sc.ready_arg = &d->routes;
+    sc.reload = on_reload;
+    sc.reload_arg = d;
+    sc.thread_init = smsx_routes_thread_init;
+    sc.thread_done = smsx_routes_thread_done;
+    sc.thread_arg = &d->routes;
     d->server = http_server_new(&sc, routes, n, err, err_len);
     return d->server ? 0 : -1;
 }
@@ -116,8 +102,9 @@ static void log_up(struct daemon *d, bool db_enabled)
  * to start), then the request log (its thread may take its time to reach
  * the database), then the routes and the server, which binds the ports.
  */
-static int start(struct daemon *d, char *err, size_t err_len)
+static int start(void *arg, char *err, size_t err_len)
 {
+    struct daemon *d = arg;
     bool db_enabled = false;
 
     d->metrics = metrics_new("smsx_");
@@ -137,70 +124,33 @@ static int start(struct daemon *d, char *err, size_t err_len)
 }
 
 /* Reverse order of start(); each step accepts what start() left NULL. */
-static void stop(struct daemon *d)
+static void stop(void *arg)
 {
+    struct daemon *d = arg;
+
     http_server_free(d->server);
-    reqlog_stop(d->reqlog, d->cfg.shutdown_grace_ms);
+    reqlog_stop(d->reqlog, d->cfg.service.shutdown_grace_ms);
     rules_free(d->rules);
     metrics_free(d->metrics);
     smsx_config_free(&d->cfg);
 }
 
-/*
- * Every request allocates and frees buffers of hundreds of KiB (body, reply).
- * glibc would serve those with mmap or hand freed heap back to the kernel,
- * so each request paid its page faults again; keeping them in the heap makes
- * the memory reused instead. The caps in the config still bound how much.
- */
-static void tune_malloc(void)
+static int load_config(void *arg, char *err, size_t err_len)
 {
-    mallopt(M_MMAP_THRESHOLD, 64 << 20);
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
-}
+    struct daemon *d = arg;
 
-static int run(struct daemon *d)
-{
-    char err[1024];
-    int rc = 1;
-
-    tune_malloc();
-
-    if (smsx_config_load(&d->cfg, err, sizeof(err)) < 0) {
-        log_error(NULL, "invalid configuration", LOG_STR("error", err));
-        goto out;
-    }
-    log_set_level((enum log_level)d->cfg.log_level);
-    if (start(d, err, sizeof(err)) < 0) {
-        log_error(NULL, "start-up failed", LOG_STR("error", err));
-        goto out;
-    }
-    if (http_server_run(d->server, err, sizeof(err)) < 0) {
-        log_error(NULL, "server failed", LOG_STR("error", err));
-        goto out;
-    }
-    log_info(NULL, "down");
-    rc = 0;
-out:
-    stop(d);
-    return rc;
-}
-
-/* --healthcheck needs HTTP_PORT only; the rest of the configuration may be anything. */
-static int http_port(void)
-{
-    struct smsx_config cfg = {0};
-    char err[512];
-    int port = 8082;
-
-    if (smsx_config_load(&cfg, err, sizeof(err)) == 0)
-        port = (int)cfg.http_port;
-    smsx_config_free(&cfg);
-    return port;
+    return smsx_config_load(&d->cfg, err, err_len);
 }
 
 int main(int argc, char **argv)
 {
     struct daemon d = {0};
+    const struct daemon_spec spec = {.load_config = load_config,
+                                     .service = &d.cfg.service,
+                                     .start = start,
+                                     .server = &d.server,
+                                     .stop = stop,
+                                     .arg = &d};
 
     log_set_service(SMSX_SERVICE);
     if (argc > 2) {
@@ -208,12 +158,16 @@ int main(int argc, char **argv)
         return 2;
     }
     if (argc == 2) {
-        const struct daemon_flags flags = {.service = SMSX_SERVICE,
-                                           .version = SMSX_VERSION,
-                                           .config_table = smsx_config_table,
-                                           .config_table_len = smsx_config_table_len,
-                                           .err_sender = ERR_BY_SMSX,
-                                           .http_port = http_port};
+        const struct daemon_flags flags = {
+            .service = SMSX_SERVICE,
+            .version = SMSX_VERSION,
+            .config_table = smsx_config_table,
+            .config_table_len = smsx_config_table_len,
+            .err_sender = ERR_BY_SMSX,
+            .config_size = sizeof(struct smsx_config),
+            .http_port_offset = offsetof(struct smsx_config, http_port),
+            .default_http_port = 8082,
+        };
         int rc = daemon_flags_run(&flags, argv[1]);
 
         if (rc >= 0)
@@ -221,5 +175,5 @@ int main(int argc, char **argv)
         usage(strcmp(argv[1], "--help") == 0 ? stdout : stderr);
         return strcmp(argv[1], "--help") == 0 ? 0 : 2;
     }
-    return run(&d);
+    return daemon_run(&spec);
 }

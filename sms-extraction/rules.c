@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/artifact.h"
 #include "common/aws_credentials.h"
 
@@ -43,17 +44,6 @@ struct rules {
     struct metrics_counter *by_source;
 };
 
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n, size);
-
-    if (!p) {
-        fputs("fatal: out of memory loading rules\n", stderr);
-        abort();
-    }
-    return p;
-}
-
 static void set_release(struct rules_set *set)
 {
     if (!set || atomic_fetch_sub(&set->refs, 1) != 1)
@@ -83,7 +73,7 @@ struct rules *rules_new(const struct smsx_config *cfg, struct metrics *metrics, 
 {
     const struct smsx_artifact_config *arts[RULES_ARTIFACTS] = {&cfg->vocab, &cfg->classification,
                                                                 &cfg->regex};
-    struct rules *r = xcalloc(1, sizeof(*r));
+    struct rules *r = alloc_zeroed(1, sizeof(*r));
 
     r->cfg = cfg;
     r->metrics = metrics;
@@ -95,7 +85,7 @@ struct rules *rules_new(const struct smsx_config *cfg, struct metrics *metrics, 
     }
     pthread_mutex_init(&r->reload_lock, NULL);
     pthread_mutex_init(&r->publish_lock, NULL);
-    r->aws = aws_provider_new(&cfg->aws, "sms-extraction");
+    r->aws = aws_provider_new(&cfg->access.aws, "sms-extraction");
     if (metrics) {
         r->reloads = metrics_counter_new(metrics, "rules_loads_total",
                                          "successful rule loads (start-up and SIGHUP)", NULL);
@@ -118,55 +108,19 @@ void rules_free(struct rules *r)
     free(r);
 }
 
-/* Fetch (and unseal) one artifact; refuses unsealed bytes in prod. */
-static int fetch_one(struct rules *r, int i, const struct artifact_keyring *keyring,
-                     unsigned char **data, size_t *len, char *err, size_t err_len)
-{
-    const struct smsx_config *cfg = r->cfg;
-    struct artifact_s3_auth auth = {
-        .default_region = aws_settings_region(&cfg->aws),
-        .endpoint = cfg->aws.endpoint_url_s3,
-        .timeout_ms = cfg->artifact_timeout_ms,
-        .credentials = r->aws,
-    };
-    char where[1100];
-    char why[512];
-    bool sealed = false;
-
-    artifact_source_describe(&r->sources[i], where, sizeof(where));
-    if (artifact_load(&r->sources[i], &auth, keyring, (size_t)cfg->artifact_max_bytes, data, len,
-                      &sealed, why, sizeof(why)) < 0) {
-        snprintf(err, err_len, "%s: %s", artifact_names[i], why);
-        return -1;
-    }
-    if (!sealed && smsx_config_is_prod(cfg)) {
-        snprintf(err, err_len,
-                 "%s: '%s' is not sealed and LAUNCH_ENVIRONMENT=prod accepts only sealed "
-                 "artifacts",
-                 artifact_names[i], where);
-        free(*data);
-        *data = NULL;
-        return -1;
-    }
-    return 0;
-}
-
 static struct extract_rules *load_rules(struct rules *r, char *err, size_t err_len)
 {
     unsigned char *data[RULES_ARTIFACTS] = {NULL};
     size_t len[RULES_ARTIFACTS] = {0};
-    struct artifact_keyring *keyring = NULL;
+    struct artifact_fetcher fetcher;
     struct extract_rules *out = NULL;
-    char why[512];
 
-    keyring =
-        artifact_keyring_new(r->cfg->artifact_keys, r->cfg->artifact_keys_file, why, sizeof(why));
-    if (!keyring) {
-        snprintf(err, err_len, "artifact keys: %s", why);
+    if (artifact_fetcher_init(&fetcher, &r->cfg->access, r->aws, daemon_is_prod(&r->cfg->service),
+                              err, err_len) < 0)
         return NULL;
-    }
     for (int i = 0; i < RULES_ARTIFACTS; i++)
-        if (fetch_one(r, i, keyring, &data[i], &len[i], err, err_len) < 0)
+        if (artifact_fetch(&fetcher, artifact_names[i], &r->sources[i], &data[i], &len[i], err,
+                           err_len) < 0)
             goto out;
     if (extract_rules_load((const char *)data[0], len[0], (const char *)data[1], len[1],
                            (const char *)data[2], len[2], &out, err, err_len) < 0)
@@ -174,13 +128,13 @@ static struct extract_rules *load_rules(struct rules *r, char *err, size_t err_l
 out:
     for (int i = 0; i < RULES_ARTIFACTS; i++)
         free(data[i]);
-    artifact_keyring_free(keyring);
+    artifact_fetcher_free(&fetcher);
     return out;
 }
 
 static void publish(struct rules *r, struct extract_rules *loaded)
 {
-    struct rules_set *set = xcalloc(1, sizeof(*set));
+    struct rules_set *set = alloc_zeroed(1, sizeof(*set));
     struct rules_set *old;
 
     set->rules = loaded;

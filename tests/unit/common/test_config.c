@@ -27,18 +27,19 @@ struct demo {
 
 static const struct config_var table[] = {
     {"T_BIND", CONFIG_STRING, "0.0.0.0", 0, "listen address", offsetof(struct demo, bind), 0, 0,
+     NULL, NULL},
+    {"T_PORT", CONFIG_INT, "8082", 0, "service port", offsetof(struct demo, port), 0, 65535, NULL,
      NULL},
-    {"T_PORT", CONFIG_INT, "8082", 0, "service port", offsetof(struct demo, port), 0, 65535, NULL},
     {"T_DB", CONFIG_BOOL, "false", 0, "write to the database", offsetof(struct demo, db), 0, 0,
-     NULL},
-    {"T_RATIO", CONFIG_DOUBLE, "0.5", 0, "sampling ratio", offsetof(struct demo, ratio), 0, 1,
+     NULL, NULL},
+    {"T_RATIO", CONFIG_DOUBLE, "0.5", 0, "sampling ratio", offsetof(struct demo, ratio), 0, 1, NULL,
      NULL},
     {"T_LEVEL", CONFIG_ENUM, "info", 0, "log level", offsetof(struct demo, level), 0, 0,
-     "debug|info|warn|error"},
+     "debug|info|warn|error", NULL},
     {"T_PASSWORD", CONFIG_STRING, NULL, CONFIG_SECRET | CONFIG_REQUIRED, "database password",
-     offsetof(struct demo, password), 0, 0, NULL},
+     offsetof(struct demo, password), 0, 0, NULL, NULL},
     {"T_LEGACY", CONFIG_STRING, NULL, CONFIG_UNUSED, "kept for compatibility",
-     offsetof(struct demo, legacy), 0, 0, NULL},
+     offsetof(struct demo, legacy), 0, 0, NULL, NULL},
 };
 #define N (sizeof(table) / sizeof(table[0]))
 
@@ -148,8 +149,8 @@ static void test_summary_masks_secrets(void **state)
     free(json);
 
     /* a secret is not echoed in an error either */
-    const struct config_var secret_int[] = {
-        {"T_PIN", CONFIG_INT, "1", CONFIG_SECRET, "pin", offsetof(struct demo, port), 0, 9, NULL}};
+    const struct config_var secret_int[] = {{"T_PIN", CONFIG_INT, "1", CONFIG_SECRET, "pin",
+                                             offsetof(struct demo, port), 0, 9, NULL, NULL}};
     assert_int_equal(config_load_with(secret_int, 1, &d, fake_get,
                                       (void *)(const char *[]){"T_PIN", "12345", NULL}, err,
                                       sizeof(err)),
@@ -210,13 +211,75 @@ static void test_real_environment(void **state)
     unsetenv("T_PORT");
 }
 
+/* Rows several daemons share, read into the struct a daemon embeds, where the include stands. */
+struct shared {
+    long limit;
+    char *key;
+};
+struct outer {
+    long first;
+    struct shared inner;
+    long last;
+};
+static const struct config_var shared_rows[] = {
+    {"S_LIMIT", CONFIG_INT, "7", 0, "a shared limit", offsetof(struct shared, limit), 1, 9, NULL,
+     NULL},
+    {"S_KEY", CONFIG_STRING, NULL, CONFIG_SECRET | CONFIG_UNUSED, "a shared secret",
+     offsetof(struct shared, key), 0, 0, NULL, NULL},
+    {NULL, CONFIG_STRING, NULL, 0, NULL, 0, 0, 0, NULL, NULL},
+};
+static const struct config_var outer_rows[] = {
+    {"O_FIRST", CONFIG_INT, "1", 0, "first", offsetof(struct outer, first), 0, 0, NULL, NULL},
+    CONFIG_INCLUDE(shared_rows, offsetof(struct outer, inner)),
+    {"O_LAST", CONFIG_INT, "3", 0, "last", offsetof(struct outer, last), 0, 0, NULL, NULL},
+};
+
+static void test_included_rows(void **state)
+{
+    const char *env[] = {"S_LIMIT", "8", "S_KEY", "k3y", "O_LAST", "4", NULL};
+    struct outer o = {0};
+    char err[256], buf[256], *json, *md = NULL;
+    size_t md_len = 0;
+    FILE *f;
+    (void)state;
+
+    assert_int_equal(config_load_with(outer_rows, 3, &o, fake_get, (void *)env, err, sizeof(err)),
+                     0);
+    assert_int_equal(o.first, 1);
+    assert_int_equal(o.inner.limit, 8);
+    assert_string_equal(o.inner.key, "k3y");
+    assert_int_equal(o.last, 4);
+    assert_string_equal(config_summary(outer_rows, 3, &o, buf, sizeof(buf)),
+                        "O_FIRST=1 S_LIMIT=8 S_KEY=*** O_LAST=4");
+    json = config_summary_json(outer_rows, 3, &o);
+    assert_string_equal(json, "{\"O_FIRST\":1,\"S_LIMIT\":8,\"S_KEY\":\"***\",\"O_LAST\":4}");
+    free(json);
+    f = open_memstream(&md, &md_len);
+    assert_int_equal(config_write_markdown(outer_rows, 3, NULL, f), 0);
+    fclose(f);
+    assert_true(strstr(md, "`O_FIRST`") < strstr(md, "`S_LIMIT`"));
+    assert_true(strstr(md, "`S_KEY`") < strstr(md, "`O_LAST`"));
+    free(md);
+    assert_ptr_equal(config_find(outer_rows, 3, "S_KEY"), &shared_rows[1]);
+    assert_ptr_equal(config_find(outer_rows, 3, "O_LAST"), &outer_rows[2]);
+    assert_null(config_find(outer_rows, 3, "NOPE"));
+    config_free(outer_rows, 3, &o);
+    assert_null(o.inner.key);
+    /* an included row's bounds and name in errors */
+    env[1] = "10";
+    assert_int_equal(config_load_with(outer_rows, 3, &o, fake_get, (void *)env, err, sizeof(err)),
+                     -1);
+    assert_string_equal(err, "S_LIMIT: expected an integer 1..9, got '10'");
+    config_free(outer_rows, 3, &o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_and_values), cmocka_unit_test(test_invalid_values),
         cmocka_unit_test(test_missing_required),    cmocka_unit_test(test_summary_masks_secrets),
         cmocka_unit_test(test_unused_present),      cmocka_unit_test(test_markdown),
-        cmocka_unit_test(test_real_environment),
+        cmocka_unit_test(test_real_environment),    cmocka_unit_test(test_included_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -83,7 +83,7 @@ static int extractor_start(void)
     X.routes = (struct smsx_routes){.cfg = &X.cfg, .rules = X.rules, .metrics = X.metrics};
     smsx_routes_init(&X.routes);
     n = smsx_routes_table(&X.routes, routes);
-    sc.max_body_bytes = (size_t)X.cfg.max_body_bytes;
+    sc.max_body_bytes = (size_t)X.cfg.service.max_body_bytes;
     sc.ready = smsx_routes_ready;
     sc.ready_arg = &X.routes;
     sc.thread_init = smsx_routes_thread_init;

@@ -106,10 +106,7 @@ static int load(struct ins_config *cfg, const char *const *kv, size_t n, char *e
 
 static const struct config_var *row(const char *name)
 {
-    for (size_t i = 0; i < ins_config_table_len; i++)
-        if (strcmp(ins_config_table[i].name, name) == 0)
-            return &ins_config_table[i];
-    return NULL;
+    return config_find(ins_config_table, ins_config_table_len, name);
 }
 
 static void test_every_guide_variable_has_a_row(void **state)
@@ -157,7 +154,7 @@ static void test_defaults(void **state)
     assert_string_equal(cfg.mongo_database, "sync_db");
     assert_false(ins_config_has_db(&cfg));
     assert_false(ins_config_has_mongo(&cfg));
-    assert_false(ins_config_is_prod(&cfg));
+    assert_false(daemon_is_prod(&cfg.service));
     assert_string_equal(cfg.artifacts[INS_ART_APPS_MAPPING],
                         "insights-api/artifacts/apps_mapping.json");
     assert_string_equal(cfg.artifacts[INS_ART_SMS_MAPPING_V2], "");
@@ -177,7 +174,7 @@ static void test_prod_needs_database(void **state)
     assert_non_null(strstr(err, "DI_POSTGRES_HOST"));
     ins_config_free(&cfg);
     assert_int_equal(load(&cfg, db, 3, err, sizeof(err)), 0);
-    assert_true(ins_config_is_prod(&cfg));
+    assert_true(daemon_is_prod(&cfg.service));
     ins_config_free(&cfg);
 }
 
