@@ -8,6 +8,7 @@
 
 #include <malloc.h>
 #include <stdio.h>
+#include <string.h>
 #include <strings.h>
 
 #include "common/log.h"
@@ -60,9 +61,15 @@ bool daemon_is_prod(const struct daemon_service_config *s)
                                      strcasecmp(s->launch_environment, "production") == 0);
 }
 
-struct http_server_config daemon_http_config(const struct daemon_service_config *s)
+struct http_server_config daemon_http_config(const struct daemon_service_config *s,
+                                             const char *service, long port, long admin_port,
+                                             struct metrics *metrics)
 {
     return (struct http_server_config){
+        .service = service,
+        .port = (int)port,
+        .admin_port = (int)admin_port,
+        .metrics = metrics,
         .bind_addr = s->http_bind,
         .worker_threads = (int)s->worker_threads,
         .max_body_bytes = (size_t)s->max_body_bytes,
@@ -131,4 +138,21 @@ int daemon_run(const struct daemon_spec *d)
 out:
     d->stop(d->arg);
     return rc;
+}
+
+int daemon_main(const struct daemon_spec *d, int argc, char **argv)
+{
+    bool help;
+    int rc;
+
+    log_set_service(d->flags.service);
+    if (argc == 1)
+        return daemon_run(d);
+    help = argc == 2 && strcmp(argv[1], "--help") == 0;
+    if (argc == 2 && (rc = daemon_flags_run(&d->flags, argv[1])) >= 0)
+        return rc;
+    if (argc == 2 && d->own_flag && (rc = d->own_flag(argv[1])) >= 0)
+        return rc;
+    d->usage(help ? stdout : stderr);
+    return help ? 0 : 2;
 }

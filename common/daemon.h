@@ -14,8 +14,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "common/config.h"
+#include "common/daemon_flags.h"
 #include "common/http_server.h"
 
 /* The settings of daemon_service_rows (each daemon embeds one). */
@@ -43,14 +45,19 @@ extern const struct config_var daemon_service_rows[];
 bool daemon_is_prod(const struct daemon_service_config *s);
 
 /*
- * The service settings as an HTTP server configuration (bind, threads,
- * limits, grace, connection caps, memory budget; JSON bodies, signals
- * handled, access log on). The caller adds the service name, ports, trusted
- * proxies, metrics and its hooks.
+ * The HTTP server configuration of a daemon named service on its ports, from
+ * its service settings (bind, threads, limits, grace, connection caps, memory
+ * budget; JSON bodies, signals handled, access log on), counting into
+ * metrics. The caller adds trusted proxies and its hooks.
  */
-struct http_server_config daemon_http_config(const struct daemon_service_config *s);
+struct http_server_config daemon_http_config(const struct daemon_service_config *s,
+                                             const char *service, long port, long admin_port,
+                                             struct metrics *metrics);
 
 struct daemon_spec {
+    struct daemon_flags flags; /* the shared flags: name, version, tables, port */
+    void (*usage)(FILE *out);
+    int (*own_flag)(const char *arg); /* a flag of this daemon's, or -1; may be NULL */
     /* Read the daemon's configuration (its table and its cross-checks); -1 with err set. */
     int (*load_config)(void *arg, char *err, size_t err_len);
     const struct daemon_service_config *service; /* inside that configuration */
@@ -69,5 +76,12 @@ int daemon_check_service(const struct daemon_service_config *s, long http_port, 
 
 /* The run sequence above. Returns the process exit status (0 after a clean stop). */
 int daemon_run(const struct daemon_spec *d);
+
+/*
+ * A daemon's main(): with one argument, a shared flag (daemon_flags.h), else
+ * the daemon's own, else usage (exit 2; --help: 0); more arguments are
+ * usage; none is daemon_run(). Returns the process exit status.
+ */
+int daemon_main(const struct daemon_spec *d, int argc, char **argv);
 
 #endif

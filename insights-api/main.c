@@ -309,15 +309,12 @@ static int start_server(struct daemon *d, char *err, size_t err_len)
 {
     struct http_route routes[INS_ROUTES_MAX];
     size_t n = ins_routes_table(&d->routes, routes);
-    struct http_server_config sc = daemon_http_config(&d->cfg.service);
+    struct http_server_config sc = daemon_http_config(
+        &d->cfg.service, INS_SERVICE, d->cfg.http_port, d->cfg.admin_port, d->metrics);
 
-    sc.service = INS_SERVICE;
-    sc.port = (int)d->cfg.http_port;
-    sc.admin_port = (int)d->cfg.admin_port;
     sc.trusted_proxies = d->cfg.trusted_proxy_cidrs;
     sc.unique_headers = credential_headers;
     sc.retry_after_s = API_RETRY_AFTER_S;
-    sc.metrics = d->metrics;
     sc.ready = ins_routes_ready;
     sc.ready_arg = &d->routes;
     sc.not_found = ins_routes_not_found;
@@ -436,45 +433,38 @@ static int features_docs(void)
     return 0;
 }
 
-static int flag(const char *arg)
+/* insights-api's own flag; -1 when arg is not one. */
+static int own_flag(const char *arg)
 {
-    const struct daemon_flags flags = {.service = INS_SERVICE,
-                                       .version = INS_VERSION,
-                                       .config_table = ins_config_table,
-                                       .config_table_len = ins_config_table_len,
-                                       .err_sender = ERR_BY_INSIGHTS,
-                                       .config_size = sizeof(struct ins_config),
-                                       .http_port_offset = offsetof(struct ins_config, http_port),
-                                       .default_http_port = 8000};
-    int rc = daemon_flags_run(&flags, arg);
-
-    if (rc >= 0)
-        return rc;
-    if (strcmp(arg, "--features-docs") == 0)
-        return features_docs();
-    cli_usage(strcmp(arg, "--help") == 0 ? stdout : stderr);
-    return strcmp(arg, "--help") == 0 ? 0 : 2;
+    return strcmp(arg, "--features-docs") == 0 ? features_docs() : -1;
 }
 
 int main(int argc, char **argv)
 {
     struct daemon d;
-    const struct daemon_spec spec = {.load_config = load_config,
-                                     .service = &d.cfg.service,
-                                     .start = start,
-                                     .server = &d.server,
-                                     .stop = stop,
-                                     .arg = &d};
+    const struct daemon_spec spec = {
+        .flags = {.service = INS_SERVICE,
+                  .version = INS_VERSION,
+                  .config_table = ins_config_table,
+                  .config_table_len = ins_config_table_len,
+                  .err_sender = ERR_BY_INSIGHTS,
+                  .config_size = sizeof(struct ins_config),
+                  .http_port_offset = offsetof(struct ins_config, http_port),
+                  .default_http_port = 8000},
+        .usage = cli_usage,
+        .own_flag = own_flag,
+        .load_config = load_config,
+        .service = &d.cfg.service,
+        .start = start,
+        .server = &d.server,
+        .stop = stop,
+        .arg = &d,
+    };
 
     memset(&d, 0, sizeof(d));
-    log_set_service(INS_SERVICE);
-    if (argc >= 2 && cli_is_subcommand(argv[1]))
+    if (argc >= 2 && cli_is_subcommand(argv[1])) {
+        log_set_service(INS_SERVICE);
         return cli_main(argc, argv);
-    if (argc > 2) {
-        cli_usage(stderr);
-        return 2;
     }
-    if (argc == 2)
-        return flag(argv[1]);
-    return daemon_run(&spec);
+    return daemon_main(&spec, argc, argv);
 }

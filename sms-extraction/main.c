@@ -58,13 +58,10 @@ static int start_server(struct daemon *d, char *err, size_t err_len)
 {
     struct http_route routes[ROUTES_MAX];
     size_t n = smsx_routes_table(&d->routes, routes);
-    struct http_server_config sc = daemon_http_config(&d->cfg.service);
+    struct http_server_config sc = daemon_http_config(
+        &d->cfg.service, SMSX_SERVICE, d->cfg.http_port, d->cfg.admin_port, d->metrics);
 
-    sc.service = SMSX_SERVICE;
-    sc.port = (int)d->cfg.http_port;
-    sc.admin_port = (int)d->cfg.admin_port;
     sc.trusted_proxies = d->cfg.trusted_proxy_cidrs;
-    sc.metrics = d->metrics;
     sc.ready = smsx_routes_ready;
     sc.ready_arg = &d->routes;
     sc.reload = on_reload;
@@ -145,35 +142,23 @@ static int load_config(void *arg, char *err, size_t err_len)
 int main(int argc, char **argv)
 {
     struct daemon d = {0};
-    const struct daemon_spec spec = {.load_config = load_config,
-                                     .service = &d.cfg.service,
-                                     .start = start,
-                                     .server = &d.server,
-                                     .stop = stop,
-                                     .arg = &d};
+    const struct daemon_spec spec = {
+        .flags = {.service = SMSX_SERVICE,
+                  .version = SMSX_VERSION,
+                  .config_table = smsx_config_table,
+                  .config_table_len = smsx_config_table_len,
+                  .err_sender = ERR_BY_SMSX,
+                  .config_size = sizeof(struct smsx_config),
+                  .http_port_offset = offsetof(struct smsx_config, http_port),
+                  .default_http_port = 8082},
+        .usage = usage,
+        .load_config = load_config,
+        .service = &d.cfg.service,
+        .start = start,
+        .server = &d.server,
+        .stop = stop,
+        .arg = &d,
+    };
 
-    log_set_service(SMSX_SERVICE);
-    if (argc > 2) {
-        usage(stderr);
-        return 2;
-    }
-    if (argc == 2) {
-        const struct daemon_flags flags = {
-            .service = SMSX_SERVICE,
-            .version = SMSX_VERSION,
-            .config_table = smsx_config_table,
-            .config_table_len = smsx_config_table_len,
-            .err_sender = ERR_BY_SMSX,
-            .config_size = sizeof(struct smsx_config),
-            .http_port_offset = offsetof(struct smsx_config, http_port),
-            .default_http_port = 8082,
-        };
-        int rc = daemon_flags_run(&flags, argv[1]);
-
-        if (rc >= 0)
-            return rc;
-        usage(strcmp(argv[1], "--help") == 0 ? stdout : stderr);
-        return strcmp(argv[1], "--help") == 0 ? 0 : 2;
-    }
-    return daemon_run(&spec);
+    return daemon_main(&spec, argc, argv);
 }
