@@ -9,9 +9,12 @@
  * DESIGN. Both parsers reduce every member to a struct value and hand it to
  * one function (apply) that knows what each key means, so they cannot
  * disagree on semantics; the unit test also compares them on real replies.
- * The scanner handles exactly the shape the extractor writes and gives up
- * (returning to jansson) on anything else, so it never has to be a complete
- * JSON parser: jansson stays the judge of malformed input.
+ * FIELDS is the one place that maps the extractor's record onto struct
+ * sms_fact: a change of the record schema is a change of that table (and of
+ * apply when a member needs a new kind). The scan (common/json_scan, the
+ * scanner sms-extraction reads its requests with) handles exactly the shape
+ * the extractor writes and gives up (returning to jansson) on anything else:
+ * jansson stays the judge of malformed input.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -20,6 +23,7 @@
 #include <string.h>
 
 #include "common/ist_date.h"
+#include "common/json_scan.h"
 #include "insights-api/extraction_client.h"
 #include "insights-api/extraction_reply.h"
 
@@ -204,237 +208,36 @@ out:
     return result;
 }
 
-/* ---- the scanner -------------------------------------------------------- */
-
-struct scan {
-    const char *p, *end;
-    char *buf; /* decoded strings with escapes */
-    size_t cap;
-};
-
-static void skip_ws(struct scan *s)
-{
-    while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
-        s->p++;
-}
-
-static bool eat(struct scan *s, char c)
-{
-    skip_ws(s);
-    if (s->p < s->end && *s->p == c) {
-        s->p++;
-        return true;
-    }
-    return false;
-}
-
-static int hex4(const char *p, unsigned *out)
-{
-    unsigned v = 0;
-
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            v |= (unsigned)(c - 'A' + 10);
-        else
-            return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static size_t put_utf8(char *o, unsigned cp)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xC0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (cp >> 18));
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
-/* One \u escape at p (after the backslash-u); returns bytes consumed after 'u', or -1. */
-static int unicode_escape(const char *p, const char *end, char *o, size_t *olen)
-{
-    unsigned hi, lo;
-
-    if (end - p < 4 || hex4(p, &hi) < 0 || hi == 0)
-        return -1;
-    if (hi >= 0xDC00 && hi <= 0xDFFF)
-        return -1;
-    if (hi < 0xD800 || hi > 0xDBFF) {
-        *olen = put_utf8(o, hi);
-        return 4;
-    }
-    if (end - p < 10 || p[4] != '\\' || p[5] != 'u' || hex4(p + 6, &lo) < 0 || lo < 0xDC00 ||
-        lo > 0xDFFF)
-        return -1;
-    *olen = put_utf8(o, 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00));
-    return 10;
-}
-
-static int decode_escapes(struct scan *s, const char *p, size_t done, const char **out, size_t *len)
-{
-    size_t n = done;
-
-    while (p < s->end && *p != '"') {
-        size_t used = 1;
-        int step = 1;
-
-        if ((unsigned char)*p < 0x20)
-            return -1;
-        if (*p != '\\') {
-            s->buf[n++] = *p++;
-            continue;
-        }
-        if (++p >= s->end)
-            return -1;
-        switch (*p) {
-        case '"':
-            s->buf[n] = '"';
-            break;
-        case '\\':
-            s->buf[n] = '\\';
-            break;
-        case '/':
-            s->buf[n] = '/';
-            break;
-        case 'b':
-            s->buf[n] = '\b';
-            break;
-        case 'f':
-            s->buf[n] = '\f';
-            break;
-        case 'n':
-            s->buf[n] = '\n';
-            break;
-        case 'r':
-            s->buf[n] = '\r';
-            break;
-        case 't':
-            s->buf[n] = '\t';
-            break;
-        case 'u':
-            step = unicode_escape(p + 1, s->end, s->buf + n, &used);
-            if (step < 0)
-                return -1;
-            step++;
-            break;
-        default:
-            return -1;
-        }
-        n += used;
-        p += step;
-    }
-    if (p >= s->end)
-        return -1;
-    s->p = p + 1;
-    *out = s->buf;
-    *len = n;
-    return 0;
-}
-
-/*
- * A string at s->p. Without escapes it points into the body; with escapes
- * it is decoded into s->buf (decoded text is never longer than its source).
- */
-static int scan_string(struct scan *s, const char **out, size_t *len)
-{
-    const char *start, *p;
-
-    if (!eat(s, '"'))
-        return -1;
-    start = p = s->p;
-    while (p < s->end && *p != '"' && *p != '\\') {
-        if ((unsigned char)*p < 0x20)
-            return -1;
-        p++;
-    }
-    if (p >= s->end)
-        return -1;
-    if (*p == '"') {
-        *out = start;
-        *len = (size_t)(p - start);
-        s->p = p + 1;
-        return 0;
-    }
-    if ((size_t)(s->end - start) > s->cap) {
-        free(s->buf);
-        s->cap = (size_t)(s->end - start);
-        s->buf = malloc(s->cap);
-        if (!s->buf)
-            abort();
-    }
-    memcpy(s->buf, start, (size_t)(p - start));
-    return decode_escapes(s, p, (size_t)(p - start), out, len);
-}
-
-static int scan_number(struct scan *s, struct value *v)
-{
-    const char *p = s->p;
-    char *endp;
-
-    while (p < s->end && (strchr("0123456789+-.eE", *p) && *p))
-        p++;
-    if (p == s->p)
-        return -1;
-    v->num = strtod(s->p, &endp);
-    if (endp != p || !isfinite(v->num))
-        return -1;
-    v->type = V_NUM;
-    s->p = p;
-    return 0;
-}
-
-static bool word(struct scan *s, const char *w, size_t n)
-{
-    if ((size_t)(s->end - s->p) < n || memcmp(s->p, w, n) != 0)
-        return false;
-    s->p += n;
-    return true;
-}
+/* ---- the scanner (common/json_scan) ------------------------------------ */
 
 /* A scalar value; containers and anything else make the scanner give up. */
-static int scan_value(struct scan *s, struct value *v)
+static bool scan_value(struct json_scan *s, struct value *v)
 {
+    struct json_scan_num n;
+
     memset(v, 0, sizeof(*v));
-    skip_ws(s);
+    json_scan_ws(s);
     if (s->p >= s->end)
-        return -1;
+        return false;
     switch (*s->p) {
     case '"':
         v->type = V_STR;
-        return scan_string(s, &v->s, &v->len);
+        return json_scan_string(s, false, &v->s, &v->len);
     case 't':
         v->type = V_TRUE;
-        return word(s, "true", 4) ? 0 : -1;
+        return json_scan_literal(s, "true");
     case 'f':
         v->type = V_FALSE;
-        return word(s, "false", 5) ? 0 : -1;
+        return json_scan_literal(s, "false");
     case 'n':
         v->type = V_NULL;
-        return word(s, "null", 4) ? 0 : -1;
+        return json_scan_literal(s, "null");
     default:
-        return *s->p == '-' || (*s->p >= '0' && *s->p <= '9') ? scan_number(s, v) : -1;
+        v->type = V_NUM;
+        if (!json_scan_number(s, true, &n))
+            return false;
+        v->num = n.value;
+        return true;
     }
 }
 
@@ -452,18 +255,18 @@ static const struct field *find_field(const char *key, size_t len, size_t *hint)
 }
 
 /* One record object into a new fact. Duplicate keys: the last wins, as in jansson. */
-static int scan_record(struct scan *s, struct user_data *u, const struct raw_sms *m)
+static bool scan_record(struct json_scan *s, struct user_data *u, const struct raw_sms *m)
 {
     struct sms_fact *f;
     size_t hint = 0;
     bool have_ts = false;
 
-    if (!eat(s, '{'))
-        return -1;
+    if (!json_scan_eat(s, '{'))
+        return false;
     f = user_data_add_sms(u);
     if (!f)
-        return -1;
-    if (eat(s, '}'))
+        return false;
+    if (json_scan_eat(s, '}'))
         goto done;
     do {
         const char *key;
@@ -471,65 +274,61 @@ static int scan_record(struct scan *s, struct user_data *u, const struct raw_sms
         struct value v;
         const struct field *fd;
 
-        /* an escaped key would be decoded into s->buf, which the value may reuse: refused */
-        if (scan_string(s, &key, &klen) < 0 || (s->buf && key == s->buf) || !eat(s, ':'))
-            return -1;
+        if (!json_scan_string(s, false, &key, &klen) || !json_scan_eat(s, ':'))
+            return false;
         fd = find_field(key, klen, &hint);
-        if (scan_value(s, &v) < 0)
-            return -1;
+        if (!scan_value(s, &v))
+            return false;
         if (fd)
             apply(u, f, fd, &v, &have_ts);
-    } while (eat(s, ','));
-    if (!eat(s, '}'))
-        return -1;
+    } while (json_scan_eat(s, ','));
+    if (!json_scan_eat(s, '}'))
+        return false;
 done:
     finish_fact(u, f, m, have_ts);
-    return 0;
+    return true;
 }
 
-static int scan_records(struct scan *s, size_t expect, const struct raw_sms *msgs,
-                        struct user_data *u)
+static bool scan_records(struct json_scan *s, size_t expect, const struct raw_sms *msgs,
+                         struct user_data *u)
 {
     size_t n = 0;
 
-    if (!eat(s, '['))
-        return -1;
-    if (eat(s, ']'))
-        return expect == 0 ? 0 : -1;
+    if (!json_scan_eat(s, '['))
+        return false;
+    if (json_scan_eat(s, ']'))
+        return expect == 0;
     do {
-        if (n == expect || scan_record(s, u, msgs ? &msgs[n] : NULL) < 0)
-            return -1;
+        if (n == expect || !scan_record(s, u, msgs ? &msgs[n] : NULL))
+            return false;
         n++;
-    } while (eat(s, ','));
-    return eat(s, ']') && n == expect ? 0 : -1;
+    } while (json_scan_eat(s, ','));
+    return json_scan_eat(s, ']') && n == expect;
 }
 
-static int scan_reply(struct scan *s, size_t expect, const struct raw_sms *msgs,
-                      struct user_data *u)
+static bool scan_reply(struct json_scan *s, size_t expect, const struct raw_sms *msgs,
+                       struct user_data *u)
 {
     bool seen = false;
 
-    if (!eat(s, '{'))
-        return -1;
+    if (!json_scan_eat(s, '{'))
+        return false;
     do {
         const char *key;
         size_t klen;
         struct value v;
 
-        if (scan_string(s, &key, &klen) < 0 || !eat(s, ':'))
-            return -1;
+        if (!json_scan_string(s, false, &key, &klen) || !json_scan_eat(s, ':'))
+            return false;
         if (klen == 18 && memcmp(key, "extracted_sms_data", 18) == 0) {
-            if (seen || scan_records(s, expect, msgs, u) < 0)
-                return -1;
+            if (seen || !scan_records(s, expect, msgs, u))
+                return false;
             seen = true;
-        } else if (scan_value(s, &v) < 0) {
-            return -1;
+        } else if (!scan_value(s, &v)) {
+            return false;
         }
-    } while (eat(s, ','));
-    if (!eat(s, '}'))
-        return -1;
-    skip_ws(s);
-    return seen && s->p == s->end ? 0 : -1;
+    } while (json_scan_eat(s, ','));
+    return json_scan_eat(s, '}') && seen && json_scan_done(s);
 }
 
 /* ---- entry -------------------------------------------------------------- */
@@ -539,14 +338,15 @@ enum err extraction_reply_parse(const char *body, size_t len, size_t expect,
                                 struct user_data *u, json_t *records, char *why, size_t why_len)
 {
     size_t start = u->sms_count;
-    struct scan s = {.p = body, .end = body + len};
+    struct json_scan s;
     enum err e;
-    int rc;
+    bool ok;
 
     if (!records && mode != EXTRACTION_REPLY_JANSSON && body) {
-        rc = scan_reply(&s, expect, msgs, u);
-        free(s.buf);
-        if (rc == 0)
+        json_scan_init(&s, body, len);
+        ok = scan_reply(&s, expect, msgs, u);
+        json_scan_free(&s);
+        if (ok)
             return ERR_OK;
         user_data_truncate_sms(u, start);
         if (mode == EXTRACTION_REPLY_SCAN) {

@@ -248,7 +248,6 @@ static void test_fallbacks(void **state)
         "{'extracted_sms_data':[{'sms_id':'m0','extra':{'nested':true}}]}",
         "{'extracted_sms_data':[{'sms_id':'m0','extra':[1,2]}],'request_id':'r'}",
         "{'meta':{'a':1},'extracted_sms_data':[{'sms_id':'m0'}]}",
-        "{'extracted_sms_data':[{'s\\u006ds_id':'m5'}]}",
     };
     struct user_data u;
 
@@ -258,6 +257,10 @@ static void test_fallbacks(void **state)
         assert_int_equal(u.sms_count, 1);
         user_data_free(&u);
     }
+    /* an escaped key is decoded like any string (the scanner no longer leaves it to jansson) */
+    assert_int_equal(both_q("{'extracted_sms_data':[{'s\\u006ds_id':'m5'}]}", 1, &u, true), ERR_OK);
+    assert_string_equal(u.sms[0].sms_id, "m5");
+    user_data_free(&u);
 }
 
 static void test_errors(void **state)

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A one-pass JSON scanner for the two big, flat documents of the project:
+ * sms-extraction's batch request and its reply as insights-api reads it.
+ * jansson builds a node and a hash table per object for those, only for
+ * the caller to read a few members of each and throw the tree away; a
+ * scanner reads the bytes once and allocates nothing per member.
+ *
+ * DESIGN. The scanner is deliberately partial: it accepts only what is
+ * valid JSON (RFC 8259 grammar, UTF-8 checked, no \u0000, no lone
+ * surrogate) and anything it is unsure of fails, so that each caller falls
+ * back to its jansson path, which alone judges malformed input and writes
+ * the error. The grammar of a document (which members, in which shape) is
+ * the caller's: request_scan.c and extraction_reply.c call the pieces here.
+ *
+ * Strings. Without escapes a string may be read in place (copy false: a
+ * pointer into the input, not NUL-terminated); otherwise, or with copy
+ * true, it is decoded into the output area, NUL-terminated, and the area
+ * advances. The caller either gives an area (json_scan_init_out: it must
+ * hold the rest of the input plus one byte per string, as decoded text is
+ * never longer than its source) or lets the scanner allocate one on the
+ * first escape (freed by json_scan_free).
+ */
+#ifndef COMMON_JSON_SCAN_H
+#define COMMON_JSON_SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct json_scan {
+    const unsigned char *p, *end; /* what is left to read */
+    char *out, *out_end;          /* where decoded strings go */
+    char *owned;                  /* the area the scanner allocated, if any */
+};
+
+/* A number as read: is_int when it has no fraction or exponent and at most 18 digits. */
+struct json_scan_num {
+    long long integer; /* when is_int */
+    double value;      /* when asked for (strtod of the token) */
+    bool is_int;
+    bool exponent; /* an exponent or more than 18 integer digits: doubles may not hold it */
+};
+
+/* Scan text[0..len); decoded strings go to an area allocated on demand. */
+void json_scan_init(struct json_scan *s, const char *text, size_t len);
+
+/* Scan text[0..len); decoded strings go to out[0..cap) (see above for the size). */
+void json_scan_init_out(struct json_scan *s, const char *text, size_t len, char *out, size_t cap);
+
+/* Frees the area the scanner allocated (not one given with json_scan_init_out). */
+void json_scan_free(struct json_scan *s);
+
+/* Skips white space. */
+void json_scan_ws(struct json_scan *s);
+
+/* After white space, c: consumed and true, else false. */
+bool json_scan_eat(struct json_scan *s, char c);
+
+/* At the current byte (no white space skipped), word: consumed and true. */
+bool json_scan_literal(struct json_scan *s, const char *word);
+
+/* After white space, null: consumed and true. */
+bool json_scan_null(struct json_scan *s);
+
+/* After white space, a string: *str and *len as described above. */
+bool json_scan_string(struct json_scan *s, bool copy, const char **str, size_t *len);
+
+/* At the current byte, a number; value is computed only when want_value. */
+bool json_scan_number(struct json_scan *s, bool want_value, struct json_scan_num *n);
+
+/* After white space, any value, containers nested at most depth levels deep; a number with
+ * an exponent or more than 18 digits fails (jansson may not read it as a scanner would). */
+bool json_scan_skip(struct json_scan *s, int depth);
+
+/* Nothing but white space is left. */
+bool json_scan_done(struct json_scan *s);
+
+#endif
