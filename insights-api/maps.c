@@ -13,6 +13,7 @@
  * with no allocation. Reloading builds a new struct maps.
  */
 #include "common/file.h"
+#include "common/sender.h"
 #include "insights-api/maps.h"
 
 #include <ctype.h>
@@ -684,7 +685,13 @@ static int load_senders(struct maps *m, json_t *root, char *err, size_t err_len)
         m->sender_val[m->sender_n].type = keep(m, type);
         json_array_foreach(hs, j, h)
         {
-            if (!norm_key(json_string_value(h), key, sizeof(key))) {
+            char header[MAPS_KEY_MAX];
+            const char *text = json_string_value(h);
+
+            /* the extractor's rule (common/sender.h): "VM-HDFCBK-S" here is "hdfcbk" there */
+            if (text)
+                sender_normalise(text, strlen(text), header, sizeof(header));
+            if (!text || !norm_key(header, key, sizeof(key))) {
                 set_err(err, err_len,
                         "sms_sender_mapping: senders[%zu].headers[%zu] is not a string", i, j);
                 return -1;

@@ -120,7 +120,11 @@ struct maps_sender {
     const char *entity; /* "hdfc bank" */
     const char *type;   /* "bank", "nbfc", "lender", "credit_card", "wallet", ... */
 };
-/* NULL when the (normalised) header is not mapped. */
+/*
+ * The sender of header, or NULL when it is not mapped. header is a record's
+ * sms_sender as sms-extraction returns it: the raw header normalised by
+ * common/sender.h, the rule this map's headers are loaded with too.
+ */
 const struct maps_sender *maps_sender_lookup(const struct maps *m, const char *header);
 /* True when an entity name (sender_name or counter-party) is a known lender/NBFC. */
 bool maps_is_lender_name(const struct maps *m, const char *name);

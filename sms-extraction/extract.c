@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/sender.h"
 #include "sms-extraction/classify.h"
 #include "sms-extraction/party.h"
 #include "sms-extraction/patterns.h"
@@ -510,7 +511,7 @@ static void step_begin(const struct extract_rules *rules, struct slot *sc,
                        const struct extract_input *in, struct extract_record *out)
 {
     record_init(out);
-    vocab_normalise_sender(in->sender, in->sender_len, out->sender, sizeof(out->sender));
+    sender_normalise(in->sender, in->sender_len, out->sender, sizeof(out->sender));
     const struct vocab_entity *ent = vocab_sender(rules->vocab, out->sender);
     if (ent) {
         out->sender_name = ent->name;

@@ -8,6 +8,8 @@
  * predictor out of it: measured, its misses cost more than the arithmetic.
  */
 #include "sms-extraction/vocab.h"
+
+#include "common/sender.h"
 #include "sms-extraction/rulefile.h"
 
 #include <ctype.h>
@@ -468,33 +470,6 @@ const json_t *vocab_keywords(const struct vocab *v, const char *name)
     return json_is_array(list) ? list : NULL;
 }
 
-void vocab_normalise_sender(const char *sender, size_t len, char *out, size_t out_len)
-{
-    size_t n = 0;
-    if (out_len == 0)
-        return;
-    if (!sender)
-        len = 0;
-    /* operator prefix: two letters and a dash, as in "VM-" or "AD-" */
-    if (len > 3 && isalpha((unsigned char)sender[0]) && isalpha((unsigned char)sender[1]) &&
-        sender[2] == '-') {
-        sender += 3;
-        len -= 3;
-    }
-    /* route suffix: a dash and one letter, as in "-S" or "-T" */
-    if (len > 2 && sender[len - 2] == '-' && isalpha((unsigned char)sender[len - 1]))
-        len -= 2;
-    while (len > 0 && isspace((unsigned char)*sender)) {
-        sender++;
-        len--;
-    }
-    for (size_t i = 0; i < len && n + 1 < out_len; i++)
-        out[n++] = (char)tolower((unsigned char)sender[i]);
-    while (n > 0 && isspace((unsigned char)out[n - 1]))
-        n--;
-    out[n] = '\0';
-}
-
 static const struct header_entry *find_header(const struct vocab *v, const char *h)
 {
     if (!v->header_slots)
@@ -585,7 +560,7 @@ static int load_entity(struct vocab *v, const json_t *e, size_t idx, char *err, 
             snprintf(err, err_len, "entity '%.40s': header %zu is not a string", name, i);
             return -1;
         }
-        vocab_normalise_sender(s, strlen(s), norm, sizeof(norm));
+        sender_normalise(s, strlen(s), norm, sizeof(norm));
         if (insert_header(v, norm, (int)idx, err, err_len) < 0)
             return -1;
     }

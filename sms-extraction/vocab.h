@@ -102,13 +102,8 @@ static inline bool vocab_mask_all(const struct vocab_mask *need, const struct vo
 /* The keyword list called name as a JSON array, or NULL. Borrowed. */
 const json_t *vocab_keywords(const struct vocab *v, const char *name);
 
-/*
- * Normalise a sender header into out: lower case, an operator prefix such as
- * "VM-" removed and a one-letter suffix such as "-S" removed.
- */
-void vocab_normalise_sender(const char *sender, size_t len, char *out, size_t out_len);
-
-/* Entity for a normalised header (exact header first, then longest prefix), or NULL. */
+/* Entity for a header normalised by common/sender.h (exact header first, then longest
+ * prefix), or NULL. */
 const struct vocab_entity *vocab_sender(const struct vocab *v, const char *normalised);
 
 /* Label for a VPA whose local part starts with a known prefix ("paytmqr..." -> "Paytm"). */
