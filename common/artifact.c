@@ -10,6 +10,8 @@
  */
 #include "common/artifact.h"
 
+#include "common/alloc.h"
+
 #include "common/seal.h"
 #include "common/s3.h"
 
@@ -123,12 +125,8 @@ void artifact_source_describe(const struct artifact_source *src, char *buf, size
 struct artifact_keyring *artifact_keyring_new(const char *keys_spec, const char *keys_file,
                                               char *err, size_t err_len)
 {
-    struct artifact_keyring *k = malloc(sizeof(*k));
+    struct artifact_keyring *k = alloc_bytes(sizeof(*k));
 
-    if (!k) {
-        fputs("artifact: out of memory\n", stderr);
-        abort();
-    }
     k->ring = seal_keyring_new();
     if (seal_keyring_add_spec(k->ring, keys_spec, err, err_len) != 0 ||
         seal_keyring_add_file(k->ring, keys_file, err, err_len) != 0) {
@@ -168,11 +166,7 @@ static unsigned char *artifact_read_file(const char *path, size_t max, size_t *l
                  (long long)st.st_size, max);
         goto fail;
     }
-    buf = malloc((size_t)st.st_size + 1);
-    if (!buf) {
-        fputs("artifact: out of memory\n", stderr);
-        abort();
-    }
+    buf = alloc_bytes((size_t)st.st_size + 1);
     while (got < (size_t)st.st_size) {
         ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
 

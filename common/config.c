@@ -10,6 +10,8 @@
  */
 #include "common/config.h"
 
+#include "common/alloc.h"
+
 #include "common/json_writer.h"
 
 #include <errno.h>
@@ -25,17 +27,6 @@ static const char *env_get(const char *name, void *arg)
 {
     (void)arg;
     return getenv(name);
-}
-
-static char *xstrdup(const char *s)
-{
-    char *p = strdup(s);
-
-    if (!p) {
-        fputs("config: out of memory\n", stderr);
-        abort();
-    }
-    return p;
 }
 
 static bool has_bounds(const struct config_var *v)
@@ -154,7 +145,7 @@ static int load_one(const struct config_var *v, const char *text, void *target, 
     switch (v->type) {
     case CONFIG_STRING:
         free(*(char **)field);
-        *(char **)field = xstrdup(text);
+        *(char **)field = alloc_strdup(text);
         return 0;
     case CONFIG_INT:
         if (*text == '\0')

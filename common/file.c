@@ -7,6 +7,8 @@
  */
 #include "common/file.h"
 
+#include "common/alloc.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,9 +39,7 @@ char *file_read(const char *path, size_t max, size_t *len, char *err, size_t err
         snprintf(err, err_len, "read '%s': larger than %zu bytes", path, max);
         goto out;
     }
-    buf = malloc(n + 1);
-    if (!buf)
-        abort();
+    buf = alloc_bytes(n + 1);
     if (fread(buf, 1, n, f) != n) {
         snprintf(err, err_len, "read '%s': short read", path);
         free(buf);

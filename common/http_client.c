@@ -18,6 +18,8 @@
  */
 #include "common/http_client.h"
 
+#include "common/alloc.h"
+
 #include "common/crypto.h"
 
 #include <curl/curl.h>
@@ -69,17 +71,6 @@ static pthread_once_t http_client_curl_once = PTHREAD_ONCE_INIT;
 static void http_client_curl_init(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static void *http_client_alloc(size_t len)
-{
-    void *p = calloc(1, len ? len : 1);
-
-    if (!p) {
-        fputs("http_client: out of memory\n", stderr);
-        abort();
-    }
-    return p;
 }
 
 static uint64_t http_client_now_ms(void)
@@ -135,7 +126,7 @@ struct http_client_upstream *http_client_upstream_new(const struct http_client_c
                           err_len))
         return NULL;
     pthread_once(&http_client_curl_once, http_client_curl_init);
-    up = http_client_alloc(sizeof(*up));
+    up = alloc_zeroed(1, sizeof(*up));
     up->cfg = *cfg;
     pthread_mutex_init(&up->lock, NULL);
     up->state = HTTP_CLIENT_BREAKER_CLOSED;
@@ -238,7 +229,7 @@ static bool http_client_breaker_open(struct http_client_upstream *up)
 
 struct http_client *http_client_new(struct http_client_upstream *up)
 {
-    struct http_client *c = http_client_alloc(sizeof(*c));
+    struct http_client *c = alloc_zeroed(1, sizeof(*c));
 
     c->up = up;
     c->multi = curl_multi_init();
@@ -314,11 +305,7 @@ static size_t http_client_write(char *ptr, size_t size, size_t nmemb, void *user
 
         while (cap < r->body_len + n + 1)
             cap *= 2;
-        p = realloc(r->body, cap);
-        if (!p) {
-            fputs("http_client: out of memory\n", stderr);
-            abort();
-        }
+        p = alloc_resize(r->body, cap);
         r->body = p;
         s->body_cap = cap;
     }
@@ -604,7 +591,7 @@ static void http_client_run(struct http_client *c, struct http_client_slot *slot
 size_t http_client_do_batch(struct http_client *client, const struct http_client_request *reqs,
                             struct http_client_response *resps, size_t n)
 {
-    struct http_client_slot *slots = http_client_alloc(n * sizeof(*slots));
+    struct http_client_slot *slots = alloc_zeroed(n, sizeof(*slots));
     uint64_t now = http_client_now_ms();
     size_t i, ok = 0;
 

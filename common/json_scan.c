@@ -170,8 +170,8 @@ static bool unescape_u(struct json_scan *s)
     if (hi >= 0xDC00 && hi <= 0xDFFF)
         return false;
     if (hi >= 0xD800 && hi <= 0xDBFF) {
-        if (s->end - s->p < 6 || s->p[0] != '\\' || s->p[1] != 'u' ||
-            (lo = hex4(s->p + 2)) < 0 || lo < 0xDC00 || lo > 0xDFFF)
+        if (s->end - s->p < 6 || s->p[0] != '\\' || s->p[1] != 'u' || (lo = hex4(s->p + 2)) < 0 ||
+            lo < 0xDC00 || lo > 0xDFFF)
             return false;
         s->p += 6;
         cp = 0x10000 + (((uint32_t)hi - 0xD800) << 10) + ((uint32_t)lo - 0xDC00);
@@ -216,8 +216,7 @@ static void need_out(struct json_scan *s, const unsigned char *from)
 }
 
 /* The string whose text starts at start, s->p on its first byte to decode. */
-static bool decode(struct json_scan *s, const unsigned char *start, const char **str,
-                   size_t *len)
+static bool decode(struct json_scan *s, const unsigned char *start, const char **str, size_t *len)
 {
     char *begin;
 

@@ -9,6 +9,8 @@
  */
 #include "common/json_writer.h"
 
+#include "common/alloc.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,17 +22,6 @@
 #define LVL_OBJECT 0x1
 #define LVL_MEMBER 0x2
 #define LVL_KEY 0x4
-
-static void *xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n);
-
-    if (!q) {
-        fputs("json_writer: out of memory\n", stderr);
-        abort();
-    }
-    return q;
-}
 
 void json_writer_init(struct json_writer *w, size_t max_bytes)
 {
@@ -75,7 +66,7 @@ static int reserve(struct json_writer *w, size_t n)
         cap *= 2;
     if (cap > w->max + 1)
         cap = w->max + 1;
-    w->buf = xrealloc(w->buf, cap);
+    w->buf = alloc_resize(w->buf, cap);
     w->cap = cap;
     return 0;
 }
@@ -389,7 +380,7 @@ char *json_writer_take(struct json_writer *w, size_t *len)
     size_t max = w->max;
 
     if (!out) {
-        out = xrealloc(NULL, 1);
+        out = alloc_resize(NULL, 1);
         out[0] = '\0';
     }
     if (len)

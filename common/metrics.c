@@ -9,6 +9,8 @@
  */
 #include "common/metrics.h"
 
+#include "common/alloc.h"
+
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -90,17 +92,6 @@ struct metrics {
     struct artifact_row artifacts[METRICS_MAX_ARTIFACTS];
 };
 
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n, size);
-
-    if (!p) {
-        fputs("metrics: out of memory\n", stderr);
-        abort();
-    }
-    return p;
-}
-
 static void copy_str(char *dst, size_t cap, const char *src)
 {
     snprintf(dst, cap, "%s", src ? src : "");
@@ -137,7 +128,7 @@ static void hist_observe(struct hist *h, double v)
 static struct family *family_new(enum family_kind kind, const char *name, const char *help,
                                  const char *label)
 {
-    struct family *f = xcalloc(1, sizeof(*f));
+    struct family *f = alloc_zeroed(1, sizeof(*f));
 
     f->kind = kind;
     copy_str(f->name, sizeof(f->name), name);
@@ -149,7 +140,7 @@ static struct family *family_new(enum family_kind kind, const char *name, const 
 
 struct metrics *metrics_new(const char *prefix)
 {
-    struct metrics *m = xcalloc(1, sizeof(*m));
+    struct metrics *m = alloc_zeroed(1, sizeof(*m));
     struct timespec ts;
 
     copy_str(m->prefix, sizeof(m->prefix), prefix);
@@ -384,11 +375,7 @@ static void out_printf(struct out *o, const char *fmt, ...)
         if (n >= 0 && (size_t)n < o->cap - o->len)
             break;
         o->cap = o->cap * 2 + (n > 0 ? (size_t)n : 0);
-        o->buf = realloc(o->buf, o->cap);
-        if (!o->buf) {
-            fputs("metrics: out of memory\n", stderr);
-            abort();
-        }
+        o->buf = alloc_resize(o->buf, o->cap);
     }
     o->len += (size_t)n;
 }
@@ -523,11 +510,7 @@ char *metrics_render(struct metrics *m, size_t *len)
 {
     struct out o = {.buf = NULL, .len = 0, .cap = 4096};
 
-    o.buf = malloc(o.cap);
-    if (!o.buf) {
-        fputs("metrics: out of memory\n", stderr);
-        abort();
-    }
+    o.buf = alloc_bytes(o.cap);
     o.buf[0] = '\0';
     render_http(&o, m);
     render_artifacts(&o, m);

@@ -18,6 +18,7 @@
  */
 #include "common/s3.h"
 
+#include "common/alloc.h"
 #include "common/aws_credentials.h"
 #include "common/crypto.h"
 
@@ -172,11 +173,7 @@ static void s3_body_append(struct s3_body *b, const char *ptr, size_t n)
             cap *= 2;
         if (cap > b->len + n + 1 && cap > b->limit + 1) /* never beyond what is needed */
             cap = b->limit + 1 > b->len + n + 1 ? b->limit + 1 : b->len + n + 1;
-        p = realloc(b->data, cap);
-        if (!p) {
-            fputs("s3: out of memory\n", stderr);
-            abort();
-        }
+        p = alloc_resize(b->data, cap);
         b->data = p;
         b->cap = cap;
     }
@@ -356,9 +353,7 @@ static int s3_get_once(const struct s3_request *req, unsigned char **data, size_
         goto out;
     }
     if (!body.data) { /* empty object */
-        body.data = malloc(1);
-        if (!body.data)
-            abort();
+        body.data = alloc_bytes(1);
         body.data[0] = '\0';
     }
     *data = body.data;

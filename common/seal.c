@@ -9,6 +9,8 @@
  */
 #include "common/seal.h"
 
+#include "common/alloc.h"
+
 #include "common/crypto.h"
 
 #include <ctype.h>
@@ -25,17 +27,6 @@ struct seal_keyring {
 };
 
 #define SEAL_FIXED_HEADER (SEAL_MAGIC_LEN + 2) /* magic, version, key id length */
-
-static void *seal_alloc(size_t len)
-{
-    void *p = malloc(len ? len : 1);
-
-    if (!p) {
-        fputs("seal: out of memory\n", stderr);
-        abort();
-    }
-    return p;
-}
 
 bool seal_is_sealed(const unsigned char *data, size_t len)
 {
@@ -145,7 +136,7 @@ int seal_seal(const struct seal_key *key, const unsigned char *plain, size_t len
         snprintf(err, err_len, "plaintext too large to seal (%zu bytes)", len);
         return -1;
     }
-    buf = seal_alloc(header_len + len + SEAL_TAG_LEN);
+    buf = alloc_bytes(header_len + len + SEAL_TAG_LEN);
     memcpy(buf, SEAL_MAGIC, SEAL_MAGIC_LEN);
     buf[4] = SEAL_VERSION;
     buf[5] = (unsigned char)id_len;
@@ -189,7 +180,7 @@ int seal_open(const struct seal_keyring *ring, const unsigned char *in, size_t l
         return -1;
     }
     memcpy(tag, in + h.header_len + h.ciphertext_len, SEAL_TAG_LEN);
-    plain = seal_alloc(h.ciphertext_len + 1);
+    plain = alloc_bytes(h.ciphertext_len + 1);
     if (seal_gcm(0, key->key, in + h.header_len - SEAL_NONCE_LEN, in, h.header_len,
                  in + h.header_len, h.ciphertext_len, plain, tag) != 0) {
         crypto_wipe(plain, h.ciphertext_len);
@@ -232,7 +223,7 @@ int seal_key_parse(const char *text, size_t len, struct seal_key *out, char *err
 
 struct seal_keyring *seal_keyring_new(void)
 {
-    struct seal_keyring *ring = seal_alloc(sizeof(*ring));
+    struct seal_keyring *ring = alloc_bytes(sizeof(*ring));
 
     memset(ring, 0, sizeof(*ring));
     return ring;
@@ -325,7 +316,7 @@ static char *seal_read_small_file(const char *path, size_t max, size_t *len, cha
         snprintf(err, err_len, "%s: %s", path, strerror(errno));
         return NULL;
     }
-    buf = seal_alloc(max + 1);
+    buf = alloc_bytes(max + 1);
     n = fread(buf, 1, max + 1, f);
     if (ferror(f) || n > max) {
         snprintf(err, err_len, "%s: %s", path,

@@ -11,6 +11,8 @@
  */
 #include "insights-api/clients.h"
 
+#include "common/alloc.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,9 +252,7 @@ int clients_list(PGconn *conn, const char *client_id, struct clients_token_info 
     if (!res)
         return -1;
     rows = PQntuples(res);
-    items = calloc(rows ? (size_t)rows : 1, sizeof(*items));
-    if (!items)
-        abort();
+    items = alloc_zeroed(rows ? (size_t)rows : 1, sizeof(*items));
     for (int i = 0; i < rows; i++) {
         items[i].token_id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
         snprintf(items[i].client_id, sizeof(items[i].client_id), "%s", PQgetvalue(res, i, 1));

@@ -15,6 +15,8 @@
  * free list so any worker thread reuses warm keep-alive connections.
  */
 #include <ctype.h>
+
+#include "common/alloc.h"
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -80,9 +82,7 @@ static int add_url(struct extraction_client *c, const char *s, size_t len, char 
                  EXTRACTION_CLIENT_MAX_URLS);
         return -1;
     }
-    u = malloc(len + plen + 1);
-    if (!u)
-        abort();
+    u = alloc_bytes(len + plen + 1);
     memcpy(u, s, len);
     memcpy(u + len, EXTRACT_PATH, plen + 1);
     c->urls[c->url_count++] = u;
@@ -125,11 +125,9 @@ static void register_metrics(struct extraction_client *c, struct metrics *m)
 struct extraction_client *extraction_client_new(const struct extraction_client_config *cfg,
                                                 char *err, size_t err_len)
 {
-    struct extraction_client *c = calloc(1, sizeof(*c));
+    struct extraction_client *c = alloc_zeroed(1, sizeof(*c));
     long batch = cfg->batch_size ? cfg->batch_size : EXTRACTION_CLIENT_DEFAULT_BATCH;
 
-    if (!c)
-        abort();
     pthread_mutex_init(&c->pool_lock, NULL);
     if (batch < 1 || batch > EXTRACTION_CLIENT_MAX_BATCH) {
         snprintf(err, err_len, "SMS_EXTRACTOR_BATCH_SIZE %ld: expected 1..%d", batch,
@@ -354,15 +352,13 @@ static enum err send_batches(struct extraction_client *c, struct batch *bs, size
                              const struct raw_sms_list *msgs, struct user_data *u, json_t *records,
                              char *err, size_t err_len)
 {
-    struct http_client_request *reqs = calloc(nb, sizeof(*reqs));
-    struct http_client_response *resps = calloc(nb, sizeof(*resps));
+    struct http_client_request *reqs = alloc_zeroed(nb, sizeof(*reqs));
+    struct http_client_response *resps = alloc_zeroed(nb, sizeof(*resps));
     struct http_client *h = client_get(c);
     enum err result = ERR_DEPENDENCY_UNAVAILABLE;
     char why[300] = "";
     size_t k;
 
-    if (!reqs || !resps)
-        abort();
     if (!h) {
         snprintf(err, err_len, "sms-extraction: cannot set up an HTTP client");
         goto out;
@@ -425,9 +421,7 @@ enum err extraction_client_extract(struct extraction_client *c, const struct raw
     if (c->m_messages)
         metrics_counter_add(c->m_messages, msgs->count);
     nb = (msgs->count + c->batch_size - 1) / c->batch_size;
-    bs = calloc(nb, sizeof(*bs));
-    if (!bs)
-        abort();
+    bs = alloc_zeroed(nb, sizeof(*bs));
     plan_batches(c, bs, nb, msgs, request_id, u);
     for (size_t k = 0; k < nb; k++) {
         if (!bs[k].body) {

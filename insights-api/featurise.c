@@ -224,10 +224,6 @@ static size_t score_user(struct featurise *fz, const struct feature_vector *v,
         return 0;
     *out = alloc_zeroed(scores_outcomes_max(fz->d.scores), sizeof(**out));
     sc = scores_scratch_new(fz->d.scores);
-    if (!sc) {
-        log_error(request_id, "out of memory for scores");
-        abort();
-    }
     n = scores_evaluate(fz->d.scores, &r, sc, *out);
     scores_scratch_free(sc);
     count_scores(fz, *out, n, request_id);

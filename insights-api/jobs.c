@@ -8,6 +8,8 @@
  */
 #include "insights-api/jobs.h"
 
+#include "common/alloc.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,9 +141,7 @@ static void parse_job(const PGresult *res, struct jobs_job *job, bool *delivered
     job->partial = strcmp(PQgetvalue(res, 0, 10), "t") == 0;
     copy_field(job->error, sizeof(job->error), res, 0, 11);
     if (!PQgetisnull(res, 0, 12)) {
-        job->result = strdup(PQgetvalue(res, 0, 12));
-        if (!job->result)
-            abort();
+        job->result = alloc_strdup(PQgetvalue(res, 0, 12));
     }
     if (delivered)
         *delivered = strcmp(PQgetvalue(res, 0, 13), "t") == 0;

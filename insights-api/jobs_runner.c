@@ -13,6 +13,8 @@
  */
 #include "insights-api/jobs.h"
 
+#include "common/alloc.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -47,9 +49,7 @@ static const char *keep(struct jobs_runner *r, int i, const char *v)
 {
     if (!v)
         return NULL;
-    r->strs[i] = strdup(v);
-    if (!r->strs[i])
-        abort();
+    r->strs[i] = alloc_strdup(v);
     return r->strs[i];
 }
 
@@ -273,9 +273,7 @@ struct jobs_runner *jobs_runner_start(const struct jobs_runner_config *cfg, stru
         snprintf(err, err_len, "jobs runner: compute callback and owner id are required");
         return NULL;
     }
-    r = calloc(1, sizeof(*r));
-    if (!r)
-        abort();
+    r = alloc_zeroed(1, sizeof(*r));
     copy_config(r, cfg);
     pthread_mutex_init(&r->lock, NULL);
     pthread_condattr_init(&ca);

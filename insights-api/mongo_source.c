@@ -16,6 +16,8 @@
  * and error texts carry server and query status, never document values.
  */
 #include <bson/bson.h>
+
+#include "common/alloc.h"
 #include <math.h>
 #include <mongoc/mongoc.h>
 #include <pthread.h>
@@ -198,12 +200,10 @@ static void prewarm(struct mongo_source *ms, long n)
 struct mongo_source *mongo_source_new(const struct mongo_source_config *cfg, char *err,
                                       size_t err_len)
 {
-    struct mongo_source *ms = calloc(1, sizeof(*ms));
+    struct mongo_source *ms = alloc_zeroed(1, sizeof(*ms));
     bson_error_t berr;
     const char *db;
 
-    if (!ms)
-        abort();
     pthread_once(&init_once, init_driver);
     if (check_config(cfg, err, err_len) < 0 ||
         parse_sources(cfg->enabled_sources, &ms->enabled, err, err_len) < 0)

@@ -9,6 +9,8 @@
  */
 #include "insights-api/score.h"
 
+#include "common/alloc.h"
+
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -483,11 +485,9 @@ unsigned scores_bucket(const char *client_id, const char *user_id)
     unsigned char h[CRYPTO_SHA256_LEN];
     size_t cn = strlen(client_id), un = strlen(user_id);
     char stack[256];
-    char *key = cn + un + 2 <= sizeof(stack) ? stack : malloc(cn + un + 2);
+    char *key = cn + un + 2 <= sizeof(stack) ? stack : alloc_bytes(cn + un + 2);
     unsigned long long v = 0;
 
-    if (!key)
-        abort();
     memcpy(key, client_id, cn);
     key[cn] = ':';
     memcpy(key + cn + 1, user_id, un);
@@ -518,11 +518,9 @@ const char *scores_arm_for_bucket(const struct scores *s, size_t i, unsigned buc
 
 struct scores_scratch *scores_scratch_new(const struct scores *s)
 {
-    struct scores_scratch *sc = calloc(1, sizeof(*sc));
+    struct scores_scratch *sc = alloc_zeroed(1, sizeof(*sc));
     int width = 1;
 
-    if (!sc)
-        return NULL;
     for (int i = 0; i < s->n_models; i++) {
         size_t need = lgbm_contrib_scratch_size(s->models[i].lgbm);
 
@@ -531,13 +529,9 @@ struct scores_scratch *scores_scratch_new(const struct scores *s)
         if (need > sc->shap_len)
             sc->shap_len = need;
     }
-    sc->x = calloc((size_t)width, sizeof(double));
-    sc->contrib = calloc((size_t)width + 1, sizeof(double));
-    sc->shap = malloc(sc->shap_len ? sc->shap_len : 1);
-    if (!sc->x || !sc->contrib || !sc->shap) {
-        scores_scratch_free(sc);
-        return NULL;
-    }
+    sc->x = alloc_zeroed((size_t)width, sizeof(double));
+    sc->contrib = alloc_zeroed((size_t)width + 1, sizeof(double));
+    sc->shap = alloc_bytes(sc->shap_len);
     return sc;
 }
 

@@ -147,7 +147,7 @@ unsigned scores_bucket(const char *client_id, const char *user_id);
 /* The version returned for score i (0 <= i < scores_count) to this bucket. */
 const char *scores_arm_for_bucket(const struct scores *s, size_t i, unsigned bucket);
 
-/* Per-thread buffers for scores_evaluate (feature rows and TreeSHAP scratch). */
+/* Per-thread buffers for scores_evaluate (feature rows and TreeSHAP scratch); never NULL. */
 struct scores_scratch *scores_scratch_new(const struct scores *s);
 void scores_scratch_free(struct scores_scratch *sc);
 

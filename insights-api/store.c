@@ -23,6 +23,8 @@
  */
 #include "insights-api/store.h"
 
+#include "common/alloc.h"
+
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -260,9 +262,7 @@ static void set_payload(struct store *s, struct store_row *row, const char *json
     row->bytes = (long long)len;
     if (s->cfg.dump_mode != STORE_DUMP_FULL)
         return;
-    row->payload = strndup(json, len);
-    if (!row->payload)
-        abort();
+    row->payload = alloc_strndup(json, len);
     row->mem += len + 1;
 }
 
@@ -663,9 +663,7 @@ static char *dup_or_null(const char *v)
 
     if (!v)
         return NULL;
-    c = strdup(v);
-    if (!c)
-        abort();
+    c = alloc_strdup(v);
     return c;
 }
 
@@ -683,9 +681,7 @@ static void copy_config(struct store *s, const struct store_config *cfg)
     s->cfg.migrations_dir = s->migrations_dir = dup_or_null(cfg->migrations_dir);
     s->cfg.spool_path = s->spool_path = dup_or_null(cfg->spool_path);
     if (cfg->pepper_len) {
-        s->pepper = malloc(cfg->pepper_len);
-        if (!s->pepper)
-            abort();
+        s->pepper = alloc_bytes(cfg->pepper_len);
         memcpy(s->pepper, cfg->pepper, cfg->pepper_len);
     }
     s->cfg.pepper = s->pepper;
@@ -751,12 +747,10 @@ static void free_store(struct store *s)
 struct store *store_start(const struct store_config *cfg, struct metrics *metrics, char *err,
                           size_t err_len)
 {
-    struct store *s = calloc(1, sizeof(*s));
+    struct store *s = alloc_zeroed(1, sizeof(*s));
     pthread_condattr_t ca;
     int rc;
 
-    if (!s)
-        abort();
     copy_config(s, cfg);
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->wake, NULL);

@@ -14,6 +14,8 @@
  * already doing.
  */
 #include "common/file.h"
+
+#include "common/alloc.h"
 #include "insights-api/store.h"
 
 #include <dirent.h>
@@ -89,9 +91,7 @@ static int list_migrations(const char *dir, char **names, char *err, size_t err_
             closedir(d);
             return -1;
         }
-        names[n] = strdup(e->d_name);
-        if (!names[n])
-            abort();
+        names[n] = alloc_strdup(e->d_name);
         n++;
     }
     closedir(d);

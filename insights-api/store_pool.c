@@ -8,6 +8,8 @@
  */
 #include "insights-api/store.h"
 
+#include "common/alloc.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -33,23 +35,17 @@ static const char *keep(struct store_pool *p, int i, const char *v)
 {
     if (!v)
         return NULL;
-    p->strs[i] = strdup(v);
-    if (!p->strs[i])
-        abort();
+    p->strs[i] = alloc_strdup(v);
     return p->strs[i];
 }
 
 struct store_pool *store_pool_new(const struct pg_params *params, size_t size)
 {
-    struct store_pool *p = calloc(1, sizeof(*p));
+    struct store_pool *p = alloc_zeroed(1, sizeof(*p));
     pthread_condattr_t ca;
 
-    if (!p)
-        abort();
     p->size = size ? size : STORE_POOL_DEFAULT;
-    p->idle = calloc(p->size, sizeof(*p->idle));
-    if (!p->idle)
-        abort();
+    p->idle = alloc_zeroed(p->size, sizeof(*p->idle));
     p->params = *params;
     p->params.host = keep(p, 0, params->host);
     p->params.port = keep(p, 1, params->port);

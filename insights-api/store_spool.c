@@ -17,6 +17,8 @@
  */
 #include "insights-api/store_impl.h"
 
+#include "common/alloc.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -110,9 +112,9 @@ int store_spool_open(struct store_spool *sp, const char *path, size_t max_bytes,
         sp->fd = -1;
         return -1;
     }
-    sp->path = strdup(path);
-    if (asprintf(&sp->offset_path, "%s.offset", path) < 0 || !sp->path)
-        abort();
+    sp->path = alloc_strdup(path);
+    sp->offset_path = alloc_bytes(strlen(path) + sizeof(".offset"));
+    snprintf(sp->offset_path, strlen(path) + sizeof(".offset"), "%s.offset", path);
     sp->size = st.st_size;
     sp->max_bytes = max_bytes;
     sp->offset = read_offset(sp->offset_path);

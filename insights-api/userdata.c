@@ -9,6 +9,8 @@
  * be wiped and released right after extraction.
  */
 #include <math.h>
+
+#include "common/alloc.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,31 +36,9 @@ struct arena {
     size_t apps_cap; /* allocated entries of the user's apps array */
 };
 
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-
-    if (!p) {
-        fprintf(stderr, "userdata: out of memory allocating %zu bytes\n", n);
-        abort();
-    }
-    return p;
-}
-
-static void *xrealloc(void *old, size_t n)
-{
-    void *p = realloc(old, n ? n : 1);
-
-    if (!p) {
-        fprintf(stderr, "userdata: out of memory allocating %zu bytes\n", n);
-        abort();
-    }
-    return p;
-}
-
 static struct arena *arena_new(void)
 {
-    struct arena *a = xmalloc(sizeof(*a));
+    struct arena *a = alloc_bytes(sizeof(*a));
 
     memset(a, 0, sizeof(*a));
     a->next_size = ARENA_BLOCK_MIN;
@@ -97,7 +77,7 @@ static void *arena_alloc(struct arena *a, size_t n)
         a->next_size = size * 2;
     if (size < need)
         size = need;
-    b = xmalloc(sizeof(*b) + size);
+    b = alloc_bytes(sizeof(*b) + size);
     b->size = size;
     b->used = need;
     b->next = a->head;
@@ -175,7 +155,7 @@ static void *grow(void *items, size_t *cap, size_t count, size_t elem)
     if (count < *cap)
         return items;
     ncap = *cap ? *cap * 2 : 64;
-    items = xrealloc(items, ncap * elem);
+    items = alloc_resize(items, ncap * elem);
     *cap = ncap;
     return items;
 }
@@ -287,7 +267,7 @@ void user_data_sort_sms(struct user_data *u)
 
     if (u->sms_count < 2)
         return;
-    tmp = xmalloc(u->sms_count * sizeof(*tmp));
+    tmp = alloc_bytes(u->sms_count * sizeof(*tmp));
     sms_merge_sort(u->sms, tmp, u->sms_count);
     free(tmp);
 }

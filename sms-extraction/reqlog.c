@@ -14,6 +14,8 @@
  */
 #include "sms-extraction/reqlog.h"
 
+#include "common/alloc.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -338,13 +340,8 @@ struct reqlog *reqlog_start(const struct smsx_config *cfg, struct metrics *metri
     *enabled = cfg->db_host && *cfg->db_host;
     if (!*enabled)
         return NULL;
-    s = calloc(1, sizeof(*s));
-    if (s)
-        s->ring = calloc((size_t)cfg->db_queue_max, sizeof(*s->ring));
-    if (!s || !s->ring) {
-        fputs("fatal: out of memory for the request log queue\n", stderr);
-        abort();
-    }
+    s = alloc_zeroed(1, sizeof(*s));
+    s->ring = alloc_zeroed((size_t)cfg->db_queue_max, sizeof(*s->ring));
     s->cfg = cfg;
     s->cap = (size_t)cfg->db_queue_max;
     s->metrics = metrics;

@@ -14,6 +14,8 @@
  */
 #include "sms-extraction/request.h"
 
+#include "common/alloc.h"
+
 #include "common/ist_date.h"
 #include "common/validation.h"
 #include "sms-extraction/request_scan.h"
@@ -24,17 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-
-static void *xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n);
-
-    if (!q) {
-        fputs("fatal: out of memory in request parser\n", stderr);
-        abort();
-    }
-    return q;
-}
 
 void request_init(struct request *req)
 {
@@ -332,7 +323,7 @@ static void check_sms_list(struct validation *e, struct request *req, json_t *ro
         return;
     }
     if (n > req->sms_cap) {
-        req->sms = xrealloc(req->sms, n * sizeof(*req->sms));
+        req->sms = alloc_resize(req->sms, n * sizeof(*req->sms));
         req->sms_cap = n;
     }
     for (size_t i = 0; i < n && !validation_full(e); i++)

@@ -9,6 +9,8 @@
  */
 #include "sms-extraction/routes.h"
 
+#include "common/alloc.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,13 +44,9 @@ void smsx_routes_init(struct smsx_routes *ctx)
 void *smsx_routes_thread_init(int worker, void *arg)
 {
     struct smsx_routes *ctx = arg;
-    struct routes_worker *w = calloc(1, sizeof(*w));
+    struct routes_worker *w = alloc_zeroed(1, sizeof(*w));
 
     (void)worker;
-    if (!w) {
-        fputs("fatal: out of memory for a worker\n", stderr);
-        abort();
-    }
     request_init(&w->req);
     json_writer_init(&w->out, (size_t)ctx->cfg->max_sms_count * ROUTES_RECORD_MAX_BYTES + 65536);
     return w;

@@ -17,6 +17,8 @@
  * $MONGO_URI, NAME to sync_db. SMS bodies are never printed.
  */
 #include <bson/bson.h>
+
+#include "common/alloc.h"
 #include <getopt.h>
 #include <jansson.h>
 #include <mongoc/mongoc.h>
@@ -215,10 +217,8 @@ static int cmp_sms_date(const void *a, const void *b)
 static size_t *sms_order(const json_t *sms)
 {
     size_t n = json_array_size(sms);
-    size_t *idx = calloc(n ? n : 1, sizeof *idx);
+    size_t *idx = alloc_zeroed(n ? n : 1, sizeof *idx);
 
-    if (!idx)
-        abort();
     for (size_t i = 0; i < n; i++)
         idx[i] = i;
     sort_base = sms;
@@ -487,13 +487,9 @@ static void strset_add(struct strset *s, const char *str)
 {
     if (s->n == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 256;
-        s->v = realloc(s->v, s->cap * sizeof *s->v);
-        if (!s->v)
-            abort();
+        s->v = alloc_resize(s->v, s->cap * sizeof *s->v);
     }
-    s->v[s->n] = strdup(str);
-    if (!s->v[s->n])
-        abort();
+    s->v[s->n] = alloc_strdup(str);
     s->n++;
 }
 

@@ -16,6 +16,8 @@
  * docs/rules.md) with how many bodies, and exits 1 when there is any.
  */
 #include <errno.h>
+
+#include "common/alloc.h"
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -213,9 +215,7 @@ int main(int argc, char **argv)
         extract_rules_free(rules);
         return rc;
     }
-    struct batch *b = calloc(1, sizeof(*b));
-    if (!b)
-        abort();
+    struct batch *b = alloc_zeroed(1, sizeof(*b));
     json_writer_init(&w, 0);
     while ((n = getline(&line, &cap, stdin)) > 0) {
         lineno++;

@@ -15,10 +15,9 @@
 
 static void test_sender_headers_by_the_extractors_rule(void **state)
 {
-    static const char artifact[] =
-        "{\"format\": 1, \"version\": \"t1\", \"lender_types\": [],"
-        " \"senders\": [{\"entity\": \"new bank\", \"type\": \"bank\","
-        " \"headers\": [\"VM-NEWBANK-S\", \"oldbank\", \"AD-NBFCX\"]}]}";
+    static const char artifact[] = "{\"format\": 1, \"version\": \"t1\", \"lender_types\": [],"
+                                   " \"senders\": [{\"entity\": \"new bank\", \"type\": \"bank\","
+                                   " \"headers\": [\"VM-NEWBANK-S\", \"oldbank\", \"AD-NBFCX\"]}]}";
     struct maps *m = maps_new();
     char err[256];
     (void)state;
