@@ -73,40 +73,6 @@ bool smsx_routes_ready(void *arg)
     return rules_ready(ctx->rules);
 }
 
-static void log_row(struct smsx_routes *ctx, struct http_request *hreq, const struct request *req,
-                    long extracted, int status)
-{
-    struct reqlog_entry e = {
-        .request_id = req->request_id[0] ? req->request_id : http_request_id(hreq),
-        .client_id = req->client_id,
-        .user_id = req->user_id,
-        .sms_count = (long)req->sms_count,
-        .extracted_count = extracted,
-        .status = status,
-        .latency_ms = http_request_elapsed(hreq) * 1000.0,
-    };
-
-    reqlog_log(ctx->reqlog, &e);
-}
-
-static void reply_validation(struct smsx_routes *ctx, struct http_request *hreq,
-                             struct routes_worker *w, json_t *detail)
-{
-    json_t *first = json_array_get(detail, 0);
-    json_t *body = json_pack("{s:o}", "detail", detail);
-    char *text = json_dumps(body, JSON_COMPACT);
-
-    metrics_counter_add_label(ctx->rejected, json_string_value(json_object_get(first, "type")), 1);
-    http_request_log_int(hreq, "errors", (long long)json_array_size(detail));
-    json_decref(body);
-    log_row(ctx, hreq, &w->req, 0, 422);
-    if (!text) {
-        http_reply_error(hreq, ERR_INTERNAL, NULL);
-        return;
-    }
-    http_reply_json_owned(hreq, 422, text, strlen(text));
-}
-
 /*
  * Extract every message, EXTRACT_BATCH at a time, and write the reply into
  * w->out; returns the is_extracted count.
@@ -134,41 +100,85 @@ static long extract_all(const struct extract_rules *rules, struct routes_worker 
     return extracted;
 }
 
+void smsx_routes_serve(struct smsx_routes *ctx, void *thread_data, struct smsx_call *c)
+{
+    struct routes_worker *w = thread_data;
+    const struct extract_rules *rules;
+    json_t *detail = NULL;
+
+    c->status = 200;
+    c->error = ERR_OK;
+    c->sms = c->extracted = c->errors = 0;
+    c->detail = NULL;
+    c->req = &w->req;
+    /* a non-JSON Content-Type never gets here: the server answers 415 (json_bodies) */
+    if (!(rules = rules_view_refresh(ctx->rules, &w->view))) {
+        c->error = ERR_NOT_READY;
+    } else if (request_parse(&w->req, c->body, c->len, (size_t)ctx->cfg->max_sms_count,
+                             c->request_id, &detail) < 0) {
+        metrics_counter_add_label(
+            ctx->rejected, json_string_value(json_object_get(json_array_get(detail, 0), "type")),
+            1);
+        c->errors = (long)json_array_size(detail);
+        c->detail = json_dumps(detail, JSON_COMPACT);
+        json_decref(detail);
+        c->error = ERR_VALIDATION;
+    } else {
+        c->extracted = extract_all(rules, w);
+        c->sms = (long)w->req.sms_count;
+        metrics_counter_add(ctx->messages, w->req.sms_count);
+        metrics_counter_add(ctx->extracted, (unsigned long long)c->extracted);
+        if (!json_writer_ok(&w->out))
+            c->error = ERR_INTERNAL;
+        else
+            c->reply = json_writer_data(&w->out, &c->reply_len);
+    }
+    if (c->error != ERR_OK)
+        c->status = err_http_status(c->error);
+}
+
+void smsx_call_done(struct smsx_call *c)
+{
+    free(c->detail);
+    c->detail = NULL;
+}
+
+static void log_row(struct smsx_routes *ctx, struct http_request *hreq, const struct smsx_call *c)
+{
+    const struct request *req = c->req;
+    struct reqlog_entry e = {
+        .request_id = req->request_id[0] ? req->request_id : http_request_id(hreq),
+        .client_id = req->client_id,
+        .user_id = req->user_id,
+        .sms_count = (long)req->sms_count,
+        .extracted_count = c->extracted,
+        .status = c->status,
+        .latency_ms = http_request_elapsed(hreq) * 1000.0,
+    };
+
+    reqlog_log(ctx->reqlog, &e);
+}
+
 static void handle_extract(struct http_request *hreq, void *arg)
 {
     struct smsx_routes *ctx = arg;
-    struct routes_worker *w = http_request_thread_data(hreq);
-    const struct extract_rules *rules;
-    json_t *detail = NULL;
-    const char *body, *data;
-    size_t len;
-    long extracted;
+    struct smsx_call c = {.request_id = http_request_id(hreq)};
 
-    /* a non-JSON Content-Type never gets here: the server answers 415 (json_bodies) */
-    rules = rules_view_refresh(ctx->rules, &w->view);
-    if (!rules) {
-        http_reply_error(hreq, ERR_NOT_READY, NULL);
-        return;
+    c.body = http_request_body(hreq, &c.len);
+    smsx_routes_serve(ctx, http_request_thread_data(hreq), &c);
+    if (c.error == ERR_VALIDATION)
+        http_request_log_int(hreq, "errors", c.errors);
+    if (c.error == ERR_OK || c.error == ERR_INTERNAL) {
+        http_request_log_int(hreq, "sms", c.sms);
+        http_request_log_int(hreq, "extracted", c.extracted);
     }
-    body = http_request_body(hreq, &len);
-    if (request_parse(&w->req, body, len, (size_t)ctx->cfg->max_sms_count, http_request_id(hreq),
-                      &detail) < 0) {
-        reply_validation(ctx, hreq, w, detail);
-        return;
-    }
-    extracted = extract_all(rules, w);
-    metrics_counter_add(ctx->messages, w->req.sms_count);
-    metrics_counter_add(ctx->extracted, (unsigned long long)extracted);
-    http_request_log_int(hreq, "sms", (long long)w->req.sms_count);
-    http_request_log_int(hreq, "extracted", extracted);
-    if (!json_writer_ok(&w->out)) {
-        log_row(ctx, hreq, &w->req, extracted, 500);
-        http_reply_error(hreq, ERR_INTERNAL, NULL);
-        return;
-    }
-    log_row(ctx, hreq, &w->req, extracted, 200); /* before the reply frees hreq */
-    data = json_writer_data(&w->out, &len);
-    http_reply_json(hreq, 200, data, len);
+    if (c.error != ERR_NOT_READY)
+        log_row(ctx, hreq, &c); /* before the reply frees hreq */
+    if (c.error == ERR_OK)
+        http_reply_json(hreq, 200, c.reply, c.reply_len);
+    else
+        http_reply_error(hreq, c.error, c.detail);
+    smsx_call_done(&c);
 }
 
 size_t smsx_routes_table(struct smsx_routes *ctx, struct http_route *out)

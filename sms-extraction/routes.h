@@ -10,11 +10,13 @@
 
 #include <stddef.h>
 
+#include "common/err.h"
 #include "common/http_server.h"
 #include "common/metrics.h"
 #include "sms-extraction/config.h"
 #include "sms-extraction/rules.h"
 #include "sms-extraction/reqlog.h"
+#include "sms-extraction/request.h"
 
 struct smsx_routes {
     const struct smsx_config *cfg;
@@ -39,5 +41,31 @@ void smsx_routes_thread_done(int worker, void *thread_data, void *arg);
 
 /* http_server_config.ready (arg = the ctx): rules loaded. */
 bool smsx_routes_ready(void *arg);
+
+/*
+ * One POST /api/extract without HTTP: the handler copies the request in,
+ * serves it and sends what comes out; tests call smsx_routes_serve with a
+ * worker from smsx_routes_thread_init and no socket.
+ */
+struct smsx_call {
+    /* in */
+    const char *body;
+    size_t len;
+    const char *request_id; /* used when the body names none */
+    /* out */
+    int status;
+    enum err error;    /* ERR_OK: reply holds the records */
+    char *detail;      /* ERR_VALIDATION: the detail items (JSON array text) */
+    const char *reply; /* the worker's buffer, valid until its next call */
+    size_t reply_len;
+    long sms, extracted;       /* messages, of which is_extracted */
+    long errors;               /* detail items */
+    const struct request *req; /* the parsed request (the worker's) */
+};
+
+void smsx_routes_serve(struct smsx_routes *ctx, void *thread_data, struct smsx_call *c);
+
+/* Frees what a call owns (its detail). */
+void smsx_call_done(struct smsx_call *c);
 
 #endif
