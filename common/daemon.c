@@ -116,20 +116,22 @@ int daemon_check_service(const struct daemon_service_config *s, long http_port, 
 
 int daemon_run(const struct daemon_spec *d)
 {
+    const struct daemon_service_config *service;
+    struct http_server *server;
     char err[1024];
     int rc = 1;
 
     tune_malloc();
-    if (d->load_config(d->arg, err, sizeof(err)) < 0) {
+    if (!(service = d->load_config(d->arg, err, sizeof(err)))) {
         log_error(NULL, "invalid configuration", LOG_STR("error", err));
         goto out;
     }
-    log_set_level((enum log_level)d->service->log_level);
-    if (d->start(d->arg, err, sizeof(err)) < 0) {
+    log_set_level((enum log_level)service->log_level);
+    if (!(server = d->start(d->arg, err, sizeof(err)))) {
         log_error(NULL, "start-up failed", LOG_STR("error", err));
         goto out;
     }
-    if (http_server_run(*d->server, err, sizeof(err)) < 0) {
+    if (http_server_run(server, err, sizeof(err)) < 0) {
         log_error(NULL, "server failed", LOG_STR("error", err));
         goto out;
     }

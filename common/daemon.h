@@ -58,12 +58,11 @@ struct daemon_spec {
     struct daemon_flags flags; /* the shared flags: name, version, tables, port */
     void (*usage)(FILE *out);
     int (*own_flag)(const char *arg); /* a flag of this daemon's, or -1; may be NULL */
-    /* Read the daemon's configuration (its table and its cross-checks); -1 with err set. */
-    int (*load_config)(void *arg, char *err, size_t err_len);
-    const struct daemon_service_config *service; /* inside that configuration */
-    /* Start the subsystems in order; -1 with err set (stop still runs). */
-    int (*start)(void *arg, char *err, size_t err_len);
-    struct http_server *const *server; /* where start() leaves the server it made */
+    /* Read the daemon's configuration (its table and its cross-checks): its service
+     * settings, or NULL with err set. */
+    const struct daemon_service_config *(*load_config)(void *arg, char *err, size_t err_len);
+    /* Start the subsystems in order: the server to run, or NULL with err set (stop still runs). */
+    struct http_server *(*start)(void *arg, char *err, size_t err_len);
     /* Stop everything in reverse; accepts whatever start() left NULL. Frees the config. */
     void (*stop)(void *arg);
     void *arg;

@@ -375,7 +375,7 @@ static void log_up(struct daemon *d)
  * front (rate limiter, endpoints, the work pool's threads); the job runner
  * (it computes through featurise); the server last, which binds the ports.
  */
-static int start(void *arg, char *err, size_t err_len)
+static struct http_server *start(void *arg, char *err, size_t err_len)
 {
     struct daemon *d = arg;
 
@@ -385,9 +385,9 @@ static int start(void *arg, char *err, size_t err_len)
         start_sources(d, err, err_len) < 0 || start_database(d, err, err_len) < 0 ||
         start_auth(d, err, err_len) < 0 || start_front(d, err, err_len) < 0 ||
         start_runner(d, err, err_len) < 0 || start_server(d, err, err_len) < 0)
-        return -1;
+        return NULL;
     log_up(d);
-    return 0;
+    return d->server;
 }
 
 /* Reverse order of start(); each step accepts what start() left NULL. */
@@ -412,11 +412,11 @@ static void stop(void *arg)
     ins_config_free(&d->cfg);
 }
 
-static int load_config(void *arg, char *err, size_t err_len)
+static const struct daemon_service_config *load_config(void *arg, char *err, size_t err_len)
 {
     struct daemon *d = arg;
 
-    return ins_config_load(&d->cfg, err, err_len);
+    return ins_config_load(&d->cfg, err, err_len) < 0 ? NULL : &d->cfg.service;
 }
 
 static int features_docs(void)
@@ -454,9 +454,7 @@ int main(int argc, char **argv)
         .usage = cli_usage,
         .own_flag = own_flag,
         .load_config = load_config,
-        .service = &d.cfg.service,
         .start = start,
-        .server = &d.server,
         .stop = stop,
         .arg = &d,
     };

@@ -85,23 +85,16 @@ compare_extraction() {
 
 # ---- 2. insights-api --------------------------------------------------------------------
 
-M=insights-api/models # the demo models, so that the scores are compared too
-MODELS=(PAYDAY_SCORE_LGB_MODEL_V2_PATH="$M"/demo_payday_v2.txt
-    PREDICTORS_PAYDAY_SCORE_LGB_MODEL_V2_PATH="$M"/demo_payday_v2.predictors.json
-    PAYDAY_SCORE_LGB_MODEL_V3_PATH="$M"/demo_payday_v3.txt
-    PREDICTORS_PAYDAY_SCORE_LGB_MODEL_V3_PATH="$M"/demo_payday_v3.predictors.json
-    EMI_LGB_MODEL_V2_PATH="$M"/demo_emi_v2.txt
-    PREDICTORS_EMI_LGB_MODEL_V2_PATH="$M"/demo_emi_v2.predictors.json
-    SCORE_ARMS="credeau_payday_score=v2:50,v3:50")
 
-# start_stack BUILD_DIR: its sms-extraction and insights-api; sets STACK_URL (insights').
+# start_stack BUILD_DIR: its sms-extraction and insights-api (with the demo models, so the
+# scores are compared too); sets STACK_URL (insights').
 start_stack() {
     local dir=$1 mongo=()
     [ -n "${MONGO_URI:-}" ] && read -ra mongo <<<"$(mongo_env)"
     start_daemon smsx "$dir/sms-extraction" LOG_LEVEL=warn || return 1
     start_daemon insights "$dir/insights-api" LOG_LEVEL=warn \
         SMS_EXTRACTOR_SERVICE_URL="$D_URL" SPOOL_PATH="$T_TMP/spool.$T_DAEMON_SEQ" \
-        DEMO_CLIENTS="$INS_CLIENT:demo-token" RATE_LIMIT_PER_MINUTE=0 "${MODELS[@]}" \
+        DEMO_CLIENTS="$INS_CLIENT:demo-token" RATE_LIMIT_PER_MINUTE=0 "${DEMO_MODELS[@]}" \
         "${mongo[@]}" || return 1
     STACK_URL=$D_URL
 }

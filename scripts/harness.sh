@@ -217,6 +217,17 @@ LUA
 
 INS_CLIENT=${INS_CLIENT:-demo_client}
 
+# The demo models (insights-api/models: trained on synthetic users, NOT credit models), as
+# the environment of an insights-api that should return scores: "${DEMO_MODELS[@]}".
+DM=insights-api/models
+DEMO_MODELS=(PAYDAY_SCORE_LGB_MODEL_V2_PATH="$DM"/demo_payday_v2.txt
+    PREDICTORS_PAYDAY_SCORE_LGB_MODEL_V2_PATH="$DM"/demo_payday_v2.predictors.json
+    PAYDAY_SCORE_LGB_MODEL_V3_PATH="$DM"/demo_payday_v3.txt
+    PREDICTORS_PAYDAY_SCORE_LGB_MODEL_V3_PATH="$DM"/demo_payday_v3.predictors.json
+    EMI_LGB_MODEL_V2_PATH="$DM"/demo_emi_v2.txt
+    PREDICTORS_EMI_LGB_MODEL_V2_PATH="$DM"/demo_emi_v2.predictors.json
+    SCORE_ARMS="credeau_payday_score=v2:50,v3:50")
+
 # start_smsx_bg: sms-extraction on free ports; sets SMSX_URL SMSX_PID.
 start_smsx_bg() {
     start_smsx LOG_LEVEL=info "$@" || return 1

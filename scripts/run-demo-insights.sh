@@ -21,16 +21,8 @@ start_smsx_bg || {
     tail -n 20 "$D_LOG"
     exit 1
 }
-M=insights-api/models # demo models: trained on synthetic users, NOT credit models
-MODELS=(PAYDAY_SCORE_LGB_MODEL_V2_PATH="$M"/demo_payday_v2.txt
-    PREDICTORS_PAYDAY_SCORE_LGB_MODEL_V2_PATH="$M"/demo_payday_v2.predictors.json
-    PAYDAY_SCORE_LGB_MODEL_V3_PATH="$M"/demo_payday_v3.txt
-    PREDICTORS_PAYDAY_SCORE_LGB_MODEL_V3_PATH="$M"/demo_payday_v3.predictors.json
-    EMI_LGB_MODEL_V2_PATH="$M"/demo_emi_v2.txt
-    PREDICTORS_EMI_LGB_MODEL_V2_PATH="$M"/demo_emi_v2.predictors.json
-    SCORE_ARMS="credeau_payday_score=v2:50,v3:50")
-echo "demo: starting $BUILD/insights-api (artifacts: insights-api/artifacts/, demo models: $M/, no database, no MongoDB)"
-start_insights LOG_LEVEL=info DEMO_CLIENTS="$CLIENT:$TOKEN" "${MODELS[@]}" || {
+echo "demo: starting $BUILD/insights-api (artifacts: insights-api/artifacts/, demo models: $DM/, no database, no MongoDB)"
+start_insights LOG_LEVEL=info DEMO_CLIENTS="$CLIENT:$TOKEN" "${DEMO_MODELS[@]}" || {
     echo "demo: insights-api did not start (exit ${D_EXIT:-?}); its log:"
     tail -n 20 "$D_LOG"
     stop_daemon "$SMSX_PID"

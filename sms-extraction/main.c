@@ -99,7 +99,7 @@ static void log_up(struct daemon *d, bool db_enabled)
  * to start), then the request log (its thread may take its time to reach
  * the database), then the routes and the server, which binds the ports.
  */
-static int start(void *arg, char *err, size_t err_len)
+static struct http_server *start(void *arg, char *err, size_t err_len)
 {
     struct daemon *d = arg;
     bool db_enabled = false;
@@ -107,17 +107,17 @@ static int start(void *arg, char *err, size_t err_len)
     d->metrics = metrics_new("smsx_");
     d->rules = rules_new(&d->cfg, d->metrics, err, err_len);
     if (!d->rules || rules_reload(d->rules, err, err_len) < 0)
-        return -1;
+        return NULL;
     d->reqlog = reqlog_start(&d->cfg, d->metrics, &db_enabled, err, err_len);
     if (db_enabled && !d->reqlog)
-        return -1;
+        return NULL;
     d->routes = (struct smsx_routes){
         .cfg = &d->cfg, .rules = d->rules, .reqlog = d->reqlog, .metrics = d->metrics};
     smsx_routes_init(&d->routes);
     if (start_server(d, err, err_len) < 0)
-        return -1;
+        return NULL;
     log_up(d, db_enabled);
-    return 0;
+    return d->server;
 }
 
 /* Reverse order of start(); each step accepts what start() left NULL. */
@@ -132,11 +132,11 @@ static void stop(void *arg)
     smsx_config_free(&d->cfg);
 }
 
-static int load_config(void *arg, char *err, size_t err_len)
+static const struct daemon_service_config *load_config(void *arg, char *err, size_t err_len)
 {
     struct daemon *d = arg;
 
-    return smsx_config_load(&d->cfg, err, err_len);
+    return smsx_config_load(&d->cfg, err, err_len) < 0 ? NULL : &d->cfg.service;
 }
 
 int main(int argc, char **argv)
@@ -153,9 +153,7 @@ int main(int argc, char **argv)
                   .default_http_port = 8082},
         .usage = usage,
         .load_config = load_config,
-        .service = &d.cfg.service,
         .start = start,
-        .server = &d.server,
         .stop = stop,
         .arg = &d,
     };
