@@ -9,10 +9,12 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "common/log.h"
+#include "insights-api/features.h"
 #include "insights-api/inline_source.h"
 #include "insights-api/userdata_build.h"
 
@@ -216,52 +218,66 @@ void admission_check_as_of(struct validation *v, const json_t *root, struct api_
     ask->as_of_given = true;
 }
 
-json_t *admission_body(const struct api *api, struct api_call *call, struct api_ask *ask)
+json_t *admission_parse(const struct api_call *call, struct api_ask *ask, struct validation *v)
 {
-    const struct api_endpoint *e = call->endpoint;
-    struct validation v;
     json_error_t jerr;
     json_t *root = validation_load_body(call->body, call->body_len, &jerr);
-    char *items;
 
     memset(ask, 0, sizeof(*ask));
     ask->now = call->requested_at;
-    validation_init(&v, ADMISSION_MAX_ERRORS);
     if (!root) {
-        validation_add_json_invalid(&v, &jerr);
-    } else if (!json_is_object(root)) {
-        validation_add(&v, "model_attributes_type", validation_loc(NULL, -1, NULL),
+        validation_add_json_invalid(v, &jerr);
+        return NULL;
+    }
+    ask->root = root;
+    if (!json_is_object(root)) {
+        validation_add(v, "model_attributes_type", validation_loc(NULL, -1, NULL),
                        "Input should be a valid dictionary or object to extract fields from",
                        json_is_string(root) ? validation_redacted() : echo_scalar(root), NULL);
-    } else {
-        ask->user_id = check_string(&v, root, "user_id", USER_DATA_USER_ID_MAX);
-        ask->client_id = check_string(&v, root, "client_id", AUTH_ID_MAX);
-        if (e->validate)
-            e->validate(api, root, ask, &v);
-    }
-    if (json_array_size(v.list) == 0) {
-        json_decref(v.list);
-        ask->root = root;
         return root;
     }
-    items = json_dumps(v.list, JSON_COMPACT);
+    ask->user_id = check_string(v, root, "user_id", USER_DATA_USER_ID_MAX);
+    ask->client_id = check_string(v, root, "client_id", AUTH_ID_MAX);
+    return root;
+}
+
+bool admission_refused(struct api_call *call, struct validation *v)
+{
+    char *items;
+
+    if (json_array_size(v->list) == 0) {
+        json_decref(v->list);
+        v->list = NULL;
+        return false;
+    }
+    items = json_dumps(v->list, JSON_COMPACT);
     api_reply_error(call, ERR_VALIDATION, items ? items : "[]");
     free(items);
-    json_decref(v.list);
-    json_decref(root);
-    memset(ask, 0, sizeof(*ask));
-    return NULL;
+    json_decref(v->list);
+    v->list = NULL;
+    return true;
 }
 
 /* ------------------------------------------------------------ credentials */
 
-int admission_credentials(struct api *api, struct api_call *call, const struct api_ask *ask)
+void admission_init(struct admission *a, struct auth *auth, struct store *store,
+                    struct metrics *metrics)
+{
+    a->auth = auth;
+    a->store = store;
+    a->checks =
+        metrics_counter_new(metrics, "auth_checks_total",
+                            "credential checks by result (ok, denied, unavailable)", "result");
+}
+
+int admission_credentials(const struct admission *a, struct api_call *call,
+                          const struct api_ask *ask)
 {
     char why[256] = "";
     enum auth_result r =
-        auth_check(api->d.auth, call->hdr_client, call->hdr_token, wall_now(), why, sizeof(why));
+        auth_check(a->auth, call->hdr_client, call->hdr_token, wall_now(), why, sizeof(why));
 
-    metrics_counter_add_label(api->auth,
+    metrics_counter_add_label(a->checks,
                               r == AUTH_OK       ? "ok"
                               : r == AUTH_DENIED ? "denied"
                                                  : "unavailable",
@@ -278,8 +294,8 @@ int admission_credentials(struct api *api, struct api_call *call, const struct a
     }
     if (r != AUTH_OK) {
         log_info(call->request_id, "credentials refused", LOG_STR("reason", why),
-                 LOG_STR("api", call->endpoint->name));
-        store_unauthorized(api->d.store, call->hdr_client, call->request_id, call->hdr_token);
+                 LOG_STR("api", call->api_name));
+        store_unauthorized(a->store, call->hdr_client, call->request_id, call->hdr_token);
         api_reply_error(call, ERR_UNAUTHORIZED, NULL);
         return -1;
     }

@@ -14,11 +14,15 @@
 #define INSIGHTS_ADMISSION_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "common/err.h"
+#include "common/metrics.h"
 #include "common/validation.h"
-#include "insights-api/api.h"
+#include "insights-api/api_call.h"
+#include "insights-api/auth.h"
 #include "insights-api/ratelimit.h"
+#include "insights-api/store.h"
 
 #define ADMISSION_MAX_ERRORS 100 /* detail items collected before validation stops */
 
@@ -31,17 +35,33 @@ enum err admission_address(struct ratelimit *rl, const char *peer, const char *x
                            int *retry_after_s);
 
 /*
- * Parse and validate the body of call for its endpoint. Returns the tree
- * (ask->root, the caller decrefs) with *ask filled, or NULL with the 422
- * reply set on call.
+ * Parse the body of call and check what every endpoint asks (a JSON object,
+ * user_id, client_id) into v (from validation_init) and *ask; the caller
+ * then adds the endpoint's own checks. Returns the tree (also ask->root; the
+ * caller decrefs), or NULL when it is not an object (v says why).
  */
-json_t *admission_body(const struct api *api, struct api_call *call, struct api_ask *ask);
+json_t *admission_parse(const struct api_call *call, struct api_ask *ask, struct validation *v);
+
+/* When v holds items: the 422 reply set on call, v's list freed, true. Else false. */
+bool admission_refused(struct api_call *call, struct validation *v);
+
+/* What checking credentials works with; borrowed. */
+struct admission {
+    struct auth *auth;
+    struct store *store;            /* unauthorized_requests rows; may be NULL */
+    struct metrics_counter *checks; /* credential checks by result */
+};
+
+/* Registers the checks counter in metrics. */
+void admission_init(struct admission *a, struct auth *auth, struct store *store,
+                    struct metrics *metrics);
 
 /*
  * Credentials and the header/body client match. Returns 0, or -1 with the
  * reply (401, or 503 when they cannot be checked) set on call.
  */
-int admission_credentials(struct api *api, struct api_call *call, const struct api_ask *ask);
+int admission_credentials(const struct admission *a, struct api_call *call,
+                          const struct api_ask *ask);
 
 /* ---- checks for the endpoints' validate functions ---- */
 

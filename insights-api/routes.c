@@ -80,7 +80,7 @@ static void handle(struct http_request *req, const struct api_endpoint *e,
         return;
     }
     body = http_request_body(req, &len);
-    call = api_call_new(e, http_request_id(req), body, len, http_request_header(req, "x-client-id"),
+    call = api_call_for(e, http_request_id(req), body, len, http_request_header(req, "x-client-id"),
                         http_request_header(req, "x-auth-token"));
     call->req = req;
     if (work_pool_submit(ctx->pool, &call->item, http_request_base(req)) < 0) {

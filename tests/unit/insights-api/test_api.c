@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Every insights-api endpoint driven in process, with a call built by hand
- * (api_call_new: body, credential headers, request id) and no HTTP socket
+ * (api_call_for: body, credential headers, request id) and no HTTP socket
  * between the test and the API, as h2o tests its handlers. The endpoints'
  * dependencies are real: the shipped catalogue and maps, the DEMO_CLIENTS
  * credentials, a real sms-extraction (its routes and rules on an in-process
@@ -241,7 +241,7 @@ static struct api_call *serve_on(struct api *api, const char *name, const char *
     struct api_call *c;
 
     assert_non_null(e);
-    c = api_call_new(e, "req-1", body, strlen(body), client, token);
+    c = api_call_for(e, "req-1", body, strlen(body), client, token);
     api_serve(api, c);
     assert_non_null(c->reply);
     return c;
@@ -408,7 +408,7 @@ static void test_credentials(void **state)
 static void test_a_call_queued_too_long_is_refused(void **state)
 {
     const struct api_endpoint *e = api_endpoint_find("generate_features");
-    struct api_call *c = api_call_new(e, "req-1", "{}", 2, CLIENT, TOKEN);
+    struct api_call *c = api_call_for(e, "req-1", "{}", 2, CLIENT, TOKEN);
     (void)state;
 
     c->t_in.tv_sec -= T.cfg.pipeline_timeout_ms / 1000 + 1;
