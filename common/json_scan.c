@@ -274,61 +274,82 @@ static bool digit(const unsigned char *q, const unsigned char *end)
     return q < end && *q >= '0' && *q <= '9';
 }
 
+/* The digits at q; false when there is none. */
+static bool digits(const unsigned char **q, const unsigned char *end)
+{
+    if (!digit(*q, end))
+        return false;
+    while (digit(*q, end))
+        (*q)++;
+    return true;
+}
+
+/* The integer part at *q ("0" or no leading zero): its value, and whether it has more
+ * than 18 digits. */
+static bool integer_part(const unsigned char **q, const unsigned char *end, unsigned long long *v,
+                         bool *big)
+{
+    int n = 0;
+
+    *v = 0;
+    *big = false;
+    if (!digit(*q, end))
+        return false;
+    if (**q == '0') {
+        (*q)++;
+        return true;
+    }
+    for (; digit(*q, end); (*q)++) {
+        if (++n > 18)
+            *big = true;
+        else
+            *v = *v * 10 + (unsigned)(**q - '0');
+    }
+    return true;
+}
+
+/* strtod of the token s->p..q, which the grammar above has checked. */
+static bool token_value(const struct json_scan *s, const unsigned char *q, double *value)
+{
+    char token[NUMBER_TOKEN_MAX + 1];
+    size_t tlen = (size_t)(q - s->p);
+
+    if (tlen > NUMBER_TOKEN_MAX)
+        return false;
+    memcpy(token, s->p, tlen);
+    token[tlen] = '\0';
+    *value = strtod(token, NULL);
+    return isfinite(*value);
+}
+
 bool json_scan_number(struct json_scan *s, bool want_value, struct json_scan_num *n)
 {
     const unsigned char *q = s->p;
-    unsigned long long v = 0;
-    bool neg = false, frac = false, big = false, exp = false;
-    int digits = 0;
+    bool neg = q < s->end && *q == '-', frac = false, exp = false, big;
+    unsigned long long v;
 
-    if (q < s->end && *q == '-') {
-        neg = true;
-        q++;
-    }
-    if (!digit(q, s->end))
+    q += neg;
+    if (!integer_part(&q, s->end, &v, &big))
         return false;
-    if (*q == '0') {
-        q++;
-    } else {
-        for (; digit(q, s->end); q++) {
-            if (++digits > 18)
-                big = true;
-            else
-                v = v * 10 + (unsigned)(*q - '0');
-        }
-    }
     if (q < s->end && *q == '.') {
         frac = true;
-        if (!digit(++q, s->end))
+        q++;
+        if (!digits(&q, s->end))
             return false;
-        while (digit(q, s->end))
-            q++;
     }
     if (q < s->end && (*q == 'e' || *q == 'E')) {
         exp = true;
         q++;
         if (q < s->end && (*q == '+' || *q == '-'))
             q++;
-        if (!digit(q, s->end))
+        if (!digits(&q, s->end))
             return false;
-        while (digit(q, s->end))
-            q++;
     }
     n->is_int = !frac && !exp && !big;
     n->exponent = exp || big;
     n->integer = neg ? -(long long)v : (long long)v;
-    if (want_value) {
-        char token[NUMBER_TOKEN_MAX + 1];
-        size_t tlen = (size_t)(q - s->p);
-
-        if (tlen > NUMBER_TOKEN_MAX)
-            return false;
-        memcpy(token, s->p, tlen);
-        token[tlen] = '\0';
-        n->value = strtod(token, NULL);
-        if (!isfinite(n->value))
-            return false;
-    }
+    if (want_value && !token_value(s, q, &n->value))
+        return false;
     s->p = q;
     return true;
 }
