@@ -30,7 +30,7 @@ static long long days_from_civil(int y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
-static void civil_from_days(long long z, int *y, int *m, int *d)
+static inline void civil_from_days(long long z, int *y, int *m, int *d)
 {
     long long era, doe, yoe, doy, mp;
 

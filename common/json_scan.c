@@ -38,38 +38,6 @@ void json_scan_free(struct json_scan *s)
     s->owned = NULL;
 }
 
-void json_scan_ws(struct json_scan *s)
-{
-    while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
-        s->p++;
-}
-
-bool json_scan_eat(struct json_scan *s, char c)
-{
-    json_scan_ws(s);
-    if (s->p < s->end && *s->p == (unsigned char)c) {
-        s->p++;
-        return true;
-    }
-    return false;
-}
-
-bool json_scan_literal(struct json_scan *s, const char *word)
-{
-    size_t n = strlen(word);
-
-    if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
-        return false;
-    s->p += n;
-    return true;
-}
-
-bool json_scan_null(struct json_scan *s)
-{
-    json_scan_ws(s);
-    return json_scan_literal(s, "null");
-}
-
 bool json_scan_done(struct json_scan *s)
 {
     json_scan_ws(s);
@@ -257,13 +225,21 @@ bool json_scan_string(struct json_scan *s, bool copy, const char **str, size_t *
     q = plain_run(start, s->end);
     if (!q || q >= s->end || *q < 0x20)
         return false;
-    s->p = q;
-    if (*q == '"' && !copy) {
-        s->p++;
-        *str = (const char *)start;
+    if (*q == '"') { /* no escape: in place, or one copy */
+        s->p = q + 1;
         *len = (size_t)(q - start);
+        if (!copy) {
+            *str = (const char *)start;
+            return true;
+        }
+        need_out(s, start);
+        memcpy(s->out, start, *len);
+        s->out[*len] = '\0';
+        *str = s->out;
+        s->out += *len + 1;
         return true;
     }
+    s->p = q;
     return decode(s, start, str, len);
 }
 

@@ -26,6 +26,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 struct json_scan {
     const unsigned char *p, *end; /* what is left to read */
@@ -50,17 +51,47 @@ void json_scan_init_out(struct json_scan *s, const char *text, size_t len, char 
 /* Frees the area the scanner allocated (not one given with json_scan_init_out). */
 void json_scan_free(struct json_scan *s);
 
+/*
+ * The small steps below run several times per member of a document, so they
+ * are inline here: as calls into json_scan.c they cost the request scan an
+ * eighth more instructions (cachegrind, a 1,000-message batch).
+ */
+
 /* Skips white space. */
-void json_scan_ws(struct json_scan *s);
+static inline void json_scan_ws(struct json_scan *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
+        s->p++;
+}
 
 /* After white space, c: consumed and true, else false. */
-bool json_scan_eat(struct json_scan *s, char c);
+static inline bool json_scan_eat(struct json_scan *s, char c)
+{
+    json_scan_ws(s);
+    if (s->p < s->end && *s->p == (unsigned char)c) {
+        s->p++;
+        return true;
+    }
+    return false;
+}
 
 /* At the current byte (no white space skipped), word: consumed and true. */
-bool json_scan_literal(struct json_scan *s, const char *word);
+static inline bool json_scan_literal(struct json_scan *s, const char *word)
+{
+    size_t n = strlen(word);
+
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
+        return false;
+    s->p += n;
+    return true;
+}
 
 /* After white space, null: consumed and true. */
-bool json_scan_null(struct json_scan *s);
+static inline bool json_scan_null(struct json_scan *s)
+{
+    json_scan_ws(s);
+    return json_scan_literal(s, "null");
+}
 
 /* After white space, a string: *str and *len as described above. */
 bool json_scan_string(struct json_scan *s, bool copy, const char **str, size_t *len);

@@ -157,7 +157,8 @@ static bool read_sms(struct json_scan *sc, struct request_sms *m)
         do {
             char *mark = sc->out;
 
-            if (!read_string(sc, &key) || !json_scan_eat(sc, ':'))
+            /* in place unless escaped; compared by length, never kept */
+            if (!json_scan_string(sc, false, &key.s, &key.len) || !json_scan_eat(sc, ':'))
                 return false;
             sc->out = mark;
             if (!sms_field(sc, &key, m, &seen))
