@@ -14,6 +14,7 @@
  */
 #include "common/aws_credentials.h"
 
+#include "common/alloc.h"
 #include "common/crypto.h"
 
 #include <curl/curl.h>
@@ -79,13 +80,7 @@ static bool set(const char *s)
 
 static char *dup_or_empty(const char *s)
 {
-    char *p = strdup(s ? s : "");
-
-    if (!p) {
-        fputs("aws_credentials: out of memory\n", stderr);
-        abort();
-    }
-    return p;
+    return alloc_strdup(s ? s : "");
 }
 
 const char *aws_settings_region(const struct aws_settings *s)
@@ -312,18 +307,12 @@ static size_t reply_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     struct aws_reply *r = userdata;
     size_t n = size * nmemb;
-    char *p;
 
     if (r->len + n > AWS_REPLY_MAX) {
         r->too_large = true;
         return 0;
     }
-    p = realloc(r->data, r->len + n + 1);
-    if (!p) {
-        fputs("aws_credentials: out of memory\n", stderr);
-        abort();
-    }
-    r->data = p;
+    r->data = alloc_resize(r->data, r->len + n + 1);
     memcpy(r->data + r->len, ptr, n);
     r->len += n;
     r->data[r->len] = '\0';
@@ -434,9 +423,7 @@ static char *read_token_file(const char *path, const char *var, char *err, size_
                  fd < 0 ? strerror(errno) : "empty, too large or not a regular file");
         goto fail;
     }
-    buf = malloc((size_t)st.st_size + 1);
-    if (!buf)
-        abort();
+    buf = alloc_bytes((size_t)st.st_size + 1);
     got = read(fd, buf, (size_t)st.st_size);
     if (got <= 0) {
         snprintf(err, err_len, "%s: cannot read '%.200s'", var, path);
@@ -514,9 +501,7 @@ static int from_web_identity(struct aws_provider *p, struct aws_credentials *out
         snprintf(url, sizeof(url), "%s", p->s.endpoint_url_sts);
     else
         snprintf(url, sizeof(url), "https://sts.%s.amazonaws.com/", aws_settings_region(&p->s));
-    body = malloc(body_cap);
-    if (!body)
-        abort();
+    body = alloc_bytes(body_cap);
     if (web_identity_body(p, token, body, body_cap) != 0) {
         snprintf(err, err_len, "web identity: request too large");
         goto out;
@@ -630,9 +615,7 @@ static struct curl_slist *container_auth(const struct aws_settings *s, bool *fai
         return NULL;
     }
     n = strlen(token) + 32;
-    line = malloc(n);
-    if (!line)
-        abort();
+    line = alloc_bytes(n);
     snprintf(line, n, "Authorization: %s", token);
     h = curl_slist_append(NULL, line);
     crypto_wipe(line, n);
@@ -744,9 +727,7 @@ static int from_imds(struct aws_provider *p, struct aws_credentials *out, char *
     }
     role[strcspn(role, "\r\n")] = '\0';
     snprintf(path, sizeof(path), "/latest/meta-data/iam/security-credentials/%s", role);
-    json = malloc(AWS_REPLY_MAX);
-    if (!json)
-        abort();
+    json = alloc_bytes(AWS_REPLY_MAX);
     rc = imds_get(base, path, line, json, AWS_REPLY_MAX, &status, why, sizeof(why));
     crypto_wipe(line, sizeof(line));
     if (rc == 0)
@@ -773,12 +754,8 @@ static enum aws_source choose_source(const struct aws_settings *s)
 
 struct aws_provider *aws_provider_new(const struct aws_settings *s, const char *session_name_prefix)
 {
-    struct aws_provider *p = calloc(1, sizeof(*p));
+    struct aws_provider *p = alloc_zeroed(1, sizeof(*p));
 
-    if (!p) {
-        fputs("aws_credentials: out of memory\n", stderr);
-        abort();
-    }
     pthread_mutex_init(&p->lock, NULL);
     p->s.access_key_id = dup_or_empty(s->access_key_id);
     p->s.secret_access_key = dup_or_empty(s->secret_access_key);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Scores that refuse to guess and features at a point in time, driven
- * through the endpoints in process (api_call_new + api_serve, no socket
+ * through the endpoints in process (api_call_for + api_serve, no socket
  * between the test and the API, as tests/unit/insights-api/test_api.c does)
  * with real dependencies: the shipped catalogue and maps, the committed demo
  * models (insights-api/models/, NOT credit models), the DEMO_CLIENTS
@@ -89,7 +89,7 @@ static int extractor_start(void)
     X.routes = (struct smsx_routes){.cfg = &X.cfg, .rules = X.rules, .metrics = X.metrics};
     smsx_routes_init(&X.routes);
     n = smsx_routes_table(&X.routes, routes);
-    sc.max_body_bytes = (size_t)X.cfg.max_body_bytes;
+    sc.max_body_bytes = (size_t)X.cfg.service.max_body_bytes;
     sc.ready = smsx_routes_ready;
     sc.ready_arg = &X.routes;
     sc.thread_init = smsx_routes_thread_init;
@@ -268,7 +268,7 @@ static struct api_call *serve(struct api *api, const char *name, json_t *body)
 
     assert_non_null(e);
     assert_non_null(text);
-    c = api_call_new(e, "req-asof", text, strlen(text), CLIENT, TOKEN);
+    c = api_call_for(e, "req-asof", text, strlen(text), CLIENT, TOKEN);
     api_serve(api, c);
     assert_non_null(c->reply);
     free(text);
