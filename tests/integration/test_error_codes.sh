@@ -79,9 +79,34 @@ PY
     H_BODY=$(sed -n 's/^BODY //p' "$T_TMP/drain.out")
 }
 
+# raw PORT REQUEST [WAIT]: exactly these bytes (C escapes) on a new connection, the first
+# reply into H_* (curl would mend what these requests get wrong).
+raw() {
+    local r
+    r=$(python3 "$REPO_ROOT/tests/integration/rawhttp.py" send "$1" "$2" "${3:-2}")
+    H_STATUS=$(jq -r '.responses[0].status // "none"' <<<"$r")
+    H_BODY=$(jq -r '.responses[0].body // ""' <<<"$r")
+    H_HEADERS=$(jq -r '.responses[0].headers // {} | to_entries[] | "\(.key): \(.value)"' <<<"$r")
+}
+
+# framework_send PORT PATH CODE: the HTTP engine's refusals, the same on both daemons (the
+# daemon runs with REQUEST_HEAD_TIMEOUT_MS=1000). PATH is a JSON POST route; 1 = not one of them.
+framework_send() {
+    local port=$1 path=$2 h='Host: x\r\nContent-Type: application/json\r\n'
+    case "$3" in
+    bad_request) raw "$port" "POST $path HTTP/1.1\r\n${h}Content-Length: 2\r\nContent-Length: 40\r\n\r\n{}" ;;
+    headers_too_large) raw "$port" "GET /health HTTP/1.1\r\n${h}X-Big: $(head -c 17000 /dev/zero | tr '\0' a)\r\n\r\n" ;;
+    request_timeout) raw "$port" "GET /health HTTP/1.1\r\n${h}X-Slow: a" 4 ;;
+    expectation_failed) raw "$port" "POST $path HTTP/1.1\r\n${h}Expect: magic\r\nContent-Length: 2\r\n\r\n" ;;
+    not_implemented) raw "$port" "POST $path HTTP/1.1\r\n${h}Transfer-Encoding: gzip, chunked\r\n\r\n" ;;
+    http_version_not_supported) raw "$port" "GET /health HTTP/2.0\r\nHost: x\r\n\r\n" ;;
+    *) return 1 ;;
+    esac
+}
+
 # ---- sms-extraction ---------------------------------------------------------------------
 
-start_smsx MAX_BODY_BYTES=4096 MAX_SMS_COUNT=3000 || {
+start_smsx MAX_BODY_BYTES=4096 MAX_SMS_COUNT=3000 REQUEST_HEAD_TIMEOUT_MS=1000 || {
     fail "sms-extraction did not start: $(tail -n 5 "$D_LOG")"
     finish
 }
@@ -106,7 +131,7 @@ smsx_send() {
         make_batch "$T_TMP/big.json" 3000 "$(privacy_marker codes)"
         stop_daemon
         start_smsx MAX_IN_FLIGHT=1 WORKER_THREADS=4 MAX_SMS_COUNT=20000 \
-            MAX_BODY_BYTES=16777216 || return 1
+            MAX_BODY_BYTES=16777216 REQUEST_HEAD_TIMEOUT_MS=1000 || return 1
         burst_overloaded "$D_URL/api/extract" "$T_TMP/big.json"
         ;;
     draining)
@@ -116,7 +141,7 @@ smsx_send() {
             REQUEST_TIMEOUT_MS=120000 || return 1
         drain_ready "$D_URL" "$D_ADMIN_URL" "$D_PID" burst "$D_URL/api/extract" "$T_TMP/huge.json" 4
         ;;
-    *) return 1 ;;
+    *) framework_send "${D_URL##*:}" /api/extract "$1" ;;
     esac
 }
 
@@ -161,7 +186,7 @@ while read -r code status retry style; do
     else
         fail "no test sends $code for sms-extraction"
     fi
-done < <(rows sms-extraction)
+done < <(rows sms-extraction | awk '$1 != "draining"' && rows sms-extraction | awk '$1 == "draining"')
 stop_daemon
 
 # ---- insights-api -----------------------------------------------------------------------
@@ -177,6 +202,7 @@ privacy_secret "$TOKEN"
 # counts per address): 10.9.9.1, .2, ...; 10.1.1.1 is not allowed.
 start_insights TRUSTED_PROXY_CIDRS=127.0.0.1/32 IP_ALLOW_LIST=10.9.9.0/24 \
     RATE_LIMIT_PER_MINUTE=3 MAX_BODY_BYTES=65536 MAX_IN_FLIGHT=2 SHUTDOWN_GRACE_MS=30000 \
+    REQUEST_HEAD_TIMEOUT_MS=1000 \
     SMS_EXTRACTOR_SERVICE_URL="$HOLE" SMS_EXTRACTOR_TIMEOUT_MS=3000 SMS_EXTRACTOR_RETRIES=0 || {
     fail "insights-api did not start: $(tail -n 5 "$D_LOG")"
     finish
@@ -233,10 +259,15 @@ ins_send() {
             error, finished_at) VALUES ('$INS_CLIENT', 'u1', 'sms', 'failed', 'r0', 'internal', now())" >/dev/null
         ins /api/async_insights "$T_TMP/ins.json"
         ;;
+    unsupported_media_type)
+        IPN=$((IPN + 1))
+        http POST "$INS_URL/api/insights" "" -H 'Content-Type: text/plain' \
+            -H "X-Forwarded-For: 10.9.9.$IPN" --data-binary "@$T_TMP/ins.json"
+        ;;
     draining)
         drain_ready "$INS_URL" "$D_ADMIN_URL" "$INS_PID" ins /api/generate_features "$T_TMP/gen.json"
         ;;
-    *) return 1 ;;
+    *) framework_send "${INS_URL##*:}" /api/insights "$1" ;;
     esac
 }
 
