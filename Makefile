@@ -56,7 +56,7 @@ TOOLS := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps run test test-unit test-integration test-asan valgrind bench fuzz docs docs-check format format-check clean
+.PHONY: all deps run test test-unit test-integration test-asan valgrind bench fuzz docs docs-check format format-check clean records-diff
 
 all: $(DAEMONS) $(TOOLS) $(UNIT_TESTS) $(BENCHES)
 
@@ -115,6 +115,12 @@ bench: deps
 
 fuzz:
 	@scripts/fuzz.sh
+
+# Extraction records of this checkout against BASE's (default main) on the five corpora;
+# RECORDS_IDENTICAL=1 makes any difference fail (scripts/records-diff.sh).
+BASE ?= main
+records-diff:
+	@scripts/records-diff.sh $(BASE) $(BUILD)
 
 docs: $(TOOLS)
 	@scripts/gen-docs.sh $(BUILD)

@@ -28,7 +28,7 @@
 #include "insights-api/extraction_reply.h"
 
 enum kind {
-    K_SKIP, /* known, not kept (transaction_date, due_date, currency, template_id) */
+    K_SKIP, /* known, not kept (sms_sub_type, transaction_date, due_date, currency, ...) */
     K_STR,  /* string member of struct sms_fact */
     K_NUM,  /* double member */
     K_BOOL, /* bool member */
@@ -55,7 +55,10 @@ static const struct field FIELDS[] = {
     F("sender_name", K_STR, sender_name),
     F("sender_type", K_STR, sender_type),
     F("sms_type", K_STR, sms_type),
-    F("sms_sub_type", K_STR, sms_sub_type),
+    /* sms_sub_type is the sender kind (sender_type says it already); the fine kind the
+       features read as sms_sub_type is the record's sms_kind (docs/api-sms-extraction.md) */
+    F("sms_sub_type", K_SKIP, ts),
+    F("sms_kind", K_STR, sms_sub_type),
     F("is_classified", K_BOOL, is_classified),
     F("is_extracted", K_BOOL, is_extracted),
     F("is_transactional", K_BOOL, is_transactional),
@@ -63,6 +66,7 @@ static const struct field FIELDS[] = {
     F("transaction_type", K_DIR, direction),
     F("account_last_digits", K_STR, account_last_digits),
     F("transaction_party", K_STR, transaction_party),
+    F("party_kind", K_SKIP, ts),
     F("unique_pan", K_STR, unique_pan),
     F("available_balance", K_NUM, available_balance),
     F("reference_no", K_STR, reference_no),
@@ -73,6 +77,8 @@ static const struct field FIELDS[] = {
     F("due_amount", K_NUM, due_amount),
     F("min_due", K_NUM, min_due),
     F("due_date", K_SKIP, ts),
+    F("overdue_amount", K_SKIP, ts),
+    F("days_past_due", K_SKIP, ts),
     F("currency", K_SKIP, ts),
     F("template_id", K_SKIP, ts),
 };

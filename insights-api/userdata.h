@@ -41,7 +41,7 @@ struct sms_fact {
     const char *sender_name;
     const char *sender_type;
     const char *sms_type;
-    const char *sms_sub_type;
+    const char *sms_sub_type; /* the record's sms_kind: salary, emi, atm_withdrawal, ... */
     const char *channel;
     const char *transaction_party;
     const char *account_last_digits;

@@ -201,8 +201,9 @@ static int load_rule(struct classify *c, struct vocab *vocab, const struct patte
         return -1;
     out->transactional = json_is_true(json_object_get(r, "transactional"));
     out->needs_amount = json_is_true(json_object_get(r, "needs_amount"));
-    const char *sub = json_string_value(json_object_get(r, "sms_sub_type"));
-    out->sub_type = rulefile_strdup(sub ? sub : type);
+    const char *kind = json_string_value(json_object_get(r, "sms_kind"));
+    out->kind = rulefile_strdup(kind ? kind : type);
+    out->party_kind = opt_string(r, "party_kind");
     out->party = opt_string(r, "party");
     out->default_party = opt_string(r, "default_party");
     for (size_t i = 0; i < c->n_instruments; i++)
@@ -231,10 +232,13 @@ int classify_load(const char *json, size_t len, struct vocab *vocab, const struc
     const json_t *unknown = json_object_get(c->root, "unknown");
     c->unknown_type = opt_string(unknown, "sms_type");
     c->unknown_sub_type = opt_string(unknown, "sms_sub_type");
+    c->unknown_kind = opt_string(unknown, "sms_kind");
     if (!c->unknown_type)
         c->unknown_type = rulefile_strdup("not_in_the_list");
     if (!c->unknown_sub_type)
         c->unknown_sub_type = rulefile_strdup("not_in_the_list");
+    if (!c->unknown_kind)
+        c->unknown_kind = rulefile_strdup("not_in_the_list");
     if (parse_fields(json_object_get(unknown, "fields"), &c->unknown_fields, "unknown", err,
                      err_len) < 0)
         goto out;
@@ -271,7 +275,8 @@ void classify_free(struct classify *c)
     for (size_t i = 0; i < c->n_rules; i++) {
         struct classify_rule *r = &c->rules[i];
         patterns_regex_free(&r->re);
-        free(r->sub_type);
+        free(r->kind);
+        free(r->party_kind);
         free(r->party);
         free(r->default_party);
         for (size_t k = 0; k < CLASSIFY_MAX_INSTRUMENTS; k++)
@@ -285,6 +290,7 @@ void classify_free(struct classify *c)
         free(c->instruments[i]);
     free(c->unknown_type);
     free(c->unknown_sub_type);
+    free(c->unknown_kind);
     free(c->version);
     json_decref(c->root);
     free(c);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The classification artifact, compiled: an ordered list of rules, the first
- * that matches gives sms_type, sms_sub_type, direction, whether money moved
+ * that matches gives sms_type, sms_kind, direction, whether money moved
  * and which fields to extract. Types may name the instrument ("{instrument}")
  * and direction ("{direction}"), filled in per message from the channel and
  * the sender type; every such combination is built at load so records only
@@ -30,8 +30,9 @@ struct classify_rule {
     enum classify_direction direction;
     bool transactional;
     bool needs_amount;
-    unsigned fields; /* bit per enum patterns_field to extract */
-    char *sub_type;
+    unsigned fields;     /* bit per enum patterns_field to extract */
+    char *kind;          /* sms_kind */
+    char *party_kind;    /* party_kind of every record of this rule, or NULL */
     char *party;         /* forced party label, or NULL */
     char *default_party; /* party label when none was extracted, or NULL */
     /* sms_type per [instrument][direction] (direction 0 none, 1 debit, 2 credit) */
@@ -53,7 +54,7 @@ struct classify {
         int instrument;
     } * channel_keys, *sender_keys;
     size_t n_channel_keys, n_sender_keys;
-    char *unknown_type, *unknown_sub_type;
+    char *unknown_type, *unknown_sub_type, *unknown_kind;
     unsigned unknown_fields; /* fields read when no rule matched */
     uint32_t max_pairs;
 };

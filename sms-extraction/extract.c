@@ -182,11 +182,13 @@ static void record_init(struct extract_record *out)
 {
     out->sender[0] = '\0';
     out->sender_name = out->sender_type = out->sms_type = out->sms_sub_type = NULL;
+    out->sms_kind = out->party_kind = NULL;
     out->template_id = out->channel = out->currency = NULL;
     out->is_classified = out->is_extracted = out->is_transactional = false;
     out->direction = EXTRACT_DIRECTION_NONE;
     out->amount = out->available_balance = out->credit_limit = NAN;
     out->available_limit = out->due_amount = out->min_due = NAN;
+    out->overdue_amount = out->days_past_due = NAN;
     out->account_last_digits[0] = out->transaction_party[0] = out->reference_no[0] = '\0';
     out->transaction_date[0] = out->due_date[0] = out->unique_pan[0] = '\0';
 }
@@ -552,7 +554,9 @@ static void step_classify(const struct extract_rules *rules, struct slot *sc,
     if (rule) {
         int ins = classify_instrument(rules->cls, out->channel, out->sender_type);
         out->sms_type = rule->types[ins][dir];
-        out->sms_sub_type = rule->sub_type;
+        out->sms_sub_type = out->sender_type;
+        out->sms_kind = rule->kind;
+        out->party_kind = rule->party_kind;
         out->is_classified = true;
         out->direction = dir == 1   ? EXTRACT_DIRECTION_DEBIT
                          : dir == 2 ? EXTRACT_DIRECTION_CREDIT
@@ -560,6 +564,7 @@ static void step_classify(const struct extract_rules *rules, struct slot *sc,
     } else {
         out->sms_type = rules->cls->unknown_type;
         out->sms_sub_type = rules->cls->unknown_sub_type;
+        out->sms_kind = rules->cls->unknown_kind;
     }
     sc->m.direction = (enum patterns_direction)(dir == 0 ? PATTERNS_NONE : dir);
     sc->m.sms_type = out->sms_type;

@@ -8,7 +8,7 @@
  * Rules come from three artifacts, the bytes of which the caller loads (plain
  * or unsealed, from a file or S3, see common/artifact.h):
  *   vocabulary      sender headers -> entity and type, keyword lists
- *   classification  ordered rules that give sms_type / sms_sub_type
+ *   classification  ordered rules that give sms_type and sms_kind
  *   regex           field templates (amount, account, balance, party, ...)
  * Their formats are documented in docs/rules.md and docs/sms-types.md.
  */
@@ -39,7 +39,10 @@ struct extract_record {
     const char *sender_name;  /* entity from the vocabulary, e.g. "hdfc bank" */
     const char *sender_type;  /* bank, credit_card, wallet, nbfc, ... */
     const char *sms_type;     /* classification label, see docs/sms-types.md */
-    const char *sms_sub_type; /* finer label within sms_type */
+    const char *sms_sub_type; /* the sender kind (sender_type) when classified, else the
+                                 unknown label ("not_in_the_list") */
+    const char *sms_kind;     /* finer kind of event within sms_type */
+    const char *party_kind;   /* self_transfer, atm_cash, cash_deposit, ... or NULL */
     const char *template_id;  /* id of the regex template that extracted fields */
     const char *channel;      /* upi imps neft rtgs card atm netbanking cheque nach wallet */
     const char *currency;     /* ISO code, "INR" when a rupee amount was read */
@@ -53,6 +56,8 @@ struct extract_record {
     double available_limit;
     double due_amount;
     double min_due;
+    double overdue_amount;        /* delinquency notices */
+    double days_past_due;         /* delinquency notices: a whole number of days */
     char account_last_digits[24]; /* digits as printed after the mask: "1234", "000001" */
     char transaction_party[96];   /* counter-party / merchant as printed */
     char reference_no[48];        /* UPI RRN, IMPS/NEFT/RTGS UTR, ... */

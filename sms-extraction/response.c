@@ -69,6 +69,7 @@ void response_record(struct json_writer *w, const struct request_sms *in,
     kv_text(w, "sender_type", rec->sender_type);
     kv_text(w, "sms_type", rec->sms_type);
     kv_text(w, "sms_sub_type", rec->sms_sub_type);
+    kv_text(w, "sms_kind", rec->sms_kind);
     json_writer_kv_bool(w, "is_classified", rec->is_classified);
     json_writer_kv_bool(w, "is_extracted", rec->is_extracted);
     json_writer_kv_bool(w, "is_transactional", rec->is_transactional);
@@ -76,6 +77,7 @@ void response_record(struct json_writer *w, const struct request_sms *in,
     kv_text(w, "transaction_type", response_direction_name(rec->direction));
     kv_text(w, "account_last_digits", rec->account_last_digits);
     kv_text(w, "transaction_party", rec->transaction_party);
+    kv_text(w, "party_kind", rec->party_kind);
     kv_text(w, "unique_pan", rec->unique_pan);
     kv_number(w, "available_balance", rec->available_balance);
     kv_text(w, "reference_no", rec->reference_no);
@@ -86,6 +88,8 @@ void response_record(struct json_writer *w, const struct request_sms *in,
     kv_number(w, "due_amount", rec->due_amount);
     kv_number(w, "min_due", rec->min_due);
     kv_text(w, "due_date", rec->due_date);
+    kv_number(w, "overdue_amount", rec->overdue_amount);
+    kv_number(w, "days_past_due", rec->days_past_due);
     kv_text(w, "currency", rec->currency);
     kv_text(w, "template_id", rec->template_id);
     json_writer_object_end(w);

@@ -5,7 +5,7 @@
 # ends the process with status 0.
 source "$(dirname "$0")/lib.sh"
 
-KEYS='sms_id,sms_sender,sms_inbox_date,sender_name,sender_type,sms_type,sms_sub_type,is_classified,is_extracted,is_transactional,transaction,transaction_type,account_last_digits,transaction_party,unique_pan,available_balance,reference_no,channel,transaction_date,credit_limit,available_limit,due_amount,min_due,due_date,currency,template_id'
+KEYS='sms_id,sms_sender,sms_inbox_date,sender_name,sender_type,sms_type,sms_sub_type,sms_kind,is_classified,is_extracted,is_transactional,transaction,transaction_type,account_last_digits,transaction_party,party_kind,unique_pan,available_balance,reference_no,channel,transaction_date,credit_limit,available_limit,due_amount,min_due,due_date,overdue_amount,days_past_due,currency,template_id'
 
 v=$("$BUILD/sms-extraction" --version 2>&1) && ok "--version exits 0 ($v)" || fail "--version failed: $v"
 d=$("$BUILD/sms-extraction" --config-docs 2>&1)

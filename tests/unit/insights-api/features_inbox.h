@@ -67,7 +67,7 @@ static inline void inbox_extract(struct user_data *u, const struct raw_sms_list 
                                .sender_name = inbox_str(u, r.sender_name),
                                .sender_type = inbox_str(u, r.sender_type),
                                .sms_type = inbox_str(u, r.sms_type),
-                               .sms_sub_type = inbox_str(u, r.sms_sub_type),
+                               .sms_sub_type = inbox_str(u, r.sms_kind), /* the fine kind, as extraction_reply.c reads it */
                                .channel = inbox_str(u, r.channel),
                                .transaction_party = inbox_str(u, r.transaction_party),
                                .account_last_digits = inbox_str(u, r.account_last_digits),

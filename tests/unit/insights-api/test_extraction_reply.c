@@ -146,12 +146,14 @@ static void parse_ok(const char *quoted, size_t expect, struct user_data *out)
 #define REC_A                                                                                      \
     "{'sms_id':'m0','sms_sender':'exbank','sms_inbox_date':'2026-11-18 16:37:40',"                 \
     "'sender_name':'example bank','sender_type':'bank','sms_type':'account_debit_executed',"       \
-    "'sms_sub_type':'upi','is_classified':true,'is_extracted':true,'is_transactional':true,"       \
-    "'transaction':250,'transaction_type':'debit-transaction','account_last_digits':'1234',"       \
-    "'transaction_party':'shop@exupi','unique_pan':'bank | example bank | 34',"                    \
-    "'available_balance':1.5e3,'reference_no':'123456789012','channel':'upi',"                     \
-    "'transaction_date':'01-11-26','credit_limit':null,'available_limit':null,'due_amount':null,"  \
-    "'min_due':-0.25,'due_date':null,'currency':'INR','template_id':'debit_upi_vpa'}"
+    "'sms_sub_type':'bank','sms_kind':'emi','is_classified':true,'is_extracted':true,"             \
+    "'is_transactional':true,'transaction':250,'transaction_type':'debit-transaction',"            \
+    "'account_last_digits':'1234','transaction_party':'shop@exupi','party_kind':null,"             \
+    "'unique_pan':'bank | example bank | 34','available_balance':1.5e3,"                           \
+    "'reference_no':'123456789012','channel':'upi','transaction_date':'01-11-26',"                 \
+    "'credit_limit':null,'available_limit':null,'due_amount':null,'min_due':-0.25,"                \
+    "'due_date':null,'overdue_amount':null,'days_past_due':null,'currency':'INR',"                 \
+    "'template_id':'debit_upi_vpa'}"
 
 /* ---- cases -------------------------------------------------------------- */
 
@@ -164,6 +166,8 @@ static void test_plain(void **state)
     assert_int_equal(u.sms_count, 1);
     assert_int_equal(u.sms[0].ts, 1795000060);
     assert_string_equal(u.sms[0].sender_name, "example bank");
+    /* the features' fine kind is the record's sms_kind; sms_sub_type is the sender kind */
+    assert_string_equal(u.sms[0].sms_sub_type, "emi");
     assert_int_equal(u.sms[0].direction, SMS_DIRECTION_DEBIT);
     assert_true(u.sms[0].amount == 250.0);
     assert_true(u.sms[0].available_balance == 1500.0);
@@ -309,7 +313,7 @@ static void test_errors(void **state)
                                             records, why, sizeof(why)),
                      ERR_OK);
     assert_int_equal(json_array_size(records), 2);
-    assert_int_equal(json_object_size(json_array_get(records, 1)), 26);
+    assert_int_equal(json_object_size(json_array_get(records, 1)), 30);
     assert_int_equal(u.sms_count, 2);
     json_decref(records);
     free(t);

@@ -132,13 +132,13 @@ static int check_row(struct fixture *f, int line, char **col, int ncol)
     bad += check_text(line, "reference", col[8], rec.reference_no);
     bad += check_text(line, "is_transactional", col[9], rec.is_transactional ? "1" : "0");
     if (ncol > 10)
-        bad += check_text(line, "sms_sub_type", col[10], rec.sms_sub_type);
+        bad += check_text(line, "sms_kind", col[10], rec.sms_kind);
     return bad ? 1 : 0;
 }
 
 /*
  * Every row of a fixture table must come out as written: 10 tab-separated
- * columns, or 11 with the sms_sub_type. Returns the number of rows read.
+ * columns, or 11 with the sms_kind. Returns the number of rows read.
  */
 static int run_table(struct fixture *f, const char *path, int *failed)
 {
@@ -192,7 +192,10 @@ static bool same_record(const struct extract_record *a, const struct extract_rec
 {
     return same_text(a->sender, b->sender) && same_text(a->sender_name, b->sender_name) &&
            same_text(a->sender_type, b->sender_type) && same_text(a->sms_type, b->sms_type) &&
-           same_text(a->sms_sub_type, b->sms_sub_type) &&
+           same_text(a->sms_sub_type, b->sms_sub_type) && same_text(a->sms_kind, b->sms_kind) &&
+           same_text(a->party_kind, b->party_kind) &&
+           same_number(a->overdue_amount, b->overdue_amount) &&
+           same_number(a->days_past_due, b->days_past_due) &&
            same_text(a->template_id, b->template_id) && same_text(a->channel, b->channel) &&
            same_text(a->currency, b->currency) && a->is_classified == b->is_classified &&
            a->is_extracted == b->is_extracted && a->is_transactional == b->is_transactional &&

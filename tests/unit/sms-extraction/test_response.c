@@ -28,6 +28,7 @@ static const char *const contract_keys[] = {
     "sender_type",
     "sms_type",
     "sms_sub_type",
+    "sms_kind",
     "is_classified",
     "is_extracted",
     "is_transactional",
@@ -35,6 +36,7 @@ static const char *const contract_keys[] = {
     "transaction_type",
     "account_last_digits",
     "transaction_party",
+    "party_kind",
     "unique_pan",
     "available_balance",
     "reference_no",
@@ -45,6 +47,8 @@ static const char *const contract_keys[] = {
     "due_amount",
     "min_due",
     "due_date",
+    "overdue_amount",
+    "days_past_due",
     "currency",
     "template_id",
 };
@@ -55,6 +59,7 @@ static void empty_record(struct extract_record *r)
     memset(r, 0, sizeof(*r));
     r->amount = r->available_balance = r->credit_limit = NAN;
     r->available_limit = r->due_amount = r->min_due = NAN;
+    r->overdue_amount = r->days_past_due = NAN;
 }
 
 static struct request_sms msg(const char *id, const char *sender)
