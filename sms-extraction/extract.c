@@ -53,13 +53,21 @@ struct slot {
     struct patterns_scratch ps; /* its trigger words; the match state is slot 0's */
     struct msg m;
     const struct classify_rule *rule;
-    int dir; /* 0 none, 1 debit, 2 credit */
+    struct extract_trace *trace; /* NULL unless a rule author asked */
+    int dir;                     /* 0 none, 1 debit, 2 credit */
     char lower[EXTRACT_MAX_BODY + VOCAB_SCAN_SLACK];
 };
 
 struct extract_scratch {
     struct slot slot[EXTRACT_BATCH];
 };
+
+/* A pattern decided part of the record: remembered when tracing. */
+static inline void trace_add(struct slot *sc, const char *id)
+{
+    if (sc->trace && sc->trace->n < EXTRACT_TRACE_MAX)
+        sc->trace->id[sc->trace->n++] = id;
+}
 
 /* Number every regex in the candidate index: each list's slots consecutive. */
 static int index_regexes(struct extract_rules *r)
@@ -290,10 +298,13 @@ static const struct patterns_template *find_field(const struct extract_rules *r,
             continue;
         if (t->label) {
             *s = *e = 0;
+            trace_add(sc, t->re.id);
             return t;
         }
-        if (patterns_named(&sc->ps, t->re.group, s, e) && *e > *s)
+        if (patterns_named(&sc->ps, t->re.group, s, e) && *e > *s) {
+            trace_add(sc, t->re.id);
             return t;
+        }
     }
     return NULL;
 }
@@ -385,6 +396,7 @@ static void extract_party(const struct extract_rules *r, struct slot *sc, const 
             continue;
         if (t->label) {
             fill_label(out->transaction_party, sizeof(out->transaction_party), t, &sc->ps, m);
+            trace_add(sc, t->re.id);
             return;
         }
         if (!patterns_named(&sc->ps, t->re.group, &s, &e) || e <= s)
@@ -393,8 +405,10 @@ static void extract_party(const struct extract_rules *r, struct slot *sc, const 
             e = s + party_cut(p, m->body + s, e - s);
         copy_text(out->transaction_party, sizeof(out->transaction_party), m->body + s, e - s);
         party_clean(p, r->vocab, out->transaction_party, sizeof(out->transaction_party));
-        if (out->transaction_party[0])
+        if (out->transaction_party[0]) {
+            trace_add(sc, t->re.id);
             return;
+        }
     }
     if (rule && rule->default_party)
         snprintf(out->transaction_party, sizeof(out->transaction_party), "%s", rule->default_party);
@@ -479,8 +493,10 @@ static const char *detect_channel(const struct extract_rules *r, struct slot *sc
     size_t n = r->pat->n_channels, base = n ? list[0].re.slot : 0;
     for (size_t k = patterns_next(&sc->ps, base, base + n); k < base + n;
          k = patterns_next(&sc->ps, k + 1, base + n))
-        if (patterns_run(&list[k - base].re, &sc->ps, m->lower, m->len))
+        if (patterns_run(&list[k - base].re, &sc->ps, m->lower, m->len)) {
+            trace_add(sc, list[k - base].re.id);
             return list[k - base].channel;
+        }
     return NULL;
 }
 
@@ -550,6 +566,8 @@ static void step_classify(const struct extract_rules *rules, struct slot *sc,
     const struct classify_rule *rule = classify(rules, sc, &sc->m, !isnan(out->amount), &sc->dir);
     int dir = sc->dir;
     sc->rule = rule;
+    if (rule)
+        trace_add(sc, rule->re.id);
     out->channel = detect_channel(rules, sc, &sc->m);
     if (rule) {
         int ins = classify_instrument(rules->cls, out->channel, out->sender_type);
@@ -590,14 +608,19 @@ static void step_finish(const struct slot *sc, struct extract_record *out)
  * JIT code, the tables they read) are then still in the CPU's caches for
  * the next message.
  */
-void extract_batch(const struct extract_rules *rules, struct extract_scratch *scratch,
-                   const struct extract_input *in, size_t n, struct extract_record *out)
+void extract_batch_traced(const struct extract_rules *rules, struct extract_scratch *scratch,
+                          const struct extract_input *in, size_t n, struct extract_record *out,
+                          struct extract_trace *trace)
 {
     struct slot *sl = scratch->slot;
     for (size_t done = 0; done < n; done += EXTRACT_BATCH) {
         size_t k = n - done < EXTRACT_BATCH ? n - done : EXTRACT_BATCH;
-        for (size_t i = 0; i < k; i++)
+        for (size_t i = 0; i < k; i++) {
+            sl[i].trace = trace ? &trace[done + i] : NULL;
+            if (sl[i].trace)
+                sl[i].trace->n = 0;
             step_begin(rules, &sl[i], &in[done + i], &out[done + i]);
+        }
         for (size_t i = 0; i < k; i++)
             step_amount(rules, &sl[i], &out[done + i]);
         for (size_t i = 0; i < k; i++)
@@ -607,6 +630,28 @@ void extract_batch(const struct extract_rules *rules, struct extract_scratch *sc
         for (size_t i = 0; i < k; i++)
             step_finish(&sl[i], &out[done + i]);
     }
+}
+
+void extract_batch(const struct extract_rules *rules, struct extract_scratch *scratch,
+                   const struct extract_input *in, size_t n, struct extract_record *out)
+{
+    extract_batch_traced(rules, scratch, in, n, out, NULL);
+}
+
+void extract_patterns(const struct extract_rules *rules,
+                      void (*each)(const char *id, const char *what, const char *fixture_only,
+                                   void *arg),
+                      void *arg)
+{
+    const struct patterns *p = rules->pat;
+    for (size_t i = 0; i < rules->cls->n_rules; i++)
+        each(rules->cls->rules[i].re.id, "rule", rules->cls->rules[i].re.fixture_only, arg);
+    for (size_t i = 0; i < p->n_channels; i++)
+        each(p->channels[i].re.id, "channel", p->channels[i].re.fixture_only, arg);
+    for (int f = 0; f < PATTERNS_FIELD_COUNT; f++)
+        for (size_t i = 0; i < p->n_fields[f]; i++)
+            each(p->fields[f][i].re.id, patterns_field_name((enum patterns_field)f),
+                 p->fields[f][i].re.fixture_only, arg);
 }
 
 void extract_message(const struct extract_rules *rules, struct extract_scratch *scratch,
@@ -637,6 +682,7 @@ size_t extract_check_gates(const struct extract_rules *rules, struct extract_scr
     const struct patterns *p = rules->pat;
     size_t bad = 0;
 
+    sc->trace = NULL;
     step_begin(rules, sc, &in, &rec);
     for (int f = 0; f < PATTERNS_FIELD_COUNT; f++)
         for (size_t i = 0; i < p->n_fields[f]; i++)

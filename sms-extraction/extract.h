@@ -114,6 +114,28 @@ void extract_batch(const struct extract_rules *rules, struct extract_scratch *sc
                    const struct extract_input *in, size_t n, struct extract_record *out);
 
 /*
+ * For rule authors: the patterns that decided a record (the classification
+ * rule, the channel pattern, the template that gave each field read), by id.
+ */
+#define EXTRACT_TRACE_MAX 16
+struct extract_trace {
+    const char *id[EXTRACT_TRACE_MAX];
+    size_t n;
+};
+
+/* extract_batch, filling trace[0..n) as well (smsx-extract --rule-stats). */
+void extract_batch_traced(const struct extract_rules *rules, struct extract_scratch *scratch,
+                          const struct extract_input *in, size_t n, struct extract_record *out,
+                          struct extract_trace *trace);
+
+/* Every pattern of the rules: its id, what it is ("rule", "channel" or the field name) and
+   its "fixture_only" reason (NULL unless the rule file lists it as a fixture-only exception). */
+void extract_patterns(const struct extract_rules *rules,
+                      void (*each)(const char *id, const char *what, const char *fixture_only,
+                                   void *arg),
+                      void *arg);
+
+/*
  * For rule authors: every pattern of the rules (field templates, channels,
  * classification rules) whose gates or anchor change its result on this
  * body (see patterns_gates_agree) is passed to report. Returns how many.

@@ -314,6 +314,8 @@ int patterns_compile(const struct patterns *p, struct vocab *vocab, const char *
 
     memset(re, 0, sizeof(*re));
     re->id = rulefile_strdup(id);
+    const char *why = json_string_value(json_object_get(gates, "fixture_only"));
+    re->fixture_only = why ? rulefile_strdup(why) : NULL;
     if (compile_code(p, vocab, id, src, group, &b, re, max_pairs, err, err_len) < 0 ||
         word_gates(vocab, id, gates, re, err, err_len) < 0 ||
         char_gate(gates, "digit_then", id, re->digit_then, sizeof(re->digit_then), err, err_len) <
@@ -334,6 +336,7 @@ void patterns_regex_free(struct patterns_regex *re)
     pcre2_code_free(re->code);
     pcre2_code_free(re->anchored);
     free(re->id);
+    free(re->fixture_only);
     memset(re, 0, sizeof(*re));
 }
 
@@ -476,12 +479,14 @@ static int load_channels(struct patterns *p, struct vocab *vocab, const json_t *
     json_array_foreach(arr, i, c)
     {
         const char *name = json_string_value(json_object_get(c, "channel"));
+        const char *id = json_string_value(json_object_get(c, "id"));
         if (!name) {
             snprintf(err, err_len, "channels[%zu]: 'channel' missing", i);
             return -1;
         }
-        if (patterns_compile(p, vocab, name, json_string_value(json_object_get(c, "pattern")), c,
-                             NULL, &p->channels[i].re, &p->max_pairs, err, err_len) < 0)
+        if (patterns_compile(p, vocab, id ? id : name,
+                             json_string_value(json_object_get(c, "pattern")), c, NULL,
+                             &p->channels[i].re, &p->max_pairs, err, err_len) < 0)
             return -1;
         p->channels[i].channel = rulefile_strdup(name);
         p->n_channels++;

@@ -46,6 +46,7 @@ enum patterns_direction {
 /* One compiled regex with its prefilter. */
 struct patterns_regex {
     char *id;
+    char *fixture_only; /* why the rule stands on our fixtures alone (rule admission), or NULL */
     pcre2_code *code;
     bool jit;
     bool gated;            /* false: no triggers, always tried */

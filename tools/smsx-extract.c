@@ -6,6 +6,7 @@
  *
  *   smsx-extract [--vocabulary F] [--classification F] [--regex F] < in.jsonl
  *   smsx-extract --check-gates [...] < in.jsonl
+ *   smsx-extract --rule-stats [...] < rows.jsonl
  *
  * Each input line is {"sender": "...", "body": "...", "sms_id": optional};
  * each output line is the record the service would return for it. Rules come
@@ -14,6 +15,15 @@
  * --check-gates prints, instead, each pattern whose gates or anchor changed
  * its result on some body (a gate is a promise about every match; see
  * docs/rules.md) with how many bodies, and exits 1 when there is any.
+ *
+ * --rule-stats applies the rule admission policy (docs/rules.md): input rows
+ * carry a "source" ("owner/project@rev:path/File.kt" for the dev set,
+ * "fixture:<file>" for our own fixtures). Per pattern it prints the dev rows
+ * it decided something on, from how many projects and, at most, how many
+ * test files of one project, and the fixture rows and banks; a pattern must
+ * fire on dev rows of >= 2 projects or of >= 3 test files of one project, or
+ * be one of at most 15 listed "fixture_only" exceptions backed by fixtures of
+ * >= 3 banks. Exits 1 when one is not.
  */
 #include <errno.h>
 
@@ -50,20 +60,24 @@ out:
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: smsx-extract [--check-gates] [--vocabulary F] [--classification F] "
-                    "[--regex F] < messages.jsonl\n"
+    fprintf(stderr, "usage: smsx-extract [--check-gates | --rule-stats] [--vocabulary F] "
+                    "[--classification F] [--regex F] < messages.jsonl\n"
                     "  input lines:  {\"sender\": \"VM-HDFCBK\", \"body\": \"...\"}\n"
                     "  output lines: one extraction record each, or with --check-gates the\n"
-                    "  patterns whose gates changed their result on some body\n");
+                    "  patterns whose gates changed their result on some body\n"
+                    "  --rule-stats: rows with a \"source\"; per pattern the dev rows, projects\n"
+                    "  and fixture banks it fires on, against the rule admission policy\n");
 }
 
-static int parse_args(int argc, char **argv, const char *paths[3], bool *check_gates)
+enum mode { MODE_EXTRACT, MODE_CHECK_GATES, MODE_RULE_STATS };
+
+static int parse_args(int argc, char **argv, const char *paths[3], enum mode *mode)
 {
     static const char *const flags[3] = {"--vocabulary", "--classification", "--regex"};
     for (int i = 1; i < argc; i++) {
         int k = -1;
-        if (strcmp(argv[i], "--check-gates") == 0) {
-            *check_gates = true;
+        if (strcmp(argv[i], "--check-gates") == 0 || strcmp(argv[i], "--rule-stats") == 0) {
+            *mode = argv[i][2] == 'c' ? MODE_CHECK_GATES : MODE_RULE_STATS;
             continue;
         }
         for (int f = 0; f < 3; f++)
@@ -126,6 +140,212 @@ static int check_gates(const struct extract_rules *rules, struct extract_scratch
     for (size_t i = 0; i < counts.n; i++)
         printf("  %-40s %ld bodies\n", counts.id[i], counts.bodies[i]);
     return counts.n ? 1 : 0;
+}
+
+/* ---- --rule-stats --------------------------------------------------------- */
+
+#define ADMIT_PROJECTS 2       /* dev rows of this many projects admit a pattern */
+#define ADMIT_FILES 3          /* ... or of this many test files of one project */
+#define FIXTURE_BANKS 3        /* an exception needs fixtures of this many banks */
+#define MAX_FIXTURE_ONLY 15    /* exceptions allowed */
+#define STATS_MAX_PATTERNS 512 /* patterns of one rule set */
+#define STATS_MAX_KEYS 256     /* distinct projects, files or banks per pattern */
+
+/* A set of short strings (projects, files, banks), kept small and searched linearly. */
+struct strset {
+    char *s[STATS_MAX_KEYS];
+    size_t n;
+};
+
+static void strset_add(struct strset *set, const char *s, size_t len)
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (strlen(set->s[i]) == len && memcmp(set->s[i], s, len) == 0)
+            return;
+    if (set->n < STATS_MAX_KEYS && (set->s[set->n] = strndup(s, len)) != NULL)
+        set->n++;
+}
+
+static void strset_free(struct strset *set)
+{
+    for (size_t i = 0; i < set->n; i++)
+        free(set->s[i]);
+    set->n = 0;
+}
+
+struct pattern_stats {
+    const char *id, *what, *fixture_only;
+    long rows, fixture_rows;
+    struct strset projects, files, banks; /* files: "project\tfile" */
+};
+
+struct rule_stats {
+    struct pattern_stats p[STATS_MAX_PATTERNS];
+    size_t n;
+    long dev_rows, fixture_rows;
+    struct strset projects;
+};
+
+static void stats_pattern(const char *id, const char *what, const char *fixture_only, void *arg)
+{
+    struct rule_stats *st = arg;
+    if (st->n < STATS_MAX_PATTERNS)
+        st->p[st->n++] =
+            (struct pattern_stats){.id = id, .what = what, .fixture_only = fixture_only};
+}
+
+static struct pattern_stats *stats_find(struct rule_stats *st, const char *id)
+{
+    for (size_t i = 0; i < st->n; i++)
+        if (st->p[i].id == id || strcmp(st->p[i].id, id) == 0)
+            return &st->p[i];
+    return NULL;
+}
+
+/* One row's record and trace: credit every pattern that decided part of it. */
+static void stats_row(struct rule_stats *st, const char *source, const struct extract_record *rec,
+                      const struct extract_trace *tr)
+{
+    bool fixture = strncmp(source, "fixture:", 8) == 0;
+    size_t project = strcspn(source, "@");
+    const char *colon = strchr(source, ':');
+    const char *file = colon ? strrchr(colon, '/') : NULL;
+    file = file ? file + 1 : (colon ? colon + 1 : source);
+    char key[512];
+    snprintf(key, sizeof(key), "%.*s\t%s", (int)project, source, file);
+    const char *bank = rec->sender_name ? rec->sender_name : rec->sender;
+
+    if (fixture)
+        st->fixture_rows++;
+    else {
+        st->dev_rows++;
+        strset_add(&st->projects, source, project);
+    }
+    for (size_t k = 0; k < tr->n; k++) {
+        struct pattern_stats *p = stats_find(st, tr->id[k]);
+        if (!p)
+            continue;
+        if (fixture) {
+            p->fixture_rows++;
+            strset_add(&p->banks, bank, strlen(bank));
+            continue;
+        }
+        p->rows++;
+        strset_add(&p->projects, source, project);
+        strset_add(&p->files, key, strlen(key));
+    }
+}
+
+/* The most test files of one project among p's. */
+static size_t stats_files_of_one_project(const struct pattern_stats *p)
+{
+    size_t best = 0;
+    for (size_t i = 0; i < p->files.n; i++) {
+        size_t plen = strcspn(p->files.s[i], "\t"), n = 0;
+        for (size_t j = 0; j < p->files.n; j++)
+            n += strncmp(p->files.s[i], p->files.s[j], plen + 1) == 0;
+        best = n > best ? n : best;
+    }
+    return best;
+}
+
+/* The verdict on one pattern; *bad set when it breaks the policy. */
+static const char *stats_verdict(const struct pattern_stats *p, size_t *exceptions, bool *bad)
+{
+    bool admitted = p->projects.n >= ADMIT_PROJECTS || stats_files_of_one_project(p) >= ADMIT_FILES;
+    if (admitted && p->fixture_only) {
+        *bad = true;
+        return "ADMITTED BY DEV ROWS: drop its fixture_only";
+    }
+    if (admitted)
+        return "ok";
+    if (!p->fixture_only) {
+        *bad = true;
+        return "UNDER THE BAR";
+    }
+    (*exceptions)++;
+    if (p->banks.n < FIXTURE_BANKS) {
+        *bad = true;
+        return "EXCEPTION WITHOUT FIXTURES OF 3 BANKS";
+    }
+    return "fixture-only exception";
+}
+
+static int stats_report(struct rule_stats *st)
+{
+    size_t exceptions = 0, under = 0;
+    printf("rule-stats: %ld dev rows of %zu projects, %ld fixture rows\n", st->dev_rows,
+           st->projects.n, st->fixture_rows);
+    printf("%-36s %-16s %5s %8s %5s %8s %5s  %s\n", "pattern", "what", "rows", "projects", "files",
+           "fixtures", "banks", "verdict");
+    for (size_t i = 0; i < st->n; i++) {
+        struct pattern_stats *p = &st->p[i];
+        bool bad = false;
+        const char *v = stats_verdict(p, &exceptions, &bad);
+        under += bad;
+        printf("%-36s %-16s %5ld %8zu %5zu %8ld %5zu  %s%s%s\n", p->id, p->what, p->rows,
+               p->projects.n, stats_files_of_one_project(p), p->fixture_rows, p->banks.n, v,
+               p->fixture_only ? ": " : "", p->fixture_only ? p->fixture_only : "");
+        strset_free(&p->projects);
+        strset_free(&p->files);
+        strset_free(&p->banks);
+    }
+    strset_free(&st->projects);
+    printf("rule-stats: %zu patterns, %zu breaking the policy, %zu fixture-only exceptions (at "
+           "most %d)\n",
+           st->n, under, exceptions, MAX_FIXTURE_ONLY);
+    return under || exceptions > MAX_FIXTURE_ONLY || st->dev_rows == 0 ? 1 : 0;
+}
+
+/* Rows of stdin in batches, each record's trace credited to its patterns. */
+static int rule_stats(const struct extract_rules *rules, struct extract_scratch *scratch)
+{
+    struct rule_stats *st = calloc(1, sizeof(*st));
+    json_t *rows[EXTRACT_BATCH];
+    struct extract_input in[EXTRACT_BATCH];
+    struct extract_record rec[EXTRACT_BATCH];
+    struct extract_trace tr[EXTRACT_BATCH];
+    size_t n = 0;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    long lineno = 0;
+    bool eof = false;
+
+    if (!st)
+        abort();
+    extract_patterns(rules, stats_pattern, st);
+    while (!eof) {
+        eof = (len = getline(&line, &cap, stdin)) <= 0;
+        lineno++;
+        json_t *row = eof ? NULL : json_loadb(line, (size_t)len, 0, NULL);
+        const char *source = json_string_value(json_object_get(row, "source"));
+        const json_t *body = json_object_get(row, "body");
+        const json_t *sender = json_object_get(row, "sender");
+        if (!eof && (!source || !json_is_string(body)))
+            fprintf(stderr, "smsx-extract: line %ld: no string \"source\" and \"body\", skipped\n",
+                    lineno);
+        if (!eof && source && json_is_string(body)) {
+            in[n] = (struct extract_input){json_string_value(sender), json_string_length(sender),
+                                           json_string_value(body), json_string_length(body)};
+            rows[n++] = row;
+        } else {
+            json_decref(row);
+        }
+        if (n == EXTRACT_BATCH || (eof && n)) {
+            extract_batch_traced(rules, scratch, in, n, rec, tr);
+            for (size_t i = 0; i < n; i++) {
+                stats_row(st, json_string_value(json_object_get(rows[i], "source")), &rec[i],
+                          &tr[i]);
+                json_decref(rows[i]);
+            }
+            n = 0;
+        }
+    }
+    free(line);
+    int rc = stats_report(st);
+    free(st);
+    return rc;
 }
 
 /* Up to EXTRACT_BATCH parsed lines, extracted together as the daemon does. */
@@ -193,8 +413,8 @@ int main(int argc, char **argv)
     long lineno = 0;
     struct json_writer w;
 
-    bool gates = false;
-    if (parse_args(argc, argv, paths, &gates) < 0) {
+    enum mode mode = MODE_EXTRACT;
+    if (parse_args(argc, argv, paths, &mode) < 0) {
         usage();
         return 2;
     }
@@ -209,8 +429,9 @@ int main(int argc, char **argv)
         extract_rules_free(rules);
         return 1;
     }
-    if (gates) {
-        int rc = check_gates(rules, scratch);
+    if (mode != MODE_EXTRACT) {
+        int rc =
+            mode == MODE_CHECK_GATES ? check_gates(rules, scratch) : rule_stats(rules, scratch);
         extract_scratch_free(scratch);
         extract_rules_free(rules);
         return rc;
