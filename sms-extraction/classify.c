@@ -146,6 +146,8 @@ static int parse_fields(const json_t *f, unsigned *out, const char *id, char *er
         }
         *out |= 1u << found;
     }
+    if (*out & (1u << PATTERNS_PARTY)) /* the party's kind is read with the party */
+        *out |= 1u << PATTERNS_PARTY_KIND;
     return 0;
 }
 
@@ -168,6 +170,69 @@ static char *opt_string(const json_t *o, const char *key)
 {
     const char *s = json_string_value(json_object_get(o, key));
     return s ? rulefile_strdup(s) : NULL;
+}
+
+/*
+ * "outcomes": [{"group": "g" or "if_any": [words], "sms_type": "...", "sms_kind": "...",
+ * "direction": "...", "transactional": true}]: when the named group g took part in the match
+ * (or one of the words occurs in the message), the record gets that type, kind, direction and
+ * transactional flag (each by default the rule's) instead.
+ */
+static int load_outcomes(struct classify *c, struct vocab *vocab, const json_t *list,
+                         const char *type, const char *id, struct classify_rule *out, char *err,
+                         size_t err_len)
+{
+    size_t i;
+    const json_t *o;
+    if (!list)
+        return 0;
+    if (!json_is_array(list) || json_array_size(list) > CLASSIFY_MAX_OUTCOMES) {
+        snprintf(err, err_len, "'%s': outcomes must be an array of at most %d", id,
+                 CLASSIFY_MAX_OUTCOMES);
+        return -1;
+    }
+    json_array_foreach(list, i, o)
+    {
+        struct classify_outcome *oc = &out->outcomes[i];
+        const char *group = json_string_value(json_object_get(o, "group"));
+        const char *otype = json_string_value(json_object_get(o, "sms_type"));
+        const char *kind = json_string_value(json_object_get(o, "sms_kind"));
+        const json_t *words = json_object_get(o, "if_any");
+        char inner[160];
+        if ((!group && !words) || !kind) {
+            snprintf(err, err_len, "'%s': outcome %zu needs group or if_any, and sms_kind", id, i);
+            return -1;
+        }
+        if (group)
+            patterns_group_numbers(&out->re, group, oc->group);
+        if (group && !oc->group[0]) {
+            snprintf(err, err_len, "'%s': outcome %zu: pattern has no (?<%s>...) group", id, i,
+                     group);
+            return -1;
+        }
+        if (words && vocab_add_triggers(vocab, words, &oc->words, inner, sizeof(inner)) < 0) {
+            snprintf(err, err_len, "'%s': outcome %zu: if_any: %s", id, i, inner);
+            return -1;
+        }
+        oc->has_words = words != NULL;
+        oc->kind = rulefile_strdup(kind);
+        const char *dir = json_string_value(json_object_get(o, "direction"));
+        oc->has_direction = dir != NULL;
+        if (dir &&
+            (parse_direction(dir, &oc->direction) < 0 || oc->direction == CLASSIFY_BY_GROUP)) {
+            snprintf(err, err_len, "'%s': outcome %zu: direction must be none, debit or credit", id,
+                     i);
+            return -1;
+        }
+        const json_t *tr = json_object_get(o, "transactional");
+        oc->transactional = tr ? json_is_true(tr) : out->transactional;
+        for (size_t k = 0; k < c->n_instruments; k++)
+            for (int d = 0; d < 3; d++)
+                oc->types[k][d] =
+                    fill_type(otype ? otype : type, c->instruments[k], direction_words[d]);
+        out->n_outcomes++;
+    }
+    return 0;
 }
 
 static int load_rule(struct classify *c, struct vocab *vocab, const struct patterns *p,
@@ -193,7 +258,7 @@ static int load_rule(struct classify *c, struct vocab *vocab, const struct patte
         snprintf(err, err_len, "'%s': direction must be none, debit, credit or by_group", id);
         return -1;
     }
-    if (out->direction == CLASSIFY_BY_GROUP && !out->re.debit && !out->re.credit) {
+    if (out->direction == CLASSIFY_BY_GROUP && !out->re.debit[0] && !out->re.credit[0]) {
         snprintf(err, err_len, "'%s': by_group needs (?<debit>) or (?<credit>) groups", id);
         return -1;
     }
@@ -204,12 +269,10 @@ static int load_rule(struct classify *c, struct vocab *vocab, const struct patte
     const char *kind = json_string_value(json_object_get(r, "sms_kind"));
     out->kind = rulefile_strdup(kind ? kind : type);
     out->party_kind = opt_string(r, "party_kind");
-    out->party = opt_string(r, "party");
-    out->default_party = opt_string(r, "default_party");
     for (size_t i = 0; i < c->n_instruments; i++)
         for (int d = 0; d < 3; d++)
             out->types[i][d] = fill_type(type, c->instruments[i], direction_words[d]);
-    return 0;
+    return load_outcomes(c, vocab, json_object_get(r, "outcomes"), type, id, out, err, err_len);
 }
 
 int classify_load(const char *json, size_t len, struct vocab *vocab, const struct patterns *p,
@@ -277,11 +340,15 @@ void classify_free(struct classify *c)
         patterns_regex_free(&r->re);
         free(r->kind);
         free(r->party_kind);
-        free(r->party);
-        free(r->default_party);
         for (size_t k = 0; k < CLASSIFY_MAX_INSTRUMENTS; k++)
             for (int d = 0; d < 3; d++)
                 free(r->types[k][d]);
+        for (size_t o = 0; o < r->n_outcomes; o++) {
+            free(r->outcomes[o].kind);
+            for (size_t k = 0; k < CLASSIFY_MAX_INSTRUMENTS; k++)
+                for (int d = 0; d < 3; d++)
+                    free(r->outcomes[o].types[k][d]);
+        }
     }
     free(c->rules);
     free(c->channel_keys);

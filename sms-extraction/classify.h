@@ -25,18 +25,32 @@ enum classify_direction {
     CLASSIFY_BY_GROUP, /* the (?<debit>) or (?<credit>) group that matched decides */
 };
 
+#define CLASSIFY_MAX_OUTCOMES 8
+
+/* A rule's other result, chosen when its named group took part in the match ("outcomes"). */
+struct classify_outcome {
+    uint32_t group[PATTERNS_MAX_DUP]; /* chosen when this group took part, */
+    bool has_words;                   /* or when one of these words occurs ("if_any") */
+    struct vocab_mask words;
+    char *kind;
+    char *types[CLASSIFY_MAX_INSTRUMENTS][3];
+    bool has_direction; /* direction (none, debit or credit) replaces the rule's */
+    enum classify_direction direction;
+    bool transactional; /* replaces the rule's */
+};
+
 struct classify_rule {
     struct patterns_regex re;
     enum classify_direction direction;
     bool transactional;
     bool needs_amount;
-    unsigned fields;     /* bit per enum patterns_field to extract */
-    char *kind;          /* sms_kind */
-    char *party_kind;    /* party_kind of every record of this rule, or NULL */
-    char *party;         /* forced party label, or NULL */
-    char *default_party; /* party label when none was extracted, or NULL */
+    unsigned fields;  /* bit per enum patterns_field to extract */
+    char *kind;       /* sms_kind */
+    char *party_kind; /* party_kind of every record of this rule, or NULL */
     /* sms_type per [instrument][direction] (direction 0 none, 1 debit, 2 credit) */
     char *types[CLASSIFY_MAX_INSTRUMENTS][3];
+    struct classify_outcome outcomes[CLASSIFY_MAX_OUTCOMES]; /* tried in order */
+    size_t n_outcomes;
 };
 
 struct classify {

@@ -3,13 +3,14 @@
  * The extraction engine's entry points (see extract.h): load the three
  * artifacts into one immutable rule set, and turn one message into one record.
  *
- * DESIGN. Per message: normalise the sender and look it up; lower-case the
+ * DESIGN. Per message: normalise the sender and look it up; fold look-alike
+ * characters to ASCII when the body has any (fold.c); lower-case the
  * body once into the scratch and scan it for trigger words; read the amount
  * (templates are generic grammar, the first that matches wins); run the
  * ordered classification rules (first match wins; a rule may require an
  * amount); detect the channel; then run only the field templates the rule
  * asks for, filtered by direction and type, each gated by its trigger words.
- * Captures are offsets, so values are copied from the original body with
+ * Captures are offsets, so values are copied from the (folded) body with
  * their case intact. Nothing is allocated per message.
  */
 #include "sms-extraction/extract.h"
@@ -20,9 +21,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/sender.h"
 #include "sms-extraction/classify.h"
+#include "sms-extraction/fold.h"
 #include "sms-extraction/party.h"
 #include "sms-extraction/patterns.h"
 #include "sms-extraction/vocab.h"
@@ -53,9 +56,11 @@ struct slot {
     struct patterns_scratch ps; /* its trigger words; the match state is slot 0's */
     struct msg m;
     const struct classify_rule *rule;
+    bool transactional;          /* the rule's (or its outcome's) flag */
     struct extract_trace *trace; /* NULL unless a rule author asked */
     int dir;                     /* 0 none, 1 debit, 2 credit */
     char lower[EXTRACT_MAX_BODY + VOCAB_SCAN_SLACK];
+    char folded[EXTRACT_MAX_BODY]; /* the body with look-alikes folded, when it had any */
 };
 
 struct extract_scratch {
@@ -268,8 +273,8 @@ static bool in_list(char *const *list, const char *s)
 
 static inline bool template_applies(const struct patterns_template *t, const struct msg *m)
 {
-    if (t->direction != PATTERNS_ANY && t->direction != m->direction)
-        return false;
+    if (!((t->directions >> m->direction) & 1u))
+        return t->also_types && in_list(t->also_types, m->sms_type);
     if (!t->only_types && !t->skip_types)
         return true;
     if (t->only_types && !in_list(t->only_types, m->sms_type))
@@ -364,28 +369,43 @@ static void account_digits(const struct patterns_account_policy *pol, const char
     out[keep] = '\0';
 }
 
-/* A template's fixed label, with "{party}" replaced by the captured text. */
-static void fill_label(char *dst, size_t cap, const struct patterns_template *t,
-                       const struct patterns_scratch *ps, const struct msg *m)
+/*
+ * The name in a party template's capture [*s, *e): an opening quote skipped,
+ * a narration split into its fields and its name field taken, the end cut
+ * where the name ends (party.c). False when nothing of it is a name.
+ */
+static bool party_span(const struct patterns *p, const struct msg *m,
+                       const struct patterns_template *t, size_t *s, size_t *e)
 {
-    size_t s, e;
-    const char *at = strstr(t->label, "{party}");
-    if (!at || !patterns_named(ps, t->re.group, &s, &e)) {
-        snprintf(dst, cap, "%s", t->label);
-        return;
+    if (t->raw)
+        return true;
+    if (m->body[*s] == '"' || m->body[*s] == '\'')
+        (*s)++;
+    bool narration = *e > *s && party_narration_like(p, m->body + *s, *e - *s);
+    if (t->narration && !narration)
+        return false;
+    if (narration) {
+        size_t ns, ne;
+        int dir = m->direction == PATTERNS_DEBIT ? 1 : m->direction == PATTERNS_CREDIT ? 2 : 0;
+        if (!party_narration(p, m->body + *s, *e - *s, dir, &ns, &ne))
+            return false;
+        *e = *s + ne;
+        *s += ns;
     }
-    snprintf(dst, cap, "%.*s%.*s%s", (int)(at - t->label), t->label, (int)(e - s), m->body + s,
-             at + 7);
+    *e = *s + party_cut(p, m->body + *s, *e - *s);
+    return *e > *s;
 }
 
+/*
+ * The party: the first template whose capture holds a name (party.c decides
+ * where it ends and whether it is one). Always text of the body: no rule or
+ * template may put an invented label here (what kind of party it is goes in
+ * party_kind).
+ */
 static void extract_party(const struct extract_rules *r, struct slot *sc, const struct msg *m,
-                          const struct classify_rule *rule, struct extract_record *out)
+                          struct extract_record *out)
 {
     size_t s, e;
-    if (rule && rule->party) {
-        snprintf(out->transaction_party, sizeof(out->transaction_party), "%s", rule->party);
-        return;
-    }
     const struct patterns *p = r->pat;
     const struct patterns_template *list = p->fields[PATTERNS_PARTY];
     size_t n = p->n_fields[PATTERNS_PARTY], base = n ? list[0].re.slot : 0;
@@ -394,24 +414,15 @@ static void extract_party(const struct extract_rules *r, struct slot *sc, const 
         const struct patterns_template *t = &list[k - base];
         if (!template_applies(t, m) || !patterns_run(&t->re, &sc->ps, m->lower, m->len))
             continue;
-        if (t->label) {
-            fill_label(out->transaction_party, sizeof(out->transaction_party), t, &sc->ps, m);
-            trace_add(sc, t->re.id);
-            return;
-        }
-        if (!patterns_named(&sc->ps, t->re.group, &s, &e) || e <= s)
+        if (!patterns_named(&sc->ps, t->re.group, &s, &e) || e <= s || !party_span(p, m, t, &s, &e))
             continue;
-        if (!t->raw)
-            e = s + party_cut(p, m->body + s, e - s);
         copy_text(out->transaction_party, sizeof(out->transaction_party), m->body + s, e - s);
-        party_clean(p, r->vocab, out->transaction_party, sizeof(out->transaction_party));
+        party_clean(p, out->transaction_party, t->accounts);
         if (out->transaction_party[0]) {
             trace_add(sc, t->re.id);
             return;
         }
     }
-    if (rule && rule->default_party)
-        snprintf(out->transaction_party, sizeof(out->transaction_party), "%s", rule->default_party);
 }
 
 static void extract_text(const struct extract_rules *r, struct slot *sc, enum patterns_field f,
@@ -420,6 +431,19 @@ static void extract_text(const struct extract_rules *r, struct slot *sc, enum pa
     size_t s, e;
     if (find_field(r, sc, f, m, &s, &e))
         copy_text(dst, cap, m->body + s, e - s);
+}
+
+/* The party_kind a template names: its label, or for "{group}" the named group that matched. */
+static const char *find_kind(const struct extract_rules *r, struct slot *sc, const struct msg *m)
+{
+    size_t s, e;
+    const struct patterns_template *t = find_field(r, sc, PATTERNS_PARTY_KIND, m, &s, &e);
+    if (!t || !t->group_names)
+        return t ? t->label : NULL;
+    for (size_t i = 0; t->group_names[i]; i++)
+        if (patterns_group(&sc->ps, t->group_numbers[i], &s, &e))
+            return t->group_names[i];
+    return NULL;
 }
 
 static void extract_fields(const struct extract_rules *r, struct slot *sc, const struct msg *m,
@@ -438,7 +462,7 @@ static void extract_fields(const struct extract_rules *r, struct slot *sc, const
     if (want & (1u << PATTERNS_REFERENCE))
         extract_text(r, sc, PATTERNS_REFERENCE, m, out->reference_no, sizeof(out->reference_no));
     if (want & (1u << PATTERNS_PARTY))
-        extract_party(r, sc, m, rule, out);
+        extract_party(r, sc, m, out);
     if (want & (1u << PATTERNS_DATE))
         extract_text(r, sc, PATTERNS_DATE, m, out->transaction_date, sizeof(out->transaction_date));
     if (want & (1u << PATTERNS_CREDIT_LIMIT))
@@ -451,10 +475,31 @@ static void extract_fields(const struct extract_rules *r, struct slot *sc, const
         out->min_due = find_number(r, sc, PATTERNS_MIN_DUE, m);
     if (want & (1u << PATTERNS_DUE_DATE))
         extract_text(r, sc, PATTERNS_DUE_DATE, m, out->due_date, sizeof(out->due_date));
+    if (want & (1u << PATTERNS_OVERDUE_AMOUNT))
+        out->overdue_amount = find_number(r, sc, PATTERNS_OVERDUE_AMOUNT, m);
+    if (want & (1u << PATTERNS_DAYS_PAST_DUE))
+        out->days_past_due = find_number(r, sc, PATTERNS_DAYS_PAST_DUE, m);
+    if ((want & (1u << PATTERNS_PARTY_KIND)) && !out->party_kind)
+        out->party_kind = find_kind(r, sc, m);
+}
+
+/* The first outcome of rule whose group took part in its match (the match just made). */
+static const struct classify_outcome *outcome_of(const struct classify_rule *rule,
+                                                 const struct slot *sc)
+{
+    size_t s, e;
+    for (size_t i = 0; i < rule->n_outcomes; i++) {
+        const struct classify_outcome *o = &rule->outcomes[i];
+        if ((o->group[0] && patterns_named(&sc->ps, o->group, &s, &e)) ||
+            (o->has_words && vocab_mask_any(&o->words, &sc->ps.hits.present)))
+            return o;
+    }
+    return NULL;
 }
 
 static const struct classify_rule *classify(const struct extract_rules *r, struct slot *sc,
-                                            const struct msg *m, bool have_amount, int *direction)
+                                            const struct msg *m, bool have_amount, int *direction,
+                                            const struct classify_outcome **outcome)
 {
     const struct classify *c = r->cls;
     size_t n = c->n_rules, base = n ? c->rules[0].re.slot : 0;
@@ -474,15 +519,18 @@ static const struct classify_rule *classify(const struct extract_rules *r, struc
             *direction = 2;
             break;
         case CLASSIFY_BY_GROUP:
-            *direction =
-                (rule->re.debit && patterns_group(&sc->ps, rule->re.debit, &s, &e)) ? 1 : 2;
+            *direction = patterns_named(&sc->ps, rule->re.debit, &s, &e) ? 1 : 2;
             break;
         default:
             *direction = 0;
         }
+        *outcome = outcome_of(rule, sc);
+        if (*outcome && (*outcome)->has_direction)
+            *direction = (int)(*outcome)->direction;
         return rule;
     }
     *direction = 0;
+    *outcome = NULL;
     return NULL;
 }
 
@@ -538,6 +586,10 @@ static void step_begin(const struct extract_rules *rules, struct slot *sc,
     memset(&sc->m, 0, sizeof(sc->m));
     sc->m.body = in->body ? in->body : "";
     sc->m.len = in->body_len > EXTRACT_MAX_BODY ? EXTRACT_MAX_BODY : in->body_len;
+    if (fold_needed(sc->m.body, sc->m.len)) {
+        sc->m.len = fold_lookalikes(sc->m.body, sc->m.len, sc->folded);
+        sc->m.body = sc->folded;
+    }
     vocab_scan(rules->vocab, sc->m.body, sc->m.len, sc->lower, &sc->ps.hits);
     patterns_candidates(&rules->index, &sc->ps);
     sc->m.lower = sc->lower;
@@ -563,17 +615,20 @@ static void step_amount(const struct extract_rules *rules, struct slot *sc,
 static void step_classify(const struct extract_rules *rules, struct slot *sc,
                           struct extract_record *out)
 {
-    const struct classify_rule *rule = classify(rules, sc, &sc->m, !isnan(out->amount), &sc->dir);
+    const struct classify_outcome *oc;
+    const struct classify_rule *rule =
+        classify(rules, sc, &sc->m, !isnan(out->amount), &sc->dir, &oc);
     int dir = sc->dir;
     sc->rule = rule;
+    sc->transactional = rule && (oc ? oc->transactional : rule->transactional);
     if (rule)
         trace_add(sc, rule->re.id);
     out->channel = detect_channel(rules, sc, &sc->m);
     if (rule) {
         int ins = classify_instrument(rules->cls, out->channel, out->sender_type);
-        out->sms_type = rule->types[ins][dir];
+        out->sms_type = oc ? oc->types[ins][dir] : rule->types[ins][dir];
         out->sms_sub_type = out->sender_type;
-        out->sms_kind = rule->kind;
+        out->sms_kind = oc ? oc->kind : rule->kind;
         out->party_kind = rule->party_kind;
         out->is_classified = true;
         out->direction = dir == 1   ? EXTRACT_DIRECTION_DEBIT
@@ -595,7 +650,7 @@ static void step_finish(const struct slot *sc, struct extract_record *out)
         out->currency = NULL;
         out->template_id = NULL;
     }
-    out->is_transactional = sc->rule && sc->rule->transactional && !isnan(out->amount);
+    out->is_transactional = sc->transactional && !isnan(out->amount);
     out->is_extracted = !isnan(out->amount) || !isnan(out->available_balance);
     if (out->is_transactional || out->account_last_digits[0])
         fill_unique_pan(out);
@@ -691,8 +746,47 @@ size_t extract_check_gates(const struct extract_rules *rules, struct extract_scr
         bad += check_one(&p->channels[i].re, NULL, sc, report, arg);
     for (size_t i = 0; i < rules->cls->n_rules; i++) {
         const struct patterns_regex *re = &rules->cls->rules[i].re;
-        const uint32_t by_group[2] = {re->debit, 0};
-        bad += check_one(re, re->debit ? by_group : NULL, sc, report, arg);
+        bad += check_one(re, re->debit[0] ? re->debit : NULL, sc, report, arg);
     }
     return bad;
+}
+
+/* A cycle counter where there is one (x86), else the monotonic clock in ns. */
+static inline uint64_t ticks(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    return __builtin_ia32_rdtsc();
+#else
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+#endif
+}
+
+/* One pattern's gated run on the body in sc, timed. */
+static double time_one(const struct patterns_regex *re, struct slot *sc)
+{
+    uint64_t a = ticks();
+    (void)patterns_run(re, &sc->ps, sc->m.lower, sc->m.len);
+    return (double)(ticks() - a);
+}
+
+void extract_pattern_cost(const struct extract_rules *rules, struct extract_scratch *scratch,
+                          const char *body, size_t body_len, double *cost)
+{
+    struct extract_input in = {"", 0, body, body_len};
+    struct extract_record rec;
+    struct slot *sc = &scratch->slot[0];
+    const struct patterns *p = rules->pat;
+    size_t k = 0;
+
+    sc->trace = NULL;
+    step_begin(rules, sc, &in, &rec);
+    for (size_t i = 0; i < rules->cls->n_rules; i++)
+        cost[k++] += time_one(&rules->cls->rules[i].re, sc);
+    for (size_t i = 0; i < p->n_channels; i++)
+        cost[k++] += time_one(&p->channels[i].re, sc);
+    for (int f = 0; f < PATTERNS_FIELD_COUNT; f++)
+        for (size_t i = 0; i < p->n_fields[f]; i++)
+            cost[k++] += time_one(&p->fields[f][i].re, sc);
 }

@@ -144,4 +144,14 @@ size_t extract_check_gates(const struct extract_rules *rules, struct extract_scr
                            const char *body, size_t body_len,
                            void (*report)(const char *pattern_id, void *arg), void *arg);
 
+/*
+ * For rule authors (smsx-extract --pattern-cost): the time each pattern takes
+ * on this body when tried as the engine tries it (gates first; CPU cycles on
+ * x86, else ns), added to cost[] in the order of extract_patterns (rules,
+ * channels, then each field's templates). An upper bound of what a pattern
+ * costs: the engine stops at the first rule or template that matches.
+ */
+void extract_pattern_cost(const struct extract_rules *rules, struct extract_scratch *scratch,
+                          const char *body, size_t body_len, double *cost);
+
 #endif

@@ -10,6 +10,7 @@
 #ifndef SMSX_PARTY_H
 #define SMSX_PARTY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "sms-extraction/patterns.h"
@@ -19,10 +20,27 @@
 size_t party_cut(const struct patterns *p, const char *text, size_t len);
 
 /*
- * Tidy a party in place (cap bytes): underscores to spaces, leading/trailing
- * punctuation and known prefixes removed, a VPA reduced to its local part (or
- * its label from the vocabulary). Empties it when it is not a name.
+ * The text at the start of text[0, len) reads like a bank narration: a field
+ * separator ('/', '*', '|') in its first word, or a rail word followed by one
+ * ("UPI-<ref>-<name>", "NEFT Cr-<ifsc>-<name>").
  */
-void party_clean(const struct patterns *p, const struct vocab *v, char *party, size_t cap);
+bool party_narration_like(const struct patterns *p, const char *text, size_t len);
 
+/*
+ * The name field of the narration at text[0, len) in [*start, *end): rails,
+ * references, IFSC and bank codes skipped; after a "To"/"From" label the
+ * field that suits direction (1 debit, 2 credit, 0 none) wins. False when no
+ * field is a name.
+ */
+bool party_narration(const struct patterns *p, const char *text, size_t len, int direction,
+                     size_t *start, size_t *end);
+
+/*
+ * Tidy a party in place: underscores to spaces, leading/trailing punctuation,
+ * known prefixes and a bank sign-off glued on removed, a VPA reduced to its
+ * local part. Empties it when it is not a name: the user's own masked
+ * account, an e-mail address, a card, account (unless accounts: the template
+ * names a payee's account) or bank phrase, rails only.
+ */
+void party_clean(const struct patterns *p, char *party, bool accounts);
 #endif

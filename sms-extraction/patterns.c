@@ -8,23 +8,27 @@
  * its fastest path.
  */
 #include "sms-extraction/patterns.h"
+#include "sms-extraction/ascii.h"
 #include "sms-extraction/rulefile.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MACRO_DEPTH 8
 #define PATTERNS_MATCH_LIMIT 200000
 
 static const char *const field_names[PATTERNS_FIELD_COUNT] = {
-    "amount",       "balance",         "account",    "reference", "party",   "date",
-    "credit_limit", "available_limit", "due_amount", "min_due",   "due_date"};
+    "amount",   "balance",        "account",         "reference",  "party",
+    "date",     "credit_limit",   "available_limit", "due_amount", "min_due",
+    "due_date", "overdue_amount", "days_past_due",   "party_kind"};
 
-/* The capture group that holds each field's value. */
+/* The capture group that holds each field's value (party_kind templates are labels). */
 static const char *const field_groups[PATTERNS_FIELD_COUNT] = {
-    "amount",       "balance",         "account",    "ref",     "party",   "date",
-    "credit_limit", "available_limit", "due_amount", "min_due", "due_date"};
+    "amount",   "balance",        "account",         "ref",        "party",
+    "date",     "credit_limit",   "available_limit", "due_amount", "min_due",
+    "due_date", "overdue_amount", "days_past_due",   NULL};
 
 const char *patterns_field_name(enum patterns_field f)
 {
@@ -212,11 +216,8 @@ static int compile_code(const struct patterns *p, struct vocab *vocab, const cha
         }
     }
     group_numbers(re->code, "currency", re->currency);
-    uint32_t dir[PATTERNS_MAX_DUP];
-    group_numbers(re->code, "debit", dir);
-    re->debit = dir[0];
-    group_numbers(re->code, "credit", dir);
-    re->credit = dir[0];
+    group_numbers(re->code, "debit", re->debit);
+    group_numbers(re->code, "credit", re->credit);
     uint32_t caps = 0;
     pcre2_pattern_info(re->code, PCRE2_INFO_CAPTURECOUNT, &caps);
     if (caps + 1 > *max_pairs)
@@ -224,7 +225,7 @@ static int compile_code(const struct patterns *p, struct vocab *vocab, const cha
     return 0;
 }
 
-/* The word gates: "triggers", "require", "require_any". */
+/* The word gates: "triggers", "require", "require_any", "unless_any". */
 static int word_gates(struct vocab *vocab, const char *id, const json_t *gates,
                       struct patterns_regex *re, char *err, size_t err_len)
 {
@@ -245,6 +246,14 @@ static int word_gates(struct vocab *vocab, const char *id, const json_t *gates,
             return -1;
         }
         re->required = true;
+    }
+    const json_t *unless = json_object_get(gates, "unless_any");
+    if (unless && json_array_size(unless) > 0) {
+        if (vocab_add_triggers(vocab, unless, &re->none, inner, sizeof(inner)) < 0) {
+            snprintf(err, err_len, "'%s': unless_any: %s", id, inner);
+            return -1;
+        }
+        re->refused = true;
     }
     if (add_clauses(vocab, json_object_get(gates, "require_any"), re, inner, sizeof(inner)) < 0) {
         snprintf(err, err_len, "'%s': require_any: %s", id, inner);
@@ -269,31 +278,58 @@ static int char_gate(const json_t *gates, const char *name, const char *id, char
     return -1;
 }
 
-/* "anchor": where matches start; "each" also compiles the anchored copy of b. */
+/* A set of bytes ("then", "before": 1 to 63 characters) as a bitmap; -1 when malformed. */
+static int byte_set(const json_t *gates, const char *name, const char *id, bool *has,
+                    uint64_t set[4], char *err, size_t err_len)
+{
+    const char *chars = json_string_value(json_object_get(gates, name));
+    *has = false;
+    if (!json_object_get(gates, name))
+        return 0;
+    if (!chars || !*chars || strlen(chars) > 63) {
+        snprintf(err, err_len, "'%s': %s must hold 1 to 63 characters", id, name);
+        return -1;
+    }
+    for (const unsigned char *c = (const unsigned char *)chars; *c; c++)
+        set[*c / 64] |= UINT64_C(1) << (*c % 64);
+    *has = true;
+    return 0;
+}
+
+/* "anchor": where matches start; "each" and "before" also compile the anchored copy of b. */
 static int anchor_gate(const char *id, const json_t *gates, const struct sbuf *b,
                        struct patterns_regex *re, char *err, size_t err_len)
 {
     const char *anchor = json_string_value(json_object_get(gates, "anchor"));
     bool each = anchor && strcmp(anchor, "each") == 0;
+    bool before = anchor && strcmp(anchor, "before") == 0;
     int ec;
     PCRE2_SIZE off;
 
-    if (re->then[0] && !each) {
+    if (byte_set(gates, "then", id, &re->has_then, re->then, err, err_len) < 0 ||
+        byte_set(gates, "before", id, &re->has_before, re->before, err, err_len) < 0)
+        return -1;
+    if (re->has_then && !each) {
         snprintf(err, err_len, "'%s': then needs anchor \"each\"", id);
+        return -1;
+    }
+    if (re->has_before != before) {
+        snprintf(err, err_len, "'%s': anchor \"before\" and \"before\" go together", id);
         return -1;
     }
     if (!anchor || strcmp(anchor, "none") == 0)
         return 0;
-    if (!each && strcmp(anchor, "trigger") != 0) {
-        snprintf(err, err_len, "'%s': anchor must be \"trigger\", \"each\" or \"none\"", id);
+    if (!each && !before && strcmp(anchor, "trigger") != 0) {
+        snprintf(err, err_len, "'%s': anchor must be \"trigger\", \"each\", \"before\" or \"none\"",
+                 id);
         return -1;
     }
     if (!re->gated) {
         snprintf(err, err_len, "'%s': anchor \"%s\" needs triggers", id, anchor);
         return -1;
     }
-    re->from_trigger = true;
-    if (!each)
+    re->from_trigger = !before;
+    if (!each && !before)
         return 0;
     re->anchored = pcre2_compile((PCRE2_SPTR)b->p, b->len,
                                  PCRE2_DOTALL | PCRE2_DUPNAMES | PCRE2_ANCHORED, &ec, &off, NULL);
@@ -322,13 +358,17 @@ int patterns_compile(const struct patterns *p, struct vocab *vocab, const char *
             0 ||
         char_gate(gates, "then_digit", id, re->then_digit, sizeof(re->then_digit), err, err_len) <
             0 ||
-        char_gate(gates, "then", id, re->then, sizeof(re->then), err, err_len) < 0 ||
         anchor_gate(id, gates, &b, re, err, err_len) < 0)
         goto out;
     rc = 0;
 out:
     free(b.p);
     return rc;
+}
+
+void patterns_group_numbers(const struct patterns_regex *re, const char *name, uint32_t *out)
+{
+    group_numbers(re->code, name, out);
 }
 
 void patterns_regex_free(struct patterns_regex *re)
@@ -376,27 +416,60 @@ static void free_list(char **l)
     free(l);
 }
 
-static int parse_direction(const char *s, enum patterns_direction *d)
+/* One direction word as its bit (every direction for "any"), 0 when unknown. */
+static unsigned direction_bits(const char *s)
 {
-    if (!s || strcmp(s, "any") == 0)
-        *d = PATTERNS_ANY;
-    else if (strcmp(s, "debit") == 0)
-        *d = PATTERNS_DEBIT;
-    else if (strcmp(s, "credit") == 0)
-        *d = PATTERNS_CREDIT;
-    else if (strcmp(s, "none") == 0)
-        *d = PATTERNS_NONE;
-    else
-        return -1;
+    if (!s)
+        return 0;
+    if (strcmp(s, "any") == 0) /* and before classification (PATTERNS_ANY: the amount) */
+        return (1u << PATTERNS_ANY) | (1u << PATTERNS_DEBIT) | (1u << PATTERNS_CREDIT) |
+               (1u << PATTERNS_NONE);
+    if (strcmp(s, "debit") == 0)
+        return 1u << PATTERNS_DEBIT;
+    if (strcmp(s, "credit") == 0)
+        return 1u << PATTERNS_CREDIT;
+    if (strcmp(s, "none") == 0)
+        return 1u << PATTERNS_NONE;
     return 0;
 }
 
-/* The value group a template needs: none for a fixed label, "party" for "{party} ...". */
-static const char *label_group(const char *label, enum patterns_field f)
+/* "direction": a word or a list of words (absent: any). */
+static int parse_direction(const json_t *d, unsigned *bits)
 {
-    if (!label)
-        return field_groups[f];
-    return strstr(label, "{party}") ? "party" : NULL;
+    size_t i;
+    const json_t *w;
+    if (!d) {
+        *bits = direction_bits("any");
+        return 0;
+    }
+    *bits = direction_bits(json_string_value(d));
+    json_array_foreach(d, i, w)
+    {
+        unsigned b = direction_bits(json_string_value(w));
+        if (!b)
+            return -1;
+        *bits |= b;
+    }
+    return *bits ? 0 : -1;
+}
+
+/* Every named group of re, for a "{group}" label: names and numbers, in table order. */
+static void load_group_names(struct patterns_template *t)
+{
+    uint32_t count = 0, entry = 0;
+    PCRE2_SPTR table;
+    pcre2_pattern_info(t->re.code, PCRE2_INFO_NAMECOUNT, &count);
+    pcre2_pattern_info(t->re.code, PCRE2_INFO_NAMEENTRYSIZE, &entry);
+    pcre2_pattern_info(t->re.code, PCRE2_INFO_NAMETABLE, &table);
+    t->group_names = calloc(count + 1, sizeof(char *));
+    t->group_numbers = calloc(count + 1, sizeof(uint32_t));
+    if (!t->group_names || !t->group_numbers)
+        abort();
+    for (uint32_t i = 0; i < count; i++) {
+        PCRE2_SPTR e = table + (size_t)i * entry;
+        t->group_numbers[i] = ((uint32_t)e[0] << 8) | e[1];
+        t->group_names[i] = rulefile_strdup((const char *)e + 2);
+    }
 }
 
 static int load_template(struct patterns *p, struct vocab *vocab, enum patterns_field f,
@@ -410,23 +483,34 @@ static int load_template(struct patterns *p, struct vocab *vocab, enum patterns_
     snprintf(id, sizeof(id), "%s", tid ? tid : "");
     if (!tid)
         snprintf(id, sizeof(id), "%s[%zu]", field_names[f], idx);
-    if (patterns_compile(p, vocab, id, json_string_value(json_object_get(t, "pattern")), t,
-                         label_group(json_string_value(json_object_get(t, "label")), f), &out->re,
-                         &p->max_pairs, err, err_len) < 0)
-        return -1;
-    if (parse_direction(json_string_value(json_object_get(t, "direction")), &out->direction)) {
-        snprintf(err, err_len, "'%s': direction must be any, debit, credit or none", id);
+    const char *label = json_string_value(json_object_get(t, "label"));
+    if ((f == PATTERNS_PARTY_KIND) != (label != NULL)) { /* a party is never an invented label */
+        snprintf(err, err_len, "'%s': party_kind templates, and only they, have a label", id);
         return -1;
     }
+    if (patterns_compile(p, vocab, id, json_string_value(json_object_get(t, "pattern")), t,
+                         field_groups[f], &out->re, &p->max_pairs, err, err_len) < 0)
+        return -1;
+    if (parse_direction(json_object_get(t, "direction"), &out->directions)) {
+        snprintf(err, err_len, "'%s': direction must be any, debit, credit, none or a list of them",
+                 id);
+        return -1;
+    }
+    bool ok3;
     out->only_types = string_list(json_object_get(t, "only_types"), &ok1);
     out->skip_types = string_list(json_object_get(t, "skip_types"), &ok2);
-    if (!ok1 || !ok2) {
-        snprintf(err, err_len, "'%s': only_types/skip_types must be arrays of strings", id);
+    out->also_types = string_list(json_object_get(t, "also_types"), &ok3);
+    if (!ok1 || !ok2 || !ok3) {
+        snprintf(err, err_len, "'%s': only_types/skip_types/also_types must be arrays of strings",
+                 id);
         return -1;
     }
     out->raw = json_is_true(json_object_get(t, "raw"));
-    const char *label = json_string_value(json_object_get(t, "label"));
+    out->accounts = json_is_true(json_object_get(t, "accounts"));
+    out->narration = json_is_true(json_object_get(t, "narration"));
     out->label = label ? rulefile_strdup(label) : NULL;
+    if (label && strcmp(label, "{group}") == 0)
+        load_group_names(out);
     return 0;
 }
 
@@ -494,6 +578,84 @@ static int load_channels(struct patterns *p, struct vocab *vocab, const json_t *
     return 0;
 }
 
+bool wordset_has(const struct wordset *ws, const char *w, size_t n)
+{
+    if (n == 0 || n > 63 || !((ws->lengths >> n) & 1))
+        return false;
+    unsigned char f = (unsigned char)(w[0] | 0x20);
+    if (!((ws->first[f / 64] >> (f % 64)) & 1))
+        return false;
+    for (size_t i = 0; ws->words[i]; i++) {
+        if (ws->lens[i] != n)
+            continue;
+        const char *x = ws->words[i];
+        size_t k = 0;
+        while (k < n && x[k] == (char)ascii_lower((unsigned char)w[k]))
+            k++;
+        if (k == n)
+            return true;
+    }
+    return false;
+}
+
+/* A JSON array of words into ws; false when it is not an array of words of 1-63 bytes. */
+static bool wordset_load(struct wordset *ws, const json_t *arr)
+{
+    bool ok;
+    memset(ws, 0, sizeof(*ws));
+    ws->words = string_list(arr, &ok);
+    size_t n = 0;
+    while (ws->words && ws->words[n])
+        n++;
+    ws->lens = calloc(n + 1, 1);
+    if (!ws->lens)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(ws->words[i]);
+        unsigned char f = (unsigned char)(ws->words[i][0] | 0x20);
+        if (len == 0 || len > 63)
+            return false;
+        ws->lens[i] = (uint8_t)len;
+        ws->lengths |= UINT64_C(1) << len;
+        ws->first[f / 64] |= UINT64_C(1) << (f % 64);
+    }
+    return ok;
+}
+
+static void wordset_free(struct wordset *ws)
+{
+    free_list(ws->words);
+    free(ws->lens);
+    memset(ws, 0, sizeof(*ws));
+}
+
+/* "party_reject_words" and the "narration" vocabulary ({"rails", "noise", "skip", "to", "from"}).
+ */
+static int load_narration(struct patterns *p, char *err, size_t err_len)
+{
+    const json_t *nar = json_object_get(p->root, "narration");
+    static const char *const keys[5] = {"rails", "noise", "skip", "to", "from"};
+    struct wordset *lists[5] = {&p->narration_rails, &p->narration_noise, &p->narration_skip,
+                                &p->narration_to, &p->narration_from};
+    bool ok2 = true;
+
+    p->party_stop_lower = string_list(json_object_get(p->root, "party_stop_words_lowercase"), &ok2);
+    if (!wordset_load(&p->party_reject_words, json_object_get(p->root, "party_reject_words")) ||
+        !ok2 || (nar && !json_is_object(nar))) {
+        snprintf(err, err_len,
+                 "party_reject_words and party_stop_words_lowercase must be arrays "
+                 "of words and narration an object");
+        return -1;
+    }
+    for (int i = 0; i < 5; i++) {
+        if (!wordset_load(lists[i], json_object_get(nar, keys[i]))) {
+            snprintf(err, err_len, "narration.%s must be an array of words", keys[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int load_policy(struct patterns *p, char *err, size_t err_len)
 {
     const json_t *a = json_object_get(p->root, "account_policy");
@@ -535,7 +697,7 @@ static int load_policy(struct patterns *p, char *err, size_t err_len)
         snprintf(err, err_len, "party_strip_prefixes/party_reject must be arrays of strings");
         return -1;
     }
-    return 0;
+    return load_narration(p, err, err_len);
 }
 
 int patterns_load(const char *json, size_t len, struct vocab *vocab, struct patterns **out,
@@ -548,6 +710,7 @@ int patterns_load(const char *json, size_t len, struct vocab *vocab, struct patt
     if (!p)
         abort();
     p->max_pairs = 1;
+    p->vocab = vocab;
     const char *version;
     p->root = rulefile_parse(json, len, &version, err, err_len);
     if (!p->root)
@@ -582,6 +745,9 @@ void patterns_free(struct patterns *p)
             patterns_regex_free(&t->re);
             free_list(t->only_types);
             free_list(t->skip_types);
+            free_list(t->also_types);
+            free_list(t->group_names);
+            free(t->group_numbers);
             free(t->label);
         }
         free(p->fields[f]);
@@ -595,6 +761,13 @@ void patterns_free(struct patterns *p)
     free(p->party_stop_lens);
     free_list(p->party_strip_prefixes);
     free_list(p->party_reject);
+    wordset_free(&p->party_reject_words);
+    free_list(p->party_stop_lower);
+    wordset_free(&p->narration_rails);
+    wordset_free(&p->narration_noise);
+    wordset_free(&p->narration_skip);
+    wordset_free(&p->narration_to);
+    wordset_free(&p->narration_from);
     free(p->version);
     json_decref(p->root);
     free(p);
@@ -708,20 +881,25 @@ void patterns_scratch_fini(struct patterns_scratch *s)
  * The "then" gate of an occurrence at: the first byte after the word (its
  * letters) and any whitespace (PCRE2's \s) is one of then.
  */
-static bool then_at(const char *then, const char *subj, size_t len, size_t at)
+static inline bool in_set(const uint64_t set[4], unsigned char c)
+{
+    return (set[c / 64] >> (c % 64)) & 1;
+}
+
+static bool then_at(const uint64_t then[4], const char *subj, size_t len, size_t at)
 {
     while (at < len && subj[at] >= 'a' && subj[at] <= 'z')
         at++;
     while (at < len && strchr(" \t\n\v\f\r", subj[at]) && subj[at])
         at++;
-    return at < len && subj[at] && strchr(then, subj[at]);
+    return at < len && in_set(then, (unsigned char)subj[at]);
 }
 
 /* One anchored attempt at offset at, after the "then" gate. */
 static bool try_at(const struct patterns_regex *re, struct patterns_scratch *s, const char *subj,
                    size_t len, size_t at)
 {
-    if (re->then[0] && !then_at(re->then, subj, len, at))
+    if (re->has_then && !then_at(re->then, subj, len, at))
         return false;
     int rc = re->anchored_jit
                  ? pcre2_jit_match(re->anchored, (PCRE2_SPTR)subj, len, at, 0, s->md, s->mctx)
@@ -796,6 +974,32 @@ static bool digit_beside(const char *chars, const char *subj, size_t len, bool b
     return false;
 }
 
+/*
+ * Anchor "before": for each occurrence of a trigger word in body order, the
+ * nearest byte of the "before" set at most PATTERNS_BEFORE_REACH bytes before
+ * it is where a match may start; each such offset is tried once, anchored.
+ */
+static bool run_before(const struct patterns_regex *re, struct patterns_scratch *s,
+                       const char *subj, size_t len)
+{
+    size_t tried = SIZE_MAX;
+    for (uint32_t k = 0; k < s->hits.n_occ; k++) {
+        uint16_t b = s->hits.occ[k].bit;
+        if (!((re->any.w[b / 64] >> (b % 64)) & 1))
+            continue;
+        size_t at = s->hits.occ[k].at,
+               stop = at > PATTERNS_BEFORE_REACH ? at - PATTERNS_BEFORE_REACH : 0;
+        while (at > stop && !in_set(re->before, (unsigned char)subj[at - 1]))
+            at--;
+        if (at == stop || at - 1 == tried)
+            continue;
+        tried = at - 1;
+        if (try_at(re, s, subj, len, tried))
+            return true;
+    }
+    return false;
+}
+
 bool patterns_run(const struct patterns_regex *re, struct patterns_scratch *s, const char *subj,
                   size_t len)
 {
@@ -809,7 +1013,7 @@ bool patterns_run(const struct patterns_regex *re, struct patterns_scratch *s, c
     if (re->then_digit[0] && !digit_beside(re->then_digit, subj, len, false))
         return false;
     if (re->anchored && !s->hits.occ_overflow)
-        return run_each(re, s, subj, len);
+        return re->has_before ? run_before(re, s, subj, len) : run_each(re, s, subj, len);
     if (re->from_trigger) {
         /* the first offset of the trigger words present: visit only their set bits */
         start = len;

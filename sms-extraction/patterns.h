@@ -18,8 +18,9 @@
 
 #include "sms-extraction/vocab.h"
 
-#define PATTERNS_MAX_DUP 4     /* alternatives that may reuse one group name */
-#define PATTERNS_MAX_CLAUSES 4 /* "require_any" clauses of one pattern */
+#define PATTERNS_MAX_DUP 4       /* alternatives that may reuse one group name */
+#define PATTERNS_MAX_CLAUSES 4   /* "require_any" clauses of one pattern */
+#define PATTERNS_BEFORE_REACH 80 /* anchor "before": bytes looked back from a trigger word */
 
 enum patterns_field {
     PATTERNS_AMOUNT = 0,
@@ -33,6 +34,9 @@ enum patterns_field {
     PATTERNS_DUE_AMOUNT,
     PATTERNS_MIN_DUE,
     PATTERNS_DUE_DATE,
+    PATTERNS_OVERDUE_AMOUNT,
+    PATTERNS_DAYS_PAST_DUE,
+    PATTERNS_PARTY_KIND, /* label templates: the party_kind their match names */
     PATTERNS_FIELD_COUNT
 };
 
@@ -53,6 +57,8 @@ struct patterns_regex {
     struct vocab_mask any; /* tried only when one of these words occurs */
     bool required;         /* "require": every one of these words must occur too */
     struct vocab_mask all;
+    bool refused; /* "unless_any": skipped when one of these words occurs */
+    struct vocab_mask none;
     /* the non-zero words of any / all, so a gate test touches only those */
     uint8_t any_idx[VOCAB_MASK_WORDS], all_idx[VOCAB_MASK_WORDS];
     uint8_t n_any, n_all;
@@ -70,10 +76,16 @@ struct patterns_regex {
     char then_digit[8];
     /* "then" (anchor "each"): an occurrence is tried only when the first byte after its
        word and any whitespace is one of these */
-    char then[16];
+    bool has_then;
+    uint64_t then[4]; /* bit per byte */
+    /* anchor "before": each match starts at the nearest of these bytes before an occurrence
+       of a trigger word (at most PATTERNS_BEFORE_REACH bytes back): "; <name> credited" */
+    bool has_before;
+    uint64_t before[4];
     uint32_t group[PATTERNS_MAX_DUP];    /* groups of the value (a name may repeat), 0 = none */
     uint32_t currency[PATTERNS_MAX_DUP]; /* groups named "currency" */
-    uint32_t debit, credit;              /* capture groups "debit"/"credit" (classification) */
+    uint32_t debit[PATTERNS_MAX_DUP];    /* groups "debit" (classification; a name may repeat) */
+    uint32_t credit[PATTERNS_MAX_DUP];   /* groups "credit" */
     uint32_t slot;                       /* its number in the candidate index */
 };
 
@@ -94,11 +106,17 @@ struct patterns_index {
 
 struct patterns_template {
     struct patterns_regex re;
-    enum patterns_direction direction;
-    bool raw;          /* party: keep the capture as matched, no stop-word cut */
-    char **only_types; /* NULL-terminated; NULL = every type */
+    unsigned directions; /* bit per enum patterns_direction it applies to ("direction") */
+    bool raw;            /* party: keep the capture as matched, no stop-word cut */
+    bool accounts;       /* party: an account phrase ("A/c xxxx9709") may be the party */
+    bool narration;      /* party: the capture must be a bank narration (party.h) */
+    char **only_types;   /* NULL-terminated; NULL = every type */
     char **skip_types;
-    char *label; /* party templates: fixed text instead of the capture */
+    char **also_types; /* applies to these types whatever their direction */
+    char *label;       /* party templates: fixed text instead of the capture */
+    /* label "{group}" (party_kind): the kind is the name of the named group that took part */
+    char **group_names; /* NULL-terminated */
+    uint32_t *group_numbers;
 };
 
 struct patterns_channel {
@@ -112,9 +130,21 @@ struct patterns_account_policy {
     int keep_all_max_digits;
 };
 
+/* A list of words for quick membership tests (case-insensitive): by first byte and length
+   first, so most words of a body are turned away without a string compare. */
+struct wordset {
+    char **words;      /* NULL-terminated */
+    uint8_t *lens;     /* their lengths (at most 63) */
+    uint64_t first[4]; /* bit per lower-cased first byte */
+    uint64_t lengths;  /* bit per length */
+};
+
+bool wordset_has(const struct wordset *ws, const char *w, size_t n);
+
 struct patterns {
     json_t *root;
     char *version;
+    const struct vocab *vocab; /* compiled against it (bank names for party_clean) */
     struct patterns_template *fields[PATTERNS_FIELD_COUNT];
     size_t n_fields[PATTERNS_FIELD_COUNT];
     struct patterns_channel *channels;
@@ -125,7 +155,13 @@ struct patterns {
     unsigned char party_stop_first[256]; /* 1 when some stop word starts with this byte */
     char **party_strip_prefixes;         /* NULL-terminated, lower case */
     char **party_reject;                 /* NULL-terminated, whole-party rejects, lower case */
-    uint32_t max_pairs;                  /* most capture pairs of any pattern it compiled */
+    struct wordset party_reject_words;   /* a party holding one of these words is refused */
+    char **party_stop_lower;             /* stop words only when written in lower case */
+    struct wordset narration_rails;      /* words that start a narration (upi, neft, dr) */
+    struct wordset narration_noise;      /* other words of no name (inr, bal, ref) */
+    struct wordset narration_skip;       /* fields that are never a name (bank codes) */
+    struct wordset narration_to, narration_from; /* labels of the payee's and the payer's field */
+    uint32_t max_pairs;                          /* most capture pairs of any pattern it compiled */
 };
 
 /* Per-thread match state. */
@@ -153,6 +189,8 @@ int patterns_compile(const struct patterns *p, struct vocab *vocab, const char *
                      const json_t *gates, const char *group, struct patterns_regex *re,
                      uint32_t *max_pairs, char *err, size_t err_len);
 void patterns_regex_free(struct patterns_regex *re);
+/* Every group of re called name into out[PATTERNS_MAX_DUP], 0-terminated. */
+void patterns_group_numbers(const struct patterns_regex *re, const char *name, uint32_t *out);
 
 int patterns_index_init(struct patterns_index *ix, size_t cap);
 /* Number re (its slot) and record its trigger words. At most cap regexes. */
@@ -195,10 +233,12 @@ void patterns_scratch_fini(struct patterns_scratch *s);
 bool patterns_run(const struct patterns_regex *re, struct patterns_scratch *s, const char *subj,
                   size_t len);
 
-/* Every "require" word of re occurs in the message. */
+/* Every "require" word of re occurs in the message, and no "unless_any" word. */
 static inline bool patterns_required(const struct patterns_regex *re,
                                      const struct patterns_scratch *s)
 {
+    if (re->refused && vocab_mask_any(&re->none, &s->hits.present))
+        return false;
     for (uint8_t i = 0; i < re->n_all; i++) {
         uint64_t need = re->all.w[re->all_idx[i]];
         if ((s->hits.present.w[re->all_idx[i]] & need) != need)

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define TRIGGER_SLOTS 4096 /* power of two, > 2 * VOCAB_MAX_TRIGGERS */
 #define FAST_SLOTS 1024    /* power of two: the two-choice table of words up to FAST_MAX */
@@ -27,12 +28,6 @@ struct header_entry {
     char *header;
     size_t len;
     int entity;
-};
-
-struct vpa_label {
-    char *prefix;
-    size_t prefix_len;
-    char *label;
 };
 
 struct vocab_symbol {
@@ -48,12 +43,12 @@ struct vocab {
     struct vocab_entity *entities;
     char **entity_strings; /* owned copies of names and types */
     size_t n_entities, n_strings;
+    const char **banks; /* names of the entities of type bank (borrowed), and their lengths */
+    size_t *bank_lens, n_banks;
     struct header_entry *headers; /* exact headers, open addressing */
     size_t header_slots;
     struct header_entry *prefixes; /* longest first */
     size_t n_prefixes;
-    struct vpa_label *vpa;
-    size_t n_vpa;
     struct vocab_symbol *symbols;
     size_t n_symbols;
     unsigned char symbol_first[256]; /* 1 when a symbol starts with this byte */
@@ -499,19 +494,19 @@ const struct vocab_entity *vocab_sender(const struct vocab *v, const char *norma
     return NULL;
 }
 
-const char *vocab_vpa_label(const struct vocab *v, const char *local, size_t len)
+size_t vocab_bank_suffix(const struct vocab *v, const char *text, size_t len)
 {
-    for (size_t i = 0; i < v->n_vpa; i++) {
-        const struct vpa_label *l = &v->vpa[i];
-        if (len < l->prefix_len)
-            continue;
-        size_t k = 0;
-        while (k < l->prefix_len && tolower((unsigned char)local[k]) == l->prefix[k])
-            k++;
-        if (k == l->prefix_len)
-            return l->label;
+    /* every bank name the suffix can be ends in "bank" or "india": test that first */
+    if (len < 4 || (strncasecmp(text + len - 4, "bank", 4) != 0 &&
+                    (len < 5 || strncasecmp(text + len - 5, "india", 5) != 0)))
+        return 0;
+    for (size_t i = 0; i < v->n_banks; i++) {
+        size_t n = v->bank_lens[i];
+        if (n <= len && strncasecmp(text + len - n, v->banks[i], n) == 0 &&
+            (n == len || text[len - n - 1] == ' '))
+            return n;
     }
-    return NULL;
+    return 0;
 }
 
 static int insert_header(struct vocab *v, const char *h, int entity, char *err, size_t err_len)
@@ -609,33 +604,15 @@ static int load_entities(struct vocab *v, const json_t *arr, char *err, size_t e
             return -1;
     }
     qsort(v->prefixes, v->n_prefixes, sizeof(*v->prefixes), cmp_prefix_len);
-    return 0;
-}
-
-static int load_vpa(struct vocab *v, const json_t *obj, char *err, size_t err_len)
-{
-    const char *key;
-    const json_t *val;
-
-    if (!obj)
-        return 0;
-    if (!json_is_object(obj)) {
-        snprintf(err, err_len, "'vpa_labels' must be an object");
-        return -1;
-    }
-    v->vpa = calloc(json_object_size(obj) + 1, sizeof(*v->vpa));
-    if (!v->vpa)
+    v->banks = calloc(v->n_entities + 1, sizeof(*v->banks));
+    v->bank_lens = calloc(v->n_entities + 1, sizeof(*v->bank_lens));
+    if (!v->banks || !v->bank_lens)
         abort();
-    json_object_foreach((json_t *)obj, key, val)
-    {
-        if (!json_is_string(val)) {
-            snprintf(err, err_len, "vpa label '%.40s' is not a string", key);
-            return -1;
-        }
-        v->vpa[v->n_vpa].prefix = rulefile_strdup(key);
-        v->vpa[v->n_vpa].prefix_len = strlen(key);
-        v->vpa[v->n_vpa].label = rulefile_strdup(json_string_value(val));
-        v->n_vpa++;
+    for (size_t k = 0; k < v->n_entities; k++) {
+        if (strcmp(v->entities[k].type, "bank") != 0)
+            continue;
+        v->banks[v->n_banks] = v->entities[k].name;
+        v->bank_lens[v->n_banks++] = strlen(v->entities[k].name);
     }
     return 0;
 }
@@ -694,8 +671,6 @@ int vocab_load(const char *json, size_t len, struct vocab **out, char *err, size
     v->version = rulefile_strdup(version);
     if (load_entities(v, json_object_get(v->root, "entities"), err, err_len) < 0)
         goto out;
-    if (load_vpa(v, json_object_get(v->root, "vpa_labels"), err, err_len) < 0)
-        goto out;
     if (load_symbols(v, json_object_get(v->root, "symbols"), err, err_len) < 0)
         goto out;
     *out = v;
@@ -716,16 +691,13 @@ void vocab_free(struct vocab *v)
         free(v->headers[i].header);
     for (size_t i = 0; i < v->n_prefixes; i++)
         free(v->prefixes[i].header);
-    for (size_t i = 0; i < v->n_vpa; i++) {
-        free(v->vpa[i].prefix);
-        free(v->vpa[i].label);
-    }
     for (size_t i = 0; i < v->n_symbols; i++) {
         free(v->symbols[i].bytes);
         free(v->symbols[i].word);
     }
     free(v->symbols);
-    free(v->vpa);
+    free(v->banks);
+    free(v->bank_lens);
     free(v->prefixes);
     free(v->headers);
     free(v->entity_strings);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The vocabulary artifact, compiled: who sent a message (sender header ->
- * entity name and type), named keyword lists the other artifacts use, VPA
- * labels, and the table of trigger words behind the keyword prefilter.
+ * entity name and type), named keyword lists the other artifacts use, and
+ * the table of trigger words behind the keyword prefilter.
  *
  * DESIGN. Every classification rule and field template names the words that
  * must occur in a body for its regex to be worth running ("any of"). At load
@@ -106,7 +106,7 @@ const json_t *vocab_keywords(const struct vocab *v, const char *name);
  * prefix), or NULL. */
 const struct vocab_entity *vocab_sender(const struct vocab *v, const char *normalised);
 
-/* Label for a VPA whose local part starts with a known prefix ("paytmqr..." -> "Paytm"). */
-const char *vocab_vpa_label(const struct vocab *v, const char *local, size_t len);
+/* Length of the bank name (an entity of type bank) that text[0, len) ends with, or 0. */
+size_t vocab_bank_suffix(const struct vocab *v, const char *text, size_t len);
 
 #endif

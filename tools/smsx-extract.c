@@ -7,6 +7,7 @@
  *   smsx-extract [--vocabulary F] [--classification F] [--regex F] < in.jsonl
  *   smsx-extract --check-gates [...] < in.jsonl
  *   smsx-extract --rule-stats [...] < rows.jsonl
+ *   smsx-extract --pattern-cost [...] < in.jsonl
  *
  * Each input line is {"sender": "...", "body": "...", "sms_id": optional};
  * each output line is the record the service would return for it. Rules come
@@ -24,6 +25,10 @@
  * fire on dev rows of >= 2 projects or of >= 3 test files of one project, or
  * be one of at most 15 listed "fixture_only" exceptions backed by fixtures of
  * >= 3 banks. Exits 1 when one is not.
+ *
+ * --pattern-cost prints, per pattern, the time it takes per body when tried as
+ * the engine tries it (an upper bound: the engine stops at the first match),
+ * most expensive first: where to look when the engine got slower.
  */
 #include <errno.h>
 
@@ -60,24 +65,28 @@ out:
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: smsx-extract [--check-gates | --rule-stats] [--vocabulary F] "
-                    "[--classification F] [--regex F] < messages.jsonl\n"
-                    "  input lines:  {\"sender\": \"VM-HDFCBK\", \"body\": \"...\"}\n"
-                    "  output lines: one extraction record each, or with --check-gates the\n"
-                    "  patterns whose gates changed their result on some body\n"
-                    "  --rule-stats: rows with a \"source\"; per pattern the dev rows, projects\n"
-                    "  and fixture banks it fires on, against the rule admission policy\n");
+    fprintf(stderr,
+            "usage: smsx-extract [--check-gates | --rule-stats | --pattern-cost] [--vocabulary F] "
+            "[--classification F] [--regex F] < messages.jsonl\n"
+            "  input lines:  {\"sender\": \"VM-HDFCBK\", \"body\": \"...\"}\n"
+            "  output lines: one extraction record each, or with --check-gates the\n"
+            "  patterns whose gates changed their result on some body\n"
+            "  --rule-stats: rows with a \"source\"; per pattern the dev rows, projects\n"
+            "  and fixture banks it fires on, against the rule admission policy\n");
 }
 
-enum mode { MODE_EXTRACT, MODE_CHECK_GATES, MODE_RULE_STATS };
+enum mode { MODE_EXTRACT, MODE_CHECK_GATES, MODE_RULE_STATS, MODE_PATTERN_COST };
 
 static int parse_args(int argc, char **argv, const char *paths[3], enum mode *mode)
 {
     static const char *const flags[3] = {"--vocabulary", "--classification", "--regex"};
     for (int i = 1; i < argc; i++) {
         int k = -1;
-        if (strcmp(argv[i], "--check-gates") == 0 || strcmp(argv[i], "--rule-stats") == 0) {
-            *mode = argv[i][2] == 'c' ? MODE_CHECK_GATES : MODE_RULE_STATS;
+        if (strcmp(argv[i], "--check-gates") == 0 || strcmp(argv[i], "--rule-stats") == 0 ||
+            strcmp(argv[i], "--pattern-cost") == 0) {
+            *mode = argv[i][2] == 'c'   ? MODE_CHECK_GATES
+                    : argv[i][2] == 'r' ? MODE_RULE_STATS
+                                        : MODE_PATTERN_COST;
             continue;
         }
         for (int f = 0; f < 3; f++)
@@ -348,6 +357,82 @@ static int rule_stats(const struct extract_rules *rules, struct extract_scratch 
     return rc;
 }
 
+/* ---- --pattern-cost -------------------------------------------------------- */
+
+struct cost_table {
+    const char *id[STATS_MAX_PATTERNS];
+    double cost[STATS_MAX_PATTERNS], best[3][STATS_MAX_PATTERNS];
+    size_t n;
+};
+
+static void cost_pattern(const char *id, const char *what, const char *fixture_only, void *arg)
+{
+    struct cost_table *t = arg;
+    (void)what;
+    (void)fixture_only;
+    if (t->n < STATS_MAX_PATTERNS)
+        t->id[t->n++] = id;
+}
+
+static int by_cost(const void *a, const void *b)
+{
+    double x = **(const double *const *)a, y = **(const double *const *)b;
+    return (x < y) - (x > y);
+}
+
+/* One body: each pattern's least time of three runs (a preempted run does not count). */
+static void cost_body(const struct extract_rules *rules, struct extract_scratch *scratch,
+                      const json_t *body, struct cost_table *t)
+{
+    for (int r = 0; r < 3; r++) {
+        memset(t->best[r], 0, sizeof(t->best[r]));
+        extract_pattern_cost(rules, scratch, json_string_value(body), json_string_length(body),
+                             t->best[r]);
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        double m = t->best[0][i] < t->best[1][i] ? t->best[0][i] : t->best[1][i];
+        t->cost[i] += m < t->best[2][i] ? m : t->best[2][i];
+    }
+}
+
+/* Per pattern the time it takes per body, most expensive first. */
+static int pattern_cost(const struct extract_rules *rules, struct extract_scratch *scratch)
+{
+    struct cost_table *t = calloc(1, sizeof(*t));
+    const double *order[STATS_MAX_PATTERNS];
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    long bodies = 0;
+    double total = 0;
+
+    if (!t)
+        abort();
+    extract_patterns(rules, cost_pattern, t);
+    while ((len = getline(&line, &cap, stdin)) > 0) {
+        json_t *row = json_loadb(line, (size_t)len, 0, NULL);
+        const json_t *body = json_object_get(row, "body");
+        if (json_is_string(body)) {
+            cost_body(rules, scratch, body, t);
+            bodies++;
+        }
+        json_decref(row);
+    }
+    free(line);
+    for (size_t i = 0; i < t->n; i++) {
+        order[i] = &t->cost[i];
+        total += t->cost[i];
+    }
+    qsort(order, t->n, sizeof(order[0]), by_cost);
+    printf("pattern-cost: %ld bodies, %.0f per body in all (cycles on x86, else ns)\n", bodies,
+           bodies ? total / (double)bodies : 0.0);
+    for (size_t i = 0; i < t->n && bodies; i++)
+        printf("  %-36s %8.0f %5.1f%%\n", t->id[order[i] - t->cost], *order[i] / (double)bodies,
+               total > 0 ? 100.0 * *order[i] / total : 0.0);
+    free(t);
+    return 0;
+}
+
 /* Up to EXTRACT_BATCH parsed lines, extracted together as the daemon does. */
 struct batch {
     json_t *json[EXTRACT_BATCH];
@@ -430,8 +515,9 @@ int main(int argc, char **argv)
         return 1;
     }
     if (mode != MODE_EXTRACT) {
-        int rc =
-            mode == MODE_CHECK_GATES ? check_gates(rules, scratch) : rule_stats(rules, scratch);
+        int rc = mode == MODE_CHECK_GATES  ? check_gates(rules, scratch)
+                 : mode == MODE_RULE_STATS ? rule_stats(rules, scratch)
+                                           : pattern_cost(rules, scratch);
         extract_scratch_free(scratch);
         extract_rules_free(rules);
         return rc;

@@ -39,22 +39,20 @@ else
     skip "dev set: $SHARED_DIR/data/sms absent"
 fi
 
-# The check can fail: the template that once anchored at "beneficiary", a word its
-# matches start before, is flagged on a body it would have missed.
+# The check can fail: a template anchored at a word its matches start before (the "at"
+# template said to start at "upi") never matches; it is flagged on a body it would miss.
 python3 - sms-extraction/rules/regex.json >"$T_TMP/bad-regex.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 for t in d["fields"]["party"]:
-    if t["id"] == "party-rail-to-beneficiary":
-        t.update(triggers=["beneficiary"], anchor="trigger")
-        for k in ("require", "then"):
-            t.pop(k, None)
+    if t["id"] == "party-at":
+        t.update(triggers=["upi"], anchor="trigger")
 print(json.dumps(d))
 PY
-printf '%s\n' '{"sender": "VM-KOTAKB", "body": "Your IMPS transaction of Rs 700 has been credited to the beneficiary account"}' >"$T_TMP/one.jsonl"
+printf '%s\n' '{"sender": "VM-KOTAKB", "body": "Rs 700 paid at CAFE MOCHA via UPI from A/c XX1234"}' >"$T_TMP/one.jsonl"
 out=$("$CHECK" --check-gates --regex "$T_TMP/bad-regex.json" <"$T_TMP/one.jsonl" 2>&1)
 assert_eq "a wrong anchor makes --check-gates exit 1" 1 "$?"
-assert_contains "and names the template" "$out" "party-rail-to-beneficiary"
+assert_contains "and names the template" "$out" "party-at"
 
 # A line that is not a message is named on stderr (never echoed) and skipped; the
 # good lines around it are still checked.
