@@ -354,7 +354,7 @@ static void account_digits(const struct patterns_account_policy *pol, const char
                 digits[nd++] = c;
             tail++;
         } else {
-            if (c == 'x' || c == 'X' || c == '*' || c == '#')
+            if (c == 'x' || c == 'X' || c == '*' || c == '#' || c == 'n' || c == 'N')
                 mask++;
             tail = 0;
         }

@@ -53,19 +53,19 @@ static bool is_word_char(char c)
 /* A stop word (or phrase) of the artifact starts at text[i] and ends at a word boundary. */
 static bool stop_word_at(const struct patterns *p, const char *text, size_t len, size_t i)
 {
-    unsigned char first = ascii_lower((unsigned char)text[i]);
-    if (!p->party_stop_first[first])
+    size_t w = i;
+    while (w < len && is_word_char(text[w]))
+        w++;
+    uint8_t flags = patterns_word_flags(p, text + i, w - i);
+    if (flags & PATTERNS_WORD_STOP)
+        return true;
+    if (!(flags & PATTERNS_WORD_PHRASE)) /* only phrases need the list ("of rs", "not you") */
         return false;
-    unsigned char second = i + 1 < len ? ascii_lower((unsigned char)text[i + 1]) : 0;
     for (size_t k = 0; p->party_stop_words && p->party_stop_words[k]; k++) {
-        const char *w = p->party_stop_words[k];
+        const char *sw = p->party_stop_words[k];
         size_t n = p->party_stop_lens[k];
-        if ((unsigned char)w[0] != first || i + n > len || (n > 1 && (unsigned char)w[1] != second))
-            continue;
-        size_t j = 2;
-        while (j < n && w[j] == (char)ascii_lower((unsigned char)text[i + j]))
-            j++;
-        if (j >= n && (i + n == len || !is_word_char(text[i + n])))
+        if (i + n <= len && strncasecmp(text + i, sw, n) == 0 &&
+            (i + n == len || !is_word_char(text[i + n])))
             return true;
     }
     return false;
@@ -195,9 +195,9 @@ size_t party_cut(const struct patterns *p, const char *text, size_t len)
 
 /* ---- narrations ---------------------------------------------------------- */
 
-static bool word_in(const struct wordset *ws, const char *w, size_t n)
+static bool word_is(const struct patterns *p, const char *w, size_t n, uint8_t flags)
 {
-    return wordset_has(ws, w, n);
+    return (patterns_word_flags(p, w, n) & flags) != 0;
 }
 
 /* Where a narration ends: list punctuation, a sentence end, a line end. */
@@ -219,11 +219,11 @@ static bool noise_word(const struct patterns *p, const char *w, size_t n, bool r
 {
     if (n == 0)
         return false;
-    if (word_in(&p->narration_rails, w, n))
+    if (word_is(p, w, n, PATTERNS_WORD_RAIL))
         return true;
     if (rail_only)
         return false;
-    if (word_in(&p->narration_noise, w, n))
+    if (word_is(p, w, n, PATTERNS_WORD_NOISE))
         return true;
     if (n == 3 && month_at(w, n, 0))
         return true;
@@ -255,7 +255,7 @@ bool party_narration_like(const struct patterns *p, const char *text, size_t len
         while (w < len && ascii_alnum((unsigned char)text[w]))
             w++;
         if (!noise_word(p, text + b, w - b, words == 0) ||
-            (words > 0 && word_in(&p->narration_noise, text + b, w - b)))
+            (words > 0 && word_is(p, text + b, w - b, PATTERNS_WORD_NOISE)))
             return false; /* "UPI on 26-02-26" is a date after a rail, not a narration */
         while (w < len && text[w] == ' ')
             w++;
@@ -283,8 +283,8 @@ static void token_trim(const struct patterns *p, const char *text, struct token 
         size_t w = t->s;
         while (w < t->e && !ascii_space((unsigned char)text[w]))
             w++;
-        bool to = word_in(&p->narration_to, text + t->s, w - t->s);
-        if (to || word_in(&p->narration_from, text + t->s, w - t->s))
+        bool to = word_is(p, text + t->s, w - t->s, PATTERNS_WORD_TO);
+        if (to || word_is(p, text + t->s, w - t->s, PATTERNS_WORD_FROM))
             t->role = to ? 1 : 2;
         else if (!noise_word(p, text + t->s, w - t->s, false))
             break;
@@ -307,9 +307,8 @@ static bool token_is_name(const struct patterns *p, const char *text, const stru
 {
     if (t->letters < 2 || t->digits >= 4 || t->digits * 2 > t->letters)
         return false;
-    if (word_in(&p->narration_skip, text + t->s, t->e - t->s) ||
-        word_in(&p->narration_rails, text + t->s, t->e - t->s) ||
-        word_in(&p->narration_noise, text + t->s, t->e - t->s))
+    if (word_is(p, text + t->s, t->e - t->s,
+                PATTERNS_WORD_SKIP | PATTERNS_WORD_RAIL | PATTERNS_WORD_NOISE))
         return false;
     bool mask = true; /* "XXXXXXXX": a masked number */
     for (size_t k = t->s; k < t->e && mask; k++)
@@ -483,9 +482,9 @@ static bool not_a_party(const struct patterns *p, const char *party, bool accoun
         if (!*w)
             break;
         size_t n = strcspn(w, " ");
-        if (word_in(&p->party_reject_words, w, n) || (!accounts && is_account_word(w, n)))
+        if (word_is(p, w, n, PATTERNS_WORD_REJECT) || (!accounts && is_account_word(w, n)))
             return true;
-        rails += word_in(&p->narration_rails, w, n) || word_in(&p->narration_noise, w, n);
+        rails += word_is(p, w, n, PATTERNS_WORD_RAIL | PATTERNS_WORD_NOISE);
         before = last;
         last = w;
         words++;

@@ -225,7 +225,7 @@ static int compile_code(const struct patterns *p, struct vocab *vocab, const cha
     return 0;
 }
 
-/* The word gates: "triggers", "require", "require_any", "unless_any". */
+/* The word gates: "triggers", "require", "require_any", "unless_any", "with_any". */
 static int word_gates(struct vocab *vocab, const char *id, const json_t *gates,
                       struct patterns_regex *re, char *err, size_t err_len)
 {
@@ -254,6 +254,14 @@ static int word_gates(struct vocab *vocab, const char *id, const json_t *gates,
             return -1;
         }
         re->refused = true;
+    }
+    const json_t *with = json_object_get(gates, "with_any");
+    if (with && json_array_size(with) > 0) {
+        if (vocab_add_triggers(vocab, with, &re->some, inner, sizeof(inner)) < 0) {
+            snprintf(err, err_len, "'%s': with_any: %s", id, inner);
+            return -1;
+        }
+        re->with = true;
     }
     if (add_clauses(vocab, json_object_get(gates, "require_any"), re, inner, sizeof(inner)) < 0) {
         snprintf(err, err_len, "'%s': require_any: %s", id, inner);
@@ -629,6 +637,83 @@ static void wordset_free(struct wordset *ws)
     memset(ws, 0, sizeof(*ws));
 }
 
+static uint32_t word_hash(const char *w, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ ascii_lower((unsigned char)w[i])) * 16777619u;
+    return h;
+}
+
+uint8_t patterns_word_flags(const struct patterns *p, const char *w, size_t n)
+{
+    if (n == 0 || n > PATTERNS_WORDTAB_MAX || !p->wordtab)
+        return 0;
+    for (uint32_t i = word_hash(w, n);; i++) {
+        const struct patterns_wordtab_slot *s = &p->wordtab[i & (PATTERNS_WORDTAB_SLOTS - 1)];
+        if (!s->len)
+            return 0;
+        if (s->len != n)
+            continue;
+        size_t k = 0;
+        while (k < n && s->w[k] == (char)ascii_lower((unsigned char)w[k]))
+            k++;
+        if (k == n)
+            return s->flags;
+    }
+}
+
+static void wordtab_add(struct patterns *p, const char *w, size_t n, uint8_t flag)
+{
+    if (n == 0 || n > PATTERNS_WORDTAB_MAX)
+        return;
+    for (uint32_t i = word_hash(w, n);; i++) {
+        struct patterns_wordtab_slot *s = &p->wordtab[i & (PATTERNS_WORDTAB_SLOTS - 1)];
+        if (!s->len) {
+            for (size_t k = 0; k < n; k++)
+                s->w[k] = (char)ascii_lower((unsigned char)w[k]);
+            s->len = (uint8_t)n;
+        }
+        if (s->len == n && strncasecmp(s->w, w, n) == 0) {
+            s->flags |= flag;
+            return;
+        }
+    }
+}
+
+/* Every word list of the artifact into one hash table of flags; -1 when too many words. */
+static int build_wordtab(struct patterns *p, char *err, size_t err_len)
+{
+    const struct wordset *lists[6] = {&p->party_reject_words, &p->narration_rails,
+                                      &p->narration_noise,    &p->narration_skip,
+                                      &p->narration_to,       &p->narration_from};
+    static const uint8_t flags[6] = {PATTERNS_WORD_REJECT, PATTERNS_WORD_RAIL, PATTERNS_WORD_NOISE,
+                                     PATTERNS_WORD_SKIP,   PATTERNS_WORD_TO,   PATTERNS_WORD_FROM};
+    size_t words = 0;
+    for (int l = 0; l < 6; l++)
+        for (size_t i = 0; lists[l]->words && lists[l]->words[i]; i++)
+            words++;
+    for (size_t i = 0; p->party_stop_words && p->party_stop_words[i]; i++)
+        words++;
+    if (words * 2 > PATTERNS_WORDTAB_SLOTS) {
+        snprintf(err, err_len, "more than %d words in the party and narration lists",
+                 PATTERNS_WORDTAB_SLOTS / 2);
+        return -1;
+    }
+    p->wordtab = calloc(PATTERNS_WORDTAB_SLOTS, sizeof(*p->wordtab));
+    if (!p->wordtab)
+        abort();
+    for (int l = 0; l < 6; l++)
+        for (size_t i = 0; lists[l]->words && lists[l]->words[i]; i++)
+            wordtab_add(p, lists[l]->words[i], lists[l]->lens[i], flags[l]);
+    for (size_t i = 0; p->party_stop_words && p->party_stop_words[i]; i++) {
+        const char *w = p->party_stop_words[i];
+        size_t first = strcspn(w, " ");
+        wordtab_add(p, w, first, w[first] ? PATTERNS_WORD_PHRASE : PATTERNS_WORD_STOP);
+    }
+    return 0;
+}
+
 /* "party_reject_words" and the "narration" vocabulary ({"rails", "noise", "skip", "to", "from"}).
  */
 static int load_narration(struct patterns *p, char *err, size_t err_len)
@@ -697,7 +782,9 @@ static int load_policy(struct patterns *p, char *err, size_t err_len)
         snprintf(err, err_len, "party_strip_prefixes/party_reject must be arrays of strings");
         return -1;
     }
-    return load_narration(p, err, err_len);
+    if (load_narration(p, err, err_len) < 0)
+        return -1;
+    return build_wordtab(p, err, err_len);
 }
 
 int patterns_load(const char *json, size_t len, struct vocab *vocab, struct patterns **out,
@@ -768,6 +855,7 @@ void patterns_free(struct patterns *p)
     wordset_free(&p->narration_skip);
     wordset_free(&p->narration_to);
     wordset_free(&p->narration_from);
+    free(p->wordtab);
     free(p->version);
     json_decref(p->root);
     free(p);

@@ -59,6 +59,8 @@ struct patterns_regex {
     struct vocab_mask all;
     bool refused; /* "unless_any": skipped when one of these words occurs */
     struct vocab_mask none;
+    bool with; /* "with_any": tried only when one of these words occurs too */
+    struct vocab_mask some;
     /* the non-zero words of any / all, so a gate test touches only those */
     uint8_t any_idx[VOCAB_MASK_WORDS], all_idx[VOCAB_MASK_WORDS];
     uint8_t n_any, n_all;
@@ -141,6 +143,26 @@ struct wordset {
 
 bool wordset_has(const struct wordset *ws, const char *w, size_t n);
 
+/* What the party code knows of a word, from every word list of the artifact at once. */
+enum patterns_word {
+    PATTERNS_WORD_STOP = 1,   /* party_stop_words: a name ends before it */
+    PATTERNS_WORD_PHRASE = 2, /* the first word of a stop phrase ("of rs") */
+    PATTERNS_WORD_REJECT = 4, /* party_reject_words */
+    PATTERNS_WORD_RAIL = 8,   /* narration.rails */
+    PATTERNS_WORD_NOISE = 16, /* narration.noise */
+    PATTERNS_WORD_SKIP = 32,  /* narration.skip */
+    PATTERNS_WORD_TO = 64,    /* narration.to */
+    PATTERNS_WORD_FROM = 128, /* narration.from */
+};
+
+#define PATTERNS_WORDTAB_SLOTS 1024 /* power of two, over twice the words of the lists */
+#define PATTERNS_WORDTAB_MAX 23     /* longer words are not looked up (flags 0) */
+
+struct patterns_wordtab_slot {
+    char w[PATTERNS_WORDTAB_MAX + 1]; /* lower case */
+    uint8_t len, flags;
+};
+
 struct patterns {
     json_t *root;
     char *version;
@@ -162,7 +184,11 @@ struct patterns {
     struct wordset narration_skip;       /* fields that are never a name (bank codes) */
     struct wordset narration_to, narration_from; /* labels of the payee's and the payer's field */
     uint32_t max_pairs;                          /* most capture pairs of any pattern it compiled */
+    struct patterns_wordtab_slot *wordtab; /* the word lists above, hashed (open addressing) */
 };
+
+/* The patterns_word flags of w[0, n) (case-insensitive), 0 for a word of no list. */
+uint8_t patterns_word_flags(const struct patterns *p, const char *w, size_t n);
 
 /* Per-thread match state. */
 struct patterns_scratch {
@@ -233,11 +259,13 @@ void patterns_scratch_fini(struct patterns_scratch *s);
 bool patterns_run(const struct patterns_regex *re, struct patterns_scratch *s, const char *subj,
                   size_t len);
 
-/* Every "require" word of re occurs in the message, and no "unless_any" word. */
+/* Every "require" word of re occurs in the message, one "with_any" word, no "unless_any" word. */
 static inline bool patterns_required(const struct patterns_regex *re,
                                      const struct patterns_scratch *s)
 {
     if (re->refused && vocab_mask_any(&re->none, &s->hits.present))
+        return false;
+    if (re->with && !vocab_mask_any(&re->some, &s->hits.present))
         return false;
     for (uint8_t i = 0; i < re->n_all; i++) {
         uint64_t need = re->all.w[re->all_idx[i]];
