@@ -50,14 +50,19 @@ static bool is_word_char(char c)
     return ascii_alnum((unsigned char)c) != 0;
 }
 
-/* A stop word (or phrase) of the artifact starts at text[i] and ends at a word boundary. */
+/*
+ * A stop word (or phrase) of the artifact starts at text[i] and ends at a word
+ * boundary (a lower-case-only stop word, only when written in lower case).
+ */
 static bool stop_word_at(const struct patterns *p, const char *text, size_t len, size_t i)
 {
     size_t w = i;
     while (w < len && is_word_char(text[w]))
         w++;
-    uint8_t flags = patterns_word_flags(p, text + i, w - i);
+    uint16_t flags = patterns_word_flags(p, text + i, w - i);
     if (flags & PATTERNS_WORD_STOP)
+        return true;
+    if ((flags & PATTERNS_WORD_STOP_LOWER) && text[i] >= 'a' && text[i] <= 'z')
         return true;
     if (!(flags & PATTERNS_WORD_PHRASE)) /* only phrases need the list ("of rs", "not you") */
         return false;
@@ -65,18 +70,6 @@ static bool stop_word_at(const struct patterns *p, const char *text, size_t len,
         const char *sw = p->party_stop_words[k];
         size_t n = p->party_stop_lens[k];
         if (i + n <= len && strncasecmp(text + i, sw, n) == 0 &&
-            (i + n == len || !is_word_char(text[i + n])))
-            return true;
-    }
-    return false;
-}
-
-/* A stop word that ends a name only in lower case ("and", not the "AND" of "MEHTA AND SONS"). */
-static bool lower_stop_at(const struct patterns *p, const char *text, size_t len, size_t i)
-{
-    for (char **w = p->party_stop_lower; w && *w; w++) {
-        size_t n = strlen(*w);
-        if (i + n <= len && strncmp(text + i, *w, n) == 0 &&
             (i + n == len || !is_word_char(text[i + n])))
             return true;
     }
@@ -168,8 +161,8 @@ static bool stop_after_space(const struct patterns *p, const char *text, size_t 
         j++;
     if (j >= len)
         return false;
-    return stop_word_at(p, text, len, j) || lower_stop_at(p, text, len, j) ||
-           date_at(text, len, j) || (text[j] == '-' && bank_signoff_at(text, len, j));
+    return stop_word_at(p, text, len, j) || date_at(text, len, j) ||
+           (text[j] == '-' && bank_signoff_at(text, len, j));
 }
 
 size_t party_cut(const struct patterns *p, const char *text, size_t len)
@@ -195,7 +188,7 @@ size_t party_cut(const struct patterns *p, const char *text, size_t len)
 
 /* ---- narrations ---------------------------------------------------------- */
 
-static bool word_is(const struct patterns *p, const char *w, size_t n, uint8_t flags)
+static bool word_is(const struct patterns *p, const char *w, size_t n, uint16_t flags)
 {
     return (patterns_word_flags(p, w, n) & flags) != 0;
 }
@@ -292,7 +285,8 @@ static void token_trim(const struct patterns *p, const char *text, struct token 
         while (t->s < t->e && ascii_space((unsigned char)text[t->s]))
             t->s++;
     }
-    t->e = t->s + party_cut(p, text + t->s, t->e - t->s); /* "NAME Not you? ..." */
+    if (t->s < t->e && !ascii_digit((unsigned char)text[t->s])) /* a name: "NAME Not you? ..." */
+        t->e = t->s + party_cut(p, text + t->s, t->e - t->s);
     t->digits = t->letters = 0;
     t->vpa = false;
     for (size_t k = t->s; k < t->e; k++) {
@@ -403,15 +397,6 @@ static bool strip_prefix_ci(char *s, const char *prefix)
         return false;
     memmove(s, s + n, strlen(s + n) + 1);
     return true;
-}
-
-static bool in_list_ci(char *const *list, const char *s)
-{
-    int first = ascii_lower((unsigned char)*s);
-    for (; list && *list; list++)
-        if (ascii_lower((unsigned char)(*list)[0]) == first && strcasecmp(*list, s) == 0)
-            return true;
-    return false;
 }
 
 static bool all_digits(const char *s)
@@ -535,7 +520,7 @@ void party_clean(const struct patterns *p, char *party, bool accounts)
             n--;
         party[n] = '\0';
     }
-    if (n < 2 || in_list_ci(p->party_reject, party) || (all_digits(party) && n < 8) ||
+    if (n < 2 || word_is(p, party, n, PATTERNS_WORD_WHOLE) || (all_digits(party) && n < 8) ||
         not_a_party(p, party, accounts))
         party[0] = '\0';
 }

@@ -645,7 +645,7 @@ static uint32_t word_hash(const char *w, size_t n)
     return h;
 }
 
-uint8_t patterns_word_flags(const struct patterns *p, const char *w, size_t n)
+uint16_t patterns_word_flags(const struct patterns *p, const char *w, size_t n)
 {
     if (n == 0 || n > PATTERNS_WORDTAB_MAX || !p->wordtab)
         return 0;
@@ -663,7 +663,7 @@ uint8_t patterns_word_flags(const struct patterns *p, const char *w, size_t n)
     }
 }
 
-static void wordtab_add(struct patterns *p, const char *w, size_t n, uint8_t flag)
+static void wordtab_add(struct patterns *p, const char *w, size_t n, uint16_t flag)
 {
     if (n == 0 || n > PATTERNS_WORDTAB_MAX)
         return;
@@ -689,12 +689,17 @@ static int build_wordtab(struct patterns *p, char *err, size_t err_len)
                                       &p->narration_to,       &p->narration_from};
     static const uint8_t flags[6] = {PATTERNS_WORD_REJECT, PATTERNS_WORD_RAIL, PATTERNS_WORD_NOISE,
                                      PATTERNS_WORD_SKIP,   PATTERNS_WORD_TO,   PATTERNS_WORD_FROM};
+    char **extra[2] = {p->party_stop_lower, p->party_reject};
+    static const uint16_t extra_flags[2] = {PATTERNS_WORD_STOP_LOWER, PATTERNS_WORD_WHOLE};
     size_t words = 0;
     for (int l = 0; l < 6; l++)
         for (size_t i = 0; lists[l]->words && lists[l]->words[i]; i++)
             words++;
     for (size_t i = 0; p->party_stop_words && p->party_stop_words[i]; i++)
         words++;
+    for (int l = 0; l < 2; l++)
+        for (size_t i = 0; extra[l] && extra[l][i]; i++)
+            words++;
     if (words * 2 > PATTERNS_WORDTAB_SLOTS) {
         snprintf(err, err_len, "more than %d words in the party and narration lists",
                  PATTERNS_WORDTAB_SLOTS / 2);
@@ -711,6 +716,9 @@ static int build_wordtab(struct patterns *p, char *err, size_t err_len)
         size_t first = strcspn(w, " ");
         wordtab_add(p, w, first, w[first] ? PATTERNS_WORD_PHRASE : PATTERNS_WORD_STOP);
     }
+    for (int l = 0; l < 2; l++)
+        for (size_t i = 0; extra[l] && extra[l][i]; i++)
+            wordtab_add(p, extra[l][i], strlen(extra[l][i]), extra_flags[l]);
     return 0;
 }
 

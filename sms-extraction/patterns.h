@@ -145,14 +145,16 @@ bool wordset_has(const struct wordset *ws, const char *w, size_t n);
 
 /* What the party code knows of a word, from every word list of the artifact at once. */
 enum patterns_word {
-    PATTERNS_WORD_STOP = 1,   /* party_stop_words: a name ends before it */
-    PATTERNS_WORD_PHRASE = 2, /* the first word of a stop phrase ("of rs") */
-    PATTERNS_WORD_REJECT = 4, /* party_reject_words */
-    PATTERNS_WORD_RAIL = 8,   /* narration.rails */
-    PATTERNS_WORD_NOISE = 16, /* narration.noise */
-    PATTERNS_WORD_SKIP = 32,  /* narration.skip */
-    PATTERNS_WORD_TO = 64,    /* narration.to */
-    PATTERNS_WORD_FROM = 128, /* narration.from */
+    PATTERNS_WORD_STOP = 1,         /* party_stop_words: a name ends before it */
+    PATTERNS_WORD_PHRASE = 2,       /* the first word of a stop phrase ("of rs") */
+    PATTERNS_WORD_REJECT = 4,       /* party_reject_words */
+    PATTERNS_WORD_RAIL = 8,         /* narration.rails */
+    PATTERNS_WORD_NOISE = 16,       /* narration.noise */
+    PATTERNS_WORD_SKIP = 32,        /* narration.skip */
+    PATTERNS_WORD_TO = 64,          /* narration.to */
+    PATTERNS_WORD_FROM = 128,       /* narration.from */
+    PATTERNS_WORD_STOP_LOWER = 256, /* party_stop_words_lowercase: a stop only in lower case */
+    PATTERNS_WORD_WHOLE = 512,      /* party_reject: never a party on its own ("you", "n/a") */
 };
 
 #define PATTERNS_WORDTAB_SLOTS 1024 /* power of two, over twice the words of the lists */
@@ -160,7 +162,8 @@ enum patterns_word {
 
 struct patterns_wordtab_slot {
     char w[PATTERNS_WORDTAB_MAX + 1]; /* lower case */
-    uint8_t len, flags;
+    uint8_t len;
+    uint16_t flags;
 };
 
 struct patterns {
@@ -188,7 +191,7 @@ struct patterns {
 };
 
 /* The patterns_word flags of w[0, n) (case-insensitive), 0 for a word of no list. */
-uint8_t patterns_word_flags(const struct patterns *p, const char *w, size_t n);
+uint16_t patterns_word_flags(const struct patterns *p, const char *w, size_t n);
 
 /* Per-thread match state. */
 struct patterns_scratch {
