@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The extraction records of this checkout against those of another commit (default main),
-# on the five corpora of scripts/corpora.py: the dev bodies (when ../shared is present),
-# ~51,000 SMS of generated users, the 100,000 bench bodies, 3,000 hostile bodies and
-# symbol-heavy variants of the dev bodies. Prints, per corpus, how many records differ and,
-# per field, how many changed with a few examples (line number, old -> new; never a body).
-# A field only one side has is named once, not counted per record.
+# on the five corpora scripts/compare-builds.sh uses (its generator, the same seeds): the dev
+# bodies (when ../shared is present), ~51,000 SMS of generated users, the 100,000 bench
+# bodies, 3,000 hostile bodies and symbol-heavy variants of the dev bodies. Where
+# compare-builds.sh says whether replies are identical, this says what changed: per corpus
+# how many records differ and, per field, how many with a few examples (line number,
+# old -> new; never a body). A field only one side has is named once, not counted per record.
 #
 # usage: scripts/records-diff.sh [BASE] [BUILD]      (make records-diff BASE=...)
 #   RECORDS_EXAMPLES=N   examples per field (default 3)
@@ -29,7 +30,21 @@ if [ ! -x "$base_dir/build/tools/smsx-extract" ]; then
     git archive "$sha" | tar -x -C "$base_dir"
     make -s -j2 -C "$base_dir" BUILD=build build/tools/smsx-extract >/dev/null
 fi
-python3 scripts/corpora.py "$corpora" --bench "$BUILD/bench/bench_extract" --shared "$SHARED_DIR"
+# The corpora of scripts/compare-builds.sh (the same seeds), written once per run.
+PY=scripts/compare-builds.py
+mkdir -p "$corpora"
+rm -f "$corpora"/*.jsonl
+if [ -d "$SHARED_DIR/data/sms" ]; then
+    python3 $PY corpus dev "$corpora/dev.jsonl" "$SHARED_DIR" >/dev/null
+    python3 $PY corpus symbols "$corpora/symbols.jsonl" "$corpora/dev.jsonl" 12 >/dev/null
+fi
+rm -rf "$corpora/users"
+python3 tools/gen-users --users 30 --seed 5 --now "2026-11-22 12:00:00" --out "$corpora/users" \
+    >/dev/null
+python3 $PY corpus users "$corpora/users.jsonl" "$corpora/users" >/dev/null
+"$BUILD/bench/bench_extract" --write-corpus "$corpora/bench.raw" >/dev/null
+python3 $PY corpus jsonl "$corpora/bench.jsonl" "$corpora/bench.raw" >/dev/null
+python3 $PY corpus hostile "$corpora/hostile.jsonl" 3000 12 >/dev/null
 
 run() { # dir-with-rules binary corpus out
     "$2" --vocabulary "$1/sms-extraction/rules/vocabulary.json" \
