@@ -56,6 +56,8 @@ static bool is_word_char(char c)
  */
 static bool stop_word_at(const struct patterns *p, const char *text, size_t len, size_t i)
 {
+    if (!p->party_stop_first[ascii_lower((unsigned char)text[i])])
+        return false;
     size_t w = i;
     while (w < len && is_word_char(text[w]))
         w++;
@@ -466,10 +468,13 @@ static bool not_a_party(const struct patterns *p, const char *party, bool accoun
             w++;
         if (!*w)
             break;
-        size_t n = strcspn(w, " ");
-        if (word_is(p, w, n, PATTERNS_WORD_REJECT) || (!accounts && is_account_word(w, n)))
+        size_t n = 0;
+        while (w[n] && w[n] != ' ')
+            n++;
+        uint16_t flags = patterns_word_flags(p, w, n);
+        if ((flags & PATTERNS_WORD_REJECT) || (!accounts && is_account_word(w, n)))
             return true;
-        rails += word_is(p, w, n, PATTERNS_WORD_RAIL | PATTERNS_WORD_NOISE);
+        rails += (flags & (PATTERNS_WORD_RAIL | PATTERNS_WORD_NOISE)) != 0;
         before = last;
         last = w;
         words++;
@@ -498,8 +503,9 @@ void party_clean(const struct patterns *p, char *party, bool accounts)
             memmove(party, party + 1, strlen(party));
             again = true;
         }
-        for (char **x = p->party_strip_prefixes; x && *x; x++)
-            again |= strip_prefix_ci(party, *x);
+        if (p->strip_first[ascii_lower((unsigned char)*party)])
+            for (char **x = p->party_strip_prefixes; x && *x; x++)
+                again |= strip_prefix_ci(party, *x);
     }
     strip_leading_reference(party);
     if (starts_with_mask(party) || is_email(party)) {

@@ -786,6 +786,8 @@ static int load_policy(struct patterns *p, char *err, size_t err_len)
     }
     p->party_strip_prefixes = string_list(json_object_get(p->root, "party_strip_prefixes"), &ok1);
     p->party_reject = string_list(json_object_get(p->root, "party_reject"), &ok2);
+    for (size_t i = 0; p->party_strip_prefixes && p->party_strip_prefixes[i]; i++)
+        p->strip_first[ascii_lower((unsigned char)p->party_strip_prefixes[i][0])] = 1;
     if (!ok1 || !ok2) {
         snprintf(err, err_len, "party_strip_prefixes/party_reject must be arrays of strings");
         return -1;

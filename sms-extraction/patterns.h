@@ -179,6 +179,7 @@ struct patterns {
     size_t *party_stop_lens; /* their lengths */
     unsigned char party_stop_first[256]; /* 1 when some stop word starts with this byte */
     char **party_strip_prefixes;         /* NULL-terminated, lower case */
+    unsigned char strip_first[256];      /* 1 when some strip prefix starts with this byte */
     char **party_reject;                 /* NULL-terminated, whole-party rejects, lower case */
     struct wordset party_reject_words;   /* a party holding one of these words is refused */
     char **party_stop_lower;             /* stop words only when written in lower case */
