@@ -1211,7 +1211,7 @@ void features_write_markdown(const struct features_catalogue *c, FILE *f)
           "investments are never EMIs.\n"
           "- **Delinquency** features read the extraction's delinquency kinds (overdue, "
           "final_notice, collection, legal_notice, settlement_offer) and its overdue_amount and "
-          "days_past_due: PENDING the extraction issue (#13), until which they are 0 / null.\n",
+          "days_past_due (null when a notice states none).\n",
           f);
     fprintf(f,
             "\nCatalogue params (`# param:` lines of the catalogue): balance_floor_inr = "

@@ -7,11 +7,10 @@
  * largest days past due and overdue amount stated anywhere say how far it
  * has gone.
  *
- * PENDING ISSUE 13: the kinds are the record's fine kind (sms_kind, which
- * insights-api reads into sms_fact.sms_sub_type) named in the table below,
- * and the amounts its overdue_amount and days_past_due. Until the
- * extraction rules type these messages, real records carry none of them and
- * these features are 0 / null (names agreed in /work/notes/issue-16-questions.md).
+ * The kinds are the record's fine kind (sms_kind, which insights-api reads
+ * into sms_fact.sms_sub_type) named in the table below, and the amounts its
+ * overdue_amount and days_past_due (docs/api-sms-extraction.md; the
+ * extraction's delinquency rule types these messages).
  * An overdue notice without an overdue amount gives its amount (or due
  * amount) instead: the message's one sum is what is overdue.
  */

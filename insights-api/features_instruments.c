@@ -21,9 +21,9 @@
  * A self-transfer is a debit from one of the user's accounts and a credit of
  * the same amount to another within two hours, carrying the same reference
  * or the same party on both sides (the user's own name), or a leg whose
- * counter-party says "self". A disbursal is a lender's disbursal SMS, and the bank credit
- * of it: the credit within three days closest in amount to a disbursal
- * (at most 15% less, for fees taken before the money is sent).
+ * counter-party says "self" or whose party_kind is self_transfer. A disbursal is a lender's
+ * disbursal SMS, and the bank credit of it: the credit within three days closest in amount to a
+ * disbursal (at most 15% less, for fees taken before the money is sent).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -255,7 +255,8 @@ void fe_mark_transfers(const struct fe_ctx *ctx, struct fe_sms *s)
         }
         if (!s[i].txn)
             continue;
-        if (fe_has_word(f->transaction_party, "self"))
+        if (fe_has_word(f->transaction_party, "self") ||
+            (f->party_kind && strcmp(f->party_kind, "self_transfer") == 0))
             s[i].self_transfer = true;
         else if (f->direction == SMS_DIRECTION_CREDIT && !s[i].self_transfer &&
                  own_account(ctx, &s[i]))

@@ -44,6 +44,7 @@ struct sms_fact {
     const char *sms_sub_type; /* the record's sms_kind: salary, emi, atm_withdrawal, ... */
     const char *channel;
     const char *transaction_party;
+    const char *party_kind; /* self_transfer, atm_cash, cash_deposit, ... or NULL */
     const char *account_last_digits;
     const char *unique_pan;
     const char *reference_no;

@@ -181,6 +181,24 @@ static int copy_chars(char *dst, size_t cap, const char *src)
     return 0;
 }
 
+/* The most alternatives that share one group name (the name table is sorted by name). */
+static uint32_t most_same_name(const pcre2_code *code)
+{
+    PCRE2_SPTR table = NULL;
+    uint32_t count = 0, entry = 0, best = 0, run = 0;
+    pcre2_pattern_info(code, PCRE2_INFO_NAMECOUNT, &count);
+    pcre2_pattern_info(code, PCRE2_INFO_NAMEENTRYSIZE, &entry);
+    pcre2_pattern_info(code, PCRE2_INFO_NAMETABLE, &table);
+    for (uint32_t i = 0; i < count; i++) {
+        bool same = i > 0 && strcmp((const char *)table + i * entry + 2,
+                                    (const char *)table + (i - 1) * entry + 2) == 0;
+        run = same ? run + 1 : 1;
+        if (run > best)
+            best = run;
+    }
+    return best;
+}
+
 /* The pattern (macros expanded into b) compiled and JIT-compiled, its named groups found. */
 static int compile_code(const struct patterns *p, struct vocab *vocab, const char *id,
                         const char *src, const char *group, struct sbuf *b,
@@ -205,6 +223,12 @@ static int compile_code(const struct patterns *p, struct vocab *vocab, const cha
         pcre2_get_error_message(ec, msg, sizeof(msg));
         snprintf(err, err_len, "'%s': pattern error at offset %zu: %s", id, (size_t)off,
                  (const char *)msg);
+        return -1;
+    }
+    if (most_same_name(re->code) > PATTERNS_MAX_DUP) {
+        /* the engine reads at most PATTERNS_MAX_DUP groups of one name: refuse, never drop */
+        snprintf(err, err_len, "'%s': a group name is used by more than %d alternatives", id,
+                 PATTERNS_MAX_DUP);
         return -1;
     }
     re->jit = pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE) == 0;

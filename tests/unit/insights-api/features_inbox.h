@@ -61,28 +61,33 @@ static inline void inbox_extract(struct user_data *u, const struct raw_sms_list 
         const char *sender = m->sender ? m->sender : "";
         extract_message(inbox_rules, scratch, sender, strlen(sender), m->body, m->body_len, &r);
         struct sms_fact *f = user_data_add_sms(u);
-        *f = (struct sms_fact){.ts = m->ts,
-                               .sms_id = inbox_str(u, m->sms_id),
-                               .sender = inbox_str(u, r.sender),
-                               .sender_name = inbox_str(u, r.sender_name),
-                               .sender_type = inbox_str(u, r.sender_type),
-                               .sms_type = inbox_str(u, r.sms_type),
-                               .sms_sub_type = inbox_str(u, r.sms_kind), /* the fine kind, as extraction_reply.c reads it */
-                               .channel = inbox_str(u, r.channel),
-                               .transaction_party = inbox_str(u, r.transaction_party),
-                               .account_last_digits = inbox_str(u, r.account_last_digits),
-                               .unique_pan = inbox_str(u, r.unique_pan),
-                               .reference_no = inbox_str(u, r.reference_no),
-                               .is_classified = r.is_classified,
-                               .is_extracted = r.is_extracted,
-                               .is_transactional = r.is_transactional,
-                               .direction = inbox_direction(r.direction),
-                               .amount = r.amount,
-                               .available_balance = r.available_balance,
-                               .credit_limit = r.credit_limit,
-                               .available_limit = r.available_limit,
-                               .due_amount = r.due_amount,
-                               .min_due = r.min_due};
+        *f = (struct sms_fact){
+            .ts = m->ts,
+            .sms_id = inbox_str(u, m->sms_id),
+            .sender = inbox_str(u, r.sender),
+            .sender_name = inbox_str(u, r.sender_name),
+            .sender_type = inbox_str(u, r.sender_type),
+            .sms_type = inbox_str(u, r.sms_type),
+            .sms_sub_type =
+                inbox_str(u, r.sms_kind), /* the fine kind, as extraction_reply.c reads it */
+            .channel = inbox_str(u, r.channel),
+            .transaction_party = inbox_str(u, r.transaction_party),
+            .party_kind = inbox_str(u, r.party_kind),
+            .account_last_digits = inbox_str(u, r.account_last_digits),
+            .unique_pan = inbox_str(u, r.unique_pan),
+            .reference_no = inbox_str(u, r.reference_no),
+            .is_classified = r.is_classified,
+            .is_extracted = r.is_extracted,
+            .is_transactional = r.is_transactional,
+            .direction = inbox_direction(r.direction),
+            .amount = r.amount,
+            .available_balance = r.available_balance,
+            .credit_limit = r.credit_limit,
+            .available_limit = r.available_limit,
+            .due_amount = r.due_amount,
+            .min_due = r.min_due,
+            .overdue_amount = r.overdue_amount,
+            .days_past_due = r.days_past_due};
     }
     extract_scratch_free(scratch);
     user_data_sort_sms(u);

@@ -65,6 +65,8 @@ static void same_facts(const struct user_data *x, const struct user_data *y)
         same_num(a->available_limit, b->available_limit, "available_limit", i);
         same_num(a->due_amount, b->due_amount, "due_amount", i);
         same_num(a->min_due, b->min_due, "min_due", i);
+        same_num(a->overdue_amount, b->overdue_amount, "overdue_amount", i);
+        same_num(a->days_past_due, b->days_past_due, "days_past_due", i);
     }
 }
 
@@ -174,6 +176,16 @@ static void test_plain(void **state)
     assert_true(u.sms[0].min_due == -0.25);
     assert_true(isnan(u.sms[0].credit_limit));
     assert_true(u.sms[0].is_transactional);
+    assert_true(isnan(u.sms[0].overdue_amount) && isnan(u.sms[0].days_past_due));
+    user_data_free(&u);
+
+    /* a delinquency notice: its kind and the numbers it states reach the features */
+    parse_ok("{'extracted_sms_data':[{'sms_id':'m0','sms_type':'delinquency_notice','sms_sub_type':"
+             "'lender','sms_kind':'final_notice','overdue_amount':7300,'days_past_due':21}]}",
+             1, &u);
+    assert_string_equal(u.sms[0].sms_sub_type, "final_notice");
+    assert_true(u.sms[0].overdue_amount == 7300.0);
+    assert_true(u.sms[0].days_past_due == 21.0);
     user_data_free(&u);
 
     /* number forms; scalar members around the list */

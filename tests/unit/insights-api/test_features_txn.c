@@ -283,10 +283,32 @@ static void test_instruments_income(void **state)
     EXPECT_FEATURES(want);
 }
 
+/*
+ * A leg the extractor gives no party but the kind self_transfer ("to own a/c") is a
+ * self-transfer by itself: 1 of 4,000; the other debit (party SWIGGY) is not.
+ */
+static void test_self_transfer_kind(void **state)
+{
+    (void)state;
+    struct sms_fact own = txn(NOW - 3 * DAY, SMS_DIRECTION_DEBIT, 4000, "imps", NULL, NULL, NAN);
+    own.party_kind = "self_transfer";
+    struct sms_fact sms[] = {
+        plain(NOW - 100 * DAY, "promotion"),
+        own,
+        txn(NOW - 2 * DAY, SMS_DIRECTION_DEBIT, 600, "upi", "SWIGGY", NULL, NAN),
+    };
+    static const struct feature_want want[] = {
+        {"self_transfer_count_c180", 1},
+        {"self_transfer_sum_c180", 4000},
+    };
+    COMPUTE_INBOX(sms, FEATURES_GROUP_ALL);
+    EXPECT_FEATURES(want);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_small_inbox),
-                                       cmocka_unit_test(test_credit_card),
-                                       cmocka_unit_test(test_instruments_income)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_small_inbox), cmocka_unit_test(test_credit_card),
+        cmocka_unit_test(test_instruments_income), cmocka_unit_test(test_self_transfer_kind)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -679,6 +679,14 @@ static void test_load_errors(void **state)
                                err, sizeof(err)),
                      -1);
     assert_non_null(strstr(err, "(?<amount>"));
+    /* five alternatives naming one group: the engine reads four, so the file is refused */
+    assert_int_equal(load_with(NULL, NULL,
+                               "{\"format\":1,\"version\":\"t\",\"fields\":{\"amount\":[{\"id\":"
+                               "\"five\",\"pattern\":\"a(?<amount>1)|b(?<amount>2)|c(?<amount>3)|"
+                               "d(?<amount>4)|e(?<amount>5)\"}]}}",
+                               err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "'five': a group name is used by more than 4"));
     assert_int_equal(load_with(NULL,
                                "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":"
                                "\"account\"},\"rules\":[{\"id\":\"x\",\"sms_type\":\"otp\","
