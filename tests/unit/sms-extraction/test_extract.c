@@ -368,6 +368,32 @@ static void test_dues_and_limits(void **state)
         "Spent INR 450.00 on Axis Bank Card XX7731 at BOOK NOOK. Avl Limit: INR 40,100.50", &rec);
     assert_true(fabs(rec.available_limit - 40100.5) < 0.005);
     assert_true(isnan(rec.available_balance));
+
+    /* a statement's "<...> limit Rs X, available Rs Y" (tests/data/sms/notices.tsv) */
+    static const struct {
+        const char *sender, *body;
+        double limit, available;
+    } st[] = {
+        {"AD-HDFCBK",
+         "HDFC Bank Credit Card XX5678 statement: Total due Rs 12,400, Min due Rs 620. Total limit "
+         "Rs 2,00,000, available Rs 1,87,600.",
+         200000, 187600},
+        {"VM-ICICIB",
+         "ICICI Bank Card XX3390 statement for Nov: total due INR 8,215.60, minimum due INR "
+         "410.00, "
+         "due by 18-12-26. Credit limit INR 1,20,000; available INR 96,300.",
+         120000, 96300},
+        {"JD-AXISBK",
+         "Axis Bank card XX7712: statement generated. Total due Rs 4,050; min due Rs 210. Card "
+         "limit Rs 75,000 - available Rs 70,950.",
+         75000, 70950},
+    };
+    for (size_t i = 0; i < sizeof(st) / sizeof(st[0]); i++) {
+        run(*state, st[i].sender, st[i].body, &rec);
+        assert_string_equal(rec.sms_type, "statement_generated");
+        assert_true(fabs(rec.credit_limit - st[i].limit) < 0.005);
+        assert_true(fabs(rec.available_limit - st[i].available) < 0.005);
+    }
 }
 
 static void test_unknown_message(void **state)
