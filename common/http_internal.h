@@ -114,7 +114,8 @@ struct http_request {
     long long body_want; /* Content-Length, or -1 for chunked */
     size_t reserved;     /* bytes counted in the server's budget */
     struct http_chunked chunked;
-    char id[HTTP_REQUEST_ID_MAX + 1];
+    char id[HTTP_REQUEST_ID_MAX + 1];        /* ours: the key of every row and log line */
+    char client_id[HTTP_REQUEST_ID_MAX + 1]; /* the client's sane X-Request-Id, or "" */
     char peer[HTTP_PEER_MAX];
     int n_log;
     struct {

@@ -225,7 +225,7 @@ static void request_free(struct http_request *ctx)
 
 static void access_log(const struct http_request *ctx, int status, size_t bytes_out, double seconds)
 {
-    struct log_field f[6 + HTTP_LOG_INTS_MAX];
+    struct log_field f[7 + HTTP_LOG_INTS_MAX];
     size_t n = 0;
 
     f[n++] = LOG_STR("method", method_name(ctx->method));
@@ -234,6 +234,8 @@ static void access_log(const struct http_request *ctx, int status, size_t bytes_
     f[n++] = LOG_INT("bytes_in", (long long)ctx->body_len);
     f[n++] = LOG_INT("bytes_out", (long long)bytes_out);
     f[n++] = LOG_DOUBLE("latency_ms", seconds * 1000.0);
+    if (ctx->client_id[0])
+        f[n++] = LOG_STR("client_request_id", ctx->client_id);
     for (int i = 0; i < ctx->n_log; i++)
         f[n++] = LOG_INT(ctx->log[i].key, ctx->log[i].value);
     /* 5xx other than 503 (overload/drain, which could flood) are worth a warning */
@@ -402,6 +404,11 @@ const char *http_request_header(const struct http_request *req, const char *name
 const char *http_request_id(const struct http_request *req)
 {
     return req->id;
+}
+
+const char *http_request_client_id(const struct http_request *req)
+{
+    return req->client_id[0] ? req->client_id : NULL;
 }
 
 const char *http_request_peer(const struct http_request *req)
@@ -708,8 +715,9 @@ void http_request_begin(struct http_request *ctx, enum http_parse_result r)
     ctx->query = ctx->head.query;
     ctx->body_unread = ctx->head.chunked || ctx->head.content_length > 0;
     id = http_head_field(&ctx->head, "x-request-id");
+    /* never adopted as ours: a client-chosen id could collide with another client's rows */
     if (request_id_sane(id))
-        memcpy(ctx->id, id, strlen(id) + 1);
+        memcpy(ctx->client_id, id, strlen(id) + 1);
     if (ctx->admin) {
         admin_dispatch(ctx);
         return;

@@ -70,8 +70,12 @@
  * releases the rest. SIGHUP calls cfg->reload on the control thread
  * (workers keep serving). SIGPIPE is ignored.
  *
- * Request ids: X-Request-Id when sane (1..64 chars of [A-Za-z0-9_-]), else 32
- * random hex digits; echoed as the X-Request-Id response header.
+ * Request ids: every request gets the server's own, 32 random hex digits,
+ * sent back as the X-Request-Id response header: it is the key of every row
+ * and log line. A client's X-Request-Id, when sane (1..64 chars of
+ * [A-Za-z0-9_-]), is kept beside it (http_request_client_id, the access
+ * log's client_request_id), never adopted: a client-chosen id could
+ * otherwise collide with another client's rows.
  *
  * Naming: this module uses three prefixes: http_server_ (the server),
  * http_request_ (the handler context), http_reply_ (ending a request).
@@ -219,8 +223,10 @@ const char *http_request_path(const struct http_request *req);
 const char *http_request_query(const struct http_request *req);
 /* Request header (case-insensitive), or NULL. */
 const char *http_request_header(const struct http_request *req, const char *name);
-/* The request id (also in the X-Request-Id response header). */
+/* The server's request id (also in the X-Request-Id response header). */
 const char *http_request_id(const struct http_request *req);
+/* The client's X-Request-Id when it was sane, else NULL (kept beside ours, see above). */
+const char *http_request_client_id(const struct http_request *req);
 /*
  * The TCP peer's numeric address ("127.0.0.1", "::1"), or NULL when the
  * connection is gone. This is the direct peer: whether X-Forwarded-For may be

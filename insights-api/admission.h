@@ -58,7 +58,10 @@ void admission_init(struct admission *a, struct auth *auth, struct store *store,
 
 /*
  * Credentials and the header/body client match. Returns 0, or -1 with the
- * reply (401, or 503 when they cannot be checked) set on call.
+ * reply (401, or 503 when they cannot be checked) set on call. ask NULL:
+ * the credentials alone (from the head, no body yet). A call whose
+ * credentials_checked is set (they passed from its head) only has the
+ * client match left.
  */
 int admission_credentials(const struct admission *a, struct api_call *call,
                           const struct api_ask *ask);

@@ -66,6 +66,7 @@ static void dump(struct api *api, const struct api_call *c, const struct api_ask
         .api = e->dump,
         .api_name = e->name,
         .request_id = c->request_id,
+        .client_request_id = c->client_request_id[0] ? c->client_request_id : NULL,
         .client_id = ask->client_id,
         .user_id = ask->user_id,
         .cutoff_date = cutoff,
@@ -94,6 +95,18 @@ struct api_call *api_call_for(const struct api_endpoint *e, const char *request_
     return c;
 }
 
+int api_serve_head(struct api *api, struct api_call *c)
+{
+    if (api_call_elapsed(c) * 1000.0 > (double)api->d.cfg->pipeline_timeout_ms)
+        api_reply_error(c, ERR_OVERLOADED, NULL);
+    else if (admission_credentials(&api->admission, c, NULL) == 0)
+        return 0;
+    store_usage(api->d.store, c->request_id, c->client_request_id[0] ? c->client_request_id : NULL,
+                c->hdr_client, c->endpoint->name, c->status);
+    metrics_counter_add_label(api->calls, c->endpoint->name, 1);
+    return -1;
+}
+
 void api_serve(struct api *api, struct api_call *c)
 {
     struct validation v;
@@ -120,6 +133,7 @@ void api_serve(struct api *api, struct api_call *c)
 out:
     json_decref(root);
 usage:
-    store_usage(api->d.store, c->request_id, c->hdr_client, c->endpoint->name, c->status);
+    store_usage(api->d.store, c->request_id, c->client_request_id[0] ? c->client_request_id : NULL,
+                c->hdr_client, c->endpoint->name, c->status);
     metrics_counter_add_label(api->calls, c->endpoint->name, 1);
 }

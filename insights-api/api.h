@@ -14,6 +14,11 @@
  * the event loop, a work_pool thread serves it, and the reply goes back to
  * the loop; tests build one with api_call_for() and call api_serve().
  *
+ * Over HTTP the credentials are checked first from the request head alone
+ * (api_serve_head, before the body is read: routes.c); the call made once
+ * the body is in then has credentials_checked set, and step 3 only matches
+ * the header client against the body's.
+ *
  * api_serve(), the same for every endpoint:
  *   0. the call is stamped with the clock (TEST_CLOCK in tests, else its arrival)
  *   1. queued longer than PIPELINE_TIMEOUT_MS      -> 503 overloaded
@@ -95,5 +100,14 @@ struct api_call *api_call_for(const struct api_endpoint *e, const char *request_
 
 /* Serve call from start to reply (steps 1-6 above). Blocking; any thread. */
 void api_serve(struct api *api, struct api_call *call);
+
+/*
+ * The credentials alone, from the request head before its body is read
+ * (the front's head callback): an unauthenticated client never makes us
+ * buffer a body. Returns 0 when they pass (no reply set; the call that
+ * follows with the body sets credentials_checked), or -1 with the 401/503
+ * reply set and the unauthorized and usage rows written, as step 3 does.
+ */
+int api_serve_head(struct api *api, struct api_call *call);
 
 #endif

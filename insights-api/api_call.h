@@ -47,8 +47,12 @@ struct api_call {
     const struct api_endpoint *endpoint; /* set by api_call_for (api.h) */
     const char *api_name;                /* the endpoint's name (a literal) */
     struct http_request *req;            /* NULL without HTTP; only touched on its event thread */
-    char request_id[72];
-    char *body; /* NUL-terminated; wiped when freed */
+    char request_id[72];                 /* the server's: the key of every row */
+    char client_request_id[72];          /* the client's X-Request-Id, or "" (stored beside it) */
+    bool head_only;                      /* the credentials check from the head (api_serve_head) */
+    bool credentials_checked;            /* api_serve_head passed: step 3 only matches the client */
+    bool passed; /* head_only: the credentials passed (the body comes next) */
+    char *body;  /* NUL-terminated; wiped when freed */
     size_t body_len;
     char *hdr_client; /* x-client-id, or NULL */
     char *hdr_token;  /* x-auth-token, or NULL; wiped when freed */

@@ -317,6 +317,7 @@ static int start_server(struct daemon *d, char *err, size_t err_len)
     sc.retry_after_s = API_RETRY_AFTER_S;
     sc.ready = ins_routes_ready;
     sc.ready_arg = &d->routes;
+    sc.head = ins_routes_head;
     sc.not_found = ins_routes_not_found;
     sc.not_found_arg = &d->routes;
     d->server = http_server_new(&sc, routes, n, err, err_len);

@@ -3,7 +3,9 @@
  * Routes and the event-thread front of insights-api (see routes.h).
  * Handlers here never block: they decide from memory (CIDR lists, the rate
  * limiter's table) and either reply at once or hand the call to the work
- * pool, whose reply comes back to this same event loop.
+ * pool, whose reply comes back to this same event loop. Each request goes
+ * to the pool twice: from its head for the credentials (the body is not
+ * read yet), then with its body once they passed.
  */
 #include "insights-api/routes.h"
 
@@ -64,29 +66,53 @@ static double wall_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void handle(struct http_request *req, const struct api_endpoint *e,
-                   struct ins_routes_ctx *ctx)
+/* A call for req (its body when read), handed to the pool; false (and 503 sent) when full. */
+static bool submit(struct http_request *req, const struct api_endpoint *e,
+                   struct ins_routes_ctx *ctx, bool head_only)
 {
+    const char *body = NULL;
+    size_t len = 0;
+    struct api_call *call;
+
+    if (!head_only)
+        body = http_request_body(req, &len);
+    call = api_call_for(e, http_request_id(req), body, len, http_request_header(req, "x-client-id"),
+                        http_request_header(req, "x-auth-token"));
+    call->req = req;
+    call->head_only = head_only;
+    call->credentials_checked = !head_only; /* the body is only read once they passed */
+    if (http_request_client_id(req))
+        snprintf(call->client_request_id, sizeof(call->client_request_id), "%s",
+                 http_request_client_id(req));
+    if (work_pool_submit(ctx->pool, &call->item, http_request_base(req)) < 0) {
+        api_call_free(call);
+        reply_refusal(ctx, req, ERR_OVERLOADED, 0);
+        return false;
+    }
+    return true;
+}
+
+/*
+ * http_server_config.head: before a body byte is read, the client address
+ * (403/429 from memory) and then the credentials (on the pool: the lookup
+ * may block), so an unauthenticated client is refused without us buffering
+ * its body (issue 11, item 1). The body is read only after they passed.
+ */
+enum http_head_verdict ins_routes_head(struct http_request *req, void *route_arg, void *arg)
+{
+    const struct ins_route *route = route_arg;
+    struct ins_routes_ctx *ctx = route->ctx;
     int retry_after = 1;
     enum err verdict =
         admission_address(ctx->ratelimit, http_request_peer(req),
                           http_request_header(req, "X-Forwarded-For"), wall_now(), &retry_after);
-    struct api_call *call;
-    const char *body;
-    size_t len;
 
+    (void)arg;
     if (verdict != ERR_OK) {
         reply_refusal(ctx, req, verdict, verdict == ERR_RATE_LIMITED ? retry_after : 0);
-        return;
+        return HTTP_HEAD_REPLIED;
     }
-    body = http_request_body(req, &len);
-    call = api_call_for(e, http_request_id(req), body, len, http_request_header(req, "x-client-id"),
-                        http_request_header(req, "x-auth-token"));
-    call->req = req;
-    if (work_pool_submit(ctx->pool, &call->item, http_request_base(req)) < 0) {
-        api_call_free(call);
-        reply_refusal(ctx, req, ERR_OVERLOADED, 0);
-    }
+    return submit(req, route->endpoint, ctx, true) ? HTTP_HEAD_DEFER : HTTP_HEAD_REPLIED;
 }
 
 /* ------------------------------------------------------------ the pool's side */
@@ -94,8 +120,12 @@ static void handle(struct http_request *req, const struct api_endpoint *e,
 static void pool_run(struct work_item *item, void *arg)
 {
     struct ins_routes_ctx *ctx = arg;
+    struct api_call *c = (struct api_call *)item;
 
-    api_serve(ctx->api, (struct api_call *)item);
+    if (c->head_only)
+        c->passed = api_serve_head(ctx->api, c) == 0;
+    else
+        api_serve(ctx->api, c);
 }
 
 /* On the request's event thread: send the reply built by a pool thread. */
@@ -105,6 +135,13 @@ static void pool_deliver(struct work_item *item, void *arg)
     char secs[16];
 
     (void)arg;
+    if (c->head_only && c->passed) { /* credentials passed: now read the body */
+        struct http_request *req = c->req;
+
+        api_call_free(c);
+        http_request_continue(req);
+        return;
+    }
     if (c->retry_after_s > 0) {
         snprintf(secs, sizeof(secs), "%d", c->retry_after_s);
         http_request_set_header(c->req, "Retry-After", secs);
@@ -146,7 +183,7 @@ static void handle_endpoint(struct http_request *req, void *arg)
 {
     const struct ins_route *route = arg;
 
-    handle(req, route->endpoint, route->ctx);
+    submit(req, route->endpoint, route->ctx, false);
 }
 
 size_t ins_routes_table(struct ins_routes_ctx *ctx, struct http_route *out)

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The event-thread front of insights-api: a route per row of the endpoint
- * table (api.h), the cheap non-blocking admission of the client address
- * (admission.c: the IP allow-list -> 403 page, the per-address rate limit
- * -> 429 with Retry-After), then the call handed to the work pool
- * (common/work_pool.h) for everything that may block, and its reply sent
- * when the pool hands it back to this loop. Any path that is not an API
+ * table (api.h); from the request head, the cheap non-blocking admission of
+ * the client address (admission.c: the IP allow-list -> 403 page, the
+ * per-address rate limit -> 429 with Retry-After) and the credentials (on
+ * the work pool, before any body byte is read); then the call with its body
+ * handed to the work pool (common/work_pool.h) for everything that may
+ * block, and its reply sent when the pool hands it back to this loop. Any path that is not an API
  * route gets the same 403 page, as Credeau's load balancer does.
  */
 #ifndef INSIGHTS_ROUTES_H
@@ -54,6 +55,12 @@ struct work_pool_config ins_routes_pool_config(struct ins_routes_ctx *ctx, int t
 
 /* Fills out (INS_ROUTES_MAX rows) with a POST route per endpoint; returns the count. */
 size_t ins_routes_table(struct ins_routes_ctx *ctx, struct http_route *out);
+
+/*
+ * http_server_config.head (route_arg = a route of the table): address
+ * admission, then the credentials on the pool, before the body is read.
+ */
+enum http_head_verdict ins_routes_head(struct http_request *req, void *route_arg, void *arg);
 
 /* http_server_config.not_found (arg = the ctx): the 403 HTML page. */
 void ins_routes_not_found(struct http_request *req, void *arg);

@@ -230,25 +230,26 @@ static void enqueue(struct store *s, struct store_row *row)
 }
 
 static struct store_row *row_for(struct store *s, enum store_row_kind kind, const char *request_id,
-                                 const char *client_id)
+                                 const char *client_request_id, const char *client_id)
 {
     struct store_row *row = store_row_new(kind);
 
     row->created_at = now_epoch();
     store_row_set(row, &row->request_id, request_id ? request_id : "", STORE_ID_MAX);
+    store_row_set(row, &row->client_request_id, client_request_id, STORE_ID_MAX);
     store_row_set(row, &row->client_id, client_id, STORE_ID_MAX);
     (void)s;
     return row;
 }
 
-void store_usage(struct store *s, const char *request_id, const char *client_id,
-                 const char *api_name, int response_code)
+void store_usage(struct store *s, const char *request_id, const char *client_request_id,
+                 const char *client_id, const char *api_name, int response_code)
 {
     struct store_row *row;
 
     if (!s)
         return;
-    row = row_for(s, STORE_ROW_USAGE, request_id, client_id);
+    row = row_for(s, STORE_ROW_USAGE, request_id, client_request_id, client_id);
     store_row_set(row, &row->api_name, api_name, STORE_ID_MAX);
     row->response_code = response_code;
     enqueue(s, row);
@@ -269,7 +270,7 @@ static void set_payload(struct store *s, struct store_row *row, const char *json
 static struct store_row *dump_row(struct store *s, enum store_row_kind kind,
                                   const struct store_dump *d)
 {
-    struct store_row *row = row_for(s, kind, d->request_id, d->client_id);
+    struct store_row *row = row_for(s, kind, d->request_id, d->client_request_id, d->client_id);
 
     row->api = d->api;
     store_row_set(row, &row->user_id, d->user_id, STORE_ID_MAX);
@@ -334,7 +335,7 @@ static bool unauth_allowed(struct store *s, const char *client_id, time_t now)
 }
 
 void store_unauthorized(struct store *s, const char *client_id, const char *request_id,
-                        const char *presented_token)
+                        const char *client_request_id, const char *presented_token)
 {
     char hash[CRYPTO_SHA256_HEX_LEN + 1];
     struct store_row *row;
@@ -352,7 +353,7 @@ void store_unauthorized(struct store *s, const char *client_id, const char *requ
     pthread_mutex_unlock(&s->lock);
     if (!allowed)
         return;
-    row = row_for(s, STORE_ROW_UNAUTHORIZED, request_id, client_id);
+    row = row_for(s, STORE_ROW_UNAUTHORIZED, request_id, client_request_id, client_id);
     if (presented_token &&
         crypto_token_hash(s->pepper, s->cfg.pepper_len, presented_token, hash) == 0) {
         hash[STORE_TOKEN_PREFIX_LEN] = '\0';

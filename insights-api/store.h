@@ -151,8 +151,9 @@ enum store_api {
  */
 struct store_dump {
     enum store_api api;
-    const char *api_name;   /* "insights", "async_insights", "generate_features", ... */
-    const char *request_id; /* required */
+    const char *api_name;          /* "insights", "async_insights", "generate_features", ... */
+    const char *request_id;        /* required: the server's id */
+    const char *client_request_id; /* the client's X-Request-Id, or NULL */
     const char *client_id;
     const char *user_id;
     const char *cutoff_date;    /* "YYYY-MM-DD HH:MM:SS" (insights/fetch_extracted requests) */
@@ -191,9 +192,13 @@ struct store;
 struct store *store_start(const struct store_config *cfg, struct metrics *metrics, char *err,
                           size_t err_len) __attribute__((warn_unused_result));
 
-/* One API call: a usage row. Never blocks on the database; s may be NULL. */
-void store_usage(struct store *s, const char *request_id, const char *client_id,
-                 const char *api_name, int response_code);
+/*
+ * One API call: a usage row. Never blocks on the database; s may be NULL.
+ * request_id is the server's; client_request_id the client's X-Request-Id
+ * (or NULL), stored beside it (docs/api-insights.md, "Request ids").
+ */
+void store_usage(struct store *s, const char *request_id, const char *client_request_id,
+                 const char *client_id, const char *api_name, int response_code);
 
 /* Request (and response) dump rows, as DUMP_MODE says; s may be NULL. */
 void store_dump(struct store *s, const struct store_dump *d);
@@ -205,7 +210,7 @@ void store_dump(struct store *s, const struct store_dump *d);
  * unauthorized_per_second rows per client id per second; the rest counted.
  */
 void store_unauthorized(struct store *s, const char *client_id, const char *request_id,
-                        const char *presented_token);
+                        const char *client_request_id, const char *presented_token);
 
 /* Thread-safe snapshot of the counters. */
 void store_get_stats(struct store *s, struct store_stats *out);

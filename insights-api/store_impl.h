@@ -29,10 +29,11 @@ struct store_row {
     enum store_api api;
     double created_at; /* epoch seconds */
     char *request_id, *client_id, *user_id, *api_name;
-    char *cutoff_date;  /* request dumps */
-    char *groupings;    /* insights response dumps (JSON array) */
-    char *token_prefix; /* unauthorized */
-    char *payload;      /* request or response JSON (DUMP_MODE=full only) */
+    char *client_request_id; /* the client's X-Request-Id, beside ours (NULL: none) */
+    char *cutoff_date;       /* request dumps */
+    char *groupings;         /* insights response dumps (JSON array) */
+    char *token_prefix;      /* unauthorized */
+    char *payload;           /* request or response JSON (DUMP_MODE=full only) */
     char *time_json;
     long long bytes; /* request/response size; < 0 = unknown */
     int response_code;

@@ -35,6 +35,7 @@ void store_row_free(struct store_row *row)
     if (!row)
         return;
     free(row->request_id);
+    free(row->client_request_id);
     free(row->client_id);
     free(row->user_id);
     free(row->api_name);
@@ -149,26 +150,31 @@ const char *store_row_table(const struct store_row *row)
     " WHERE NOT EXISTS (SELECT 1 FROM forgotten_users f WHERE f.client_id = $4::varchar"           \
     " AND f.user_id = $3::varchar AND f.forgotten_at >= " TS ")"
 
-/* $1 request_id, $2 created_at, $3 user_id, $4 client_id, then per table. */
+/*
+ * $1 request_id, $2 created_at, $3 user_id, $4 client_id, then per table.
+ * request_id is always the server's (unique, so ON CONFLICT only skips a
+ * replayed row); the client's X-Request-Id goes beside it in client_request_id.
+ */
 static const char usage_sql[] =
-    "INSERT INTO usage (request_id, created_at, client_id, api_name, response_code)"
-    " VALUES ($1, " TS ", $3, $4, $5::int)";
+    "INSERT INTO usage (request_id, created_at, client_id, api_name, response_code,"
+    " client_request_id) VALUES ($1, " TS ", $3, $4, $5::int, $6)";
 static const char unauthorized_sql[] =
-    "INSERT INTO unauthorized_requests (request_id, created_at, client_id, auth_token)"
-    " VALUES ($1, " TS ", $3, $4)";
+    "INSERT INTO unauthorized_requests (request_id, created_at, client_id, auth_token,"
+    " client_request_id) VALUES ($1, " TS ", $3, $4, $5)";
 static const char api_request_sql[] =
     "INSERT INTO api_request_dump (request_id, created_at, user_id, client_id, request_dump,"
-    " api_name, request_bytes) SELECT $1, " TS ", $3, $4, $5::json, $6, $7::int" NOT_FORGOTTEN
-    " ON CONFLICT DO NOTHING";
+    " api_name, request_bytes, client_request_id) SELECT $1, " TS ", $3, $4, $5::json, $6,"
+    " $7::int, $8" NOT_FORGOTTEN " ON CONFLICT DO NOTHING";
 static const char other_request_sql[] =
     "INSERT INTO %s (request_id, created_at, user_id, client_id, cutoff_date, api_name,"
-    " request_bytes) SELECT $1, " TS ", $3, $4,"
-    " coalesce($5, to_char(" TS ", 'YYYY-MM-DD HH24:MI:SS')), $6, $7::int" NOT_FORGOTTEN
+    " request_bytes, client_request_id) SELECT $1, " TS ", $3, $4,"
+    " coalesce($5, to_char(" TS ", 'YYYY-MM-DD HH24:MI:SS')), $6, $7::int, $8" NOT_FORGOTTEN
     " ON CONFLICT DO NOTHING";
 static const char response_sql[] =
     "INSERT INTO %s (request_id, created_at, user_id, client_id, response_dump,"
-    " time_to_featurize, time_json, api_name, response_bytes%s) SELECT $1, " TS ", $3, $4,"
-    " $5::json, $6::float8, $7::json, $8, $9::int%s" NOT_FORGOTTEN " ON CONFLICT DO NOTHING";
+    " time_to_featurize, time_json, api_name, response_bytes, client_request_id%s)"
+    " SELECT $1, " TS ", $3, $4, $5::json, $6::float8, $7::json, $8, $9::int, $10%s" NOT_FORGOTTEN
+    " ON CONFLICT DO NOTHING";
 
 static enum store_write_result run(PGconn *conn, const char *sql, int n, const char *const *v,
                                    char *err, size_t err_len)
@@ -182,17 +188,18 @@ static enum store_write_result write_dump(PGconn *conn, const struct store_row *
                                           const char *const base[4], char *err, size_t err_len)
 {
     char sql[1024], bytes[24], ttf[32];
-    const char *v[10] = {base[0], base[1], base[2], base[3]};
+    const char *v[11] = {base[0], base[1], base[2], base[3]};
 
     snprintf(bytes, sizeof(bytes), "%lld", r->bytes);
     v[6] = r->bytes >= 0 ? bytes : NULL;
     if (r->kind == STORE_ROW_REQUEST) {
         v[4] = r->api == STORE_API_OTHER ? r->payload : r->cutoff_date;
         v[5] = r->api_name;
+        v[7] = r->client_request_id;
         if (r->api == STORE_API_OTHER)
-            return run(conn, api_request_sql, 7, v, err, err_len);
+            return run(conn, api_request_sql, 8, v, err, err_len);
         snprintf(sql, sizeof(sql), other_request_sql, request_tables[r->api]);
-        return run(conn, sql, 7, v, err, err_len);
+        return run(conn, sql, 8, v, err, err_len);
     }
     snprintf(ttf, sizeof(ttf), "%.6f", r->time_to_featurize);
     v[4] = r->payload;
@@ -200,14 +207,15 @@ static enum store_write_result write_dump(PGconn *conn, const struct store_row *
     v[6] = r->time_json;
     v[7] = r->api_name;
     v[8] = r->bytes >= 0 ? bytes : NULL;
+    v[9] = r->client_request_id;
     if (r->api == STORE_API_INSIGHTS) {
-        v[9] = r->groupings;
+        v[10] = r->groupings;
         snprintf(sql, sizeof(sql), response_sql, response_tables[r->api], ", groupings",
-                 ", coalesce($10::json, '[]'::json)");
-        return run(conn, sql, 10, v, err, err_len);
+                 ", coalesce($11::json, '[]'::json)");
+        return run(conn, sql, 11, v, err, err_len);
     }
     snprintf(sql, sizeof(sql), response_sql, response_tables[r->api], "", "");
-    return run(conn, sql, 9, v, err, err_len);
+    return run(conn, sql, 10, v, err, err_len);
 }
 
 enum store_write_result store_row_write(PGconn *conn, const struct store_row *r, char *err,
@@ -215,7 +223,7 @@ enum store_write_result store_row_write(PGconn *conn, const struct store_row *r,
 {
     char ts[40], code[16];
     const char *base[4];
-    const char *v[5];
+    const char *v[6];
 
     snprintf(ts, sizeof(ts), "%.6f", r->created_at);
     base[0] = r->request_id;
@@ -230,13 +238,15 @@ enum store_write_result store_row_write(PGconn *conn, const struct store_row *r,
         v[2] = r->client_id;
         v[3] = r->api_name;
         v[4] = code;
-        return run(conn, usage_sql, 5, v, err, err_len);
+        v[5] = r->client_request_id;
+        return run(conn, usage_sql, 6, v, err, err_len);
     case STORE_ROW_UNAUTHORIZED:
         v[0] = r->request_id;
         v[1] = ts;
         v[2] = r->client_id;
         v[3] = r->token_prefix;
-        return run(conn, unauthorized_sql, 4, v, err, err_len);
+        v[4] = r->client_request_id;
+        return run(conn, unauthorized_sql, 5, v, err, err_len);
     case STORE_ROW_REQUEST:
     case STORE_ROW_RESPONSE:
         return write_dump(conn, r, base, err, err_len);
@@ -262,6 +272,7 @@ char *store_row_encode(const struct store_row *r, size_t *len)
     json_object_set_new(o, "a", json_integer(r->api));
     json_object_set_new(o, "t", json_real(r->created_at));
     put_str(o, "rid", r->request_id);
+    put_str(o, "crid", r->client_request_id);
     put_str(o, "cid", r->client_id);
     put_str(o, "uid", r->user_id);
     put_str(o, "api", r->api_name);
@@ -306,6 +317,7 @@ struct store_row *store_row_decode(const char *line, size_t len)
     r->api = (enum store_api)api;
     r->created_at = json_number_value(json_object_get(o, "t"));
     get_str(r, &r->request_id, o, "rid");
+    get_str(r, &r->client_request_id, o, "crid");
     get_str(r, &r->client_id, o, "cid");
     get_str(r, &r->user_id, o, "uid");
     get_str(r, &r->api_name, o, "api");

@@ -162,7 +162,10 @@ static void log_row(struct smsx_routes *ctx, struct http_request *hreq, const st
 static void handle_extract(struct http_request *hreq, void *arg)
 {
     struct smsx_routes *ctx = arg;
-    struct smsx_call c = {.request_id = http_request_id(hreq)};
+    /* the body's request_id defaults to the caller's X-Request-Id (insights-api's id), as
+     * documented; the HTTP layer's own id stays the key of our log lines */
+    const char *given = http_request_client_id(hreq);
+    struct smsx_call c = {.request_id = given ? given : http_request_id(hreq)};
 
     c.body = http_request_body(hreq, &c.len);
     smsx_routes_serve(ctx, http_request_thread_data(hreq), &c);

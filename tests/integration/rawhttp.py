@@ -184,7 +184,8 @@ def cmd_partial(port, n, length):
 def main(argv):
     cmd, port = argv[1], int(argv[2])
     if cmd == "send":
-        wait = float(argv[4]) if len(argv) > 4 else 2.0
+        rest = [a for a in argv[4:] if a != "--wait"]
+        wait = float(rest[0]) if rest else 2.0
         result = cmd_send(port, argv[3], wait)
     elif cmd == "head":
         result = cmd_head(port, argv[3])

@@ -84,6 +84,36 @@ assert_true "metadata dump of the call" \
 assert_eq "DUMP_MODE=metadata keeps no body" 0 \
     "$(q "SELECT count(*) FROM api_request_dump WHERE request_dump::text LIKE '%sms_body%'")"
 
+# issue 11 item 11: two clients send the same X-Request-Id. It used to become the key of the
+# rows, so the second client's dumps hit ON CONFLICT DO NOTHING (counted as written). The
+# server's id is now the key of every row; the client's id is stored beside it.
+tokb=$("$BIN" client add --client beta | jq -r .token)
+privacy_secret "$tokb"
+jq -c '.client_id = "beta" | .user_id = "beta-" + .user_id' "$T_TMP/user.json" >"$T_TMP/user_b.json"
+inline_body "$T_TMP/user_b.json" "$T_TMP/inline_b.json"
+same="shared-rid-$$"
+api /api/generate_features "$T_TMP/inline.json" acme "$tok1" "$INS_URL" -H "X-Request-Id: $same"
+assert_eq "client acme with X-Request-Id $same: 200" 200 "$H_STATUS"
+rid_a=$(header X-Request-Id)
+api /api/generate_features "$T_TMP/inline_b.json" beta "$tokb" "$INS_URL" -H "X-Request-Id: $same"
+assert_eq "client beta with the same X-Request-Id: 200" 200 "$H_STATUS"
+rid_b=$(header X-Request-Id)
+assert_true "the reply's X-Request-Id is the server's, not the client's" \
+    bash -c '[[ "$1" =~ ^[0-9a-f]{32}$ && "$2" =~ ^[0-9a-f]{32}$ && "$1" != "$2" ]]' _ "$rid_a" "$rid_b"
+assert_eq "... and the body's request_id is the same id" "$rid_b" "$(jqr .request_id)"
+assert_true "both clients' request and response dumps are written" \
+    wait_sql "SELECT (SELECT count(DISTINCT client_id) FROM api_request_dump WHERE client_request_id = '$same') + (SELECT count(DISTINCT client_id) FROM api_response_dump WHERE client_request_id = '$same')" 4
+assert_eq "... each keyed by the server's id" "$rid_a $rid_b" \
+    "$(q "SELECT string_agg(request_id, ' ' ORDER BY client_id) FROM api_request_dump WHERE client_request_id = '$same'")"
+assert_true "... and both usage rows carry the client's id beside ours" \
+    wait_sql "SELECT count(*) FROM usage WHERE client_request_id = '$same' AND request_id IN ('$rid_a', '$rid_b')" 2
+api /api/generate_features "$T_TMP/inline_b.json" beta not-the-token "$INS_URL" -H "X-Request-Id: $same"
+assert_eq "a refused call with that id: 401" 401 "$H_STATUS"
+assert_true "... its unauthorized_requests row keeps the client's id beside ours" \
+    wait_sql "SELECT count(*) FROM unauthorized_requests WHERE client_request_id = '$same' AND request_id = '$(header X-Request-Id)'" 1
+assert_true "... and the access log names both ids" \
+    grep -q "\"client_request_id\":\"$same\"" "$D_LOG"
+
 # ---- rotation and revocation ------------------------------------------------------------
 tok2=$("$BIN" client rotate --client acme --window 4 | jq -r .token)
 privacy_secret "$tok2"

@@ -435,9 +435,12 @@ static void test_health_and_request_id(void **state)
                                          "X-Request-Id: abc-DEF_123\r\nConnection: close\r\n\r\n");
     assert_int_equal(r->status, 200);
     assert_string_equal(r->body, "{\"hello\":\"world\"}");
-    assert_string_equal(header(r, "X-Request-Id", v, sizeof(v)), "abc-DEF_123");
+    /* a client's id is never adopted as ours (issue 11, item 11): ours is fresh */
+    assert_non_null(header(r, "X-Request-Id", v, sizeof(v)));
+    assert_int_equal(strlen(v), 32);
+    assert_int_equal(strspn(v, "0123456789abcdef"), 32);
 
-    /* an id with a space or too long is replaced */
+    /* an id with a space or too long is not kept either */
     r = exchange(http_server_port(f->s), "GET /hello HTTP/1.1\r\nHost: x\r\n"
                                          "X-Request-Id: a;b\r\nConnection: close\r\n\r\n");
     assert_int_equal(strlen(header(r, "X-Request-Id", v, sizeof(v))), 32);

@@ -29,7 +29,7 @@
 #include "insights-api/store_impl.h"
 #include "tests/unit/insights-api/pg_testdb.h"
 
-#define MIGRATION_FILES 6
+#define MIGRATION_FILES 7
 #define RACERS 4
 #define PEPPER "test-pepper"
 
@@ -351,7 +351,8 @@ static void test_writer_full_mode_writes_every_table(void **state)
     (void)state;
     NEED_PG();
     s = start(&cfg);
-    store_usage(s, "req-1", "acme_insights", "insights", 200);
+    store_usage(s, "req-1", "their-id", "acme_insights", "insights", 200);
+    d.client_request_id = "their-id";
     store_dump(s, &d);
     d.api = STORE_API_FETCH_EXTRACTED;
     d.api_name = "fetch_extracted_data";
@@ -361,8 +362,8 @@ static void test_writer_full_mode_writes_every_table(void **state)
     d.api_name = "generate_features";
     d.request_id = "req-3";
     store_dump(s, &d);
-    store_unauthorized(s, "acme_insights", "req-4", token);
-    store_unauthorized(s, "acme_insights", "req-5", NULL);
+    store_unauthorized(s, "acme_insights", "req-4", "their-id", token);
+    store_unauthorized(s, "acme_insights", "req-5", NULL, NULL);
     assert_int_equal(store_flush(s, 10000), 0);
     store_get_stats(s, &st);
     assert_true(st.pg_up);
@@ -402,6 +403,17 @@ static void test_writer_full_mode_writes_every_table(void **state)
     assert_int_equal(pgt_int(c, "SELECT count(*) FROM unauthorized_requests WHERE request_id = "
                                 "'req-5' AND auth_token IS NULL"),
                      1);
+    /* the client's X-Request-Id beside ours in every table (issue 11, item 11) */
+    assert_int_equal(pgt_int(c, "SELECT (SELECT count(*) FROM usage WHERE client_request_id ="
+                                " 'their-id') + (SELECT count(*) FROM unauthorized_requests WHERE"
+                                " client_request_id = 'their-id') + (SELECT count(*) FROM"
+                                " insights_request_dump WHERE client_request_id = 'their-id') +"
+                                " (SELECT count(*) FROM insights_response_dump WHERE"
+                                " client_request_id = 'their-id') + (SELECT count(*) FROM"
+                                " fetch_extracted_response_dump WHERE client_request_id ="
+                                " 'their-id') + (SELECT count(*) FROM api_request_dump WHERE"
+                                " client_request_id = 'their-id')"),
+                     6);
     text = all_rows_text(c);
     assert_null(strstr(text, token));
     assert_null(strstr(text, "0f6b3c1e"));
@@ -431,7 +443,7 @@ static void test_writer_metadata_and_off_modes_keep_no_payload(void **state)
     s = start(&cfg);
     d.request_id = "off-1";
     store_dump(s, &d);
-    store_usage(s, "off-1", "acme_insights", "insights", 200);
+    store_usage(s, "off-1", NULL, "acme_insights", "insights", 200);
     assert_int_equal(store_flush(s, 10000), 0);
     store_stop(s, 1000);
 
@@ -471,8 +483,8 @@ static void test_writer_rate_limits_unauthorized_rows(void **state)
     cfg.unauthorized_per_second = 3;
     s = start(&cfg);
     for (int i = 0; i < 10; i++)
-        store_unauthorized(s, "attacker", "r", "guess");
-    store_unauthorized(s, "other_client", "r", "guess"); /* its own budget */
+        store_unauthorized(s, "attacker", "r", NULL, "guess");
+    store_unauthorized(s, "other_client", "r", NULL, "guess"); /* its own budget */
     assert_int_equal(store_flush(s, 10000), 0);
     store_get_stats(s, &st);
     store_stop(s, 1000);
@@ -498,13 +510,13 @@ static void test_writer_drops_only_the_invalid_row(void **state)
     (void)state;
     NEED_PG();
     s = start(&cfg);
-    store_usage(s, "ok-1", "acme_insights", "insights", 200);
+    store_usage(s, "ok-1", NULL, "acme_insights", "insights", 200);
     d.api = STORE_API_OTHER;
     d.request_json = "{not json";
     d.request_len = strlen(d.request_json);
     d.has_response = false;
     store_dump(s, &d);
-    store_usage(s, "ok-2", "acme_insights", "insights", 200);
+    store_usage(s, "ok-2", NULL, "acme_insights", "insights", 200);
     assert_int_equal(store_flush(s, 10000), 0);
     store_get_stats(s, &st);
     store_stop(s, 1000);
@@ -531,8 +543,8 @@ static void test_writer_escapes_a_client_id_that_is_not_utf8(void **state)
     (void)state;
     NEED_PG();
     s = start(&cfg);
-    store_usage(s, "nu-1", "ac\xffme\xc3", "generate_features", 401);
-    store_unauthorized(s, "ac\xffme\xc3", "nu-1", "some-token");
+    store_usage(s, "nu-1", NULL, "ac\xffme\xc3", "generate_features", 401);
+    store_unauthorized(s, "ac\xffme\xc3", "nu-1", NULL, "some-token");
     assert_int_equal(store_flush(s, 10000), 0);
     store_get_stats(s, &st);
     store_stop(s, 1000);
@@ -623,7 +635,7 @@ static void test_spool_while_down_then_replay_in_order(void **state)
     s = start(&cfg);
     for (int i = 0; i < 50; i++) {
         snprintf(rid, sizeof(rid), "sp-%03d", i);
-        store_usage(s, rid, "acme_insights", "insights", 200);
+        store_usage(s, rid, NULL, "acme_insights", "insights", 200);
     }
     store_dump(s, &d);
     assert_int_equal(store_flush(s, 20000), 0);
@@ -673,8 +685,8 @@ static void test_spool_survives_a_torn_last_line(void **state)
     cfg.pg.port = "1";
     cfg.pg.connect_timeout_s = 2;
     s = start(&cfg);
-    store_usage(s, "torn-1", "acme_insights", "insights", 200);
-    store_usage(s, "torn-2", "acme_insights", "insights", 200);
+    store_usage(s, "torn-1", NULL, "acme_insights", "insights", 200);
+    store_usage(s, "torn-2", NULL, "acme_insights", "insights", 200);
     assert_int_equal(store_flush(s, 20000), 0);
     store_stop(s, 1000);
     assert_int_equal(stat(spool_path, &sb), 0);
@@ -685,7 +697,7 @@ static void test_spool_survives_a_torn_last_line(void **state)
     fputs("{\"k\":0,\"a\":2,\"t\":17", f);
     fclose(f);
     s = start(&cfg);
-    store_usage(s, "torn-3", "acme_insights", "insights", 200);
+    store_usage(s, "torn-3", NULL, "acme_insights", "insights", 200);
     assert_int_equal(store_flush(s, 20000), 0);
     store_stop(s, 1000);
     assert_int_equal(count_lines(spool_path), 4);
@@ -714,7 +726,7 @@ static void test_spool_full_is_counted_not_silent(void **state)
     cfg.spool_max_bytes = 1000; /* room for a few usage lines only */
     s = start(&cfg);
     for (int i = 0; i < 40; i++)
-        store_usage(s, "full", "acme_insights", "insights", 200);
+        store_usage(s, "full", NULL, "acme_insights", "insights", 200);
     assert_int_equal(store_flush(s, 20000), 0);
     store_get_stats(s, &st);
     store_stop(s, 1000);
@@ -736,7 +748,7 @@ static void test_connection_lost_mid_run_spools_and_replays(void **state)
     NEED_PG();
     cfg.pg.application_name = "store-under-test";
     s = start(&cfg);
-    store_usage(s, "before", "acme_insights", "insights", 200);
+    store_usage(s, "before", NULL, "acme_insights", "insights", 200);
     assert_int_equal(store_flush(s, 10000), 0);
     c = pgt_connect();
     /* Kill the writer's backend: its next write fails on a dead connection. */
@@ -744,7 +756,7 @@ static void test_connection_lost_mid_run_spools_and_replays(void **state)
                                 "pg_stat_activity WHERE application_name = 'store-under-test') x"),
                      1);
     for (int i = 0; i < 5; i++)
-        store_usage(s, "after", "acme_insights", "insights", 200);
+        store_usage(s, "after", NULL, "acme_insights", "insights", 200);
     assert_int_equal(store_flush(s, 10000), 0);
     wait_replayed(s, 5);
     store_get_stats(s, &st);
@@ -779,7 +791,7 @@ static void test_forget_deletes_user_everywhere_and_blocks_spooled_rows(void **s
     d.user_id = "keep-me";
     d.request_id = "k-1";
     store_dump(s, &d);
-    store_usage(s, "f-1", "acme_insights", "insights", 200);
+    store_usage(s, "f-1", NULL, "acme_insights", "insights", 200);
     assert_int_equal(store_flush(s, 10000), 0);
     store_stop(s, 1000);
     c = pgt_connect();
