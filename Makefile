@@ -56,7 +56,8 @@ TOOLS := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps run test test-unit test-integration test-asan valgrind bench fuzz docs docs-check format format-check clean records-diff
+.PHONY: all deps run test test-unit test-integration test-asan valgrind bench fuzz docs docs-check format format-check clean records-diff \
+	overload soak fuzz-long
 
 all: $(DAEMONS) $(TOOLS) $(UNIT_TESTS) $(BENCHES)
 
@@ -121,6 +122,18 @@ fuzz:
 BASE ?= main
 records-diff:
 	@scripts/records-diff.sh $(BASE) $(BUILD)
+
+# Out of CI (issue 11): a daemon at ten times its peak connections for 30 s, and the
+# shutdown under that load (~2 min per daemon); 10 minutes of mixed valid and hostile
+# traffic on both daemons; 10^7 executions of every fuzz target.
+overload: $(DAEMONS) $(TOOLS)
+	@bench/long/overload.sh $(BUILD)
+
+soak: $(DAEMONS) $(TOOLS)
+	@bench/long/soak.sh $(BUILD)
+
+fuzz-long:
+	@FUZZ_RUNS=10000000 scripts/fuzz.sh
 
 docs: $(TOOLS)
 	@scripts/gen-docs.sh $(BUILD)
