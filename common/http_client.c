@@ -24,6 +24,7 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@ struct http_client_upstream {
     bool probe_in_flight;
     uint64_t opened_at_ms;
     struct http_client_stats stats;
+    atomic_bool cancelled; /* shutting down: every call ends now (not under lock) */
 };
 
 struct http_client {
@@ -282,6 +284,7 @@ const char *http_client_result_name(enum http_client_result result)
         [HTTP_CLIENT_E_CIRCUIT_OPEN] = "circuit_open",
         [HTTP_CLIENT_E_TOO_LARGE] = "too_large",
         [HTTP_CLIENT_E_INVALID] = "invalid",
+        [HTTP_CLIENT_E_CANCELLED] = "cancelled",
     };
 
     if ((size_t)result < sizeof(names) / sizeof(names[0]) && names[result])
@@ -565,18 +568,48 @@ static void http_client_sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
+void http_client_upstream_cancel(struct http_client_upstream *up)
+{
+    atomic_store(&up->cancelled, true);
+}
+
+/* Shutting down: end every slot of the call now, the running ones included. */
+static void http_client_cancel_all(struct http_client *c, struct http_client_slot *slots, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct http_client_slot *s = &slots[i];
+
+        if (s->state == HTTP_CLIENT_SLOT_DONE)
+            continue;
+        if (s->easy) {
+            curl_multi_remove_handle(c->multi, s->easy);
+            curl_easy_cleanup(s->easy);
+            s->easy = NULL;
+        }
+        s->resp->result = HTTP_CLIENT_E_CANCELLED;
+        snprintf(s->resp->error, sizeof(s->resp->error), "%.200s: cancelled (shutting down)",
+                 s->req->url);
+        s->state = HTTP_CLIENT_SLOT_DONE;
+    }
+}
+
 static void http_client_run(struct http_client *c, struct http_client_slot *slots, size_t n)
 {
     int running = 0;
 
     for (;;) {
-        long wait = http_client_start_due(c, slots, n, &running);
+        long wait;
         int still = 0;
 
+        if (atomic_load(&c->up->cancelled)) { /* checked at least every POLL_MAX_MS */
+            http_client_cancel_all(c, slots, n);
+            return;
+        }
+        wait = http_client_start_due(c, slots, n, &running);
         if (running == 0 && wait < 0)
             return;
         if (running == 0) {
-            http_client_sleep_ms(wait);
+            http_client_sleep_ms(wait > HTTP_CLIENT_POLL_MAX_MS ? HTTP_CLIENT_POLL_MAX_MS : wait);
             continue;
         }
         curl_multi_perform(c->multi, &still);

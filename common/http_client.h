@@ -65,6 +65,7 @@ enum http_client_result {
     HTTP_CLIENT_E_CIRCUIT_OPEN, /* refused without trying: the circuit is open */
     HTTP_CLIENT_E_TOO_LARGE,    /* the response exceeded max_response_bytes */
     HTTP_CLIENT_E_INVALID,      /* bad request (URL, method); not retried */
+    HTTP_CLIENT_E_CANCELLED,    /* http_client_upstream_cancel(): the process is stopping */
 };
 
 struct http_client_request {
@@ -111,6 +112,12 @@ struct http_client_upstream *http_client_upstream_new(const struct http_client_c
                                                       char *err, size_t err_len);
 /* Free only after every http_client using it is freed. */
 void http_client_upstream_free(struct http_client_upstream *up);
+/*
+ * Shutting down: every call on up, running or to come, ends within about
+ * 100 ms with HTTP_CLIENT_E_CANCELLED, so a thread blocked on a slow peer
+ * cannot hold the process past its shutdown grace. Thread-safe; not undone.
+ */
+void http_client_upstream_cancel(struct http_client_upstream *up);
 
 /* Thread-safe snapshot of breaker state and counters (for /metrics). */
 void http_client_upstream_stats(struct http_client_upstream *up, struct http_client_stats *out);

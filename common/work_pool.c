@@ -165,6 +165,29 @@ struct work_pool *work_pool_new(const struct work_pool_config *cfg, char *err, s
     return p;
 }
 
+void work_pool_drop_queued(struct work_pool *p)
+{
+    struct work_item *it;
+
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->stopping = true;
+    it = p->head;
+    p->head = p->tail = NULL;
+    p->queued = 0;
+    metrics_gauge_set(p->cfg.queue_gauge, 0);
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+    while (it) {
+        struct work_item *next = it->next;
+
+        it->next = NULL;
+        p->cfg.discard(it, p->cfg.arg);
+        it = next;
+    }
+}
+
 void work_pool_stop(struct work_pool *p)
 {
     if (!p)

@@ -75,6 +75,14 @@ double work_item_waited(const struct work_item *item);
 /* Refuse new items, run the queued ones, join the threads. Safe on NULL; idempotent. */
 void work_pool_stop(struct work_pool *p);
 
+/*
+ * Shutdown past its grace: refuse new items and hand the queued ones, never
+ * run, to discard (on the calling thread, after the loops stopped: the
+ * server has already answered their requests 503 draining). Then
+ * work_pool_stop only waits for the items in hand. Safe on NULL.
+ */
+void work_pool_drop_queued(struct work_pool *p);
+
 /* After work_pool_stop and after the loops stopped: discards undelivered items. Safe on NULL. */
 void work_pool_free(struct work_pool *p);
 

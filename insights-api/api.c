@@ -95,6 +95,14 @@ struct api_call *api_call_for(const struct api_endpoint *e, const char *request_
     return c;
 }
 
+void api_call_dropped(struct api *api, struct api_call *c)
+{
+    api_reply_error(c, ERR_DRAINING, NULL);
+    store_usage(api->d.store, c->request_id, c->client_request_id[0] ? c->client_request_id : NULL,
+                c->hdr_client, c->endpoint->name, c->status);
+    metrics_counter_add_label(api->calls, c->endpoint->name, 1);
+}
+
 int api_serve_head(struct api *api, struct api_call *c)
 {
     if (api_call_elapsed(c) * 1000.0 > (double)api->d.cfg->pipeline_timeout_ms)

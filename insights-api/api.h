@@ -110,4 +110,10 @@ void api_serve(struct api *api, struct api_call *call);
  */
 int api_serve_head(struct api *api, struct api_call *call);
 
+/*
+ * A call dropped unserved at shutdown (the server answered its request 503
+ * draining): its usage row says 503, so every call stays accounted for.
+ */
+void api_call_dropped(struct api *api, struct api_call *call);
+
 #endif

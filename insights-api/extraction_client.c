@@ -148,6 +148,12 @@ fail:
     return NULL;
 }
 
+void extraction_client_cancel(struct extraction_client *c)
+{
+    if (c)
+        http_client_upstream_cancel(c->up);
+}
+
 void extraction_client_free(struct extraction_client *c)
 {
     if (!c)

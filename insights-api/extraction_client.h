@@ -81,6 +81,8 @@ struct extraction_client;
  */
 struct extraction_client *extraction_client_new(const struct extraction_client_config *cfg,
                                                 char *err, size_t err_len);
+/* Shutting down: calls in progress or to come end at once (the grace is over). */
+void extraction_client_cancel(struct extraction_client *c);
 void extraction_client_free(struct extraction_client *c);
 
 /*

@@ -396,7 +396,12 @@ static void stop(void *arg)
 {
     struct daemon *d = arg;
 
+    /* SHUTDOWN_GRACE_MS is over (the server answered what was left 503 draining): calls
+     * still queued are dropped, not run, and a call blocked on a slow sms-extraction ends
+     * now, so a slow dependency cannot hold the exit (issue 11, item 6) */
+    work_pool_drop_queued(d->pool_threads);
     jobs_runner_stop(d->runner);
+    extraction_client_cancel(d->extractor);
     work_pool_stop(d->pool_threads);
     http_server_free(d->server);
     work_pool_free(d->pool_threads);

@@ -122,6 +122,7 @@ static void pool_run(struct work_item *item, void *arg)
     struct ins_routes_ctx *ctx = arg;
     struct api_call *c = (struct api_call *)item;
 
+    c->served = true;
     if (c->head_only)
         c->passed = api_serve_head(ctx->api, c) == 0;
     else
@@ -157,10 +158,15 @@ static void pool_deliver(struct work_item *item, void *arg)
     api_call_free(c);
 }
 
+/* At shutdown: calls run but never delivered, and calls dropped unrun (usage row 503). */
 static void pool_discard(struct work_item *item, void *arg)
 {
-    (void)arg;
-    api_call_free((struct api_call *)item);
+    struct ins_routes_ctx *ctx = arg;
+    struct api_call *c = (struct api_call *)item;
+
+    if (!c->served)
+        api_call_dropped(ctx->api, c);
+    api_call_free(c);
 }
 
 struct work_pool_config ins_routes_pool_config(struct ins_routes_ctx *ctx, int threads,

@@ -576,6 +576,57 @@ static void test_threads_share_one_upstream(void **state)
     http_client_upstream_free(r.up);
 }
 
+/* A call on another thread, for the cancel test. */
+struct slow_call {
+    struct http_client *c;
+    struct http_client_response resp;
+    enum http_client_result result;
+};
+
+static void *slow_call_main(void *arg)
+{
+    struct slow_call *sc = arg;
+
+    sc->result = post(sc->c, "/slow", "{}", &sc->resp);
+    return NULL;
+}
+
+/*
+ * Shutdown (issue 11, item 6): a call waiting on a slow peer, with retries
+ * left, ends when the upstream is cancelled instead of running to its
+ * timeouts (here the peer would have answered 200 after 1 s); later calls
+ * end at once.
+ */
+static void test_cancel_ends_calls_in_progress(void **state)
+{
+    struct rig r;
+    struct slow_call sc = {0};
+    struct http_client_response resp;
+    pthread_t t;
+
+    (void)state;
+    rig_prepare(&r, 0);
+    srv.slow_ms = 1000;
+    r.cfg.timeout_ms = 10000;
+    r.cfg.max_retries = 2;
+    rig_open(&r);
+    sc.c = r.c;
+    assert_int_equal(pthread_create(&t, NULL, slow_call_main, &sc), 0);
+    while (server_requests() == 0) /* the call reached the peer */
+        sleep_ms(5);
+    http_client_upstream_cancel(r.up);
+    pthread_join(t, NULL);
+    assert_int_equal(sc.result, HTTP_CLIENT_E_CANCELLED);
+    assert_non_null(strstr(sc.resp.error, "cancelled"));
+    assert_string_equal(http_client_result_name(sc.result), "cancelled");
+    http_client_response_free(&sc.resp);
+    assert_int_equal(post(r.c, "/ok", "{}", &resp), HTTP_CLIENT_E_CANCELLED);
+    assert_int_equal(resp.attempts, 0);
+    http_client_response_free(&resp);
+    sleep_ms(1100); /* the test server's handler is still sleeping: let it finish */
+    rig_close(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -591,6 +642,7 @@ int main(void)
         cmocka_unit_test(test_config_validation),
         cmocka_unit_test(test_retry_after_is_honoured_up_to_cap),
         cmocka_unit_test(test_threads_share_one_upstream),
+        cmocka_unit_test(test_cancel_ends_calls_in_progress),
     };
 
     return cmocka_run_group_tests(tests, server_up, server_down);

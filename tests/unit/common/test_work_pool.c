@@ -166,6 +166,39 @@ static void test_undelivered_items_are_discarded_at_free(void **state)
     assert_int_equal(atomic_load(&f.discarded), 5);
 }
 
+/*
+ * Shutdown past its grace (issue 11, item 6): queued items are handed to
+ * discard without running; the item in hand finishes; nothing more is taken.
+ */
+static void test_drop_queued_discards_without_running(void **state)
+{
+    struct fixture f = {.hold = true};
+    struct job jobs[4], late = {0};
+    struct work_pool *p;
+    (void)state;
+
+    sem_init(&f.started, 0, 0);
+    sem_init(&f.gate, 0, 0);
+    p = pool_of(&f, 1, 8);
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = (struct job){.value = i};
+        assert_int_equal(work_pool_submit(p, &jobs[i].item, NULL), 0);
+    }
+    sem_wait(&f.started); /* job 0 is in hand; 1..3 wait */
+    work_pool_drop_queued(p);
+    assert_int_equal(atomic_load(&f.discarded), 3);
+    assert_int_equal(work_pool_submit(p, &late.item, NULL), -1);
+    sem_post(&f.gate);
+    work_pool_stop(p);
+    assert_true(jobs[0].ran);
+    for (int i = 1; i < 4; i++)
+        assert_false(jobs[i].ran);
+    assert_int_equal(atomic_load(&f.delivered), 1);
+    work_pool_free(p);
+    sem_destroy(&f.started);
+    sem_destroy(&f.gate);
+}
+
 static void test_bad_config_refused(void **state)
 {
     struct work_pool_config cfg = {.threads = 0, .queue_max = 4};
@@ -184,6 +217,7 @@ int main(void)
         cmocka_unit_test(test_items_come_back_to_their_loop),
         cmocka_unit_test(test_full_queue_and_stopping_refuse),
         cmocka_unit_test(test_undelivered_items_are_discarded_at_free),
+        cmocka_unit_test(test_drop_queued_discards_without_running),
         cmocka_unit_test(test_bad_config_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
