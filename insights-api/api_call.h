@@ -52,6 +52,7 @@ struct api_call {
     bool head_only;                      /* the credentials check from the head (api_serve_head) */
     bool credentials_checked;            /* api_serve_head passed: step 3 only matches the client */
     bool passed; /* head_only: the credentials passed (the body comes next) */
+    bool served; /* a pool thread took it (else it was dropped at shutdown) */
     char *body;  /* NUL-terminated; wiped when freed */
     size_t body_len;
     char *hdr_client; /* x-client-id, or NULL */

@@ -29,6 +29,9 @@ struct smsx_config {
     struct daemon_service_config service; /* the rows both daemons share */
     char *trusted_proxy_cidrs;            /* exempt from MAX_CONNECTIONS_PER_IP */
     long max_sms_count;
+    long extract_threads; /* 0 = from the cgroup CPU quota */
+    long extract_queue_max;
+    long extract_queue_timeout_ms;
 
     struct smsx_artifact_config vocab;
     struct smsx_artifact_config classification;

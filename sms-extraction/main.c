@@ -66,9 +66,6 @@ static int start_server(struct daemon *d, char *err, size_t err_len)
     sc.ready_arg = &d->routes;
     sc.reload = on_reload;
     sc.reload_arg = d;
-    sc.thread_init = smsx_routes_thread_init;
-    sc.thread_done = smsx_routes_thread_done;
-    sc.thread_arg = &d->routes;
     d->server = http_server_new(&sc, routes, n, err, err_len);
     return d->server ? 0 : -1;
 }
@@ -114,7 +111,7 @@ static struct http_server *start(void *arg, char *err, size_t err_len)
     d->routes = (struct smsx_routes){
         .cfg = &d->cfg, .rules = d->rules, .reqlog = d->reqlog, .metrics = d->metrics};
     smsx_routes_init(&d->routes);
-    if (start_server(d, err, err_len) < 0)
+    if (smsx_routes_start(&d->routes, err, err_len) < 0 || start_server(d, err, err_len) < 0)
         return NULL;
     log_up(d, db_enabled);
     return d->server;
@@ -125,6 +122,7 @@ static void stop(void *arg)
 {
     struct daemon *d = arg;
 
+    smsx_routes_stop(&d->routes);
     http_server_free(d->server);
     reqlog_stop(d->reqlog, d->cfg.service.shutdown_grace_ms);
     rules_free(d->rules);

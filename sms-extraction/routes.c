@@ -2,10 +2,13 @@
 /*
  * Route table and handlers of the sms-extraction service. There is one
  * business endpoint, POST /api/extract; /health, /ready and /metrics are the
- * framework's. The handler is the whole hot path of the daemon: parse the
- * batch (request.c), run the engine on each message with this thread's
- * scratch, serialise into this thread's reused buffer (response.c), reply,
- * and queue one request-log row. Nothing in it allocates per message.
+ * framework's. The handler only queues the request on the extraction pool
+ * (EXTRACT_THREADS; 503 when the queue is full); a pool thread, with a
+ * scratch of its own from the spare list, is the whole hot path
+ * (smsx_routes_serve): parse the batch (request.c), run the engine on each
+ * message, serialise into the scratch's reused buffer (response.c); then the
+ * reply is copied out, one request-log row queued, and the event loop sends
+ * the reply. Nothing in it allocates per message.
  */
 #include "sms-extraction/routes.h"
 
@@ -15,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cpu.h"
 #include "common/json_writer.h"
 #include "common/log.h"
 #include "sms-extraction/request.h"
@@ -24,6 +28,7 @@
 #define ROUTES_RECORD_MAX_BYTES 8192
 
 struct routes_worker {
+    struct routes_worker *next; /* in the spare list */
     struct request req;
     struct json_writer out;
     struct rules_view view;
@@ -39,6 +44,9 @@ void smsx_routes_init(struct smsx_routes *ctx)
                                          "messages with is_extracted true", NULL);
     ctx->rejected = metrics_counter_new(ctx->metrics, "requests_rejected_total",
                                         "extract requests refused, by reason", "reason");
+    ctx->queue = metrics_gauge_new(ctx->metrics, "extract_queue_requests",
+                                   "requests waiting for an extraction thread");
+    pthread_mutex_init(&ctx->spare_lock, NULL);
 }
 
 void *smsx_routes_thread_init(int worker, void *arg)
@@ -159,29 +167,152 @@ static void log_row(struct smsx_routes *ctx, struct http_request *hreq, const st
     reqlog_log(ctx->reqlog, &e);
 }
 
+/* One /api/extract request on its way through the extraction pool. */
+struct extract_job {
+    struct work_item item;     /* first: the pool's links */
+    struct http_request *hreq; /* replied to on its event thread only */
+    struct smsx_call call;     /* its body is the request's own, valid until it is answered */
+    char *reply;               /* call.reply copied out of the scratch (ERR_OK) */
+};
+
+static struct routes_worker *worker_take(struct smsx_routes *ctx)
+{
+    struct routes_worker *w;
+
+    pthread_mutex_lock(&ctx->spare_lock);
+    w = ctx->spare;
+    if (w)
+        ctx->spare = w->next;
+    pthread_mutex_unlock(&ctx->spare_lock);
+    return w ? w : smsx_routes_thread_init(0, ctx);
+}
+
+static void worker_put(struct smsx_routes *ctx, struct routes_worker *w)
+{
+    pthread_mutex_lock(&ctx->spare_lock);
+    w->next = ctx->spare;
+    ctx->spare = w;
+    pthread_mutex_unlock(&ctx->spare_lock);
+}
+
+static void pool_run(struct work_item *item, void *arg)
+{
+    struct smsx_routes *ctx = arg;
+    struct extract_job *j = (struct extract_job *)item;
+    struct smsx_call *c = &j->call;
+    struct routes_worker *w;
+
+    /* admitted by queue delay: past it the client is better off retrying elsewhere */
+    if (work_item_waited(item) * 1000.0 > (double)ctx->cfg->extract_queue_timeout_ms) {
+        metrics_counter_add_label(ctx->rejected, "queue_timeout", 1);
+        c->error = ERR_OVERLOADED;
+        return;
+    }
+    w = worker_take(ctx);
+    smsx_routes_serve(ctx, w, c);
+    if (c->error != ERR_NOT_READY)
+        log_row(ctx, j->hreq, c); /* hreq's id and start time do not change: safe here */
+    if (c->error == ERR_OK) {     /* the reply leaves the scratch: the next request reuses it */
+        j->reply = alloc_strndup(c->reply, c->reply_len);
+        c->reply = j->reply;
+    }
+    c->req = NULL;
+    worker_put(ctx, w);
+}
+
+/* On the request's event thread: its reply. */
+static void pool_deliver(struct work_item *item, void *arg)
+{
+    struct extract_job *j = (struct extract_job *)item;
+    struct smsx_call *c = &j->call;
+
+    (void)arg;
+    if (c->error == ERR_VALIDATION)
+        http_request_log_int(j->hreq, "errors", c->errors);
+    if (c->error == ERR_OK || c->error == ERR_INTERNAL) {
+        http_request_log_int(j->hreq, "sms", c->sms);
+        http_request_log_int(j->hreq, "extracted", c->extracted);
+    }
+    if (c->error == ERR_OK) {
+        http_reply_json_owned(j->hreq, 200, j->reply, c->reply_len);
+        j->reply = NULL;
+    } else {
+        http_reply_error(j->hreq, c->error, c->detail);
+    }
+    smsx_call_done(c);
+    free(j->reply);
+    free(j);
+}
+
+/* At shutdown, for jobs never delivered (the server answered or dropped their requests). */
+static void pool_discard(struct work_item *item, void *arg)
+{
+    struct extract_job *j = (struct extract_job *)item;
+
+    (void)arg;
+    smsx_call_done(&j->call);
+    free(j->reply);
+    free(j);
+}
+
+int smsx_routes_start(struct smsx_routes *ctx, char *err, size_t err_len)
+{
+    int threads = ctx->cfg->extract_threads > 0 ? (int)ctx->cfg->extract_threads : cpu_available();
+    struct work_pool_config pc = {
+        .threads = threads > 0 ? threads : 1,
+        .queue_max = (size_t)ctx->cfg->extract_queue_max,
+        .run = pool_run,
+        .deliver = pool_deliver,
+        .discard = pool_discard,
+        .arg = ctx,
+        .queue_gauge = ctx->queue,
+    };
+
+    ctx->pool = work_pool_new(&pc, err, err_len);
+    return ctx->pool ? 0 : -1;
+}
+
+void smsx_routes_stop(struct smsx_routes *ctx)
+{
+    /* past SHUTDOWN_GRACE_MS (the server answered what was left 503 draining): what still
+     * waits is dropped, not extracted */
+    work_pool_drop_queued(ctx->pool);
+    work_pool_stop(ctx->pool);
+    work_pool_free(ctx->pool);
+    ctx->pool = NULL;
+    while (ctx->spare) {
+        struct routes_worker *w = ctx->spare;
+
+        ctx->spare = w->next;
+        smsx_routes_thread_done(0, w, ctx);
+    }
+    if (ctx->metrics) /* smsx_routes_init ran */
+        pthread_mutex_destroy(&ctx->spare_lock);
+}
+
+/*
+ * The event loop only hands the request to the extraction pool: the work
+ * runs off the loop, so the loop keeps reading, answering /health and
+ * refusing what does not fit (issue 11, item 5). A full queue is 503 with
+ * Retry-After at once; a request that waited past EXTRACT_QUEUE_TIMEOUT_MS
+ * gets the same from the pool thread.
+ */
 static void handle_extract(struct http_request *hreq, void *arg)
 {
     struct smsx_routes *ctx = arg;
+    struct extract_job *j = alloc_zeroed(1, sizeof(*j));
     /* the body's request_id defaults to the caller's X-Request-Id (insights-api's id), as
      * documented; the HTTP layer's own id stays the key of our log lines */
     const char *given = http_request_client_id(hreq);
-    struct smsx_call c = {.request_id = given ? given : http_request_id(hreq)};
 
-    c.body = http_request_body(hreq, &c.len);
-    smsx_routes_serve(ctx, http_request_thread_data(hreq), &c);
-    if (c.error == ERR_VALIDATION)
-        http_request_log_int(hreq, "errors", c.errors);
-    if (c.error == ERR_OK || c.error == ERR_INTERNAL) {
-        http_request_log_int(hreq, "sms", c.sms);
-        http_request_log_int(hreq, "extracted", c.extracted);
+    j->hreq = hreq;
+    j->call.request_id = given ? given : http_request_id(hreq);
+    j->call.body = http_request_body(hreq, &j->call.len);
+    if (work_pool_submit(ctx->pool, &j->item, http_request_base(hreq)) < 0) {
+        free(j);
+        metrics_counter_add_label(ctx->rejected, "queue_full", 1);
+        http_reply_error(hreq, ERR_OVERLOADED, NULL);
     }
-    if (c.error != ERR_NOT_READY)
-        log_row(ctx, hreq, &c); /* before the reply frees hreq */
-    if (c.error == ERR_OK)
-        http_reply_json(hreq, 200, c.reply, c.reply_len);
-    else
-        http_reply_error(hreq, c.error, c.detail);
-    smsx_call_done(&c);
 }
 
 size_t smsx_routes_table(struct smsx_routes *ctx, struct http_route *out)

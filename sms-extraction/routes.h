@@ -1,18 +1,24 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The service's routes and their handlers. The daemon's long-lived parts
- * (config, rules, request log, metrics) are gathered in one context passed
- * to every handler as its arg; per-thread state (parsed request, output
- * buffer, rules view with its scratch) comes from the framework's thread hook.
+ * (config, rules, request log, metrics, the extraction pool) are gathered in
+ * one context passed to every handler as its arg. The handler only queues
+ * the request on the extraction pool (common/work_pool): the work runs off
+ * the event loop, admitted by queue length and queue delay (503 with
+ * Retry-After past them), and the reply comes back to the loop. Each pool
+ * thread works with its own scratch (parsed request, output buffer, rules
+ * view), taken from a spare list.
  */
 #ifndef SMSX_ROUTES_H
 #define SMSX_ROUTES_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 #include "common/err.h"
 #include "common/http_server.h"
 #include "common/metrics.h"
+#include "common/work_pool.h"
 #include "sms-extraction/config.h"
 #include "sms-extraction/rules.h"
 #include "sms-extraction/reqlog.h"
@@ -25,19 +31,30 @@ struct smsx_routes {
     struct metrics *metrics;
     struct metrics_counter *messages;  /* messages extracted */
     struct metrics_counter *extracted; /* of which is_extracted */
-    struct metrics_counter *rejected;  /* 4xx by reason */
+    struct metrics_counter *rejected;  /* 4xx by reason, and 503 queue_full / queue_timeout */
+    struct metrics_gauge *queue;       /* requests waiting for an extraction thread */
+    struct work_pool *pool;            /* where requests are extracted (set before serving) */
+    pthread_mutex_t spare_lock;
+    struct routes_worker *spare; /* per-request scratch not in use (one per pool thread) */
 };
 
 /* Registers the handlers' metrics in ctx->metrics. */
 void smsx_routes_init(struct smsx_routes *ctx);
+/*
+ * Starts the extraction pool (ctx->pool): EXTRACT_THREADS threads parse and
+ * extract, EXTRACT_QUEUE_MAX requests wait at most. -1 with err set.
+ */
+int smsx_routes_start(struct smsx_routes *ctx, char *err, size_t err_len);
+/* After the server's loops stopped: drops what still waits, joins the pool, frees the rest. */
+void smsx_routes_stop(struct smsx_routes *ctx);
+
+/* A scratch for smsx_routes_serve (the pool's spare list; tests serving in process). */
+void *smsx_routes_thread_init(int worker, void *arg);
+void smsx_routes_thread_done(int worker, void *thread_data, void *arg);
 
 /* Fills out (at least ROUTES_MAX rows) with the route table; returns the row count. */
 #define ROUTES_MAX 4
 size_t smsx_routes_table(struct smsx_routes *ctx, struct http_route *out);
-
-/* http_server_config.thread_init / thread_done (arg = the ctx). */
-void *smsx_routes_thread_init(int worker, void *arg);
-void smsx_routes_thread_done(int worker, void *thread_data, void *arg);
 
 /* http_server_config.ready (arg = the ctx): rules loaded. */
 bool smsx_routes_ready(void *arg);

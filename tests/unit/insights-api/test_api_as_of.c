@@ -92,9 +92,8 @@ static int extractor_start(void)
     sc.max_body_bytes = (size_t)X.cfg.service.max_body_bytes;
     sc.ready = smsx_routes_ready;
     sc.ready_arg = &X.routes;
-    sc.thread_init = smsx_routes_thread_init;
-    sc.thread_done = smsx_routes_thread_done;
-    sc.thread_arg = &X.routes;
+    if (smsx_routes_start(&X.routes, err, sizeof(err)) < 0)
+        return fprintf(stderr, "%s\n", err), -1;
     X.server = http_server_new(&sc, routes, n, err, sizeof(err));
     if (!X.server)
         return fprintf(stderr, "%s\n", err), -1;
@@ -106,6 +105,7 @@ static void extractor_stop(void)
 {
     http_server_stop(X.server);
     pthread_join(X.thread, NULL);
+    smsx_routes_stop(&X.routes);
     http_server_free(X.server);
     rules_free(X.rules);
     metrics_free(X.metrics);
