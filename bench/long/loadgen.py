@@ -14,6 +14,7 @@
 #
 # usage: loadgen.py --port P --path /api/extract --body FILE [--header 'k: v']...
 #                   --conns N --seconds S [--every S] [--pid PID]... [--hostile N]
+#                   [--timeout S] [--started FILE]
 import argparse
 import asyncio
 import json
@@ -193,6 +194,12 @@ async def sampler(args, windows, total, stop_at, start, peak):
             next_report += args.every
 
 
+async def mark_started(path):
+    await asyncio.sleep(0.2)  # the clients have connected and sent
+    with open(path, "w"):
+        pass
+
+
 def merge(total, w):
     for k, v in w.status.items():
         total.status[k] = total.status.get(k, 0) + v
@@ -215,6 +222,7 @@ async def main():
     ap.add_argument("--pid", type=int, action="append", default=[])
     ap.add_argument("--hostile", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=30)
+    ap.add_argument("--started", help="file created once the clients are going")
     args = ap.parse_args()
     with open(args.body, "rb") as f:
         body = f.read()
@@ -228,6 +236,8 @@ async def main():
     tasks = [client(args, request, windows, stop_at) for _ in range(args.conns)]
     tasks += [hostile(args, windows, stop_at) for _ in range(args.hostile)]
     tasks.append(sampler(args, windows, total, stop_at, start, peak))
+    if args.started:
+        tasks.append(mark_started(args.started))
     await asyncio.gather(*tasks)
     merge(total, windows[-1])
     report(args, total, time.monotonic() - start, peak)

@@ -95,9 +95,10 @@ overload() { # NAME
     echo "RSS 10 s after: $rss10 MiB (idle $idle MiB; bar: within 20 MiB of idle)"
     # shutdown under the same load
     $LOADGEN --port "$T_PORT" --path "$T_PATH" --body "$T_BODY" "${T_HDR[@]}" --pid "$T_PID" \
-        --conns "$c" --seconds 8 --timeout 30 >"$T_TMP/term.jsonl" &
+        --conns "$c" --seconds 10 --timeout 30 --started "$T_TMP/started" >"$T_TMP/term.jsonl" &
     local lg=$!
-    sleep 3
+    while [ ! -e "$T_TMP/started" ] && kill -0 "$lg" 2>/dev/null; do sleep 0.1; done
+    sleep 2 # the load is on
     t_term=$(date +%s.%N)
     kill -TERM "$T_PID"
     wait_exit "$T_PID" 60
