@@ -35,7 +35,7 @@ target_sms_extraction() {
     start_smsx LOG_LEVEL=warn WORKER_THREADS=1 SHUTDOWN_GRACE_MS=1000 || return 1
     T_PORT=$D_PORT T_PID=$D_PID T_URL=$D_URL T_PATH=/api/extract T_BODY=$T_TMP/smsx.json
     T_HDR=()
-    T_QUEUE_LIMIT="${SMSX_QUEUE_LIMIT_DESC:-none}"
+    T_QUEUE_LIMIT="EXTRACT_QUEUE_TIMEOUT_MS, default 2000 ms"
 }
 
 target_insights_api() {
@@ -45,7 +45,7 @@ target_insights_api() {
     start_insights LOG_LEVEL=warn SHUTDOWN_GRACE_MS=1000 || return 1
     T_PORT=$D_PORT T_PID=$D_PID T_URL=$D_URL T_PATH=/api/generate_features T_BODY=$T_TMP/ins.json
     T_HDR=(--header "x-client-id: demo" --header "x-auth-token: demo-token")
-    T_QUEUE_LIMIT="PIPELINE_TIMEOUT_MS, default"
+    T_QUEUE_LIMIT="PIPELINE_TIMEOUT_MS, default 25000 ms"
 }
 
 ready_after() { # seconds until /ready answers 200 (30 at most)
