@@ -611,13 +611,16 @@ static void step_amount(const struct extract_rules *rules, struct slot *sc,
     out->template_id = amt->re.id;
 }
 
-/* Step 3: classification, channel, and the type they give together. */
+/*
+ * Step 3: classification, channel, and the type they give together. An amount
+ * of 0 moves no money: a rule that needs an amount does not fire on it.
+ */
 static void step_classify(const struct extract_rules *rules, struct slot *sc,
                           struct extract_record *out)
 {
     const struct classify_outcome *oc;
     const struct classify_rule *rule =
-        classify(rules, sc, &sc->m, !isnan(out->amount), &sc->dir, &oc);
+        classify(rules, sc, &sc->m, !isnan(out->amount) && out->amount > 0, &sc->dir, &oc);
     int dir = sc->dir;
     sc->rule = rule;
     sc->transactional = rule && (oc ? oc->transactional : rule->transactional);

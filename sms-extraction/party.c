@@ -452,17 +452,45 @@ static bool is_account_word(const char *w, size_t n)
            (n == 7 && strncasecmp(w, "account", 7) == 0);
 }
 
+/* Words that are no name on their own: a verb, a preposition, a label, a rail, a currency. */
+#define NO_NAME_WORD                                                                               \
+    (PATTERNS_WORD_RAIL | PATTERNS_WORD_NOISE | PATTERNS_WORD_TO | PATTERNS_WORD_FROM |            \
+     PATTERNS_WORD_FUNCTION)
+
+/* A word of no letters: 1 with fewer than 8 digits ("0", "1,234.56", "@"), 2 with more. */
+static int number_word(const char *w, size_t n)
+{
+    size_t digits = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ascii_alpha((unsigned char)w[i]))
+            return 0;
+        digits += ascii_digit((unsigned char)w[i]);
+    }
+    return digits < 8 ? 1 : 2;
+}
+
+/* 1: a word that is no name (a listed word, a short number, a mask); 2: a long number. */
+static int no_name_kind(uint16_t flags, const char *w, size_t n)
+{
+    int number = number_word(w, n);
+    if ((flags & NO_NAME_WORD) || number == 1 || starts_with_mask(w))
+        return 1;
+    return number;
+}
+
 /*
  * A phrase about the user's own product, a bank, or only rails: a word of
  * party_reject_words ("your", "card", ...), an account word unless the
  * template names a payee's account ("to A/c xxxx9709"), a name ending in
- * "bank" (maybe "ltd" after it) or holding "bank of", or nothing but rail
- * words ("NEFT", "IMPS Transfer").
+ * "bank" (maybe "ltd" after it) or holding "bank of", or nothing but words
+ * that are no name: rails, verbs, prepositions, labels, numbers, masks
+ * ("IMPS Transfer", "credited", "to OTP", "0 INR", "Ref XX1234").
  */
 static bool not_a_party(const struct patterns *p, const char *party, bool accounts)
 {
     const char *w = party, *last = NULL, *before = NULL;
-    size_t words = 0, rails = 0;
+    size_t words = 0, rails = 0, longs = 0;
+    bool own = false; /* a masked account the template may name ("to A/c xxxx9709") */
     while (*w) {
         while (*w == ' ')
             w++;
@@ -474,13 +502,16 @@ static bool not_a_party(const struct patterns *p, const char *party, bool accoun
         uint16_t flags = patterns_word_flags(p, w, n);
         if ((flags & PATTERNS_WORD_REJECT) || (!accounts && is_account_word(w, n)))
             return true;
-        rails += (flags & (PATTERNS_WORD_RAIL | PATTERNS_WORD_NOISE)) != 0;
+        own |= accounts && starts_with_mask(w);
+        int kind = no_name_kind(flags, w, n);
+        rails += kind == 1 || (accounts && is_account_word(w, n)); /* "A/c INR" names none */
+        longs += kind == 2; /* a phone number alone may name a payee, beside a label not */
         before = last;
         last = w;
         words++;
         w += n;
     }
-    if (!last || rails == words)
+    if (!last || (!own && rails > 0 && rails + longs == words))
         return true;
     if (words > 5)
         return false;

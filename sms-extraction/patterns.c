@@ -713,15 +713,16 @@ static int build_wordtab(struct patterns *p, char *err, size_t err_len)
                                       &p->narration_to,       &p->narration_from};
     static const uint8_t flags[6] = {PATTERNS_WORD_REJECT, PATTERNS_WORD_RAIL, PATTERNS_WORD_NOISE,
                                      PATTERNS_WORD_SKIP,   PATTERNS_WORD_TO,   PATTERNS_WORD_FROM};
-    char **extra[2] = {p->party_stop_lower, p->party_reject};
-    static const uint16_t extra_flags[2] = {PATTERNS_WORD_STOP_LOWER, PATTERNS_WORD_WHOLE};
+    char **extra[3] = {p->party_stop_lower, p->party_reject, p->party_function};
+    static const uint16_t extra_flags[3] = {PATTERNS_WORD_STOP_LOWER, PATTERNS_WORD_WHOLE,
+                                            PATTERNS_WORD_FUNCTION};
     size_t words = 0;
     for (int l = 0; l < 6; l++)
         for (size_t i = 0; lists[l]->words && lists[l]->words[i]; i++)
             words++;
     for (size_t i = 0; p->party_stop_words && p->party_stop_words[i]; i++)
         words++;
-    for (int l = 0; l < 2; l++)
+    for (int l = 0; l < 3; l++)
         for (size_t i = 0; extra[l] && extra[l][i]; i++)
             words++;
     if (words * 2 > PATTERNS_WORDTAB_SLOTS) {
@@ -740,7 +741,7 @@ static int build_wordtab(struct patterns *p, char *err, size_t err_len)
         size_t first = strcspn(w, " ");
         wordtab_add(p, w, first, w[first] ? PATTERNS_WORD_PHRASE : PATTERNS_WORD_STOP);
     }
-    for (int l = 0; l < 2; l++)
+    for (int l = 0; l < 3; l++)
         for (size_t i = 0; extra[l] && extra[l][i]; i++)
             wordtab_add(p, extra[l][i], strlen(extra[l][i]), extra_flags[l]);
     return 0;
@@ -756,12 +757,14 @@ static int load_narration(struct patterns *p, char *err, size_t err_len)
                                 &p->narration_to, &p->narration_from};
     bool ok2 = true;
 
+    bool ok3 = true;
     p->party_stop_lower = string_list(json_object_get(p->root, "party_stop_words_lowercase"), &ok2);
+    p->party_function = string_list(json_object_get(p->root, "party_function_words"), &ok3);
     if (!wordset_load(&p->party_reject_words, json_object_get(p->root, "party_reject_words")) ||
-        !ok2 || (nar && !json_is_object(nar))) {
+        !ok2 || !ok3 || (nar && !json_is_object(nar))) {
         snprintf(err, err_len,
-                 "party_reject_words and party_stop_words_lowercase must be arrays "
-                 "of words and narration an object");
+                 "party_reject_words, party_stop_words_lowercase and party_function_words must "
+                 "be arrays of words and narration an object");
         return -1;
     }
     for (int i = 0; i < 5; i++) {
@@ -884,6 +887,7 @@ void patterns_free(struct patterns *p)
     free_list(p->party_reject);
     wordset_free(&p->party_reject_words);
     free_list(p->party_stop_lower);
+    free_list(p->party_function);
     wordset_free(&p->narration_rails);
     wordset_free(&p->narration_noise);
     wordset_free(&p->narration_skip);

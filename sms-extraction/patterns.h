@@ -155,6 +155,7 @@ enum patterns_word {
     PATTERNS_WORD_FROM = 128,       /* narration.from */
     PATTERNS_WORD_STOP_LOWER = 256, /* party_stop_words_lowercase: a stop only in lower case */
     PATTERNS_WORD_WHOLE = 512,      /* party_reject: never a party on its own ("you", "n/a") */
+    PATTERNS_WORD_FUNCTION = 1024,  /* party_function_words: a verb, preposition or label */
 };
 
 #define PATTERNS_WORDTAB_SLOTS 1024 /* power of two, over twice the words of the lists */
@@ -183,6 +184,7 @@ struct patterns {
     char **party_reject;                 /* NULL-terminated, whole-party rejects, lower case */
     struct wordset party_reject_words;   /* a party holding one of these words is refused */
     char **party_stop_lower;             /* stop words only when written in lower case */
+    char **party_function;               /* verbs, prepositions, labels: no name on their own */
     struct wordset narration_rails;      /* words that start a narration (upi, neft, dr) */
     struct wordset narration_noise;      /* other words of no name (inr, bal, ref) */
     struct wordset narration_skip;       /* fields that are never a name (bank codes) */
