@@ -478,6 +478,13 @@ static int no_name_kind(uint16_t flags, const char *w, size_t n)
     return number;
 }
 
+/* w[0, n) ends in "bank" and " of " follows: "bank of " in the party (no strcasestr per party). */
+static bool word_then_of(const char *w, size_t n)
+{
+    return n >= 4 && strncasecmp(w + n - 4, "bank", 4) == 0 && w[n] == ' ' &&
+           strncasecmp(w + n + 1, "of ", 3) == 0;
+}
+
 /*
  * A phrase about the user's own product, a bank, or only rails: a word of
  * party_reject_words ("your", "card", ...), an account word unless the
@@ -491,6 +498,7 @@ static bool not_a_party(const struct patterns *p, const char *party, bool accoun
     const char *w = party, *last = NULL, *before = NULL;
     size_t words = 0, rails = 0, longs = 0;
     bool own = false; /* a masked account the template may name ("to A/c xxxx9709") */
+    bool bank_of = false;
     while (*w) {
         while (*w == ' ')
             w++;
@@ -506,6 +514,7 @@ static bool not_a_party(const struct patterns *p, const char *party, bool accoun
         int kind = no_name_kind(flags, w, n);
         rails += kind == 1 || (accounts && is_account_word(w, n)); /* "A/c INR" names none */
         longs += kind == 2; /* a phone number alone may name a payee, beside a label not */
+        bank_of |= word_then_of(w, n);
         before = last;
         last = w;
         words++;
@@ -519,7 +528,7 @@ static bool not_a_party(const struct patterns *p, const char *party, bool accoun
     bool bank_ltd = before && strncasecmp(before, "bank ", 5) == 0 &&
                     (strcasecmp(last, "ltd") == 0 || strcasecmp(last, "limited") == 0 ||
                      strcasecmp(last, "l") == 0 || strcasecmp(last, "ltd.") == 0);
-    return ends_bank || bank_ltd || strcasestr(party, "bank of ") != NULL;
+    return ends_bank || bank_ltd || bank_of;
 }
 
 void party_clean(const struct patterns *p, char *party, bool accounts)
