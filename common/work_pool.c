@@ -4,10 +4,21 @@
  * in work_pool.h). One mutex guards the queue, the list of items posted to
  * a loop and not yet delivered, and the stopping flag; callbacks run with
  * no lock held.
+ *
+ * Memory after a burst: each pool thread allocates from its own glibc arena
+ * (a request's working set: a user's SMS, extraction replies, features), and
+ * daemon.c raises glibc's trim threshold so that freed memory is reused, not
+ * handed back. A burst would leave that memory with the process for good.
+ * So once the pool has run work and then stayed idle for IDLE_TRIM_MS (no
+ * item queued or running), one idle thread calls malloc_trim, which returns
+ * the free pages of every arena. Under steady load the pool is never idle
+ * that long, so requests keep reusing their memory.
  */
 #include "common/work_pool.h"
 
+#include <errno.h>
 #include <event2/event.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,6 +27,9 @@
 #include "common/alloc.h"
 #include "common/log.h"
 #include "common/metrics.h"
+
+/* Idle time after which the memory of the work just done goes back to the OS. */
+#define IDLE_TRIM_MS 1000
 
 struct work_pool {
     struct work_pool_config cfg;
@@ -28,6 +42,9 @@ struct work_pool {
     size_t queued;
     bool stopping;
     struct work_item *posted; /* handed to a loop, not yet delivered */
+    int running;              /* items taken by a thread and not finished */
+    bool ran_since_trim;      /* work done since the last malloc_trim */
+    unsigned long trims;      /* malloc_trim calls (tests, metrics) */
 };
 
 double work_item_waited(const struct work_item *item)
@@ -83,20 +100,56 @@ static void post(struct work_pool *p, struct work_item *it)
         log_error(NULL, "work item could not be handed back to its event loop");
 }
 
-/* Next item, or NULL once stopping and the queue is empty. */
-static struct work_item *take(struct work_pool *p)
+/*
+ * With the lock held and the pool idle after some work: wait IDLE_TRIM_MS
+ * for an item; if none came and the pool is still idle, trim (lock released
+ * meanwhile, so submitters are not held up).
+ */
+static void wait_or_trim(struct work_pool *p)
+{
+    struct timespec deadline;
+
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += IDLE_TRIM_MS / 1000;
+    deadline.tv_nsec += (long)(IDLE_TRIM_MS % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    if (pthread_cond_timedwait(&p->cond, &p->lock, &deadline) != ETIMEDOUT)
+        return;
+    if (p->head || p->stopping || p->running || !p->ran_since_trim)
+        return;
+    p->ran_since_trim = false;
+    p->trims++;
+    pthread_mutex_unlock(&p->lock);
+    malloc_trim(0);
+    pthread_mutex_lock(&p->lock);
+}
+
+/* Next item, or NULL once stopping and the queue is empty. finished: the caller's last item is
+ * done. */
+static struct work_item *take(struct work_pool *p, bool finished)
 {
     struct work_item *it;
 
     pthread_mutex_lock(&p->lock);
-    while (!p->head && !p->stopping)
-        pthread_cond_wait(&p->cond, &p->lock);
+    if (finished)
+        p->running--;
+    while (!p->head && !p->stopping) {
+        if (!p->running && p->ran_since_trim)
+            wait_or_trim(p);
+        else
+            pthread_cond_wait(&p->cond, &p->lock);
+    }
     it = p->head;
     if (it) {
         p->head = it->next;
         if (!p->head)
             p->tail = NULL;
         p->queued--;
+        p->running++;
+        p->ran_since_trim = true;
         metrics_gauge_set(p->cfg.queue_gauge, (long long)p->queued);
     }
     pthread_mutex_unlock(&p->lock);
@@ -107,13 +160,25 @@ static void *thread_main(void *arg)
 {
     struct work_pool *p = arg;
     struct work_item *it;
+    bool finished = false;
 
-    while ((it = take(p)) != NULL) {
+    while ((it = take(p, finished)) != NULL) {
         it->next = NULL;
         p->cfg.run(it, p->cfg.arg);
         post(p, it);
+        finished = true;
     }
     return NULL;
+}
+
+unsigned long work_pool_trims(struct work_pool *p)
+{
+    unsigned long n;
+
+    pthread_mutex_lock(&p->lock);
+    n = p->trims;
+    pthread_mutex_unlock(&p->lock);
+    return n;
 }
 
 int work_pool_submit(struct work_pool *p, struct work_item *item, struct event_base *base)
@@ -142,6 +207,7 @@ int work_pool_submit(struct work_pool *p, struct work_item *item, struct event_b
 struct work_pool *work_pool_new(const struct work_pool_config *cfg, char *err, size_t err_len)
 {
     struct work_pool *p;
+    pthread_condattr_t ca;
 
     if (cfg->threads <= 0 || cfg->queue_max == 0 || !cfg->run || !cfg->deliver || !cfg->discard) {
         snprintf(err, err_len,
@@ -151,7 +217,10 @@ struct work_pool *work_pool_new(const struct work_pool_config *cfg, char *err, s
     p = alloc_zeroed(1, sizeof(*p));
     p->cfg = *cfg;
     pthread_mutex_init(&p->lock, NULL);
-    pthread_cond_init(&p->cond, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->cond, &ca);
+    pthread_condattr_destroy(&ca);
     p->threads = alloc_zeroed((size_t)cfg->threads, sizeof(pthread_t));
     for (int i = 0; i < cfg->threads; i++) {
         if (pthread_create(&p->threads[i], NULL, thread_main, p) != 0) {

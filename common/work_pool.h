@@ -72,6 +72,12 @@ int work_pool_submit(struct work_pool *p, struct work_item *item, struct event_b
 /* Seconds since item was submitted (monotonic clock). */
 double work_item_waited(const struct work_item *item);
 
+/*
+ * How many times the pool gave its memory back to the OS (malloc_trim once
+ * it has stayed idle a second after some work; see work_pool.c). Thread-safe.
+ */
+unsigned long work_pool_trims(struct work_pool *p);
+
 /* Refuse new items, run the queued ones, join the threads. Safe on NULL; idempotent. */
 void work_pool_stop(struct work_pool *p);
 

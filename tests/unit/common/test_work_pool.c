@@ -4,7 +4,9 @@
  * loop they were submitted from (and only there), in any number; a full
  * queue and a stopping pool refuse; items whose loop never ran are handed
  * to discard at free, so shutdown loses and leaks nothing; an item without
- * a loop is delivered on the pool thread; bad configurations are refused.
+ * a loop is delivered on the pool thread; bad configurations are refused;
+ * a pool gives its memory back (malloc_trim) once idle after work, and
+ * only then.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +23,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct job {
     struct work_item item; /* first, as the pool wants */
@@ -199,6 +202,49 @@ static void test_drop_queued_discards_without_running(void **state)
     sem_destroy(&f.gate);
 }
 
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+/*
+ * Issue 11: insights-api kept ~48 MiB after a burst because the pool
+ * threads' arenas were never trimmed. A pool that never ran anything does
+ * not trim; after work and a second of idleness it trims once; idleness
+ * without new work does not trim again; new work then idleness trims again.
+ */
+static void test_trims_once_idle_after_work(void **state)
+{
+    struct fixture f = {0};
+    struct job jobs[5];
+    struct work_pool *p;
+    int waited;
+    (void)state;
+
+    p = pool_of(&f, 2, 8);
+    sleep_ms(1300);
+    assert_int_equal(work_pool_trims(p), 0);
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = (struct job){.value = i};
+        assert_int_equal(work_pool_submit(p, &jobs[i].item, NULL), 0);
+    }
+    for (waited = 0; work_pool_trims(p) == 0 && waited < 10000; waited += 50)
+        sleep_ms(50);
+    assert_int_equal(atomic_load(&f.delivered), 4);
+    assert_int_equal(work_pool_trims(p), 1);
+    sleep_ms(1300);
+    assert_int_equal(work_pool_trims(p), 1);
+    jobs[4] = (struct job){.value = 4};
+    assert_int_equal(work_pool_submit(p, &jobs[4].item, NULL), 0);
+    for (waited = 0; work_pool_trims(p) == 1 && waited < 10000; waited += 50)
+        sleep_ms(50);
+    assert_int_equal(work_pool_trims(p), 2);
+    work_pool_stop(p);
+    work_pool_free(p);
+}
+
 static void test_bad_config_refused(void **state)
 {
     struct work_pool_config cfg = {.threads = 0, .queue_max = 4};
@@ -218,6 +264,7 @@ int main(void)
         cmocka_unit_test(test_full_queue_and_stopping_refuse),
         cmocka_unit_test(test_undelivered_items_are_discarded_at_free),
         cmocka_unit_test(test_drop_queued_discards_without_running),
+        cmocka_unit_test(test_trims_once_idle_after_work),
         cmocka_unit_test(test_bad_config_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
