@@ -77,7 +77,7 @@ overload() { # NAME
             peak_c=$c
         fi
     done
-    c=$((peak_c * 10))
+    c=${OVERLOAD_CONNS:-$((peak_c * 10))} # OVERLOAD_CONNS pins it (before/after comparisons)
     printf "peak throughput at %d connections (%.1f requests/s); overload: %d connections for %s s\n" "$peak_c" "$best" "$c" "$DUR"
     $LOADGEN --port "$T_PORT" --path "$T_PATH" --body "$T_BODY" "${T_HDR[@]}" --pid "$T_PID" \
         --conns "$c" --seconds "$DUR" --every 10 --timeout 60 >"$T_TMP/over.jsonl"
