@@ -314,6 +314,10 @@ const struct config_var ins_config_table[] = {
     INT("MAX_GROUPINGS", "16", "entries accepted in a request's groupings", max_groupings, 1, 256),
     INT("FETCH_MAX_SMS", "5000", "largest cnt_sms_threshold of /api/fetch_extracted_data",
         fetch_max_sms, 1, 1000000),
+    INT("MAX_SMS_PER_USER", "100000",
+        "most messages one request featurises for a borrower (inline or MongoDB): the most "
+        "recent N before as_of are kept, and sms_count_used says how many",
+        max_sms_per_user, 1, 200000),
 
     /* tests only */
     STR("TEST_CLOCK", NULL, 0,

@@ -143,6 +143,7 @@ struct ins_config {
     bool extraction_strict;
     long max_groupings;
     long fetch_max_sms;
+    long max_sms_per_user; /* bounds a user's working set (docs/operations.md) */
 
     /* tests only */
     char *test_clock;     /* TEST_CLOCK as given ("" = the wall clock) */

@@ -231,6 +231,7 @@ static int start_sources(struct daemon *d, char *err, size_t err_len)
         .socket_timeout_ms = d->cfg.mongo_socket_timeout_ms,
         .retry_writes = d->cfg.mongo_retry_writes,
         .wait_queue_timeout_ms = d->cfg.mongo_wait_queue_timeout_ms,
+        .max_sms = d->cfg.max_sms_per_user,
     };
     long limit = 0;
     char why[512] = "";
