@@ -25,7 +25,9 @@ start_smsx_bg || {
     fail "sms-extraction did not start: $(tail -n 3 "$D_LOG")"
     finish
 }
-gen_users "$T_TMP/users" 1 1511
+# one as_of for every request: a reply without one is as of its own second
+now=$(TZ=Asia/Kolkata date '+%Y-%m-%d %H:%M:%S')
+GEN_USERS_NOW=$now gen_users "$T_TMP/users" 1 1511
 uf=$(user_files "$T_TMP/users" | head -n 1)
 u=$(jq -r .user_id "$uf")
 total=$(jq '.sms | length' "$uf")
@@ -35,6 +37,9 @@ assert_eq "the generated user has more than $CAP distinct message dates" "true" 
     "$(jq --argjson n "$CAP" '[.sms[].sms_inbox_date] | unique | length > $n' "$uf")"
 inline_body "$uf" "$T_TMP/full.json" '["sms","extracted_sms"]'
 inline_body "$T_TMP/newest.user" "$T_TMP/newest.json" '["sms","extracted_sms"]'
+for f in full newest; do
+    jq -c --arg t "$now" '. + {as_of: $t}' "$T_TMP/$f.json" >"$T_TMP/$f.tmp" && mv "$T_TMP/$f.tmp" "$T_TMP/$f.json"
+done
 [ -n "${MONGO_URI:-}" ] && { load_users "$uf" || fail "load-user failed"; }
 
 # ---- no cap below the inbox: every message is used ----------------------------------------
