@@ -37,80 +37,13 @@
 #include "common/http_server.h"
 #include "common/ist_date.h"
 #include "insights-api/api.h"
-#include "sms-extraction/config.h"
-#include "sms-extraction/routes.h"
-#include "sms-extraction/rules.h"
 #include "tests/unit/insights-api/pg_testdb.h"
+#include "tests/unit/insights-api/smsx_in_process.h"
 
 #define CLIENT "demo"
 #define TOKEN "demo-token"
 #define DAY 86400
 #define HOUR 3600
-
-/* ---- an in-process sms-extraction (the real routes and rules) ----------- */
-
-static struct {
-    struct smsx_config cfg;
-    struct metrics *metrics;
-    struct rules *rules;
-    struct smsx_routes routes;
-    struct http_server *server;
-    pthread_t thread;
-    char url[64];
-} X;
-
-static void *extractor_main(void *arg)
-{
-    char err[256];
-
-    (void)arg;
-    if (http_server_run(X.server, err, sizeof(err)) < 0)
-        fprintf(stderr, "extractor: %s\n", err);
-    return NULL;
-}
-
-static int extractor_start(void)
-{
-    struct http_route routes[ROUTES_MAX];
-    char err[512];
-    size_t n;
-    struct http_server_config sc = {.service = "sms-extraction",
-                                    .bind_addr = "127.0.0.1",
-                                    .admin_port = -1,
-                                    .worker_threads = 1,
-                                    .shutdown_grace_ms = 1000};
-
-    if (smsx_config_load(&X.cfg, err, sizeof(err)) < 0)
-        return fprintf(stderr, "%s\n", err), -1;
-    X.metrics = metrics_new("smsx_");
-    X.rules = rules_new(&X.cfg, X.metrics, err, sizeof(err));
-    if (!X.rules || rules_reload(X.rules, err, sizeof(err)) < 0)
-        return fprintf(stderr, "%s\n", err), -1;
-    X.routes = (struct smsx_routes){.cfg = &X.cfg, .rules = X.rules, .metrics = X.metrics};
-    smsx_routes_init(&X.routes);
-    n = smsx_routes_table(&X.routes, routes);
-    sc.max_body_bytes = (size_t)X.cfg.service.max_body_bytes;
-    sc.ready = smsx_routes_ready;
-    sc.ready_arg = &X.routes;
-    if (smsx_routes_start(&X.routes, err, sizeof(err)) < 0)
-        return fprintf(stderr, "%s\n", err), -1;
-    X.server = http_server_new(&sc, routes, n, err, sizeof(err));
-    if (!X.server)
-        return fprintf(stderr, "%s\n", err), -1;
-    snprintf(X.url, sizeof(X.url), "http://127.0.0.1:%d", http_server_port(X.server));
-    return pthread_create(&X.thread, NULL, extractor_main, NULL);
-}
-
-static void extractor_stop(void)
-{
-    http_server_stop(X.server);
-    pthread_join(X.thread, NULL);
-    smsx_routes_stop(&X.routes);
-    http_server_free(X.server);
-    rules_free(X.rules);
-    metrics_free(X.metrics);
-    smsx_config_free(&X.cfg);
-}
 
 /* ---- two APIs: with the demo models, and with none ---------------------- */
 
@@ -130,18 +63,6 @@ static struct {
 
 static const char *const score_names[] = {"credeau_score", "credeau_payday_score",
                                           "credeau_emi_score"};
-
-static struct extraction_client *extraction_client_to(const char *url)
-{
-    struct extraction_client_config ec = {.service_url = url, .batch_size = 1000};
-    char err[256];
-
-    http_client_config_default(&ec.http);
-    ec.http.max_retries = 0;
-    ec.http.connect_timeout_ms = 500;
-    ec.http.timeout_ms = 5000;
-    return extraction_client_new(&ec, err, sizeof(err));
-}
 
 /* insights-api/models/<file> as version `version` of score; -1 with err. */
 static int add_model(struct scores *s, const char *score, const char *version, const char *file,
@@ -203,7 +124,7 @@ static int setup(void **state)
     struct auth_lookup lookup;
     char err[512];
 
-    if (ins_config_load(&T.cfg, err, sizeof(err)) < 0 || extractor_start() < 0)
+    if (ins_config_load(&T.cfg, err, sizeof(err)) < 0 || smsx_start() < 0)
         return fprintf(stderr, "setup: %s\n", err), -1;
     /* the defaults, said here because the tests below are worked out with them */
     T.cfg.score_min_sms_count = 50;
@@ -220,7 +141,7 @@ static int setup(void **state)
         !(T.demo_scores = scores_of(true, err, sizeof(err))) ||
         !(T.no_scores = scores_of(false, err, sizeof(err))))
         return fprintf(stderr, "setup: %s\n", err), -1;
-    T.extractor = extraction_client_to(X.url);
+    T.extractor = extraction_client_to(SMSX.url);
     T.dead = extraction_client_to("http://127.0.0.1:1");
     if (!T.extractor || !T.dead)
         return -1;
@@ -253,7 +174,7 @@ static int teardown(void **state)
     auth_static_free(T.demo);
     metrics_free(T.metrics);
     ins_config_free(&T.cfg);
-    extractor_stop();
+    smsx_stop();
     return 0;
 }
 
