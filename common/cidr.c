@@ -42,7 +42,7 @@ static bool prefix_match(const unsigned char *a, const unsigned char *b, int bit
     return ((a[full] ^ b[full]) & (0xff << (8 - rest))) == 0;
 }
 
-static const char *trim(const char *s, size_t *len)
+const char *cidr_item_trim(const char *s, size_t *len)
 {
     while (*len > 0 && (*s == ' ' || *s == '\t')) {
         s++;
@@ -97,7 +97,7 @@ int cidr_list_parse(const char *spec, struct cidr_list *out, char *err, size_t e
     while (*p) {
         size_t len = strcspn(p, ",");
         size_t tlen = len;
-        const char *t = trim(p, &tlen);
+        const char *t = cidr_item_trim(p, &tlen);
 
         if (tlen > 0 && cidr_add(out, t, tlen, err, err_len) < 0)
             return -1;

@@ -35,4 +35,8 @@ bool cidr_list_match_addr(const struct cidr_list *c, const unsigned char addr[16
 /* text[0 .. len) as an address in 16-byte form; *v4 says which family. Returns 0 or -1. */
 int cidr_addr_parse(const char *text, size_t len, unsigned char out[16], bool *v4);
 
+/* One item of a comma-separated list without the blanks (spaces, tabs) around it:
+ * returns its start and shortens *len (items of CIDR lists and X-Forwarded-For). */
+const char *cidr_item_trim(const char *s, size_t *len);
+
 #endif

@@ -42,17 +42,6 @@ struct ratelimit {
     struct metrics_counter *m_evicted;
 };
 
-static const char *trim(const char *s, size_t *len)
-{
-    while (*len > 0 && (*s == ' ' || *s == '\t')) {
-        s++;
-        (*len)--;
-    }
-    while (*len > 0 && (s[*len - 1] == ' ' || s[*len - 1] == '\t'))
-        (*len)--;
-    return s;
-}
-
 static void copy_ip(char out[RATELIMIT_IP_MAX], const char *s, size_t len)
 {
     if (len >= RATELIMIT_IP_MAX)
@@ -85,7 +74,7 @@ void ratelimit_client_ip(const struct cidr_list *trusted, const char *peer, cons
         while (start > xff && start[-1] != ',')
             start--;
         len = (size_t)(end - start);
-        t = trim(start, &len);
+        t = cidr_item_trim(start, &len);
         if (len > 0 && cidr_addr_parse(t, len, a, &v4) == 0) {
             copy_ip(out, t, len);
             if (!cidr_list_match_addr(trusted, a))
