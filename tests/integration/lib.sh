@@ -108,6 +108,56 @@ expect_refusal() {
     R_OUT=$(cat "$logf")
 }
 
+# ---- bursts of clients -----------------------------------------------------------------
+
+# burst_fire URL BODY_FILE: 12 clients POST the body at once and all are waited for; reply i
+# (1..12) is in $T_TMP/b<i>.code, .hdr and .body.
+burst_fire() {
+    local i pids=()
+    for i in $(seq 12); do
+        curl -s -m 120 -o "$T_TMP/b$i.body" -D "$T_TMP/b$i.hdr" -w '%{http_code}' \
+            -H 'Content-Type: application/json' --data-binary "@$2" "$1" >"$T_TMP/b$i.code" 2>/dev/null &
+        pids+=($!)
+    done
+    wait "${pids[@]}" # not a bare wait: the daemons are children of this shell too
+}
+
+# shed_burst LABEL BODY_FILE N: sms-extraction under bursts of 12 batches of N messages,
+# up to 3 bursts until both a 200 and a 503 are seen; checks that every request was answered
+# 200 with all N records or 503 overloaded with Retry-After, and that both happened.
+shed_burst() {
+    local label=$1 body=$2 n=$3 total=0 n200=0 n503=0 other=0 bad200=0 retry_after=0 code_ok=0
+    local round i c
+    for round in 1 2 3; do
+        burst_fire "$D_URL/api/extract" "$body"
+        for i in $(seq 12); do
+            total=$((total + 1))
+            c=$(cat "$T_TMP/b$i.code")
+            case "$c" in
+            200)
+                n200=$((n200 + 1))
+                [ "$(jq '.extracted_sms_data | length' "$T_TMP/b$i.body" 2>/dev/null)" = "$n" ] ||
+                    bad200=$((bad200 + 1))
+                ;;
+            503)
+                n503=$((n503 + 1))
+                grep -qi '^retry-after: *[0-9]' "$T_TMP/b$i.hdr" && retry_after=$((retry_after + 1))
+                [ "$(jq -r .code "$T_TMP/b$i.body" 2>/dev/null)" = overloaded ] && code_ok=$((code_ok + 1))
+                ;;
+            *) other=$((other + 1)) ;;
+            esac
+        done
+        [ "$n503" -gt 0 ] && [ "$n200" -gt 0 ] && break
+    done
+    echo "     $label: $total requests in $round round(s): $n200 x 200, $n503 x 503, $other other"
+    assert_eq "$label: every request answered 200 or 503 (none lost)" 0 "$other"
+    assert_true "$label: some requests were served (200)" [ "$n200" -gt 0 ]
+    assert_true "$label: some requests were shed (503)" [ "$n503" -gt 0 ]
+    assert_eq "$label: every 200 carries all $n records" 0 "$bad200"
+    assert_eq "$label: every 503 has a Retry-After header" "$n503" "$retry_after"
+    assert_eq "$label: every 503 has code overloaded" "$n503" "$code_ok"
+}
+
 # ---- PostgreSQL peer -------------------------------------------------------------------
 
 # pg_ctl_peer start|stop: controls the throwaway cluster of scripts/peers.sh.

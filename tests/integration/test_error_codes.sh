@@ -156,20 +156,14 @@ burst() {
 
 # burst_overloaded URL BODY: 12 at once until one is shed; H_* is that reply.
 burst_overloaded() {
-    local round i pids
+    local round i
     for round in 1 2 3 4 5; do
-        pids=()
+        burst_fire "$1" "$2"
         for i in $(seq 12); do
-            curl -s -m 60 -o "$T_TMP/o$i.body" -D "$T_TMP/o$i.hdr" -w '%{http_code}' \
-                -H 'Content-Type: application/json' --data-binary "@$2" "$1" >"$T_TMP/o$i.code" &
-            pids+=($!)
-        done
-        wait "${pids[@]}" # not a bare wait: the daemons are children of this shell too
-        for i in $(seq 12); do
-            if [ "$(cat "$T_TMP/o$i.code")" = 503 ]; then
+            if [ "$(cat "$T_TMP/b$i.code")" = 503 ]; then
                 H_STATUS=503
-                H_BODY=$(cat "$T_TMP/o$i.body")
-                H_HEADERS=$(tr -d '\r' <"$T_TMP/o$i.hdr")
+                H_BODY=$(cat "$T_TMP/b$i.body")
+                H_HEADERS=$(tr -d '\r' <"$T_TMP/b$i.hdr")
                 return 0
             fi
         done
