@@ -20,7 +20,7 @@ import os
 import random
 import sys
 
-IGNORED = {"request_id", "data_requested_time", "data_processed_time", "as_of"}  # as_of: the call's time
+IGNORED = {"request_id", "data_requested_time", "data_processed_time"}
 
 
 def write_jsonl(out, rows):

@@ -9,7 +9,8 @@
 #   2. insights-api: 20 generated users (seeds 1-20, one each, the same --now) in the MongoDB
 #      peer and inline: /api/insights (every grouping), /api/fetch_extracted_data and
 #      /api/generate_features to both stacks (each its own sms-extraction, the demo models),
-#      compared field by field except request_id, data_requested_time, data_processed_time.
+#      compared field by field except request_id, data_requested_time, data_processed_time
+#      (as_of is pinned to the users' --now in both).
 #
 # usage: scripts/compare-builds.sh BASE_BUILD [NEW_BUILD]   (NEW_BUILD default build/)
 #   e.g. git worktree add /tmp/base d5c6307 && make -C /tmp/base -j2 &&
@@ -116,6 +117,12 @@ compare_call() {
     FIELDS=$((FIELDS + $(jq 'keys | length' "$T_TMP/b.json")))
 }
 
+# pin_as_of BODY: both stacks featurise as of the users' generation time, not each call's
+# own second (two calls straddling a second, or a day, would differ by their windows).
+pin_as_of() {
+    jq -c --arg t "$NOW" '. + {as_of: $t}' "$1" >"$1.tmp" && mv "$1.tmp" "$1"
+}
+
 compare_insights() {
     local seed uf uid
     CALLS=0
@@ -132,9 +139,11 @@ compare_insights() {
     for uf in $(user_files "$T_TMP/users"); do
         uid=$(jq -r .user_id "$uf")
         inline_body "$uf" "$T_TMP/inline.json"
+        pin_as_of "$T_TMP/inline.json"
         compare_call "$uid" /api/generate_features "$T_TMP/inline.json"
         [ -n "${MONGO_URI:-}" ] || continue
         insights_body "$T_TMP/ins.json" "$uid" '["sms","extracted_sms","fraud","apps","device"]'
+        pin_as_of "$T_TMP/ins.json"
         compare_call "$uid" /api/insights "$T_TMP/ins.json"
         jq -cn --arg u "$uid" --arg c "$INS_CLIENT" \
             '{user_id: $u, client_id: $c, cnt_sms_threshold: 500}' >"$T_TMP/fetch.json"
