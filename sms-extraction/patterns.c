@@ -328,6 +328,25 @@ static int byte_set(const json_t *gates, const char *name, const char *id, bool 
     return 0;
 }
 
+/*
+ * "reach" (anchor "trigger" only, 1-255): a match may start up to this many bytes
+ * before the first trigger word ("x@okaxis": a VPA ends at its "@" trigger).
+ */
+static int reach_gate(const char *id, const json_t *gates, const char *anchor,
+                      struct patterns_regex *re, char *err, size_t err_len)
+{
+    const json_t *r = json_object_get(gates, "reach");
+    if (!r)
+        return 0;
+    if (!anchor || strcmp(anchor, "trigger") != 0 || !json_is_integer(r) ||
+        json_integer_value(r) < 1 || json_integer_value(r) > 255) {
+        snprintf(err, err_len, "'%s': reach must be 1-255, with anchor \"trigger\"", id);
+        return -1;
+    }
+    re->reach = (uint32_t)json_integer_value(r);
+    return 0;
+}
+
 /* "anchor": where matches start; "each" and "before" also compile the anchored copy of b. */
 static int anchor_gate(const char *id, const json_t *gates, const struct sbuf *b,
                        struct patterns_regex *re, char *err, size_t err_len)
@@ -349,6 +368,8 @@ static int anchor_gate(const char *id, const json_t *gates, const struct sbuf *b
         snprintf(err, err_len, "'%s': anchor \"before\" and \"before\" go together", id);
         return -1;
     }
+    if (reach_gate(id, gates, anchor, re, err, err_len) < 0)
+        return -1;
     if (!anchor || strcmp(anchor, "none") == 0)
         return 0;
     if (!each && !before && strcmp(anchor, "trigger") != 0) {
@@ -1153,6 +1174,7 @@ bool patterns_run(const struct patterns_regex *re, struct patterns_scratch *s, c
                     start = at;
             }
         }
+        start = start > re->reach ? start - re->reach : 0;
     }
     if (re->jit)
         rc = pcre2_jit_match(re->code, (PCRE2_SPTR)subj, len, start, 0, s->md, s->mctx);

@@ -68,6 +68,7 @@ struct patterns_regex {
     struct vocab_mask clause[PATTERNS_MAX_CLAUSES];
     uint8_t n_clauses;
     bool from_trigger; /* the match starts at a trigger word: search from the first */
+    uint32_t reach;    /* "reach" (anchor "trigger"): or up to this many bytes before it */
     /* anchor "each": the match starts exactly at an occurrence of a trigger word, so the
        pattern compiled anchored is tried at each occurrence instead of searched for */
     pcre2_code *anchored;

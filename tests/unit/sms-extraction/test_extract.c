@@ -625,6 +625,38 @@ static void test_then(void **state)
                       "'e': then needs anchor \"each\"");
 }
 
+/* "reach": with anchor "trigger", the search starts that many bytes before the first
+   trigger word, for a match that ends at its trigger ("pay now", a VPA's "@"). Without it
+   the search would start at "now" and miss "pay". */
+static void test_reach(void **state)
+{
+    static const char cls[] =
+        "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":\"account\"},"
+        "\"rules\":[{\"id\":\"re\",\"sms_type\":\"re_type\",\"pattern\":\"\\\\bpay\\\\s+now\\\\b\","
+        "\"triggers\":[\"now\"],\"anchor\":\"trigger\",\"reach\":5}]}";
+    static const char *const cases[][2] = {
+        {"Please pay now", "re_type"},
+        {"pay now", "re_type"},                           /* reach clipped at the start */
+        {"now or later: pay now", "re_type"},             /* found past the first trigger */
+        {"Please pay    now", "not_in_the_list"},         /* starts 7 bytes before "now" */
+        {"Please pay later, not now", "not_in_the_list"}, /* no match at all */
+    };
+    static const char *const bad[] = {
+        "\"anchor\":\"each\",\"reach\":5", "\"reach\":5", "\"anchor\":\"trigger\",\"reach\":0",
+        "\"anchor\":\"trigger\",\"reach\":256", "\"anchor\":\"trigger\",\"reach\":\"5\""};
+    char json[512];
+    (void)state;
+    expect_types(cls, cases, sizeof(cases) / sizeof(cases[0]));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(json, sizeof(json),
+                 "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":\"account\"},"
+                 "\"rules\":[{\"id\":\"e\",\"sms_type\":\"otp\",\"pattern\":\"otp\","
+                 "\"triggers\":[\"otp\"],%s}]}",
+                 bad[i]);
+        expect_load_error(json, "'e': reach must be 1-255, with anchor \"trigger\"");
+    }
+}
+
 /* Trigger words of every length the scan handles, at chunk edges and inside longer runs. */
 static void test_trigger_lengths(void **state)
 {
@@ -767,15 +799,25 @@ static void test_dev_set_floor(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fixture_table),   cmocka_unit_test(test_batch_same_as_single),
-        cmocka_unit_test(test_event_table),     cmocka_unit_test(test_record_conventions),
-        cmocka_unit_test(test_unknown_message), cmocka_unit_test(test_body_not_nul_terminated),
-        cmocka_unit_test(test_long_body),       cmocka_unit_test(test_versions),
-        cmocka_unit_test(test_load_errors),     cmocka_unit_test(test_require_any),
-        cmocka_unit_test(test_anchor_each),     cmocka_unit_test(test_digit_then),
-        cmocka_unit_test(test_then_digit),      cmocka_unit_test(test_then),
-        cmocka_unit_test(test_trigger_lengths), cmocka_unit_test(test_anchor_each_many_words),
-        cmocka_unit_test(test_dev_set_floor),   cmocka_unit_test(test_dues_and_limits),
+        cmocka_unit_test(test_fixture_table),
+        cmocka_unit_test(test_batch_same_as_single),
+        cmocka_unit_test(test_event_table),
+        cmocka_unit_test(test_record_conventions),
+        cmocka_unit_test(test_unknown_message),
+        cmocka_unit_test(test_body_not_nul_terminated),
+        cmocka_unit_test(test_long_body),
+        cmocka_unit_test(test_versions),
+        cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_require_any),
+        cmocka_unit_test(test_anchor_each),
+        cmocka_unit_test(test_digit_then),
+        cmocka_unit_test(test_then_digit),
+        cmocka_unit_test(test_then),
+        cmocka_unit_test(test_reach),
+        cmocka_unit_test(test_trigger_lengths),
+        cmocka_unit_test(test_anchor_each_many_words),
+        cmocka_unit_test(test_dev_set_floor),
+        cmocka_unit_test(test_dues_and_limits),
         cmocka_unit_test(test_family_tables),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
