@@ -71,6 +71,8 @@ static bool stop_word_at(const struct patterns *p, const char *text, size_t len,
     for (size_t k = 0; p->party_stop_words && p->party_stop_words[k]; k++) {
         const char *sw = p->party_stop_words[k];
         size_t n = p->party_stop_lens[k];
+        if (ascii_lower((unsigned char)sw[0]) != ascii_lower((unsigned char)text[i]))
+            continue; /* no strncasecmp for a word of another first letter */
         if (i + n <= len && strncasecmp(text + i, sw, n) == 0 &&
             (i + n == len || !is_word_char(text[i + n])))
             return true;
@@ -195,13 +197,18 @@ static bool word_is(const struct patterns *p, const char *w, size_t n, uint16_t 
     return (patterns_word_flags(p, w, n) & flags) != 0;
 }
 
+/* Bytes that end a narration wherever they occur (a '.' only before a space or the end). */
+static const unsigned char ends_narration[256] = {
+    [','] = 1, [';'] = 1, ['('] = 1,  [')'] = 1,  ['['] = 1,
+    [']'] = 1, ['"'] = 1, ['\n'] = 1, ['\r'] = 1,
+};
+
 /* Where a narration ends: list punctuation, a sentence end, a line end. */
 static size_t narration_extent(const char *text, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         char c = text[i];
-        if (c == ',' || c == ';' || c == '(' || c == ')' || c == '[' || c == ']' || c == '\n' ||
-            c == '\r' || c == '"')
+        if (ends_narration[(unsigned char)c])
             return i;
         if (c == '.' && (i + 1 >= len || ascii_space((unsigned char)text[i + 1])))
             return i;
