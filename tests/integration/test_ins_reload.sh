@@ -91,7 +91,11 @@ for i in $(seq 0 $((N_USERS - 1))); do
     echo "$i $(score_line "$T_TMP/body$i.json")" >>"$T_TMP/expect"
 done
 use_set B
-assert_true "SIGHUP: the new set is in use (generation 2)" reload_wait insights_artifact_generation 2
+reload_wait insights_artifact_generation 2 || {
+    fail "SIGHUP: the new set is not in use after 20 s (generation $(metric_value insights_artifact_generation))"
+    finish
+}
+ok "SIGHUP: the new set is in use (generation 2)"
 for i in $(seq 0 $((N_USERS - 1))); do
     echo "$i $(score_line "$T_TMP/body$i.json")" >>"$T_TMP/expect"
 done
