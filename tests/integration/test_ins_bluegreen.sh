@@ -138,4 +138,5 @@ assert_eq "the same process throughout" "$pid0" "$INS_PID"
 assert_true "... still running" kill -0 "$INS_PID"
 stop_daemon "$INS_PID"
 assert_eq "SIGTERM: exit status 0" 0 "$D_EXIT"
+stop_daemon "$SMSX_PID"
 finish
