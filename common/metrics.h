@@ -24,7 +24,7 @@
 #define METRICS_MAX_ROUTES 64    /* distinct route labels (plus "unmatched") */
 #define METRICS_MAX_FAMILIES 64  /* daemon-registered counters/gauges/histograms */
 #define METRICS_MAX_LABELS 32    /* distinct label values per labelled family */
-#define METRICS_MAX_ARTIFACTS 16 /* artifact_info names */
+#define METRICS_MAX_ARTIFACTS 32 /* artifact_info names (models and arms too) */
 #define METRICS_MAX_BUCKETS 24   /* histogram buckets (excluding +Inf) */
 
 struct metrics;

@@ -237,6 +237,10 @@ const struct config_var ins_config_table[] = {
         "A/B arms per score: score=version:percent,...[,version:shadow][;score=...], e.g. "
         "credeau_payday_score=v2:50,v3:50; a score not named gives 100% to its latest version",
         score_arms),
+    STR("SCORE_ARMS_PATH", NULL, 0,
+        "A/B arms from a file (file path or s3://bucket/key): lines in SCORE_ARMS form, '#' "
+        "comments; when set it replaces SCORE_ARMS and SIGHUP re-reads it (docs/operations.md)",
+        score_arms_path),
     INT("SCORE_REASON_CODES", "5",
         "reason codes per score: the features pushing most toward the bad outcome (TreeSHAP), "
         "as <score>_reason_1.._N keys; 0 = none (faster)",

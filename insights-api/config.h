@@ -113,6 +113,7 @@ struct ins_config {
     char *pickled[INS_PICKLED_COUNT];                    /* unused */
     struct ins_model_paths models[INS_SCORE_MODELS_MAX]; /* of ins_score_models[i] */
     char *score_arms;
+    char *score_arms_path; /* when set, replaces score_arms; re-read on SIGHUP */
     long score_reason_codes;
     long score_min_sms_count;         /* evidence gates (docs/scoring.md): fewer SMS -> thin_file */
     long score_min_history_days;      /* a shorter history -> thin_file */

@@ -131,7 +131,8 @@ static void kv_days(struct json_writer *w, const char *key, double days)
  * message, data_processed_time. Every member is a scalar but failed_groups.
  */
 static void write_result(struct json_writer *w, const struct featurise *fz,
-                         const struct user_data *u, const char *request_id, double requested_at,
+                         const struct asset_set *set, const struct user_data *u,
+                         const char *request_id, double requested_at,
                          const struct feature_vector *v, const struct featurised *f,
                          const struct score_evidence *e, const struct score_outcome *scores,
                          size_t n_scores)
@@ -150,7 +151,7 @@ static void write_result(struct json_writer *w, const struct featurise *fz,
     kv_days(w, "data_recency_days", e->data_recency_days);
     kv_days(w, "history_days", e->history_days);
     if (v)
-        features_write_json(fz->d.catalogue, v, w);
+        features_write_json(set->catalogue, v, w);
     scores_write_json(scores, n_scores, (int)fz->d.cfg->score_reason_codes, w);
     if (f->failed) {
         json_writer_key(w, "failed_groups");
@@ -195,13 +196,13 @@ static void count_scores(struct featurise *fz, const struct score_outcome *out, 
 }
 
 /*
- * Score u (features v, NULL when the user was not found) into *out
- * (malloc'd, NULL without scores); returns the outcome count.
+ * Score u (features v, NULL when the user was not found) with scores into
+ * *out (malloc'd, NULL without scores); returns the outcome count.
  */
-static size_t score_user(struct featurise *fz, const struct feature_vector *v,
-                         const struct user_data *u, unsigned mask, const struct featurised *f,
-                         const struct score_evidence *e, const char *request_id,
-                         struct score_outcome **out)
+static size_t score_user(struct featurise *fz, const struct scores *scores,
+                         const struct feature_vector *v, const struct user_data *u, unsigned mask,
+                         const struct featurised *f, const struct score_evidence *e,
+                         const char *request_id, struct score_outcome **out)
 {
     const struct ins_config *cfg = fz->d.cfg;
     struct score_request r = {
@@ -220,11 +221,11 @@ static size_t score_user(struct featurise *fz, const struct feature_vector *v,
     size_t n;
 
     *out = NULL;
-    if (scores_count(fz->d.scores) == 0)
+    if (scores_count(scores) == 0)
         return 0;
-    *out = alloc_zeroed(scores_outcomes_max(fz->d.scores), sizeof(**out));
-    sc = scores_scratch_new(fz->d.scores);
-    n = scores_evaluate(fz->d.scores, &r, sc, *out);
+    *out = alloc_zeroed(scores_outcomes_max(scores), sizeof(**out));
+    sc = scores_scratch_new(scores);
+    n = scores_evaluate(scores, &r, sc, *out);
     scores_scratch_free(sc);
     count_scores(fz, *out, n, request_id);
     return n;
@@ -237,24 +238,31 @@ void featurise_write(struct featurise *fz, struct json_writer *w, struct user_da
     struct feature_vector v, *vp = NULL;
     struct score_outcome *scores;
     struct score_evidence e;
+    struct live_ref ref = {0};
+    const struct asset_set *set = assets_acquire(fz->d.assets, &ref);
     size_t n_scores;
     struct timespec t0;
 
+    if (!set) { /* the daemon loads a set before it serves */
+        log_error(request_id, "no artifact set loaded");
+        abort();
+    }
     clock_gettime(CLOCK_MONOTONIC, &t0);
     evidence_of(u, !f->user_not_found, &e);
     if (!f->user_not_found) {
-        if (features_vector_init(&v, fz->d.catalogue) < 0) {
+        if (features_vector_init(&v, set->catalogue) < 0) {
             log_error(request_id, "out of memory for a feature vector");
             abort();
         }
-        features_compute(fz->d.catalogue, fz->d.maps, u, mask, &v);
+        features_compute(set->catalogue, set->maps, u, mask, &v);
         vp = &v;
     }
-    n_scores = score_user(fz, vp, u, mask, f, &e, request_id, &scores);
-    write_result(w, fz, u, request_id, requested_at, vp, f, &e, scores, n_scores);
+    n_scores = score_user(fz, set->scores, vp, u, mask, f, &e, request_id, &scores);
+    write_result(w, fz, set, u, request_id, requested_at, vp, f, &e, scores, n_scores);
     free(scores);
     if (vp)
         features_vector_free(vp);
+    assets_release(&ref);
     if (f->user_not_found) {
         metrics_counter_add_label(fz->featurised, "user_not_found", 1);
         return;

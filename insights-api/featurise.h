@@ -22,6 +22,7 @@
 #include "common/err.h"
 #include "common/json_writer.h"
 #include "common/metrics.h"
+#include "insights-api/assets.h"
 #include "insights-api/config.h"
 #include "insights-api/extraction_client.h"
 #include "insights-api/features.h"
@@ -40,9 +41,7 @@ struct featurise_deps {
     struct metrics *metrics;
     struct mongo_source *mongo; /* NULL: gathering from MongoDB fails (dependency_unavailable) */
     struct extraction_client *extractor;
-    const struct features_catalogue *catalogue;
-    const struct maps *maps;
-    const struct scores *scores; /* may be NULL or hold no score */
+    struct assets *assets; /* catalogue, maps, scores: one set per user featurised */
 };
 
 struct featurise {
@@ -81,7 +80,9 @@ void featurise_extract(struct featurise *fz, const char *request_id, struct raw_
  * Compute u's features (as of u->now) and scores for mask and write the one
  * result object into w: with the as_of and the evidence (sms_count_used,
  * data_recency_days, history_days) and every score's keys, also when the
- * user was not found (scores null, no_data).
+ * user was not found (scores null, no_data). Features and scores come from
+ * one artifact set, taken once (assets_acquire) and released on return, so
+ * a SIGHUP reload never mixes two sets in one reply.
  */
 void featurise_write(struct featurise *fz, struct json_writer *w, struct user_data *u,
                      unsigned mask, const char *request_id, double requested_at,

@@ -47,7 +47,7 @@
 struct daemon {
     struct ins_config cfg;
     struct metrics *metrics;
-    struct assets assets;
+    struct assets *assets;
     struct extraction_client *extractor;
     struct mongo_source *mongo;
     struct store *store;
@@ -275,9 +275,7 @@ static int start_front(struct daemon *d, char *err, size_t err_len)
         .metrics = d->metrics,
         .mongo = d->mongo,
         .extractor = d->extractor,
-        .catalogue = d->assets.catalogue,
-        .maps = d->assets.maps,
-        .scores = d->assets.scores,
+        .assets = d->assets,
     };
     struct api_deps ad = {
         .cfg = &d->cfg,
@@ -303,6 +301,28 @@ static int start_front(struct daemon *d, char *err, size_t err_len)
     return d->pool_threads ? 0 : -1;
 }
 
+/*
+ * SIGHUP, on the server's control thread: a new artifact set or the old one,
+ * never none; requests in flight finish on the set they started with.
+ */
+static void on_reload(void *arg)
+{
+    struct daemon *d = arg;
+    struct live_ref ref = {0};
+    const struct asset_set *set;
+    char err[1024], arms[1024];
+
+    if (assets_reload(d->assets, err, sizeof(err)) < 0) {
+        log_error(NULL, "artifact reload failed, keeping the current set", LOG_STR("error", err));
+        return;
+    }
+    set = assets_acquire(d->assets, &ref);
+    scores_describe(set->scores, arms, sizeof(arms));
+    log_info(NULL, "artifacts reloaded", LOG_INT("generation", (long long)set->generation),
+             LOG_STR("artifacts", set->versions), LOG_STR("scores", arms));
+    assets_release(&ref);
+}
+
 /* A second copy of a credential header is refused (400): never "first one wins". */
 static const char *const credential_headers[] = {"x-client-id", "x-auth-token", NULL};
 
@@ -321,6 +341,8 @@ static int start_server(struct daemon *d, char *err, size_t err_len)
     sc.head = ins_routes_head;
     sc.not_found = ins_routes_not_found;
     sc.not_found_arg = &d->routes;
+    sc.reload = on_reload;
+    sc.reload_arg = d;
     d->server = http_server_new(&sc, routes, n, err, err_len);
     return d->server ? 0 : -1;
 }
@@ -347,17 +369,19 @@ static void log_up(struct daemon *d)
 {
     char *summary = config_summary_json(ins_config_table, ins_config_table_len, &d->cfg);
     char unused[2048], arms[1024];
+    struct live_ref ref = {0};
+    const struct asset_set *set = assets_acquire(d->assets, &ref);
 
-    scores_describe(d->assets.scores, arms, sizeof(arms));
-    log_info(NULL, "up", LOG_STR("version", INS_VERSION),
-             LOG_INT("port", http_server_port(d->server)),
-             LOG_INT("admin_port", http_server_admin_port(d->server)),
-             LOG_INT("workers", http_server_workers(d->server)),
-             LOG_STR("artifacts", d->assets.versions),
-             LOG_INT("features", (long long)features_count(d->assets.catalogue)),
-             LOG_STR("scores", arms), LOG_BOOL("database", ins_config_has_db(&d->cfg)),
-             LOG_BOOL("mongodb", ins_config_has_mongo(&d->cfg)), LOG_STR("replica", d->owner),
-             LOG_JSON("config", summary));
+    scores_describe(set->scores, arms, sizeof(arms));
+    log_info(
+        NULL, "up", LOG_STR("version", INS_VERSION), LOG_INT("port", http_server_port(d->server)),
+        LOG_INT("admin_port", http_server_admin_port(d->server)),
+        LOG_INT("workers", http_server_workers(d->server)), LOG_STR("artifacts", set->versions),
+        LOG_INT("features", (long long)features_count(set->catalogue)), LOG_STR("scores", arms),
+        LOG_BOOL("database", ins_config_has_db(&d->cfg)),
+        LOG_BOOL("mongodb", ins_config_has_mongo(&d->cfg)), LOG_STR("replica", d->owner),
+        LOG_JSON("config", summary));
+    assets_release(&ref);
     free(summary);
     if (config_unused_present(ins_config_table, ins_config_table_len, unused, sizeof(unused)) > 0)
         log_warn(NULL,
@@ -383,10 +407,11 @@ static struct http_server *start(void *arg, char *err, size_t err_len)
 
     d->metrics = metrics_new("insights_");
     publish_identity(d);
-    if (assets_load(&d->assets, &d->cfg, d->metrics, err, err_len) < 0 ||
-        start_sources(d, err, err_len) < 0 || start_database(d, err, err_len) < 0 ||
-        start_auth(d, err, err_len) < 0 || start_front(d, err, err_len) < 0 ||
-        start_runner(d, err, err_len) < 0 || start_server(d, err, err_len) < 0)
+    d->assets = assets_new(&d->cfg, d->metrics);
+    if (assets_reload(d->assets, err, err_len) < 0 || start_sources(d, err, err_len) < 0 ||
+        start_database(d, err, err_len) < 0 || start_auth(d, err, err_len) < 0 ||
+        start_front(d, err, err_len) < 0 || start_runner(d, err, err_len) < 0 ||
+        start_server(d, err, err_len) < 0)
         return NULL;
     log_up(d);
     return d->server;
@@ -414,7 +439,7 @@ static void stop(void *arg)
     store_stop(d->store, d->cfg.service.shutdown_grace_ms);
     mongo_source_free(d->mongo);
     extraction_client_free(d->extractor);
-    assets_free(&d->assets);
+    assets_free(d->assets);
     metrics_free(d->metrics);
     ins_config_free(&d->cfg);
 }

@@ -450,6 +450,20 @@ size_t scores_models(const struct scores *s)
     return s ? (size_t)s->n_models : 0;
 }
 
+bool scores_model_at(const struct scores *s, size_t i, const char **score, const char **version,
+                     const char **model_version)
+{
+    const struct score_model *m;
+
+    if (!s || i >= (size_t)s->n_models)
+        return false;
+    m = &s->models[i];
+    *score = m->score;
+    *version = m->version;
+    *model_version = *m->model_version ? m->model_version : m->version;
+    return true;
+}
+
 size_t scores_outcomes_max(const struct scores *s)
 {
     size_t n = 0;

@@ -142,6 +142,14 @@ size_t scores_outcomes_max(const struct scores *s);
 /* "credeau_payday_score=v2:50,v3:50,v1:shadow;..." for the start-up line. */
 void scores_describe(const struct scores *s, char *buf, size_t len);
 
+/*
+ * Model i (0 <= i < scores_models) as loaded: its score, version (arm name)
+ * and model_version (the predictor list's "version", else the version).
+ * Returns false past the end. Strings are borrowed from s.
+ */
+bool scores_model_at(const struct scores *s, size_t i, const char **score, const char **version,
+                     const char **model_version);
+
 /* The user's bucket in [0, SCORE_BUCKETS). */
 unsigned scores_bucket(const char *client_id, const char *user_id);
 /* The version returned for score i (0 <= i < scores_count) to this bucket. */

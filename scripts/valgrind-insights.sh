@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A short insights-api run under valgrind memcheck, no database: start beside sms-extraction,
 # serve a few requests (a generated user inline, a 422, a 401, an unknown path, a 503 for
-# MongoDB), then SIGTERM. Fails on any memcheck error or leak (--error-exitcode=1) and when
-# the daemon does not exit 0.
+# MongoDB), a SIGHUP reload and one more request, then SIGTERM. Fails on any memcheck error
+# or leak (--error-exitcode=1) and when the daemon does not exit 0.
 # usage: scripts/valgrind-insights.sh [BUILD_DIR] [LOG_DIR]
 set -u
 cd "$(dirname "$0")/.."
@@ -38,6 +38,15 @@ api /api/insights "$T_TMP/ins.json" "$INS_CLIENT" vg-token
 assert_eq "no MongoDB under valgrind" 503 "$H_STATUS"
 http GET "$INS_URL/nope"
 assert_eq "unknown path under valgrind" 403 "$H_STATUS"
+# a SIGHUP reload: the new set published, the old one freed once nothing uses it
+kill -HUP "$INS_PID"
+for i in $(seq 300); do
+    [ "$(metric_value insights_artifact_generation)" = 2 ] && break
+    sleep 0.2
+done
+assert_eq "SIGHUP reload under valgrind" 2 "$(metric_value insights_artifact_generation)"
+api /api/generate_features "$T_TMP/inline.json" "$INS_CLIENT" vg-token
+assert_eq "generate_features after the reload" 200 "$H_STATUS"
 stop_daemon "$INS_PID"
 assert_eq "insights-api exits 0 with no memcheck error or leak" 0 "$D_EXIT"
 stop_daemon "$SMSX_PID"

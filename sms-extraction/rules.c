@@ -2,13 +2,12 @@
 /*
  * Loading and publishing the extraction rules (see the DESIGN note in
  * rules.h). Loading is slow (S3, unsealing, PCRE2 JIT) and happens outside
- * any lock that a request could wait on; only the pointer swap and a view's
- * refresh take the short publish mutex.
+ * any lock that a request could wait on; the generations themselves are
+ * common/live's, shared with insights-api's artifact set.
  */
 #include "sms-extraction/rules.h"
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,17 +15,12 @@
 #include "common/alloc.h"
 #include "common/artifact.h"
 #include "common/aws_credentials.h"
+#include "common/live.h"
 
 #define RULES_ARTIFACTS 3
 
 static const char *const artifact_names[RULES_ARTIFACTS] = {"vocabulary", "classification",
                                                             "regex"};
-
-struct rules_set {
-    struct extract_rules *rules;
-    atomic_uint refs;
-    uint64_t generation;
-};
 
 struct rules {
     const struct smsx_config *cfg;
@@ -34,22 +28,17 @@ struct rules {
     struct artifact_source sources[RULES_ARTIFACTS];
     struct aws_provider *aws; /* S3 credentials, cached across reloads */
 
-    pthread_mutex_t reload_lock;  /* one load at a time */
-    pthread_mutex_t publish_lock; /* guards current and its refs while swapping */
-    struct rules_set *current;
-    atomic_uint_fast64_t generation; /* of current; 0 = nothing loaded */
+    pthread_mutex_t reload_lock; /* one load at a time */
+    struct live *live;           /* of struct extract_rules */
 
     struct metrics_counter *reloads;
     struct metrics_counter *failures;
     struct metrics_counter *by_source;
 };
 
-static void set_release(struct rules_set *set)
+static void free_rules(void *value)
 {
-    if (!set || atomic_fetch_sub(&set->refs, 1) != 1)
-        return;
-    extract_rules_free(set->rules);
-    free(set);
+    extract_rules_free(value);
 }
 
 static int build_source(const struct smsx_artifact_config *a, struct artifact_source *out,
@@ -84,7 +73,7 @@ struct rules *rules_new(const struct smsx_config *cfg, struct metrics *metrics, 
         }
     }
     pthread_mutex_init(&r->reload_lock, NULL);
-    pthread_mutex_init(&r->publish_lock, NULL);
+    r->live = live_new(free_rules);
     r->aws = aws_provider_new(&cfg->access.aws, "sms-extraction");
     if (metrics) {
         r->reloads = metrics_counter_new(metrics, "rules_loads_total",
@@ -101,10 +90,9 @@ void rules_free(struct rules *r)
 {
     if (!r)
         return;
-    set_release(r->current);
+    live_free(r->live);
     aws_provider_free(r->aws);
     pthread_mutex_destroy(&r->reload_lock);
-    pthread_mutex_destroy(&r->publish_lock);
     free(r);
 }
 
@@ -134,18 +122,8 @@ out:
 
 static void publish(struct rules *r, struct extract_rules *loaded)
 {
-    struct rules_set *set = alloc_zeroed(1, sizeof(*set));
-    struct rules_set *old;
-
-    set->rules = loaded;
-    atomic_init(&set->refs, 1); /* the holder's reference */
-    pthread_mutex_lock(&r->publish_lock);
-    old = r->current;
-    set->generation = (old ? old->generation : 0) + 1;
-    r->current = set;
-    atomic_store(&r->generation, set->generation);
-    pthread_mutex_unlock(&r->publish_lock);
-    set_release(old);
+    /* reloads run one at a time (reload_lock), so loaded outlives this function */
+    live_publish(r->live, loaded);
     if (!r->metrics)
         return;
     for (int i = 0; i < RULES_ARTIFACTS; i++) {
@@ -179,16 +157,18 @@ int rules_reload(struct rules *r, char *err, size_t err_len)
 
 bool rules_ready(const struct rules *r)
 {
-    return atomic_load(&((struct rules *)r)->generation) != 0;
+    return live_generation(r->live) != 0;
 }
 
 void rules_describe(struct rules *r, char *buf, size_t buf_len)
 {
+    struct live_ref ref = {0};
+
     buf[0] = '\0';
-    pthread_mutex_lock(&r->publish_lock);
-    if (r->current)
-        snprintf(buf, buf_len, "%s", extract_rules_version(r->current->rules));
-    pthread_mutex_unlock(&r->publish_lock);
+    live_acquire(r->live, &ref);
+    if (ref.value)
+        snprintf(buf, buf_len, "%s", extract_rules_version(ref.value));
+    live_release(&ref);
 }
 
 void rules_source(const struct rules *r, int which, char *buf, size_t buf_len)
@@ -203,32 +183,25 @@ void rules_source(const struct rules *r, int which, char *buf, size_t buf_len)
 void rules_view_release(struct rules_view *view)
 {
     extract_scratch_free(view->scratch);
-    set_release(view->set);
+    live_release(&view->ref);
     view->scratch = NULL;
-    view->set = NULL;
-    view->generation = 0;
 }
 
 const struct extract_rules *rules_view_refresh(struct rules *r, struct rules_view *view)
 {
-    struct rules_set *set;
+    struct live_ref ref = {0};
 
-    if (view->set && view->generation == atomic_load(&r->generation))
-        return view->set->rules;
-    pthread_mutex_lock(&r->publish_lock);
-    set = r->current;
-    if (set)
-        atomic_fetch_add(&set->refs, 1);
-    pthread_mutex_unlock(&r->publish_lock);
-    if (!set)
+    if (view->ref.value && view->ref.generation == live_generation(r->live))
+        return view->ref.value;
+    live_acquire(r->live, &ref);
+    if (!ref.value)
         return NULL;
     rules_view_release(view);
-    view->set = set;
-    view->generation = set->generation;
-    view->scratch = extract_scratch_new(set->rules);
+    view->ref = ref;
+    view->scratch = extract_scratch_new(ref.value);
     if (!view->scratch) {
         rules_view_release(view);
         return NULL;
     }
-    return set->rules;
+    return ref.value;
 }

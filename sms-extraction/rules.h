@@ -4,14 +4,14 @@
  * common/artifact.h, compiled by extract_rules_load() and published so that
  * a reload (SIGHUP) never disturbs a request in flight.
  *
- * DESIGN. Each load makes a new immutable generation (a refcounted set).
- * The holder keeps one reference on the current set; each worker thread keeps
- * a struct rules_view holding one reference and a scratch sized for that set.
- * At the start of a request the view compares one atomic generation number
- * with its own and, only when they differ, takes the new set under a short
- * mutex and drops its old one; the last reference frees a set. So the hot
- * path is one atomic load, a request always runs on the set it started with,
- * and an old set lives exactly until the last request using it ends.
+ * DESIGN. Each load makes a new immutable generation (common/live.h: a
+ * refcounted value). Each worker thread keeps a struct rules_view holding one
+ * reference and a scratch sized for that generation. At the start of a
+ * request the view compares one atomic generation number with its own and,
+ * only when they differ, takes the new one under a short mutex and drops its
+ * old one; the last reference frees a generation. So the hot path is one
+ * atomic load, a request always runs on the rules it started with, and old
+ * rules live exactly until the last request using them ends.
  */
 #ifndef SMSX_RULES_H
 #define SMSX_RULES_H
@@ -20,18 +20,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/live.h"
 #include "common/metrics.h"
 #include "sms-extraction/config.h"
 #include "sms-extraction/extract.h"
 
 struct rules;
-struct rules_set;
 
 /* A worker thread's view; zero-initialise it, release it when the thread ends. */
 struct rules_view {
-    struct rules_set *set;
+    struct live_ref ref; /* value: the struct extract_rules in use */
     struct extract_scratch *scratch;
-    uint64_t generation;
 };
 
 /*

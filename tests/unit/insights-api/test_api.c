@@ -84,9 +84,7 @@ static void api_of(struct api *api, struct featurise *fz, struct extraction_clie
                                 .metrics = T.metrics,
                                 .mongo = T.mongo,
                                 .extractor = ex,
-                                .catalogue = T.catalogue,
-                                .maps = T.maps,
-                                .scores = T.scores};
+                                .assets = assets_of(T.maps, T.catalogue, T.scores)};
     struct api_deps ad = {.cfg = &T.cfg,
                           .metrics = T.metrics,
                           .auth = T.auth,
@@ -141,6 +139,8 @@ static int teardown(void **state)
     mongo_source_free(T.mongo);
     extraction_client_free(T.extractor);
     extraction_client_free(T.dead_extractor);
+    assets_free(T.fz.d.assets);
+    assets_free(T.fz_dead.d.assets);
     scores_free(T.scores);
     maps_free(T.maps);
     features_catalogue_free(T.catalogue);

@@ -103,14 +103,12 @@ static struct scores *scores_of(bool models, char *err, size_t err_len)
 }
 
 static void api_of(struct api *api, struct featurise *fz, struct extraction_client *ex,
-                   const struct scores *scores)
+                   struct scores *scores)
 {
     struct featurise_deps fd = {.cfg = &T.cfg,
                                 .metrics = T.metrics,
                                 .extractor = ex,
-                                .catalogue = T.catalogue,
-                                .maps = T.maps,
-                                .scores = scores};
+                                .assets = assets_of(T.maps, T.catalogue, scores)};
     struct api_deps ad = {
         .cfg = &T.cfg, .metrics = T.metrics, .auth = T.auth, .featurise = fz, .pool = T.pool};
 
@@ -166,6 +164,9 @@ static int teardown(void **state)
         pgt_group_teardown(state);
     extraction_client_free(T.extractor);
     extraction_client_free(T.dead);
+    assets_free(T.fz_models.d.assets);
+    assets_free(T.fz_none.d.assets);
+    assets_free(T.fz_dead.d.assets);
     scores_free(T.demo_scores);
     scores_free(T.no_scores);
     maps_free(T.maps);
