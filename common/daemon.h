@@ -32,14 +32,18 @@ struct daemon_service_config {
     long max_connections;        /* 0 = from the open-file limit */
     long max_connections_per_ip; /* 0 = no cap */
     long max_buffered_bytes;     /* 0 = the larger of 64 MiB and max_body_bytes */
+    long malloc_arenas;          /* M_ARENA_MAX; 0 = glibc's default */
     int log_level;               /* enum log_level */
     char *launch_environment;
 };
 
 /* HTTP_BIND, WORKER_THREADS, MAX_BODY_BYTES, REQUEST_TIMEOUT_MS, MAX_IN_FLIGHT,
  * SHUTDOWN_GRACE_MS, REQUEST_HEAD_TIMEOUT_MS, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP,
- * MAX_BUFFERED_BYTES, LOG_LEVEL, LAUNCH_ENVIRONMENT: include with CONFIG_INCLUDE. */
+ * MAX_BUFFERED_BYTES, MALLOC_ARENAS, LOG_LEVEL, LAUNCH_ENVIRONMENT: include with CONFIG_INCLUDE. */
 extern const struct config_var daemon_service_rows[];
+
+/* MALLOC_ARENAS: caps glibc's arenas (threads created later share them); 0 leaves glibc's. */
+void daemon_limit_arenas(const struct daemon_service_config *s);
 
 /* LAUNCH_ENVIRONMENT is prod (or production): unsealed artifacts are refused. */
 bool daemon_is_prod(const struct daemon_service_config *s);

@@ -5,14 +5,15 @@
  * a loop and not yet delivered, and the stopping flag; callbacks run with
  * no lock held.
  *
- * Memory after a burst: each pool thread allocates from its own glibc arena
+ * Memory after a burst: by glibc's default each pool thread has an arena
  * (a request's working set: a user's SMS, extraction replies, features), and
  * daemon.c raises glibc's trim threshold so that freed memory is reused, not
  * handed back. A burst would leave that memory with the process for good.
  * So once the pool has run work and then stayed idle for IDLE_TRIM_MS (no
  * item queued or running), one idle thread calls malloc_trim, which returns
- * the free pages of every arena. Under steady load the pool is never idle
- * that long, so requests keep reusing their memory.
+ * the free pages of every arena (but not the free top of a thread's own
+ * arena: hence MALLOC_ARENAS, common/daemon.c). Under steady load the pool is
+ * never idle that long, so requests keep reusing their memory.
  */
 #include "common/work_pool.h"
 

@@ -8,7 +8,9 @@
 # Prints one JSON line per --every seconds and a last one for the whole run:
 #   {"t": seconds, "status": {"200": n, "503": n, "error": n, ...}, "p50_ms", "p99_ms"
 #    (admitted = 200 replies only), "p99_all_ms", "rss_mib": {pid: MiB}, "rss_peak_mib",
-#    "fds": {pid: n}, "hostile": {"sent": n, "status": {...}}}
+#    "fds": {pid: n} (at the report), "fds_min": {pid: n} (the fewest seen in the interval,
+#    sampled every 0.2 s: connections coming and going make one sample jump, while a leak
+#    raises the minimum too), "hostile": {"sent": n, "status": {...}}}
 # A reply not received within --timeout seconds counts as "timeout" (the connection is
 # then reopened); a refused or reset connection as "error".
 #
@@ -55,6 +57,13 @@ class Window:
         self.all_ms = []
         self.hostile_sent = 0
         self.hostile_status = {}
+        self.fds_min = {}
+
+    def sample_fds(self, pids):
+        for p in pids:
+            n = fd_count(p)
+            if n is not None:
+                self.fds_min[str(p)] = min(n, self.fds_min.get(str(p), n))
 
     def add(self, status, ms):
         self.status[status] = self.status.get(status, 0) + 1
@@ -169,6 +178,7 @@ def report(args, w, t, peak):
         "rss_mib": rss,
         "rss_peak_mib": round(peak[0], 1),
         "fds": {str(p): fd_count(p) for p in args.pid},
+        "fds_min": w.fds_min,
     }
     if args.hostile:
         out["hostile"] = {"sent": w.hostile_sent, "status": w.hostile_status}
@@ -186,6 +196,7 @@ async def sampler(args, windows, total, stop_at, start, peak):
             v = rss_mib(p)
             if v is not None:
                 peak[0] = max(peak[0], v)
+        windows[-1].sample_fds(args.pid)
         if next_report and time.monotonic() >= next_report:
             w = windows[-1]
             windows.append(Window())
@@ -206,6 +217,8 @@ def merge(total, w):
     total.ok_ms += w.ok_ms
     total.all_ms += w.all_ms
     total.hostile_sent += w.hostile_sent
+    for k, v in w.fds_min.items():
+        total.fds_min[k] = min(v, total.fds_min.get(k, v))
     for k, v in w.hostile_status.items():
         total.hostile_status[k] = total.hostile_status.get(k, 0) + v
 
