@@ -12,6 +12,9 @@
  * them), "failed_groups" names them and the result is partial; with
  * EXTRACTION_STRICT the call fails with dependency_unavailable instead. A
  * partial async result is never reused as complete (jobs.h).
+ *
+ * Every computed score (returned or shadow) goes to the prediction log
+ * (store_predictions: queued, never waited for) when PREDICTION_LOG is on.
  */
 #ifndef INSIGHTS_FEATURISE_H
 #define INSIGHTS_FEATURISE_H
@@ -29,6 +32,7 @@
 #include "insights-api/maps.h"
 #include "insights-api/mongo_source.h"
 #include "insights-api/score.h"
+#include "insights-api/store.h"
 #include "insights-api/userdata.h"
 
 #define FEATURISE_SMS_GROUPS (FEATURES_GROUP_SMS | FEATURES_GROUP_EXTRACTED_SMS)
@@ -43,6 +47,7 @@ struct featurise_deps {
     const struct features_catalogue *catalogue;
     const struct maps *maps;
     const struct scores *scores; /* may be NULL or hold no score */
+    struct store *store;         /* the prediction log (PREDICTION_LOG); NULL: none */
 };
 
 struct featurise {

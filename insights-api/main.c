@@ -142,6 +142,7 @@ static int start_database(struct daemon *d, char *err, size_t err_len)
         .spool_max_bytes = (size_t)d->cfg.spool_max_bytes,
         .pepper = d->cfg.token_pepper,
         .pepper_len = strlen(d->cfg.token_pepper),
+        .user_key_secret = d->cfg.user_key_secret,
     };
     struct pg_params pool_params;
 
@@ -278,6 +279,7 @@ static int start_front(struct daemon *d, char *err, size_t err_len)
         .catalogue = d->assets.catalogue,
         .maps = d->assets.maps,
         .scores = d->assets.scores,
+        .store = d->cfg.prediction_log ? d->store : NULL,
     };
     struct api_deps ad = {
         .cfg = &d->cfg,

@@ -812,7 +812,7 @@ static void test_forget_deletes_user_everywhere_and_blocks_spooled_rows(void **s
     assert_int_equal(store_flush(s, 20000), 0);
     store_stop(s, 1000);
 
-    assert_int_equal(store_forget(c, "acme_insights", "forget-me", &res, err, sizeof(err)), 0);
+    assert_int_equal(store_forget(c, "acme_insights", "forget-me", "", &res, err, sizeof(err)), 0);
     assert_int_equal(res.total, 2 + 2 + 2 + 1 + 1);
     for (int i = 0; i < STORE_FORGET_TABLES; i++) { /* one row of the user in each */
         assert_non_null(res.table[i]);
@@ -836,9 +836,9 @@ static void test_forget_deletes_user_everywhere_and_blocks_spooled_rows(void **s
                      1);
     assert_int_equal(pgt_int(c, "SELECT count(*) FROM usage WHERE request_id = 'f-1'"), 1);
     /* Forgetting again finds nothing. */
-    assert_int_equal(store_forget(c, "acme_insights", "forget-me", &res, err, sizeof(err)), 0);
+    assert_int_equal(store_forget(c, "acme_insights", "forget-me", "", &res, err, sizeof(err)), 0);
     assert_int_equal(res.total, 0);
-    assert_int_equal(store_forget(c, "", "x", &res, err, sizeof(err)), -1);
+    assert_int_equal(store_forget(c, "", "x", "", &res, err, sizeof(err)), -1);
     PQfinish(c);
 }
 
