@@ -194,7 +194,7 @@ static const char response_sql[] =
 static const char prediction_sql[] =
     "INSERT INTO prediction_log (created_at, request_id, client_id, user_key, score_name,"
     " model_version, arm, shadow, value, as_of, predictors_digest, null_reason)"
-    " SELECT to_timestamp($2::float8), $1, $4, $5, $6, $7, $8, $9::boolean, $10::float8,"
+    " SELECT to_timestamp($2::float8), $1, $4::varchar, $5, $6, $7, $8, $9::boolean, $10::float8,"
     " to_timestamp($11::float8), $12, $13" NOT_FORGOTTEN " ON CONFLICT DO NOTHING";
 
 static enum store_write_result run(PGconn *conn, const char *sql, int n, const char *const *v,
