@@ -19,14 +19,14 @@
 
 /* ------------------------------------------------------------ validation */
 
-static const char *const known_fields[] = {"client_id", "user_id",  "request_id",
-                                           "loan_id",   "outcome", "observed_at", NULL};
+static const char *const known_fields[] = {"client_id", "user_id",     "request_id", "loan_id",
+                                           "outcome",   "observed_at", NULL};
 
 /* Numbers, booleans and null are echoed as sent; text never is. */
 static json_t *echo(const json_t *v)
 {
     return json_is_number(v) || json_is_boolean(v) || json_is_null(v) ? json_deep_copy(v)
-                                                                     : validation_redacted();
+                                                                      : validation_redacted();
 }
 
 static void missing(struct validation *v, const char *field, const char *msg)
@@ -119,6 +119,14 @@ static void check_observed_at(struct validation *v, const json_t *root, double n
     out->observed_at = ts;
 }
 
+/* A member that is not there or null. */
+static bool absent(const json_t *root, const char *field)
+{
+    const json_t *m = json_object_get(root, field);
+
+    return !m || json_is_null(m);
+}
+
 void outcomes_check(struct validation *v, const json_t *root, double now, bool with_ids,
                     struct outcome *out)
 {
@@ -135,7 +143,7 @@ void outcomes_check(struct validation *v, const json_t *root, double now, bool w
     }
     out->request_id = check_text(v, root, "request_id", OUTCOMES_ID_MAX, false);
     out->loan_id = check_text(v, root, "loan_id", OUTCOMES_ID_MAX, false);
-    if (!json_object_get(root, "request_id") && !json_object_get(root, "loan_id"))
+    if (absent(root, "request_id") && absent(root, "loan_id"))
         missing(v, "loan_id", "Field required: loan_id, or request_id when there is no loan id");
     check_outcome(v, root, out);
     check_observed_at(v, root, now, out);
@@ -247,7 +255,8 @@ static long bare_field(const char **p, const char *end, char *buf, size_t cap, c
 {
     size_t n = 0;
 
-    while (*p < end && **p != ',' && **p != '\n' && !(**p == '\r' && *p + 1 < end && (*p)[1] == '\n')) {
+    while (*p < end && **p != ',' && **p != '\n' &&
+           !(**p == '\r' && *p + 1 < end && (*p)[1] == '\n')) {
         if (**p == '"') {
             *why = "a quote inside an unquoted field";
             return -1;
@@ -282,8 +291,8 @@ static int field_end(const char **p, const char *end, long *lines, const char **
     return -1;
 }
 
-int outcomes_csv_record(const char **p, const char *end, char *buf, size_t cap,
-                        const char **fields, int max, long *lines, const char **why)
+int outcomes_csv_record(const char **p, const char *end, char *buf, size_t cap, const char **fields,
+                        int max, long *lines, const char **why)
 {
     int n = 0, more = 1;
 
@@ -355,8 +364,9 @@ static int read_header(const char **p, const char *end, struct csv_columns *cols
         while (known_fields[k] && strcmp(known_fields[k], f[j]) != 0)
             k++;
         if (!known_fields[k] || cols->index[k] >= 0) {
-            snprintf(err, err_len, "line 1: column %d is not one of client_id, user_id, "
-                                   "request_id, loan_id, outcome, observed_at (or is repeated)",
+            snprintf(err, err_len,
+                     "line 1: column %d is not one of client_id, user_id, "
+                     "request_id, loan_id, outcome, observed_at (or is repeated)",
                      j + 1);
             return -1;
         }

@@ -79,8 +79,8 @@ int outcomes_record(PGconn *conn, const char *user_key_secret, const struct outc
  * with *why set (an unclosed quote, text after a closing quote, more than
  * max fields, a field longer than the buffer, a NUL byte).
  */
-int outcomes_csv_record(const char **p, const char *end, char *buf, size_t cap,
-                        const char **fields, int max, long *lines, const char **why);
+int outcomes_csv_record(const char **p, const char *end, char *buf, size_t cap, const char **fields,
+                        int max, long *lines, const char **why);
 
 struct outcomes_import_report {
     long records;   /* data lines read */
