@@ -86,7 +86,8 @@ static void check_validator(const char *text, size_t size)
     }
     validation_init(&v, 32);
     outcomes_check(&v, root, FUZZ_NOW, true, &o);
-    if (json_array_size(v.list) == 0 && (!o.client_id || !o.user_id || (!o.loan_id && !o.request_id)))
+    if (json_array_size(v.list) == 0 &&
+        (!o.client_id || !o.user_id || (!o.loan_id && !o.request_id)))
         abort(); /* accepted without what the table needs */
     if (echoes_input(v.list, root))
         abort();
