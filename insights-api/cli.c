@@ -15,7 +15,9 @@
 #include "common/json_writer.h"
 #include "common/pg.h"
 #include "insights-api/clients.h"
+#include "common/file.h"
 #include "insights-api/config.h"
+#include "insights-api/outcomes.h"
 #include "insights-api/store.h"
 
 struct opts {
@@ -27,7 +29,7 @@ struct opts {
     long long token_id;
 };
 
-static const char *const subcommands[] = {"migrate", "maintain", "forget", "client"};
+static const char *const subcommands[] = {"migrate", "maintain", "forget", "client", "outcomes"};
 
 bool cli_is_subcommand(const char *arg)
 {
@@ -48,6 +50,7 @@ void cli_usage(FILE *out)
           "       insights-api client rotate --client C [--window SECONDS]\n"
           "       insights-api client revoke --client C [--token-id N]\n"
           "       insights-api client list [--client C]\n"
+          "       insights-api outcomes import FILE.csv\n"
           "  configuration comes from the environment: see --config-docs\n",
           out);
 }
@@ -169,7 +172,8 @@ static int cmd_maintain(PGconn *conn, const struct ins_config *cfg, struct json_
     return r.failures ? 1 : 0;
 }
 
-static int cmd_forget(PGconn *conn, const struct opts *o, struct json_writer *w)
+static int cmd_forget(PGconn *conn, const struct ins_config *cfg, const struct opts *o,
+                      struct json_writer *w)
 {
     struct store_forget_result r;
     char err[1024];
@@ -178,7 +182,7 @@ static int cmd_forget(PGconn *conn, const struct opts *o, struct json_writer *w)
         cli_usage(stderr);
         return 2;
     }
-    if (store_forget(conn, o->client, o->user, &r, err, sizeof(err)) < 0) {
+    if (store_forget(conn, o->client, o->user, cfg->user_key_secret, &r, err, sizeof(err)) < 0) {
         fprintf(stderr, "insights-api: forget failed: %s\n", err);
         return 1;
     }
@@ -274,6 +278,45 @@ static int cmd_client(PGconn *conn, const struct ins_config *cfg, const char *ve
     return 0;
 }
 
+#define CLI_CSV_MAX ((size_t)1 << 30) /* an outcomes file read at most */
+
+/*
+ * outcomes import FILE: bad lines on stderr ("line N: field: message"),
+ * the good ones stored in one transaction, a summary line on stdout. Exit 1
+ * when a line was refused (the rest are stored: fix and re-run, repeats are
+ * no-ops).
+ */
+static int cmd_outcomes_import(PGconn *conn, const struct ins_config *cfg, const char *path,
+                               struct json_writer *w)
+{
+    struct outcomes_import_report r;
+    char err[1024];
+    size_t len = 0;
+    char *text = file_read(path, CLI_CSV_MAX, &len, err, sizeof(err));
+    int rc;
+
+    if (!text) {
+        fprintf(stderr, "insights-api: outcomes import: %s\n", err);
+        return 1;
+    }
+    rc = outcomes_import(conn, cfg->user_key_secret, text, len, ins_config_now(cfg), stderr, &r,
+                         err, sizeof(err));
+    free(text);
+    if (rc < 0) {
+        fprintf(stderr, "insights-api: outcomes import failed, nothing imported: %s\n", err);
+        return 1;
+    }
+    json_writer_object_begin(w);
+    json_writer_kv_int(w, "lines", r.records);
+    json_writer_kv_int(w, "recorded", r.recorded);
+    json_writer_kv_int(w, "updated", r.updated);
+    json_writer_kv_int(w, "unchanged", r.unchanged);
+    json_writer_kv_int(w, "rejected", r.rejected);
+    json_writer_object_end(w);
+    print_line(w);
+    return r.rejected ? 1 : 0;
+}
+
 static bool client_verb_ok(const char *verb)
 {
     return strcmp(verb, "add") == 0 || strcmp(verb, "rotate") == 0 || strcmp(verb, "revoke") == 0 ||
@@ -284,6 +327,7 @@ int cli_main(int argc, char **argv)
 {
     const char *cmd = argv[1];
     bool is_client = strcmp(cmd, "client") == 0;
+    bool is_outcomes = strcmp(cmd, "outcomes") == 0;
     struct ins_config cfg = {0};
     struct opts o = {0};
     struct json_writer w;
@@ -292,7 +336,8 @@ int cli_main(int argc, char **argv)
     int rc = 1;
 
     if ((is_client && (argc < 3 || !client_verb_ok(argv[2]))) ||
-        parse_opts(argc, argv, is_client ? 3 : 2, &o) < 0) {
+        (is_outcomes && (argc != 4 || strcmp(argv[2], "import") != 0)) ||
+        (!is_outcomes && parse_opts(argc, argv, is_client ? 3 : 2, &o) < 0)) {
         cli_usage(stderr);
         return 2;
     }
@@ -314,7 +359,9 @@ int cli_main(int argc, char **argv)
     else if (strcmp(cmd, "maintain") == 0)
         rc = cmd_maintain(conn, &cfg, &w);
     else if (strcmp(cmd, "forget") == 0)
-        rc = cmd_forget(conn, &o, &w);
+        rc = cmd_forget(conn, &cfg, &o, &w);
+    else if (is_outcomes)
+        rc = cmd_outcomes_import(conn, &cfg, argv[3], &w);
     else
         rc = cmd_client(conn, &cfg, argv[2], &o, &w);
 out:

@@ -274,6 +274,10 @@ const struct config_var ins_config_table[] = {
     STR("TOKEN_PEPPER", NULL, CONFIG_SECRET | CONFIG_KEY | CONFIG_PROD_REQUIRED,
         "secret mixed into stored token hashes (HMAC-SHA256); keep it outside the database",
         token_pepper),
+    STR("USER_KEY_SECRET", NULL, CONFIG_SECRET | CONFIG_KEY | CONFIG_PROD_REQUIRED,
+        "HMAC-SHA256 key of the user_key column of prediction_log and outcomes (the user id is "
+        "never stored there); changing it breaks the join of old rows to new ones",
+        user_key_secret),
     STR("DEMO_CLIENTS", "demo:demo-token", CONFIG_SECRET,
         "client:token pairs accepted when DI_POSTGRES_HOST is empty (make run); refused in prod",
         demo_clients),
@@ -315,6 +319,10 @@ const struct config_var ins_config_table[] = {
     BOOL("EXTRACTION_STRICT", "false",
          "extraction down: 503 instead of a partial reply listing the failed groups",
          extraction_strict),
+    BOOL("PREDICTION_LOG", "true",
+         "write every computed score (returned and shadow) to prediction_log, off the request "
+         "path",
+         prediction_log),
     INT("MAX_GROUPINGS", "16", "entries accepted in a request's groupings", max_groupings, 1, 256),
     INT("FETCH_MAX_SMS", "5000", "largest cnt_sms_threshold of /api/fetch_extracted_data",
         fetch_max_sms, 1, 1000000),

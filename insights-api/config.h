@@ -125,7 +125,8 @@ struct ins_config {
     long auth_stale_max_s;
     long auth_cache_max;
     char *token_pepper;
-    char *demo_clients; /* "client:token[,client:token]" used when there is no database */
+    char *user_key_secret; /* HMAC key of prediction_log/outcomes user_key */
+    char *demo_clients;    /* "client:token[,client:token]" used when there is no database */
     long rate_limit_per_minute;
     long rate_limit_max_ips;
     char *ip_allow_list;
@@ -142,6 +143,7 @@ struct ins_config {
     long job_stale_s;
     long job_sweep_interval_s;
     bool extraction_strict;
+    bool prediction_log; /* every computed score written to prediction_log */
     long max_groupings;
     long fetch_max_sms;
     long max_sms_per_user; /* bounds a user's working set (docs/operations.md) */

@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "insights-api/admission.h"
 #include "insights-api/inline_source.h"
+#include "insights-api/outcomes.h"
 
 #define ENDPOINTS_POOL_WAIT_MS 2000
 
@@ -45,6 +46,16 @@ static void ask_inline(const struct api *api, const json_t *root, struct api_ask
     else
         ask->mask = FEATURES_GROUP_ALL;
     admission_check_as_of(v, root, ask);
+}
+
+/* outcomes: outcome, observed_at, request_id / loan_id; no other member (outcomes.h). */
+static void ask_outcome(const struct api *api, const json_t *root, struct api_ask *ask,
+                        struct validation *v)
+{
+    struct outcome o;
+
+    (void)api;
+    outcomes_check(v, root, ask->now, false, &o);
 }
 
 /* ------------------------------------------------------------ the endpoints */
@@ -236,6 +247,63 @@ static void run_async(struct api *api, struct api_call *c, const struct api_ask 
     jobs_job_clear(&job);
 }
 
+/* A connection from the pool, or NULL with the 503 reply set (what, e.g. "Outcomes", names it). */
+static PGconn *pool_conn(struct api *api, struct api_call *c, const char *what)
+{
+    char why[512], msg[160];
+    PGconn *conn =
+        api->d.pool ? store_pool_get(api->d.pool, ENDPOINTS_POOL_WAIT_MS, why, sizeof(why)) : NULL;
+
+    if (conn)
+        return conn;
+    if (api->d.pool) {
+        log_warn(c->request_id, "postgres unavailable", LOG_STR("api", c->api_name),
+                 LOG_STR("error", why));
+        metrics_dependency_error(api->d.metrics, "postgres");
+    }
+    snprintf(msg, sizeof(msg),
+             api->d.pool ? "%s are unavailable: the database is down"
+                         : "%s need a database (DI_POSTGRES_HOST)",
+             what);
+    api_reply_error(c, ERR_DEPENDENCY_UNAVAILABLE, msg);
+    return NULL;
+}
+
+/* POST /api/outcomes: one outcome stored (idempotent by client and loan, else request). */
+static void run_outcome(struct api *api, struct api_call *c, const struct api_ask *ask)
+{
+    struct validation v;
+    struct outcome o;
+    struct json_writer w;
+    char why[512];
+    PGconn *conn;
+    int status;
+
+    validation_init(&v, ADMISSION_MAX_ERRORS);
+    outcomes_check(&v, ask->root, ask->now, false, &o); /* passed in ask_outcome */
+    json_decref(v.list);
+    conn = pool_conn(api, c, "Outcomes");
+    if (!conn)
+        return;
+    status = outcomes_record(conn, api->d.cfg->user_key_secret, &o, why, sizeof(why));
+    store_pool_put(api->d.pool, conn, status < 0);
+    if (status < 0) {
+        log_warn(c->request_id, "outcome not stored", LOG_STR("error", why));
+        metrics_dependency_error(api->d.metrics, "postgres");
+        api_reply_error(c, ERR_DEPENDENCY_UNAVAILABLE, "Outcomes are unavailable right now");
+        return;
+    }
+    json_writer_init(&w, 4096);
+    json_writer_object_begin(&w);
+    json_writer_kv_string(&w, "user_id", ask->user_id);
+    json_writer_kv_string(&w, "request_id", c->request_id);
+    json_writer_kv_string(&w, "status", outcomes_status_name((enum outcomes_status)status));
+    json_writer_kv_string(&w, "message", "outcome recorded");
+    json_writer_object_end(&w);
+    api_reply_writer(c, 200, &w);
+    json_writer_free(&w);
+}
+
 /* ------------------------------------------------------------ the table */
 
 const struct api_endpoint api_endpoints[] = {
@@ -244,5 +312,6 @@ const struct api_endpoint api_endpoints[] = {
     {"fetch_extracted_data", "/api/fetch_extracted_data", ask_threshold, run_fetch,
      STORE_API_FETCH_EXTRACTED},
     {"generate_features", "/api/generate_features", ask_inline, run_generate, STORE_API_OTHER},
+    {"outcomes", "/api/outcomes", ask_outcome, run_outcome, STORE_API_OTHER},
 };
 const size_t api_endpoints_count = sizeof(api_endpoints) / sizeof(api_endpoints[0]);

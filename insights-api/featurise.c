@@ -195,6 +195,33 @@ static void count_scores(struct featurise *fz, const struct score_outcome *out, 
     }
 }
 
+/* The prediction log: every outcome a loaded model computed, returned or shadow (queued). */
+static void log_predictions(struct featurise *fz, const struct score_outcome *out, size_t n,
+                            const char *request_id, const struct user_data *u)
+{
+    struct store_prediction p[SCORE_MAX_MODELS];
+    size_t k = 0;
+
+    if (!fz->d.store)
+        return;
+    for (size_t i = 0; i < n && k < SCORE_MAX_MODELS; i++) {
+        const struct score_outcome *o = &out[i];
+
+        if (!o->has_model)
+            continue;
+        p[k++] = (struct store_prediction){
+            .score_name = o->score,
+            .model_version = o->model_version,
+            .arm = o->arm,
+            .shadow = o->shadow,
+            .value = o->is_null ? NAN : o->value,
+            .null_reason = o->is_null ? o->null_reason : NULL,
+            .digest = o->predictors_digest[0] ? o->predictors_digest : NULL,
+        };
+    }
+    store_predictions(fz->d.store, request_id, u->client_id, u->user_id, (double)u->now, p, k);
+}
+
 /*
  * Score u (features v, NULL when the user was not found) with scores into
  * *out (malloc'd, NULL without scores); returns the outcome count.
@@ -228,6 +255,7 @@ static size_t score_user(struct featurise *fz, const struct scores *scores,
     n = scores_evaluate(scores, &r, sc, *out);
     scores_scratch_free(sc);
     count_scores(fz, *out, n, request_id);
+    log_predictions(fz, *out, n, request_id, u);
     return n;
 }
 

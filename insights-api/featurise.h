@@ -12,6 +12,9 @@
  * them), "failed_groups" names them and the result is partial; with
  * EXTRACTION_STRICT the call fails with dependency_unavailable instead. A
  * partial async result is never reused as complete (jobs.h).
+ *
+ * Every computed score (returned or shadow) goes to the prediction log
+ * (store_predictions: queued, never waited for) when PREDICTION_LOG is on.
  */
 #ifndef INSIGHTS_FEATURISE_H
 #define INSIGHTS_FEATURISE_H
@@ -30,6 +33,7 @@
 #include "insights-api/maps.h"
 #include "insights-api/mongo_source.h"
 #include "insights-api/score.h"
+#include "insights-api/store.h"
 #include "insights-api/userdata.h"
 
 #define FEATURISE_SMS_GROUPS (FEATURES_GROUP_SMS | FEATURES_GROUP_EXTRACTED_SMS)
@@ -42,6 +46,7 @@ struct featurise_deps {
     struct mongo_source *mongo; /* NULL: gathering from MongoDB fails (dependency_unavailable) */
     struct extraction_client *extractor;
     struct assets *assets; /* catalogue, maps, scores: one set per user featurised */
+    struct store *store;   /* the prediction log (PREDICTION_LOG); NULL: none */
 };
 
 struct featurise {

@@ -142,6 +142,7 @@ static int start_database(struct daemon *d, char *err, size_t err_len)
         .spool_max_bytes = (size_t)d->cfg.spool_max_bytes,
         .pepper = d->cfg.token_pepper,
         .pepper_len = strlen(d->cfg.token_pepper),
+        .user_key_secret = d->cfg.user_key_secret,
     };
     struct pg_params pool_params;
 
@@ -276,6 +277,7 @@ static int start_front(struct daemon *d, char *err, size_t err_len)
         .mongo = d->mongo,
         .extractor = d->extractor,
         .assets = d->assets,
+        .store = d->cfg.prediction_log ? d->store : NULL,
     };
     struct api_deps ad = {
         .cfg = &d->cfg,

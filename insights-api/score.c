@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,7 @@ struct scores_scratch {
     double *contrib; /* its contributions */
     void *shap;
     size_t shap_len;
+    unsigned char *digest_buf; /* the widest model's row as bytes (predictors_digest) */
 };
 
 struct scores *scores_new(void)
@@ -546,6 +548,7 @@ struct scores_scratch *scores_scratch_new(const struct scores *s)
     sc->x = alloc_zeroed((size_t)width, sizeof(double));
     sc->contrib = alloc_zeroed((size_t)width + 1, sizeof(double));
     sc->shap = alloc_bytes(sc->shap_len);
+    sc->digest_buf = alloc_bytes((size_t)width * 8);
     return sc;
 }
 
@@ -556,6 +559,7 @@ void scores_scratch_free(struct scores_scratch *sc)
     free(sc->x);
     free(sc->contrib);
     free(sc->shap);
+    free(sc->digest_buf);
     free(sc);
 }
 
@@ -650,6 +654,25 @@ static void outcome_init(struct score_outcome *o, const char *score)
     o->bias = NAN;
 }
 
+/*
+ * The digest of one row of predictor values, for the prediction log: the
+ * bytes are fixed (little-endian, one NaN) so the digest can be worked out
+ * from the reply's features and the predictor list by anyone.
+ */
+static void predictors_digest(const double *x, int n, unsigned char *buf,
+                              char out[CRYPTO_SHA256_HEX_LEN + 1])
+{
+    for (int j = 0; j < n; j++) {
+        uint64_t bits = UINT64_C(0x7ff8000000000000);
+
+        if (!isnan(x[j]))
+            memcpy(&bits, &x[j], sizeof(bits));
+        for (int b = 0; b < 8; b++)
+            buf[8 * j + b] = (unsigned char)(bits >> (8 * b));
+    }
+    crypto_sha256_hex(buf, 8 * (size_t)n, out);
+}
+
 static void evaluate_one(const struct score_model *m, const struct score_request *r, bool shadow,
                          struct scores_scratch *sc, struct score_outcome *o)
 {
@@ -666,6 +689,7 @@ static void evaluate_one(const struct score_model *m, const struct score_request
         return;
     for (int j = 0; j < m->n_features; j++)
         sc->x[j] = r->v->values[m->index[j]];
+    predictors_digest(sc->x, m->n_features, sc->digest_buf, o->predictors_digest);
     lgbm_predict_raw(m->lgbm, sc->x, &o->raw);
     lgbm_transform(m->lgbm, &o->raw, &o->value);
     if (shadow || top_k <= 0)

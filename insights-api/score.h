@@ -70,7 +70,10 @@ struct score_outcome {
     double raw;           /* sum of leaf values */
     double value;         /* probability (binary) or the objective's output; NAN when null */
     double bias;          /* expected raw value, when reasons were computed */
-    int n_reasons;        /* strongest first */
+    /* hex SHA-256 of the model's predictor values (predictor order, IEEE-754 doubles
+     * little-endian, missing = the quiet NaN 0x7ff8000000000000); "" when null */
+    char predictors_digest[65];
+    int n_reasons; /* strongest first */
     struct score_reason reasons[SCORE_REASONS_MAX];
 };
 

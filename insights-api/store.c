@@ -67,6 +67,7 @@ struct store {
     struct store_config cfg; /* strings below are our copies */
     char *host, *port, *user, *password, *dbname, *sslmode, *appname, *migrations_dir, *spool_path;
     unsigned char *pepper;
+    char *user_key_secret;
 
     pthread_t thread;
     pthread_mutex_t lock;
@@ -361,6 +362,66 @@ void store_unauthorized(struct store *s, const char *client_id, const char *requ
         crypto_wipe(hash, sizeof(hash));
     }
     enqueue(s, row);
+}
+
+int store_user_key(const char *secret, const char *user_id, char out[65])
+{
+    unsigned char mac[CRYPTO_SHA256_LEN];
+    const char *key = secret ? secret : "";
+
+    if (crypto_hmac_sha256(key, strlen(key), user_id, strlen(user_id), mac) < 0)
+        return -1;
+    crypto_hex_encode(mac, sizeof(mac), out);
+    return 0;
+}
+
+static struct store_row *prediction_row(struct store *s, const char *request_id,
+                                        const char *client_id, const char *user_id,
+                                        const char *user_key, double as_of,
+                                        const struct store_prediction *p)
+{
+    struct store_row *row = row_for(s, STORE_ROW_PREDICTION, request_id, NULL, client_id);
+
+    store_row_set(row, &row->user_id, user_id, STORE_ID_MAX);
+    store_row_set(row, &row->user_key, user_key, CRYPTO_SHA256_HEX_LEN);
+    store_row_set(row, &row->score_name, p->score_name, STORE_ID_MAX);
+    store_row_set(row, &row->model_version, p->model_version, STORE_ID_MAX);
+    store_row_set(row, &row->arm, p->arm, STORE_ID_MAX);
+    store_row_set(row, &row->digest, p->digest, CRYPTO_SHA256_HEX_LEN);
+    store_row_set(row, &row->null_reason, p->null_reason, STORE_ID_MAX);
+    row->shadow = p->shadow;
+    row->value = p->value;
+    row->as_of = as_of;
+    return row;
+}
+
+void store_predictions(struct store *s, const char *request_id, const char *client_id,
+                       const char *user_id, double as_of, const struct store_prediction *p,
+                       size_t n)
+{
+    char key[CRYPTO_SHA256_HEX_LEN + 1];
+    double created_at = 0;
+
+    if (!s || n == 0 || !request_id || !client_id || !user_id)
+        return;
+    if (store_user_key(s->user_key_secret, user_id, key) < 0) {
+        count_locked(s, "invalid", n);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct store_row *row;
+
+        if (!p[i].score_name || !p[i].arm) {
+            count_locked(s, "invalid", 1);
+            continue;
+        }
+        row = prediction_row(s, request_id, client_id, user_id, key, as_of, &p[i]);
+        /* one created_at per request: its rows land in one partition */
+        if (i == 0)
+            created_at = row->created_at;
+        row->created_at = created_at;
+        enqueue(s, row);
+    }
 }
 
 /* ------------------------------------------------------------------ writer */
@@ -686,6 +747,8 @@ static void copy_config(struct store *s, const struct store_config *cfg)
         memcpy(s->pepper, cfg->pepper, cfg->pepper_len);
     }
     s->cfg.pepper = s->pepper;
+    s->cfg.user_key_secret = s->user_key_secret =
+        alloc_strdup(cfg->user_key_secret ? cfg->user_key_secret : "");
     if (!s->cfg.queue_max_rows)
         s->cfg.queue_max_rows = STORE_QUEUE_ROWS_DEFAULT;
     if (!s->cfg.queue_max_bytes)
@@ -739,6 +802,8 @@ static void free_store(struct store *s)
     if (s->pepper)
         crypto_wipe(s->pepper, s->cfg.pepper_len);
     free(s->pepper);
+    crypto_wipe(s->user_key_secret, strlen(s->user_key_secret));
+    free(s->user_key_secret);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->wake);
     pthread_cond_destroy(&s->drained);

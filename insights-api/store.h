@@ -89,8 +89,11 @@ int store_maintain(PGconn *conn, const struct store_maintain_opts *opts,
 
 /* ------------------------------------------------------------------ forget */
 
-/* Tables holding user_id, in the order store_forget() reports them. */
-#define STORE_FORGET_TABLES 8
+/*
+ * Tables holding user_id, then those holding its keyed hash (prediction_log,
+ * outcomes), in the order store_forget() reports them.
+ */
+#define STORE_FORGET_TABLES 10
 
 struct store_forget_result {
     const char *table[STORE_FORGET_TABLES]; /* static names */
@@ -100,13 +103,24 @@ struct store_forget_result {
 
 /*
  * Delete every row of (client_id, user_id) from every table that holds
- * user_id (the six dump tables, sync_events_log, insights_jobs) in one
- * transaction, and record a tombstone in forgotten_users so that rows queued
- * or spooled before the call are not inserted afterwards. usage and unauthorized_requests hold no
- * user_id. Returns 0 with out filled, or -1 with err set (nothing deleted).
+ * user_id (the six dump tables, sync_events_log, insights_jobs) or its keyed
+ * hash under user_key_secret (prediction_log, outcomes: see store_user_key)
+ * in one transaction, and record a tombstone in forgotten_users so that rows
+ * queued or spooled before the call are not inserted afterwards. usage and
+ * unauthorized_requests hold no user_id. Returns 0 with out filled, or -1
+ * with err set (nothing deleted).
  */
 int store_forget(PGconn *conn, const char *client_id, const char *user_id,
-                 struct store_forget_result *out, char *err, size_t err_len)
+                 const char *user_key_secret, struct store_forget_result *out, char *err,
+                 size_t err_len) __attribute__((warn_unused_result));
+
+/*
+ * The user key of prediction_log and outcomes: lowercase hex
+ * HMAC-SHA256(secret, user_id), the secret being USER_KEY_SECRET as bytes
+ * (NULL or "" = an empty key, development only; prod refuses it). Returns 0
+ * or -1 (OpenSSL failed).
+ */
+int store_user_key(const char *secret, const char *user_id, char out[65])
     __attribute__((warn_unused_result));
 
 /* ------------------------------------------------------------------ writer */
@@ -135,6 +149,7 @@ struct store_config {
     int unauthorized_per_second; /* per client id; 0 = 5; excess counted, not written */
     const void *pepper;          /* token pepper (copied): hash prefix in unauthorized_requests */
     size_t pepper_len;
+    const char *user_key_secret; /* USER_KEY_SECRET (copied): prediction_log.user_key */
 };
 
 /* Which dump tables a call goes to (credeau.md §6.1). */
@@ -211,6 +226,26 @@ void store_dump(struct store *s, const struct store_dump *d);
  */
 void store_unauthorized(struct store *s, const char *client_id, const char *request_id,
                         const char *client_request_id, const char *presented_token);
+
+/* One score of one request, for the prediction log; strings copied. */
+struct store_prediction {
+    const char *score_name;
+    const char *model_version; /* may be NULL */
+    const char *arm;           /* required: the version that computed it */
+    bool shadow;
+    double value;            /* NAN: the score was null */
+    const char *null_reason; /* NULL unless null */
+    const char *digest;      /* hex SHA-256 of the predictor values, or NULL */
+};
+
+/*
+ * Prediction log rows of one request (returned and shadow scores). The user
+ * is stored as store_user_key(user_key_secret, user_id). Never blocks on the
+ * database; queued, spooled and counted like usage rows. s may be NULL.
+ */
+void store_predictions(struct store *s, const char *request_id, const char *client_id,
+                       const char *user_id, double as_of, const struct store_prediction *p,
+                       size_t n);
 
 /* Thread-safe snapshot of the counters. */
 void store_get_stats(struct store *s, struct store_stats *out);

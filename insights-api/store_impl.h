@@ -20,6 +20,7 @@ enum store_row_kind {
     STORE_ROW_UNAUTHORIZED,
     STORE_ROW_REQUEST,
     STORE_ROW_RESPONSE,
+    STORE_ROW_PREDICTION, /* prediction_log (user_id kept only for the forgotten_users check) */
 };
 
 /* One row to write. Every string is owned by the row (NULL = SQL NULL). */
@@ -35,6 +36,11 @@ struct store_row {
     char *token_prefix;      /* unauthorized */
     char *payload;           /* request or response JSON (DUMP_MODE=full only) */
     char *time_json;
+    char *user_key; /* prediction: hex HMAC of user_id */
+    char *score_name, *model_version, *arm, *digest, *null_reason; /* prediction */
+    double as_of;                                                  /* prediction; < 0 = NULL */
+    double value;                                                  /* prediction; NAN = NULL */
+    bool shadow;                                                   /* prediction */
     long long bytes; /* request/response size; < 0 = unknown */
     int response_code;
     double time_to_featurize;

@@ -16,6 +16,7 @@
 #include "common/file.h"
 
 #include "common/alloc.h"
+#include "common/crypto.h"
 #include "insights-api/store.h"
 
 #include <dirent.h>
@@ -30,7 +31,7 @@
 #define MIGRATION_BYTES_MAX (1 << 20)
 #define JOBS_KEEP_S 86400 /* finished jobs older than this are deleted by maintenance */
 
-/* The seven partitioned tables, and which retention applies to each. */
+/* The partitioned tables, and which retention applies to each (dump: DUMP retention). */
 static const struct {
     const char *name;
     bool dump;
@@ -39,6 +40,7 @@ static const struct {
     {"fetch_extracted_response_dump", true},
     {"insights_request_dump", true},
     {"insights_response_dump", true},
+    {"prediction_log", true},
     {"sync_events_log", false},
     {"unauthorized_requests", false},
     {"usage", false},
@@ -53,7 +55,11 @@ static const char *const forget_tables[STORE_FORGET_TABLES] = {
     "insights_response_dump",
     "sync_events_log",
     "insights_jobs",
+    /* these hold the keyed hash of user_id (store_user_key), not user_id */
+    "prediction_log",
+    "outcomes",
 };
+#define FORGET_FIRST_KEYED 8
 
 /* ------------------------------------------------------------------ migrate */
 
@@ -284,6 +290,10 @@ int store_maintain(PGconn *conn, const struct store_maintain_opts *opts,
                     "DELETE FROM api_response_dump WHERE created_at < (now() AT TIME ZONE 'UTC') - "
                     "make_interval(days => $1::int)",
                     dump_keep, report);
+    delete_old_rows(
+        conn, "outcomes",
+        "DELETE FROM outcomes WHERE created_at < now() - make_interval(days => $1::int)", dump_keep,
+        report);
     delete_old_rows(conn, "forgotten_users",
                     "DELETE FROM forgotten_users WHERE forgotten_at < (now() AT TIME ZONE 'UTC') - "
                     "make_interval(days => $1::int)",
@@ -305,9 +315,12 @@ int store_maintain(PGconn *conn, const struct store_maintain_opts *opts,
 /* ------------------------------------------------------------------ forget */
 
 int store_forget(PGconn *conn, const char *client_id, const char *user_id,
-                 struct store_forget_result *out, char *err, size_t err_len)
+                 const char *user_key_secret, struct store_forget_result *out, char *err,
+                 size_t err_len)
 {
+    char key[CRYPTO_SHA256_HEX_LEN + 1];
     const char *v[2] = {client_id, user_id};
+    const char *kv[2] = {client_id, key};
     char sql[160], why[400];
     long long n;
 
@@ -316,13 +329,19 @@ int store_forget(PGconn *conn, const char *client_id, const char *user_id,
         snprintf(err, err_len, "forget: client id and user id are required");
         return -1;
     }
+    if (store_user_key(user_key_secret, user_id, key) < 0) {
+        snprintf(err, err_len, "forget: cannot compute the user key");
+        return -1;
+    }
     if (pg_exec(conn, "BEGIN", 0, NULL, why, sizeof(why)) < 0)
         goto fail;
     for (int i = 0; i < STORE_FORGET_TABLES; i++) {
+        bool keyed = i >= FORGET_FIRST_KEYED;
+
         out->table[i] = forget_tables[i];
-        snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE client_id = $1 AND user_id = $2",
-                 forget_tables[i]);
-        n = query_count(conn, sql, 2, v, why, sizeof(why));
+        snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE client_id = $1 AND %s = $2",
+                 forget_tables[i], keyed ? "user_key" : "user_id");
+        n = query_count(conn, sql, 2, keyed ? kv : v, why, sizeof(why));
         if (n < 0)
             goto rollback;
         out->rows[i] = n;

@@ -13,6 +13,7 @@
 #include "insights-api/store_impl.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@ struct store_row *store_row_new(enum store_row_kind kind)
     row->kind = kind;
     row->bytes = -1;
     row->time_to_featurize = -1;
+    row->as_of = -1;
+    row->value = NAN;
     row->mem = sizeof(*row);
     return row;
 }
@@ -44,6 +47,12 @@ void store_row_free(struct store_row *row)
     free(row->token_prefix);
     free(row->payload);
     free(row->time_json);
+    free(row->user_key);
+    free(row->score_name);
+    free(row->model_version);
+    free(row->arm);
+    free(row->digest);
+    free(row->null_reason);
     free(row);
 }
 
@@ -139,6 +148,8 @@ const char *store_row_table(const struct store_row *row)
         return request_tables[row->api];
     case STORE_ROW_RESPONSE:
         return response_tables[row->api];
+    case STORE_ROW_PREDICTION:
+        return "prediction_log";
     }
     return "unknown";
 }
@@ -175,6 +186,16 @@ static const char response_sql[] =
     " time_to_featurize, time_json, api_name, response_bytes, client_request_id%s)"
     " SELECT $1, " TS ", $3, $4, $5::json, $6::float8, $7::json, $8, $9::int, $10%s" NOT_FORGOTTEN
     " ON CONFLICT DO NOTHING";
+
+/*
+ * $1 request_id, $2 created_at, $3 user_id (only for the tombstone check: the
+ * table holds the keyed hash), $4 client_id, $5 user_key, then the score.
+ */
+static const char prediction_sql[] =
+    "INSERT INTO prediction_log (created_at, request_id, client_id, user_key, score_name,"
+    " model_version, arm, shadow, value, as_of, predictors_digest, null_reason)"
+    " SELECT to_timestamp($2::float8), $1, $4::varchar, $5, $6, $7, $8, $9::boolean, $10::float8,"
+    " to_timestamp($11::float8), $12, $13" NOT_FORGOTTEN " ON CONFLICT DO NOTHING";
 
 static enum store_write_result run(PGconn *conn, const char *sql, int n, const char *const *v,
                                    char *err, size_t err_len)
@@ -218,6 +239,27 @@ static enum store_write_result write_dump(PGconn *conn, const struct store_row *
     return run(conn, sql, 10, v, err, err_len);
 }
 
+static enum store_write_result write_prediction(PGconn *conn, const struct store_row *r,
+                                                const char *const base[4], char *err,
+                                                size_t err_len)
+{
+    char value[40], as_of[40];
+    const char *v[13] = {base[0], base[1], base[2], base[3]};
+
+    snprintf(value, sizeof(value), "%.17g", r->value);
+    snprintf(as_of, sizeof(as_of), "%.6f", r->as_of);
+    v[4] = r->user_key;
+    v[5] = r->score_name;
+    v[6] = r->model_version;
+    v[7] = r->arm;
+    v[8] = r->shadow ? "true" : "false";
+    v[9] = isfinite(r->value) ? value : NULL;
+    v[10] = r->as_of >= 0 ? as_of : NULL;
+    v[11] = r->digest;
+    v[12] = r->null_reason;
+    return run(conn, prediction_sql, 13, v, err, err_len);
+}
+
 enum store_write_result store_row_write(PGconn *conn, const struct store_row *r, char *err,
                                         size_t err_len)
 {
@@ -250,6 +292,8 @@ enum store_write_result store_row_write(PGconn *conn, const struct store_row *r,
     case STORE_ROW_REQUEST:
     case STORE_ROW_RESPONSE:
         return write_dump(conn, r, base, err, err_len);
+    case STORE_ROW_PREDICTION:
+        return write_prediction(conn, r, base, err, err_len);
     }
     snprintf(err, err_len, "unknown row kind");
     return STORE_WRITE_INVALID;
@@ -284,6 +328,18 @@ char *store_row_encode(const struct store_row *r, size_t *len)
     json_object_set_new(o, "b", json_integer(r->bytes));
     json_object_set_new(o, "rc", json_integer(r->response_code));
     json_object_set_new(o, "ttf", json_real(r->time_to_featurize));
+    if (r->kind == STORE_ROW_PREDICTION) {
+        put_str(o, "uk", r->user_key);
+        put_str(o, "sn", r->score_name);
+        put_str(o, "mv", r->model_version);
+        put_str(o, "arm", r->arm);
+        put_str(o, "pd", r->digest);
+        put_str(o, "nr", r->null_reason);
+        json_object_set_new(o, "ao", json_real(r->as_of));
+        json_object_set_new(o, "sh", json_boolean(r->shadow));
+        if (isfinite(r->value))
+            json_object_set_new(o, "v", json_real(r->value));
+    }
     line = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (line)
@@ -299,6 +355,23 @@ static void get_str(struct store_row *r, char **field, json_t *o, const char *ke
         store_row_set(r, field, json_string_value(v), (size_t)-1 / 2);
 }
 
+static void decode_prediction(struct store_row *r, json_t *o)
+{
+    json_t *v;
+
+    get_str(r, &r->user_key, o, "uk");
+    get_str(r, &r->score_name, o, "sn");
+    get_str(r, &r->model_version, o, "mv");
+    get_str(r, &r->arm, o, "arm");
+    get_str(r, &r->digest, o, "pd");
+    get_str(r, &r->null_reason, o, "nr");
+    v = json_object_get(o, "ao");
+    r->as_of = json_is_number(v) ? json_number_value(v) : -1;
+    r->shadow = json_is_true(json_object_get(o, "sh"));
+    v = json_object_get(o, "v");
+    r->value = json_is_number(v) ? json_number_value(v) : NAN;
+}
+
 struct store_row *store_row_decode(const char *line, size_t len)
 {
     json_t *o = json_loadb(line, len, 0, NULL);
@@ -310,7 +383,7 @@ struct store_row *store_row_decode(const char *line, size_t len)
     kind = json_integer_value(json_object_get(o, "k"));
     api = json_integer_value(json_object_get(o, "a"));
     if (!json_is_integer(json_object_get(o, "k")) || kind < STORE_ROW_USAGE ||
-        kind > STORE_ROW_RESPONSE || api < STORE_API_INSIGHTS || api > STORE_API_OTHER ||
+        kind > STORE_ROW_PREDICTION || api < STORE_API_INSIGHTS || api > STORE_API_OTHER ||
         !json_is_number(json_object_get(o, "t")))
         goto out;
     r = store_row_new((enum store_row_kind)kind);
@@ -332,7 +405,10 @@ struct store_row *store_row_decode(const char *line, size_t len)
         r->time_to_featurize = json_number_value(json_object_get(o, "ttf"));
     if (!json_is_integer(json_object_get(o, "b")))
         r->bytes = -1;
-    if (!r->request_id) {
+    if (r->kind == STORE_ROW_PREDICTION)
+        decode_prediction(r, o);
+    if (!r->request_id ||
+        (r->kind == STORE_ROW_PREDICTION && (!r->user_key || !r->score_name || !r->arm))) {
         store_row_free(r);
         r = NULL;
     }

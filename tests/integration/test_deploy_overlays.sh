@@ -83,6 +83,7 @@ OPERATOR_JQ='
 def operator($k; $v):
   if $v == "change-me" then
     if $k == "TOKEN_PEPPER" then $pepper
+    elif $k == "USER_KEY_SECRET" then ($pepper + "-user-key")
     elif $k == "ARTIFACT_KEYS" then $keys
     elif $k == "DI_MONGODB_PASSWORD" then $mongopass
     elif ($k | test("PASSWORD$")) then $pgpass

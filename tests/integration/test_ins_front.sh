@@ -34,7 +34,8 @@ expect_refusal prod-nodb "$BIN" LAUNCH_ENVIRONMENT=prod
 assert_true "prod without a database refuses to start" test "$R_EXIT" -ne 0
 assert_contains "... and says why" "$R_OUT" "DI_POSTGRES_HOST"
 expect_refusal prod-unsealed "$BIN" LAUNCH_ENVIRONMENT=prod DI_POSTGRES_HOST=127.0.0.1 \
-    DI_POSTGRES_PORT=9 TOKEN_PEPPER="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+    DI_POSTGRES_PORT=9 TOKEN_PEPPER="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
+    USER_KEY_SECRET="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 assert_true "prod with the unsealed default artifacts refuses to start" test "$R_EXIT" -ne 0
 assert_contains "... and says why" "$R_OUT" "unsealed artifact refused in prod"
 expect_refusal prod-placeholder "$BIN" LAUNCH_ENVIRONMENT=prod DI_POSTGRES_HOST=127.0.0.1 \

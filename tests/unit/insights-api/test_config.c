@@ -165,7 +165,8 @@ static void test_prod_needs_database(void **state)
 {
     static const char *const no_db[] = {"LAUNCH_ENVIRONMENT=prod"};
     static const char *const db[] = {"LAUNCH_ENVIRONMENT=Production", "DI_POSTGRES_HOST=db",
-                                     "TOKEN_PEPPER=9f3c1a7e5b2d4f60a8c7e1b3d5f70923"};
+                                     "TOKEN_PEPPER=9f3c1a7e5b2d4f60a8c7e1b3d5f70923",
+                                     "USER_KEY_SECRET=4be0c29d71a8f356e0d9b2c7a1f48e63"};
     struct ins_config cfg;
     char err[256];
 
@@ -173,7 +174,7 @@ static void test_prod_needs_database(void **state)
     assert_int_equal(load(&cfg, no_db, 1, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "DI_POSTGRES_HOST"));
     ins_config_free(&cfg);
-    assert_int_equal(load(&cfg, db, 3, err, sizeof(err)), 0);
+    assert_int_equal(load(&cfg, db, 4, err, sizeof(err)), 0);
     assert_true(daemon_is_prod(&cfg.service));
     ins_config_free(&cfg);
 }
@@ -194,9 +195,12 @@ static void test_prod_refuses_placeholder_secrets(void **state)
         {"ARTIFACT_KEYS=prod:0000000000000000000000000000000000000000000000000000000000000000",
          "ARTIFACT_KEYS"},
         {"AWS_SECRET_ACCESS_KEY=CHANGEME", "AWS_SECRET_ACCESS_KEY"},
+        {"USER_KEY_SECRET=change-me", "USER_KEY_SECRET"},
+        {"USER_KEY_SECRET=short-but-random-9f3c", "USER_KEY_SECRET"},
     };
-    const char *env[4] = {"LAUNCH_ENVIRONMENT=prod", "DI_POSTGRES_HOST=db",
-                          "TOKEN_PEPPER=9f3c1a7e5b2d4f60a8c7e1b3d5f70923", NULL};
+    static const char good_user_key[] = "USER_KEY_SECRET=4be0c29d71a8f356e0d9b2c7a1f48e63";
+    const char *env[5] = {"LAUNCH_ENVIRONMENT=prod", "DI_POSTGRES_HOST=db",
+                          "TOKEN_PEPPER=9f3c1a7e5b2d4f60a8c7e1b3d5f70923", NULL, good_user_key};
     struct ins_config cfg;
     char err[256];
 
@@ -208,14 +212,15 @@ static void test_prod_refuses_placeholder_secrets(void **state)
         env[2] = strncmp(cases[i][0], "TOKEN_PEPPER=", 13) == 0
                      ? cases[i][0]
                      : "TOKEN_PEPPER=9f3c1a7e5b2d4f60a8c7e1b3d5f70923";
-        assert_int_equal(load(&cfg, env, 4, err, sizeof(err)), -1);
+        env[4] = strncmp(cases[i][0], "USER_KEY_SECRET=", 16) == 0 ? cases[i][0] : good_user_key;
+        assert_int_equal(load(&cfg, env, 5, err, sizeof(err)), -1);
         if (!strstr(err, cases[i][1]))
             fail_msg("case %zu: error '%s' does not name %s", i, err, cases[i][1]);
         if (strstr(err, secret))
             fail_msg("case %zu: error echoes the secret: %s", i, err);
         ins_config_free(&cfg);
         env[0] = "LAUNCH_ENVIRONMENT=dev"; /* the same value passes outside prod */
-        assert_int_equal(load(&cfg, env, 4, err, sizeof(err)), 0);
+        assert_int_equal(load(&cfg, env, 5, err, sizeof(err)), 0);
         ins_config_free(&cfg);
         env[0] = "LAUNCH_ENVIRONMENT=prod";
     }
@@ -223,6 +228,14 @@ static void test_prod_refuses_placeholder_secrets(void **state)
     env[3] = "DI_POSTGRES_PASSWORD=kq3-Vt8r!zP";
     assert_int_equal(load(&cfg, (const char *[]){env[0], env[1], env[3]}, 3, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "TOKEN_PEPPER: required"));
+    ins_config_free(&cfg);
+    /* no user key: prediction_log and outcomes would hold a hash anyone can recompute */
+    assert_int_equal(
+        load(&cfg,
+             (const char *[]){env[0], env[1], "TOKEN_PEPPER=9f3c1a7e5b2d4f60a8c7e1b3d5f70923"}, 3,
+             err, sizeof(err)),
+        -1);
+    assert_non_null(strstr(err, "USER_KEY_SECRET: required"));
     ins_config_free(&cfg);
 }
 

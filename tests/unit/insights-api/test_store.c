@@ -29,7 +29,8 @@
 #include "insights-api/store_impl.h"
 #include "tests/unit/insights-api/pg_testdb.h"
 
-#define MIGRATION_FILES 7
+#define MIGRATION_FILES 9
+#define FORGET_ME_KEY "72b93f159bb117227532df01dffb24e4a3b0332c270eafcbba2bc85f687e0278"
 #define RACERS 4
 #define PEPPER "test-pepper"
 
@@ -95,6 +96,8 @@ static void test_migrate_is_idempotent_and_complete(void **state)
         "partition_operations_log",
         "insights_jobs",
         "forgotten_users",
+        "prediction_log",
+        "outcomes",
     };
     char err[512];
     PGconn *c;
@@ -111,10 +114,10 @@ static void test_migrate_is_idempotent_and_complete(void **state)
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
         assert_int_equal(
             pgt_int(c, "SELECT count(*) FROM pg_class WHERE relname = '%s'", tables[i]), 1);
-    assert_int_equal(pgt_int(c, "SELECT count(*) FROM pg_partitioned_table"), 7);
+    assert_int_equal(pgt_int(c, "SELECT count(*) FROM pg_partitioned_table"), 8);
     assert_int_equal(pgt_int(c, "SELECT count(*) FROM pg_class WHERE relname LIKE '%%\\_default' "
                                 "AND relispartition"),
-                     7);
+                     8);
     /* The clients table cannot hold a clear token. */
     assert_int_equal(pgt_int(c, "SELECT count(*) FROM information_schema.check_constraints WHERE "
                                 "constraint_name = 'clients_auth_token_unused'"),
@@ -204,7 +207,7 @@ static void test_maintain_creates_ahead_drops_old_and_logs(void **state)
     assert_int_equal(store_maintain(c, &opts, &rep, err, sizeof(err)), 0);
     assert_false(rep.skipped);
     assert_int_equal(rep.failures, 0);
-    assert_int_equal(rep.partitions_created, 7 * 4);
+    assert_int_equal(rep.partitions_created, 8 * 4);
     assert_int_equal(rep.partitions_dropped, 1);
     assert_int_equal(rep.rows_deleted, 1); /* 'ancient' from usage_default */
     assert_int_equal(pgt_int(c, "SELECT count(*) FROM pg_inherits i JOIN pg_class p ON "
@@ -773,6 +776,8 @@ static void test_forget_deletes_user_everywhere_and_blocks_spooled_rows(void **s
 {
     struct store_config cfg = writer_config(STORE_DUMP_FULL, spool_path);
     struct store_dump d = insights_dump("f-1", "forget-me");
+    struct store_prediction pred = {
+        .score_name = "credeau_payday_score", .arm = "v2", .value = 0.25};
     struct store_forget_result res;
     struct store *s;
     char err[512];
@@ -792,9 +797,15 @@ static void test_forget_deletes_user_everywhere_and_blocks_spooled_rows(void **s
     d.request_id = "k-1";
     store_dump(s, &d);
     store_usage(s, "f-1", NULL, "acme_insights", "insights", 200);
+    store_predictions(s, "f-1", "acme_insights", "forget-me", 1790000000, &pred, 1);
     assert_int_equal(store_flush(s, 10000), 0);
     store_stop(s, 1000);
     c = pgt_connect();
+    /* HMAC-SHA256 with an empty key of "forget-me" (Python's hmac module) */
+    PQclear(pgt_sql(c, "INSERT INTO outcomes (client_id, user_key, loan_id, outcome, observed_at) "
+                       "VALUES ('acme_insights', '" FORGET_ME_KEY "', 'L1', 'bad', now())"));
+    assert_int_equal(
+        pgt_int(c, "SELECT count(*) FROM prediction_log WHERE user_key = '" FORGET_ME_KEY "'"), 1);
     PQclear(pgt_sql(c, "INSERT INTO sync_events_log (event_type, client_id, user_id) VALUES "
                        "('sms', 'acme_insights', 'forget-me'), ('sms', 'acme_insights', "
                        "'keep-me')"));
@@ -809,22 +820,25 @@ static void test_forget_deletes_user_everywhere_and_blocks_spooled_rows(void **s
     d.api = STORE_API_INSIGHTS;
     d.request_id = "f-late";
     store_dump(s, &d);
+    store_predictions(s, "f-late", "acme_insights", "forget-me", 1790000000, &pred, 1);
     assert_int_equal(store_flush(s, 20000), 0);
     store_stop(s, 1000);
 
-    assert_int_equal(store_forget(c, "acme_insights", "forget-me", &res, err, sizeof(err)), 0);
-    assert_int_equal(res.total, 2 + 2 + 2 + 1 + 1);
+    assert_int_equal(store_forget(c, "acme_insights", "forget-me", "", &res, err, sizeof(err)), 0);
+    assert_int_equal(res.total, 2 + 2 + 2 + 1 + 1 + 1 + 1);
     for (int i = 0; i < STORE_FORGET_TABLES; i++) { /* one row of the user in each */
         assert_non_null(res.table[i]);
         assert_int_equal(res.rows[i], 1);
     }
     cfg.pg.port = pgt_port;
     s = start(&cfg);
-    wait_replayed(s, 2);
+    wait_replayed(s, 3);
     store_stop(s, 1000);
     assert_int_equal(pgt_int(c, "SELECT count(*) FROM insights_request_dump WHERE user_id = "
                                 "'forget-me'"),
                      0);
+    assert_int_equal(
+        pgt_int(c, "SELECT count(*) FROM prediction_log WHERE user_key = '" FORGET_ME_KEY "'"), 0);
     assert_int_equal(pgt_int(c, "SELECT count(*) FROM insights_response_dump WHERE user_id = "
                                 "'forget-me'"),
                      0);
@@ -836,9 +850,9 @@ static void test_forget_deletes_user_everywhere_and_blocks_spooled_rows(void **s
                      1);
     assert_int_equal(pgt_int(c, "SELECT count(*) FROM usage WHERE request_id = 'f-1'"), 1);
     /* Forgetting again finds nothing. */
-    assert_int_equal(store_forget(c, "acme_insights", "forget-me", &res, err, sizeof(err)), 0);
+    assert_int_equal(store_forget(c, "acme_insights", "forget-me", "", &res, err, sizeof(err)), 0);
     assert_int_equal(res.total, 0);
-    assert_int_equal(store_forget(c, "", "x", &res, err, sizeof(err)), -1);
+    assert_int_equal(store_forget(c, "", "x", "", &res, err, sizeof(err)), -1);
     PQfinish(c);
 }
 
