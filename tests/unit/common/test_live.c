@@ -13,6 +13,7 @@
 #include "common/live.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -107,8 +108,15 @@ static void test_readers_race_publisher(void **state)
     live_publish(r.l, pair_new(1, &freed));
     for (int i = 0; i < 4; i++)
         assert_int_equal(pthread_create(&t[i], NULL, reader, &r), 0);
-    for (int g = 2; g <= publishes; g++)
+    /* On a loaded machine the publisher could finish before a reader ran: start racing
+     * only once readers read, and let them in between publishes. */
+    while (atomic_load(&r.reads) == 0)
+        sched_yield();
+    for (int g = 2; g <= publishes; g++) {
         assert_int_equal(live_publish(r.l, pair_new((uint64_t)g, &freed)), (uint64_t)g);
+        if (g % 64 == 0)
+            sched_yield();
+    }
     atomic_store(&r.stop, 1);
     for (int i = 0; i < 4; i++)
         pthread_join(t[i], NULL);
