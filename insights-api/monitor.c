@@ -24,19 +24,19 @@
 
 #define REFERENCE_FORMAT "insights-model-reference/1"
 
-/* The Prometheus gauges, one row each (docs/monitoring.md). */
+/* The Prometheus gauges, one row each (docs/monitoring.md), printed as insights_<name>. */
 static const struct {
     const char *name;
     const char *help;
 } gauges[] = {
-    {"insights_model_volume", "Predictions in the monitoring window"},
-    {"insights_model_labelled", "Predictions joined to an outcome"},
-    {"insights_model_bad_rate", "Share of labelled predictions with a bad outcome"},
-    {"insights_model_auc", "AUC of the score on labelled predictions"},
-    {"insights_model_auc_reference", "AUC of the model on its training data"},
-    {"insights_model_ks", "KS (max tpr - fpr) of the score on labelled predictions"},
-    {"insights_model_psi", "PSI of the score or a predictor against the model's reference"},
-    {"insights_model_monitor_last_run_timestamp_seconds", "When the last monitor run ended"},
+    {"model_volume", "Predictions in the monitoring window"},
+    {"model_labelled", "Predictions joined to an outcome"},
+    {"model_bad_rate", "Share of labelled predictions with a bad outcome"},
+    {"model_auc", "AUC of the score on labelled predictions"},
+    {"model_auc_reference", "AUC of the model on its training data"},
+    {"model_ks", "KS (max tpr - fpr) of the score on labelled predictions"},
+    {"model_psi", "PSI of the score or a predictor against the model's reference"},
+    {"model_monitor_last_run_timestamp_seconds", "When the last monitor run ended"},
 };
 #define N_GAUGES (sizeof(gauges) / sizeof(gauges[0]))
 
@@ -73,7 +73,8 @@ static int load_doubles(json_t *arr, double **out, size_t *n)
     *out = calloc(*n ? *n : 1, sizeof(double));
     if (!*out)
         return -1;
-    json_array_foreach (arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         if (!json_is_number(v))
             return -1;
         (*out)[i] = json_number_value(v);
@@ -119,7 +120,8 @@ static int load_reference_json(json_t *root, struct monitor_reference *ref)
     ref->features = calloc(json_array_size(bins), sizeof(*ref->features));
     if (!ref->score || !ref->version || !ref->features)
         return -1;
-    json_array_foreach (bins, i, f) {
+    json_array_foreach(bins, i, f)
+    {
         ref->n_features = i + 1;
         if (load_feature(f, &ref->features[i]) < 0)
             return -1;
@@ -164,25 +166,32 @@ void monitor_reference_free(struct monitor_reference *ref)
     memset(ref, 0, sizeof(*ref));
 }
 
-/* The reference beside the model file configured for (score, version): X.txt -> X.reference.json */
+/*
+ * The reference beside a model file configured for score (X.txt -> X.reference.json) whose
+ * version is the logged model_version: the predictor list's "version" (what replies
+ * carry) or the configuration's ("v2").
+ */
 static int find_reference(const struct ins_config *cfg, const char *score, const char *version,
                           struct monitor_reference *ref, char *err, size_t err_len)
 {
+    snprintf(err, err_len, "no reference for %s %s beside a configured model", score, version);
     for (size_t i = 0; ins_score_models[i].score && i < INS_SCORE_MODELS_MAX; i++) {
         const char *model = cfg->models[i].model;
         char path[4096];
         size_t len;
 
-        if (strcmp(ins_score_models[i].score, score) != 0 ||
-            strcmp(ins_score_models[i].version, version) != 0 || !model || !*model)
+        if (strcmp(ins_score_models[i].score, score) != 0 || !model || !*model)
             continue;
         len = strlen(model);
         if (len > 4 && strcmp(model + len - 4, ".txt") == 0)
             len -= 4;
         snprintf(path, sizeof(path), "%.*s.reference.json", (int)len, model);
-        return monitor_reference_load(path, ref, err, err_len);
+        if (monitor_reference_load(path, ref, err, err_len) < 0)
+            continue;
+        if (strcmp(ref->version, version) == 0 || strcmp(ins_score_models[i].version, version) == 0)
+            return 0;
+        monitor_reference_free(ref);
     }
-    snprintf(err, err_len, "no model configured for %s %s", score, version);
     return -1;
 }
 
@@ -206,7 +215,7 @@ static void prom_gauge(struct run *r, size_t gauge, const char *feature, int top
 
     if (!f || isnan(v))
         return;
-    fprintf(f, "%s{score=\"", gauges[gauge].name);
+    fprintf(f, "insights_%s{score=\"", gauges[gauge].name);
     prom_escape(f, r->g.score);
     fputs("\",version=\"", f);
     prom_escape(f, r->g.version);
@@ -249,9 +258,10 @@ static int put_row(struct run *r, const struct result_row *row)
         " $11::integer, $12::double precision, $13::double precision,"
         " $14::double precision, $15::bigint)";
     char bin[16], value[32], ref[32], pred[32], count[32];
-    const char *v[15] = {r->run_at,   r->o->since, r->until,   r->g.score,
-                         r->g.version, r->g.arm,   r->g.shadow, row->metric,
-                         row->feature ? row->feature : "", row->top ? "t" : "f"};
+    const char *v[15] = {r->run_at,           r->o->since,  r->until,
+                         r->g.score,          r->g.version, r->g.arm,
+                         r->g.shadow,         row->metric,  row->feature ? row->feature : "",
+                         row->top ? "t" : "f"};
 
     snprintf(bin, sizeof(bin), "%d", row->bin);
     snprintf(count, sizeof(count), "%lld", row->count);
@@ -273,14 +283,14 @@ static int put_metric(struct run *r, const char *metric, double value, double re
 
 /* ---- inputs ---- */
 
-#define GROUP_FILTER                                                                        \
-    " p.score_name = $1 AND p.model_version = $2 AND p.arm = $3 AND p.shadow = $4::boolean" \
+#define GROUP_FILTER                                                                               \
+    " p.score_name = $1 AND p.model_version = $2 AND p.arm = $3 AND p.shadow = $4::boolean"        \
     " AND p.created_at >= $5::timestamptz AND p.created_at < $6::timestamptz"
 
 static PGresult *group_query(struct run *r, const char *sql, const char *extra)
 {
-    const char *v[7] = {r->g.score, r->g.version, r->g.arm, r->g.shadow,
-                        r->o->since, r->until, extra};
+    const char *v[7] = {r->g.score,  r->g.version, r->g.arm, r->g.shadow,
+                        r->o->since, r->until,     extra};
 
     return pg_query(r->conn, sql, extra ? 7 : 6, v, r->err, r->err_len);
 }
@@ -330,14 +340,18 @@ static int put_psi(struct run *r, const struct monitor_feature_ref *f, double ps
 static int psi_rows(struct run *r, const struct monitor_reference *ref)
 {
     static const char score_sql[] = "SELECT p.value FROM prediction_log p WHERE" GROUP_FILTER;
+    /* /api/insights dumps its reply to insights_response_dump, the other APIs to api_... */
     static const char feature_sql[] =
-        "SELECT d.response_dump ->> $7 FROM prediction_log p"
-        " JOIN insights_response_dump d ON d.request_id = p.request_id WHERE" GROUP_FILTER;
+        "SELECT d.v FROM prediction_log p JOIN LATERAL ("
+        " SELECT response_dump ->> $7 AS v FROM insights_response_dump"
+        "  WHERE request_id = p.request_id UNION ALL"
+        " SELECT response_dump ->> $7 FROM api_response_dump WHERE request_id = p.request_id"
+        " LIMIT 1) d ON true WHERE" GROUP_FILTER;
 
     for (size_t i = 0; i < ref->n_features; i++) {
         const struct monitor_feature_ref *f = &ref->features[i];
-        PGresult *res = i == 0 ? group_query(r, score_sql, NULL)
-                               : group_query(r, feature_sql, f->name);
+        PGresult *res =
+            i == 0 ? group_query(r, score_sql, NULL) : group_query(r, feature_sql, f->name);
         long long n = 0;
         double psi;
 
@@ -357,8 +371,14 @@ static int calibration_rows(struct run *r, const double *score, const bool *bad,
     size_t used = mon_calibration(score, bad, n, bins);
 
     for (size_t i = 0; i < used; i++) {
-        struct result_row row = {"calibration", NULL, 0, bins[i].decile, bins[i].bad_rate,
-                                 NAN,           bins[i].mean_pred, (long long)bins[i].count};
+        struct result_row row = {"calibration",
+                                 NULL,
+                                 0,
+                                 bins[i].decile,
+                                 bins[i].bad_rate,
+                                 NAN,
+                                 bins[i].mean_pred,
+                                 (long long)bins[i].count};
 
         if (put_row(r, &row) < 0)
             return -1;
@@ -432,7 +452,8 @@ static void print_group(struct run *r, const struct labelled *l, double auc, dou
     json_writer_reset(w);
 }
 
-static int outcome_rows(struct run *r, const struct labelled *l, const struct monitor_reference *ref)
+static int outcome_rows(struct run *r, const struct labelled *l,
+                        const struct monitor_reference *ref)
 {
     double auc = mon_auc(l->score, l->bad, l->n), ks = mon_ks(l->score, l->bad, l->n);
     double bad_rate = l->n ? (double)l->bads / (double)l->n : NAN;
@@ -457,8 +478,8 @@ static int monitor_group(struct run *r)
     struct monitor_reference ref;
     struct labelled l = {0};
     char ref_err[512];
-    bool have_ref = find_reference(r->cfg, r->g.score, r->g.version, &ref, ref_err,
-                                   sizeof(ref_err)) == 0;
+    bool have_ref =
+        find_reference(r->cfg, r->g.score, r->g.version, &ref, ref_err, sizeof(ref_err)) == 0;
     int rc = read_labelled(r, &l);
 
     if (rc == 0)
@@ -504,8 +525,8 @@ static int open_prom(struct run *r)
             snprintf(r->err, r->err_len, "out of memory for the gauges");
             return -1;
         }
-        fprintf(r->prom[i], "# HELP %s %s\n# TYPE %s gauge\n", gauges[i].name, gauges[i].help,
-                gauges[i].name);
+        fprintf(r->prom[i], "# HELP insights_%s %s\n# TYPE insights_%s gauge\n", gauges[i].name,
+                gauges[i].help, gauges[i].name);
     }
     return 0;
 }
@@ -519,7 +540,7 @@ static int write_prom(struct run *r)
 
     if (!r->o->prom_path)
         return 0;
-    fprintf(r->prom[N_GAUGES - 1], "%s %.3f\n", gauges[N_GAUGES - 1].name, r->run_epoch);
+    fprintf(r->prom[N_GAUGES - 1], "insights_%s %.3f\n", gauges[N_GAUGES - 1].name, r->run_epoch);
     snprintf(tmp, sizeof(tmp), "%s.tmp", r->o->prom_path);
     f = fopen(tmp, "w");
     if (!f) {
@@ -560,9 +581,8 @@ static int each_group(struct run *r, int *groups)
     if (!res)
         return -1;
     for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
-        r->g = (struct group){PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-                              PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
-                              strtoll(PQgetvalue(res, i, 4), NULL, 10)};
+        r->g = (struct group){PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
+                              PQgetvalue(res, i, 3), strtoll(PQgetvalue(res, i, 4), NULL, 10)};
         rc = monitor_group(r);
         *groups = i + 1;
     }
