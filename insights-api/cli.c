@@ -17,6 +17,7 @@
 #include "insights-api/clients.h"
 #include "insights-api/config.h"
 #include "insights-api/monitor.h"
+#include "insights-api/report.h"
 #include "insights-api/store.h"
 
 struct opts {
@@ -32,7 +33,8 @@ struct opts {
     const char *out;
 };
 
-static const char *const subcommands[] = {"migrate", "maintain", "forget", "client", "monitor"};
+static const char *const subcommands[] = {"migrate", "maintain", "forget",
+                                          "client",  "monitor",  "report"};
 
 bool cli_is_subcommand(const char *arg)
 {
@@ -54,6 +56,7 @@ void cli_usage(FILE *out)
           "       insights-api client revoke --client C [--token-id N]\n"
           "       insights-api client list [--client C]\n"
           "       insights-api monitor --since DATE [--until DATE] [--prom FILE]\n"
+          "       insights-api report --since DATE --out DIR\n"
           "  configuration comes from the environment: see --config-docs\n",
           out);
 }
@@ -227,6 +230,22 @@ static int cmd_monitor(PGconn *conn, const struct ins_config *cfg, const struct 
     return 0;
 }
 
+static int cmd_report(PGconn *conn, const struct opts *o)
+{
+    char err[1024];
+
+    if (!o->since || !o->out) {
+        cli_usage(stderr);
+        return 2;
+    }
+    if (report_run(conn, o->since, o->out, err, sizeof(err)) < 0) {
+        fprintf(stderr, "insights-api: report failed: %s\n", err);
+        return 1;
+    }
+    printf("{\"html\":\"%s/report.html\",\"csv\":\"%s/report.csv\"}\n", o->out, o->out);
+    return 0;
+}
+
 static void print_issued(struct json_writer *w, const char *client, struct clients_issued *t)
 {
     json_writer_object_begin(w);
@@ -348,6 +367,8 @@ int cli_main(int argc, char **argv)
         rc = cmd_forget(conn, &o, &w);
     else if (strcmp(cmd, "monitor") == 0)
         rc = cmd_monitor(conn, &cfg, &o, &w);
+    else if (strcmp(cmd, "report") == 0)
+        rc = cmd_report(conn, &o);
     else
         rc = cmd_client(conn, &cfg, argv[2], &o, &w);
 out:

@@ -392,7 +392,9 @@ struct labelled {
     size_t n, bads;
 };
 
-static int read_labelled(struct run *r, struct labelled *l)
+int monitor_labelled(PGconn *conn, const struct monitor_group *g, const char *since,
+                     const char *until, double **score, bool **bad, size_t *n, char *err,
+                     size_t err_len)
 {
     static const char sql[] =
         "SELECT p.value, bool_or(o.outcome = 'bad') FROM outcomes o"
@@ -403,26 +405,38 @@ static int read_labelled(struct run *r, struct labelled *l)
         "   AND q.user_key = o.user_key AND q.as_of <= o.observed_at"
         "   ORDER BY q.as_of DESC, q.created_at DESC, q.request_id DESC LIMIT 1)))"
         " WHERE" GROUP_FILTER " GROUP BY p.request_id, p.value";
-    PGresult *res = group_query(r, sql, NULL);
-    size_t n;
+    const char *v[6] = {g->score, g->version, g->arm, g->shadow, since, until};
+    PGresult *res = pg_query(conn, sql, 6, v, err, err_len);
+    size_t rows;
 
     if (!res)
         return -1;
-    n = (size_t)PQntuples(res);
-    l->score = calloc(n ? n : 1, sizeof(double));
-    l->bad = calloc(n ? n : 1, sizeof(bool));
-    if (!l->score || !l->bad) {
+    rows = (size_t)PQntuples(res);
+    *score = calloc(rows ? rows : 1, sizeof(double));
+    *bad = calloc(rows ? rows : 1, sizeof(bool));
+    if (!*score || !*bad) {
         PQclear(res);
-        snprintf(r->err, r->err_len, "out of memory reading %zu outcomes", n);
+        snprintf(err, err_len, "out of memory reading %zu outcomes", rows);
         return -1;
     }
-    for (size_t i = 0; i < n; i++) {
-        l->score[i] = cell_double(res, (int)i, 0);
-        l->bad[i] = strcmp(PQgetvalue(res, (int)i, 1), "t") == 0;
-        l->bads += l->bad[i];
+    for (size_t i = 0; i < rows; i++) {
+        (*score)[i] = cell_double(res, (int)i, 0);
+        (*bad)[i] = strcmp(PQgetvalue(res, (int)i, 1), "t") == 0;
     }
-    l->n = n;
+    *n = rows;
     PQclear(res);
+    return 0;
+}
+
+static int read_labelled(struct run *r, struct labelled *l)
+{
+    struct monitor_group g = {r->g.score, r->g.version, r->g.arm, r->g.shadow};
+
+    if (monitor_labelled(r->conn, &g, r->o->since, r->until, &l->score, &l->bad, &l->n, r->err,
+                         r->err_len) < 0)
+        return -1;
+    for (size_t i = 0; i < l->n; i++)
+        l->bads += l->bad[i];
     return 0;
 }
 

@@ -11,6 +11,7 @@
 #define INSIGHTS_MONITOR_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/json_writer.h"
@@ -28,6 +29,20 @@ struct monitor_opts {
  */
 int monitor_run(PGconn *conn, const struct ins_config *cfg, const struct monitor_opts *o,
                 struct json_writer *w, char *err, size_t err_len);
+
+/* One monitored group: shadow is "t" or "f". */
+struct monitor_group {
+    const char *score, *version, *arm, *shadow;
+};
+
+/*
+ * The predictions of group g created in [since, until) that have an outcome (join rule in
+ * docs/monitoring.md): their scores and whether the outcome is bad, malloc'ed (free both).
+ * 0, or -1 with err set.
+ */
+int monitor_labelled(PGconn *conn, const struct monitor_group *g, const char *since,
+                     const char *until, double **score, bool **bad, size_t *n, char *err,
+                     size_t err_len);
 
 /* One model's reference distribution (docs/monitoring.md, "Reference distribution"). */
 struct monitor_feature_ref {

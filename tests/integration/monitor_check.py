@@ -76,6 +76,7 @@ def synthetic(sql_path, expected_path, users=1200, seed=18):
                      c1, old_in)
         v2 = predict(r2, user, arm, "2026-11-20 09:00:00+00", "2026-11-20 10:00:00+00", True)
         # another client's borrower with the same user_key: never joined to our outcomes
+        volume[GROUPS[0]] += 1  # in the window and the group: counted, never joined
         preds.append(("2026-11-25 10:00:00+00", "x-%05d" % i, "other_client", user, GROUPS[0][0],
                       GROUPS[0][1], "a", False, 0.999, "2026-11-25 09:00:00+00"))
         kind = rng.random()

@@ -8,7 +8,8 @@
 # dumped to PostgreSQL with DUMP_MODE=full): a population drawn as the models' training one
 # keeps the PSI of the score and of every top predictor under 0.25; the same users with their
 # income halved and 3 more lending apps cross 0.25. Bad input: an unparsable --since fails
-# with a clear error and writes no row.
+# with a clear error and writes no row. The report: tests/integration/report_check.py parses
+# its SVG and finds one mark per CSV row at the row's values.
 source "$(dirname "$0")/ins_lib.sh"
 
 : "${PGPORT:?run through scripts/run-integration.sh (needs PostgreSQL)}"
@@ -118,6 +119,23 @@ assert_true "shifted population (income halved, +3 lending apps): a PSI > 0.25 (
     "[ -n '$max_shift' ] && awk 'BEGIN { exit !($max_shift > 0.25) }'"
 dumped=$(awk -F'|' '$1 != "score" {print $4; exit}' "$T_TMP/same.psi")
 assert_true "predictor PSI read the dumped replies (n = ${dumped:-0})" bash -c "[ '${dumped:-0}' -gt 0 ]"
+
+# ---- the report: HTML charts = CSV rows ------------------------------------------------
+mkdir -p "$T_TMP/report"
+if "$BUILD/insights-api" report --since 2026-11-01 --out "$T_TMP/report" >/dev/null \
+    2>"$T_TMP/report.err"; then
+    if $PY "$REPO_ROOT/tests/integration/report_check.py" "$T_TMP/report" >"$T_TMP/report.txt"; then
+        ok "report: each chart draws one mark per CSV row at its values ($(grep -c '^ok' "$T_TMP/report.txt") checks)"
+    else
+        fail "report: $(grep FAIL "$T_TMP/report.txt" | head -n 3 | tr '\n' ';')"
+    fi
+else
+    fail "report failed: $(cat "$T_TMP/report.err")"
+fi
+"$BUILD/insights-api" report --since 2026-11-01 --out "$T_TMP/no-such-dir" 2>"$T_TMP/report-bad.err" &&
+    fail "a report into a missing directory succeeded"
+assert_contains "a report into a missing directory names it" "$(cat "$T_TMP/report-bad.err")" \
+    "no-such-dir/report.csv.tmp"
 
 psql_q postgres "DROP DATABASE $db" >/dev/null || true
 finish
