@@ -181,8 +181,10 @@ double mon_psi(const double *ref_counts, const double *cur_counts, size_t k)
     if (ref_total <= 0 || cur_total <= 0)
         return NAN;
     for (size_t i = 0; i < k; i++) {
-        double e = (ref_counts[i] + MON_PSI_SMOOTHING) / (ref_total + (double)k * MON_PSI_SMOOTHING);
-        double a = (cur_counts[i] + MON_PSI_SMOOTHING) / (cur_total + (double)k * MON_PSI_SMOOTHING);
+        double e =
+            (ref_counts[i] + MON_PSI_SMOOTHING) / (ref_total + (double)k * MON_PSI_SMOOTHING);
+        double a =
+            (cur_counts[i] + MON_PSI_SMOOTHING) / (cur_total + (double)k * MON_PSI_SMOOTHING);
 
         psi += (a - e) * log(a / e);
     }

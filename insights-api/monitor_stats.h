@@ -24,8 +24,8 @@ double mon_ks(const double *score, const bool *bad, size_t n);
 
 /* One decile of calibration_curve(strategy="quantile", n_bins=10). */
 struct mon_calibration_bin {
-    int decile;       /* 0..9; empty deciles are left out, as sklearn does */
-    double lower;     /* the quantile edges of the decile */
+    int decile;   /* 0..9; empty deciles are left out, as sklearn does */
+    double lower; /* the quantile edges of the decile */
     double upper;
     double mean_pred; /* sklearn's prob_pred */
     double bad_rate;  /* sklearn's prob_true */

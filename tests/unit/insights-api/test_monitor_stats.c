@@ -120,12 +120,9 @@ static void calibration_one_per_decile(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(psi_by_hand),
-        cmocka_unit_test(psi_empty_bin_smoothed),
-        cmocka_unit_test(auc_ks_by_hand),
-        cmocka_unit_test(auc_ties_and_one_class),
-        cmocka_unit_test(bins_right_closed),
-        cmocka_unit_test(calibration_one_per_decile),
+        cmocka_unit_test(psi_by_hand),       cmocka_unit_test(psi_empty_bin_smoothed),
+        cmocka_unit_test(auc_ks_by_hand),    cmocka_unit_test(auc_ties_and_one_class),
+        cmocka_unit_test(bins_right_closed), cmocka_unit_test(calibration_one_per_decile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
