@@ -585,8 +585,9 @@ static void close_prom(struct run *r)
 static int each_group(struct run *r, int *groups)
 {
     static const char sql[] =
-        "SELECT score_name, model_version, arm, shadow, count(*) FROM prediction_log"
-        " WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz"
+        "SELECT score_name, coalesce(model_version, ''), arm, shadow, count(*)"
+        " FROM prediction_log WHERE created_at >= $1::timestamptz"
+        " AND created_at < $2::timestamptz AND value IS NOT NULL"
         " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4";
     const char *v[2] = {r->o->since, r->until};
     PGresult *res = pg_query(r->conn, sql, 2, v, r->err, r->err_len);

@@ -86,8 +86,9 @@ static int distribution(struct report *r, const struct monitor_group *g, const c
 {
     static const char sql[] =
         "SELECT least(floor(value * 10), 9)::int, count(*) FROM prediction_log"
-        " WHERE score_name = $1 AND model_version = $2 AND arm = $3 AND shadow = $4::boolean"
-        " AND created_at >= $5::timestamptz AND created_at < $6::timestamptz"
+        " WHERE score_name = $1 AND coalesce(model_version, '') = $2 AND arm = $3"
+        " AND shadow = $4::boolean AND created_at >= $5::timestamptz"
+        " AND created_at < $6::timestamptz"
         " AND value IS NOT NULL GROUP BY 1 ORDER BY 1";
     const char *v[6] = {g->score, g->version, g->arm, g->shadow, r->since, r->until};
     PGresult *res = pg_query(r->conn, sql, 6, v, r->err, r->err_len);
@@ -97,7 +98,7 @@ static int distribution(struct report *r, const struct monitor_group *g, const c
     if (!res)
         return -1;
     for (int i = 0; i < PQntuples(res); i++) {
-        int b = atoi(PQgetvalue(res, i, 0));
+        long b = strtol(PQgetvalue(res, i, 0), NULL, 10);
 
         if (b >= 0 && b < HIST_BINS) {
             counts[b] = strtod(PQgetvalue(res, i, 1), NULL);
@@ -181,10 +182,10 @@ static int psi_over_time(struct report *r, const struct monitor_group *g, const 
 
 static int collect(struct report *r)
 {
-    static const char sql[] =
-        "SELECT score_name, model_version, arm, CASE WHEN shadow THEN 't' ELSE 'f' END,"
-        " now() FROM prediction_log WHERE created_at >= $1::timestamptz"
-        " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4";
+    static const char sql[] = "SELECT score_name, coalesce(model_version, ''), arm,"
+                              " CASE WHEN shadow THEN 't' ELSE 'f' END, now() FROM prediction_log"
+                              " WHERE created_at >= $1::timestamptz AND value IS NOT NULL"
+                              " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4";
     const char *v[1] = {r->since};
     PGresult *res = pg_query(r->conn, sql, 1, v, r->err, r->err_len);
     int rc = 0;

@@ -22,7 +22,8 @@ The planting follows the join rule of docs/monitoring.md, and the fixture has ro
 a wrong rule: an outcome naming an older request (joins it, not the latest), an outcome
 without request id observed between two requests (joins the earlier one), another client
 with the same user_key (never joined), predictions outside the window (never counted), two
-outcomes of one loan pair (bad when any is bad), scores rounded to 3 decimals (ties).
+outcomes of one request (bad when any is bad), null scores (not counted), scores rounded to
+3 decimals (ties).
 Run with /usr/bin/python3 (Debian's python3-sklearn).
 """
 import json
@@ -79,6 +80,9 @@ def synthetic(sql_path, expected_path, users=1200, seed=18):
         volume[GROUPS[0]] += 1  # in the window and the group: counted, never joined
         preds.append(("2026-11-25 10:00:00+00", "x-%05d" % i, "other_client", user, GROUPS[0][0],
                       GROUPS[0][1], "a", False, 0.999, "2026-11-25 09:00:00+00"))
+        if i % 7 == 0:  # a null score (under an evidence gate): neither counted nor joined
+            preds.append(("2026-11-26 10:00:00+00", "n-%05d" % i, CLIENT, user, GROUPS[0][0],
+                          GROUPS[0][1], "a", False, None, "2026-11-26 09:00:00+00"))
         kind = rng.random()
         base = np.mean(list(v2.values()))
         bad = rng.random() < base * 1.3
@@ -101,9 +105,10 @@ def synthetic(sql_path, expected_path, users=1200, seed=18):
         for p in preds:
             f.write("INSERT INTO prediction_log (created_at, request_id, client_id, user_key,"
                     " score_name, model_version, arm, shadow, value, as_of, predictors_digest)"
-                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %r, %s, 'd');\n"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'd');\n"
                     % (q(p[0]), q(p[1]), q(p[2]), q(p[3]), q(p[4]), q(p[5]), q(p[6]),
-                       "true" if p[7] else "false", p[8], q(p[9])))
+                       "true" if p[7] else "false", "NULL" if p[8] is None else repr(p[8]),
+                       q(p[9])))
         for o in outs:
             f.write("INSERT INTO outcomes (created_at, client_id, user_key, request_id, loan_id,"
                     " outcome, observed_at) VALUES (now(), %s, %s, %s, %s, %s, %s);\n"
@@ -168,33 +173,40 @@ def trainer():
     return importlib.machinery.SourceFileLoader("train_demo_models", path).load_module()
 
 
-def score(url, client, token, users_dir, created, sql_path):
+def post_user(url, client, token, users_dir, name):
     import os
     import urllib.request
+    with open(os.path.join(users_dir, name)) as f:
+        user = json.load(f)
+    with open(os.path.join(users_dir, name[:-5] + ".truth.json")) as f:
+        now = json.load(f)["now"]
+    body = json.dumps({"user_id": user["user_id"], "client_id": client, "as_of": now,
+                       "sms_data": user["sms"], "apps_data": user["apps"],
+                       "device_data": user["device"]}).encode()
+    req = urllib.request.Request(url + "/api/generate_features", body,
+                                 {"content-type": "application/json",
+                                  "x-client-id": client, "x-auth-token": token})
+    with urllib.request.urlopen(req, timeout=120) as r:
+        return user["user_id"], now, json.load(r)
+
+
+def score(url, client, token, users_dir, created, sql_path):
+    import concurrent.futures
+    import os
+    names = sorted(n for n in os.listdir(users_dir)
+                   if n.endswith(".json") and not n.endswith(".truth.json"))
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        replies = list(pool.map(lambda n: post_user(url, client, token, users_dir, n), names))
     n = 0
+    s = "credeau_payday_score"
     with open(sql_path, "w") as out:
-        for name in sorted(os.listdir(users_dir)):
-            if not name.endswith(".json") or name.endswith(".truth.json"):
-                continue
-            with open(os.path.join(users_dir, name)) as f:
-                user = json.load(f)
-            with open(os.path.join(users_dir, name[:-5] + ".truth.json")) as f:
-                now = json.load(f)["now"]
-            body = json.dumps({"user_id": user["user_id"], "client_id": client, "as_of": now,
-                               "sms_data": user["sms"], "apps_data": user["apps"],
-                               "device_data": user["device"]}).encode()
-            req = urllib.request.Request(url + "/api/generate_features", body,
-                                         {"content-type": "application/json",
-                                          "x-client-id": client, "x-auth-token": token})
-            with urllib.request.urlopen(req, timeout=60) as r:
-                reply = json.load(r)
-            s = "credeau_payday_score"
+        for user_id, now, reply in replies:
             if reply.get(s) is None:
                 continue
             out.write("INSERT INTO prediction_log (created_at, request_id, client_id, user_key,"
                       " score_name, model_version, arm, shadow, value, as_of, predictors_digest)"
                       " VALUES (%s, %s, %s, %s, %s, %s, %s, false, %r, %s, 'd');\n"
-                      % (q(created), q(reply["request_id"]), q(client), q(user["user_id"]), q(s),
+                      % (q(created), q(reply["request_id"]), q(client), q(user_id), q(s),
                          q(reply[s + "_model_version"]), q(reply[s + "_arm"]), reply[s],
                          q(now + "+05:30")))
             n += 1

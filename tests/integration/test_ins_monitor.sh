@@ -31,14 +31,20 @@ export TOKEN_PEPPER=pepper-$$ DUMP_MODE=full
 q() { psql_q "$db" "$1"; }
 "$BUILD/insights-api" migrate >/dev/null || fail "migrate failed"
 
-# The prediction log and outcomes as the contract with issue 18's logging part says, when its
-# migrations (0008/0009) are not there yet.
-q "CREATE TABLE IF NOT EXISTS prediction_log (created_at timestamptz NOT NULL, request_id text,
-    client_id text, user_key text, score_name text, model_version text, arm text,
-    shadow boolean, value double precision, as_of timestamptz, predictors_digest text);
+# The prediction log and outcomes as issue 18's logging part defines them (its migrations
+# 0008/0009, branch i18b, 33d04d2), created here only when they are not in the tree yet.
+q "CREATE TABLE IF NOT EXISTS prediction_log (created_at timestamptz NOT NULL DEFAULT now(),
+    request_id text NOT NULL, client_id text NOT NULL, user_key text NOT NULL,
+    score_name text NOT NULL, model_version text, arm text NOT NULL, shadow boolean NOT NULL,
+    value double precision, as_of timestamptz, predictors_digest text, null_reason text,
+    PRIMARY KEY (request_id, score_name, arm, shadow, created_at)) PARTITION BY RANGE (created_at);
+   CREATE TABLE IF NOT EXISTS prediction_log_default PARTITION OF prediction_log DEFAULT;
    CREATE TABLE IF NOT EXISTS outcomes (created_at timestamptz NOT NULL DEFAULT now(),
-    client_id text, user_key text, request_id text, loan_id text, outcome text,
-    observed_at timestamptz)" >/dev/null
+    client_id text NOT NULL, user_key text NOT NULL, request_id text NULL, loan_id text NULL,
+    outcome text NOT NULL CHECK (outcome IN ('good', 'bad')), observed_at timestamptz NOT NULL,
+    CHECK (request_id IS NOT NULL OR loan_id IS NOT NULL));
+   CREATE UNIQUE INDEX IF NOT EXISTS outcomes_client_loan_key
+    ON outcomes (client_id, loan_id) WHERE loan_id IS NOT NULL" >/dev/null
 
 # ---- part 1: the numbers against scikit-learn ----------------------------------------
 $PY "$CHECK" synthetic "$T_TMP/planted.sql" "$T_TMP/expected.json" ||
@@ -86,7 +92,7 @@ start_insights "${MODELS[@]}" SCORE_ARMS="credeau_payday_score=v3:100" \
     fail "insights-api did not start: $(tail -n 3 "$D_LOG")"
     finish
 }
-N=${MONITOR_DRIFT_USERS:-200}
+N=${MONITOR_DRIFT_USERS:-100}
 now="2026-12-01 12:00:00" # the models' training "now" (tools/train-demo-models)
 for pop in same shifted; do
     shift_args=()
