@@ -94,10 +94,15 @@ static int load_feature(json_t *f, struct monitor_feature_ref *r)
     if (!r->name || load_doubles(json_object_get(f, "edges"), &r->edges, &r->n_edges) < 0 ||
         load_doubles(json_object_get(f, "counts"), &r->counts, &n_counts) < 0)
         return -1;
-    for (size_t i = 1; i < r->n_edges; i++)
-        if (!(r->edges[i - 1] < r->edges[i]))
+    for (size_t i = 0; i < r->n_edges; i++)
+        if (!isfinite(r->edges[i]) || (i > 0 && !(r->edges[i - 1] < r->edges[i])))
             return -1;
-    return n_counts == r->n_edges + 2 ? 0 : -1;
+    if (n_counts != r->n_edges + 2)
+        return -1;
+    for (size_t i = 0; i < n_counts; i++)
+        if (!(r->counts[i] >= 0) || !isfinite(r->counts[i]))
+            return -1;
+    return 0;
 }
 
 static int load_reference_json(json_t *root, struct monitor_reference *ref)
@@ -129,28 +134,49 @@ static int load_reference_json(json_t *root, struct monitor_reference *ref)
     return strcmp(ref->features[0].name, "score") == 0 ? 0 : -1;
 }
 
+static int parse_reference(json_t *root, const char *what, struct monitor_reference *ref, char *err,
+                           size_t err_len)
+{
+    int rc = load_reference_json(root, ref);
+
+    json_decref(root);
+    if (rc < 0) {
+        snprintf(err, err_len,
+                 "reference '%s': not a valid " REFERENCE_FORMAT
+                 " file (format, score bin first, finite ascending edges, counts = edges + 2,"
+                 " not negative)",
+                 what);
+        monitor_reference_free(ref);
+    }
+    return rc;
+}
+
+int monitor_reference_parse(const char *buf, size_t len, struct monitor_reference *ref, char *err,
+                            size_t err_len)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(buf, len, 0, &jerr);
+
+    memset(ref, 0, sizeof(*ref));
+    if (!root) {
+        snprintf(err, err_len, "reference: %s (line %d)", jerr.text, jerr.line);
+        return -1;
+    }
+    return parse_reference(root, "(buffer)", ref, err, err_len);
+}
+
 int monitor_reference_load(const char *path, struct monitor_reference *ref, char *err,
                            size_t err_len)
 {
     json_error_t jerr;
     json_t *root = json_load_file(path, 0, &jerr);
-    int rc;
 
     memset(ref, 0, sizeof(*ref));
     if (!root) {
         snprintf(err, err_len, "reference '%s': %s (line %d)", path, jerr.text, jerr.line);
         return -1;
     }
-    rc = load_reference_json(root, ref);
-    json_decref(root);
-    if (rc < 0) {
-        snprintf(err, err_len,
-                 "reference '%s': not a valid " REFERENCE_FORMAT
-                 " file (format, score bin first, ascending edges, counts = edges + 2)",
-                 path);
-        monitor_reference_free(ref);
-    }
-    return rc;
+    return parse_reference(root, path, ref, err, err_len);
 }
 
 void monitor_reference_free(struct monitor_reference *ref)

@@ -65,6 +65,9 @@ struct monitor_reference {
 /* Load path (insights-model-reference/1); 0, or -1 with err naming path and the problem. */
 int monitor_reference_load(const char *path, struct monitor_reference *ref, char *err,
                            size_t err_len);
+/* The same from bytes (the fuzz target's entry). */
+int monitor_reference_parse(const char *buf, size_t len, struct monitor_reference *ref, char *err,
+                            size_t err_len);
 void monitor_reference_free(struct monitor_reference *ref);
 
 #endif
