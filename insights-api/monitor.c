@@ -309,8 +309,10 @@ static int put_metric(struct run *r, const char *metric, double value, double re
 
 /* ---- inputs ---- */
 
+/* A group's scored predictions in the window ($1..$6); a null score is no prediction here. */
 #define GROUP_FILTER                                                                               \
-    " p.score_name = $1 AND p.model_version = $2 AND p.arm = $3 AND p.shadow = $4::boolean"        \
+    " p.score_name = $1 AND coalesce(p.model_version, '') = $2 AND p.arm = $3"                     \
+    " AND p.shadow = $4::boolean AND p.value IS NOT NULL"                                          \
     " AND p.created_at >= $5::timestamptz AND p.created_at < $6::timestamptz"
 
 static PGresult *group_query(struct run *r, const char *sql, const char *extra)
@@ -423,13 +425,14 @@ int monitor_labelled(PGconn *conn, const struct monitor_group *g, const char *si
                      size_t err_len)
 {
     static const char sql[] =
-        "SELECT p.value, bool_or(o.outcome = 'bad') FROM outcomes o"
-        " JOIN prediction_log p ON p.client_id = o.client_id AND ("
-        "  (o.request_id IS NOT NULL AND p.request_id = o.request_id) OR"
-        "  (o.request_id IS NULL AND p.user_key = o.user_key AND p.request_id = ("
-        "   SELECT q.request_id FROM prediction_log q WHERE q.client_id = o.client_id"
-        "   AND q.user_key = o.user_key AND q.as_of <= o.observed_at"
-        "   ORDER BY q.as_of DESC, q.created_at DESC, q.request_id DESC LIMIT 1)))"
+        /* each outcome's request: its own, else the borrower's latest scored one by as_of */
+        "WITH o AS (SELECT o.client_id, o.outcome, coalesce(o.request_id, ("
+        "  SELECT q.request_id FROM prediction_log q WHERE q.client_id = o.client_id"
+        "  AND q.user_key = o.user_key AND q.as_of <= o.observed_at AND q.value IS NOT NULL"
+        "  ORDER BY q.as_of DESC, q.created_at DESC, q.request_id DESC LIMIT 1)) AS request_id"
+        " FROM outcomes o)"
+        " SELECT p.value, bool_or(o.outcome = 'bad') FROM o"
+        " JOIN prediction_log p ON p.request_id = o.request_id AND p.client_id = o.client_id"
         " WHERE" GROUP_FILTER " GROUP BY p.request_id, p.value";
     const char *v[6] = {g->score, g->version, g->arm, g->shadow, since, until};
     PGresult *res = pg_query(conn, sql, 6, v, err, err_len);

@@ -37,6 +37,15 @@ static struct scored *sorted_samples(const double *score, const bool *bad, size_
     return s;
 }
 
+/* Callers pass scores without NaN (a NaN would break the tie groups below): true if so. */
+static bool no_nan(const double *score, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (isnan(score[i]))
+            return false;
+    return true;
+}
+
 static void count_classes(const bool *bad, size_t n, double *pos, double *neg)
 {
     *pos = 0;
@@ -51,7 +60,7 @@ double mon_auc(const double *score, const bool *bad, size_t n)
     struct scored *s;
 
     count_classes(bad, n, &pos, &neg);
-    if (pos == 0 || neg == 0)
+    if (pos == 0 || neg == 0 || !no_nan(score, n))
         return NAN;
     s = sorted_samples(score, bad, n);
     if (!s)
@@ -75,7 +84,7 @@ double mon_ks(const double *score, const bool *bad, size_t n)
     struct scored *s;
 
     count_classes(bad, n, &pos, &neg);
-    if (pos == 0 || neg == 0)
+    if (pos == 0 || neg == 0 || !no_nan(score, n))
         return NAN;
     s = sorted_samples(score, bad, n);
     if (!s)
@@ -120,7 +129,7 @@ size_t mon_calibration(const double *score, const bool *bad, size_t n,
 {
     double edges[MON_DECILES + 1], sums[MON_DECILES] = {0}, bads[MON_DECILES] = {0};
     size_t counts[MON_DECILES] = {0}, used = 0;
-    struct scored *s = sorted_samples(score, bad, n);
+    struct scored *s = no_nan(score, n) ? sorted_samples(score, bad, n) : NULL;
 
     if (!s)
         return 0;

@@ -16,7 +16,7 @@
 #define MON_PSI_SMOOTHING 0.5
 #define MON_DECILES 10
 
-/* Area under the ROC curve (ties counted half); NaN when a class is absent. */
+/* Area under the ROC curve (ties counted half); NaN when a class is absent or a score is NaN. */
 double mon_auc(const double *score, const bool *bad, size_t n);
 
 /* max over thresholds of (true positive rate - false positive rate); NaN as above. */
@@ -32,7 +32,8 @@ struct mon_calibration_bin {
     size_t count;
 };
 
-/* Fills out[] (MON_DECILES entries) and returns how many are used, or 0 when n == 0. */
+/* Fills out[] (MON_DECILES entries) and returns how many are used; 0 when n == 0 or a score is NaN.
+ */
 size_t mon_calibration(const double *score, const bool *bad, size_t n,
                        struct mon_calibration_bin out[MON_DECILES]);
 

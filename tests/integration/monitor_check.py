@@ -80,7 +80,8 @@ def synthetic(sql_path, expected_path, users=1200, seed=18):
         volume[GROUPS[0]] += 1  # in the window and the group: counted, never joined
         preds.append(("2026-11-25 10:00:00+00", "x-%05d" % i, "other_client", user, GROUPS[0][0],
                       GROUPS[0][1], "a", False, 0.999, "2026-11-25 09:00:00+00"))
-        if i % 7 == 0:  # a null score (under an evidence gate): neither counted nor joined
+        if i % 7 == 0:  # a null score (under an evidence gate): not counted, and an outcome
+            # without request id goes to the latest *scored* request (r2), not to this one
             preds.append(("2026-11-26 10:00:00+00", "n-%05d" % i, CLIENT, user, GROUPS[0][0],
                           GROUPS[0][1], "a", False, None, "2026-11-26 09:00:00+00"))
         kind = rng.random()

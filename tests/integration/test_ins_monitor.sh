@@ -43,6 +43,8 @@ q "CREATE TABLE IF NOT EXISTS prediction_log (created_at timestamptz NOT NULL DE
     client_id text NOT NULL, user_key text NOT NULL, request_id text NULL, loan_id text NULL,
     outcome text NOT NULL CHECK (outcome IN ('good', 'bad')), observed_at timestamptz NOT NULL,
     CHECK (request_id IS NOT NULL OR loan_id IS NOT NULL));
+   CREATE INDEX IF NOT EXISTS prediction_log_user_idx ON prediction_log (client_id, user_key);
+   CREATE INDEX IF NOT EXISTS prediction_log_request_id_idx ON prediction_log (request_id);
    CREATE UNIQUE INDEX IF NOT EXISTS outcomes_client_loan_key
     ON outcomes (client_id, loan_id) WHERE loan_id IS NOT NULL" >/dev/null
 

@@ -79,9 +79,8 @@ static void missing_file_named(void **state)
     char err[512];
 
     (void)state;
-    assert_int_equal(monitor_reference_load("/nonexistent/x.reference.json", &ref, err,
-                                            sizeof(err)),
-                     -1);
+    assert_int_equal(
+        monitor_reference_load("/nonexistent/x.reference.json", &ref, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "/nonexistent/x.reference.json"));
 }
 

@@ -77,6 +77,19 @@ static void auc_ties_and_one_class(void **state)
     assert_true(isnan(mon_ks(s, all_bad, 2)));
 }
 
+/* A NaN score (a null read as a number) gives NaN, not a hang in the tie groups. */
+static void nan_score_refused(void **state)
+{
+    double s[] = {0.2, NAN, 0.4};
+    bool bad[] = {false, true, true};
+    struct mon_calibration_bin out[MON_DECILES];
+
+    (void)state;
+    assert_true(isnan(mon_auc(s, bad, 3)));
+    assert_true(isnan(mon_ks(s, bad, 3)));
+    assert_int_equal(mon_calibration(s, bad, 3, out), 0);
+}
+
 /* Edges 1,2,3: (-inf,1] -> 0, (1,2] -> 1, (2,3] -> 2, above -> 3, NaN -> 4 */
 static void bins_right_closed(void **state)
 {
@@ -120,9 +133,13 @@ static void calibration_one_per_decile(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(psi_by_hand),       cmocka_unit_test(psi_empty_bin_smoothed),
-        cmocka_unit_test(auc_ks_by_hand),    cmocka_unit_test(auc_ties_and_one_class),
-        cmocka_unit_test(bins_right_closed), cmocka_unit_test(calibration_one_per_decile),
+        cmocka_unit_test(psi_by_hand),
+        cmocka_unit_test(psi_empty_bin_smoothed),
+        cmocka_unit_test(auc_ks_by_hand),
+        cmocka_unit_test(auc_ties_and_one_class),
+        cmocka_unit_test(nan_score_refused),
+        cmocka_unit_test(bins_right_closed),
+        cmocka_unit_test(calibration_one_per_decile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
