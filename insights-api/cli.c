@@ -17,7 +17,9 @@
 #include "insights-api/clients.h"
 #include "common/file.h"
 #include "insights-api/config.h"
+#include "insights-api/monitor.h"
 #include "insights-api/outcomes.h"
+#include "insights-api/report.h"
 #include "insights-api/store.h"
 
 struct opts {
@@ -27,9 +29,14 @@ struct opts {
     const char *geography;
     long window_s;
     long long token_id;
+    const char *since;
+    const char *until;
+    const char *prom;
+    const char *out;
 };
 
-static const char *const subcommands[] = {"migrate", "maintain", "forget", "client", "outcomes"};
+static const char *const subcommands[] = {"migrate",  "maintain", "forget", "client",
+                                          "outcomes", "monitor",  "report"};
 
 bool cli_is_subcommand(const char *arg)
 {
@@ -51,6 +58,8 @@ void cli_usage(FILE *out)
           "       insights-api client revoke --client C [--token-id N]\n"
           "       insights-api client list [--client C]\n"
           "       insights-api outcomes import FILE.csv\n"
+          "       insights-api monitor --since DATE [--until DATE] [--prom FILE]\n"
+          "       insights-api report --since DATE --out DIR\n"
           "  configuration comes from the environment: see --config-docs\n",
           out);
 }
@@ -90,6 +99,14 @@ static int parse_opts(int argc, char **argv, int first, struct opts *o)
             o->window_s = (long)n;
         else if (strcmp(k, "--token-id") == 0 && parse_long(v, &n) == 0)
             o->token_id = n;
+        else if (strcmp(k, "--since") == 0)
+            o->since = v;
+        else if (strcmp(k, "--until") == 0)
+            o->until = v;
+        else if (strcmp(k, "--prom") == 0)
+            o->prom = v;
+        else if (strcmp(k, "--out") == 0)
+            o->out = v;
         else
             return -1;
     }
@@ -197,6 +214,39 @@ static int cmd_forget(PGconn *conn, const struct ins_config *cfg, const struct o
     json_writer_object_end(w);
     json_writer_object_end(w);
     print_line(w);
+    return 0;
+}
+
+static int cmd_monitor(PGconn *conn, const struct ins_config *cfg, const struct opts *o,
+                       struct json_writer *w)
+{
+    struct monitor_opts mo = {.since = o->since, .until = o->until, .prom_path = o->prom};
+    char err[1024];
+
+    if (!o->since) {
+        cli_usage(stderr);
+        return 2;
+    }
+    if (monitor_run(conn, cfg, &mo, w, err, sizeof(err)) < 0) {
+        fprintf(stderr, "insights-api: monitor failed: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_report(PGconn *conn, const struct opts *o)
+{
+    char err[1024];
+
+    if (!o->since || !o->out) {
+        cli_usage(stderr);
+        return 2;
+    }
+    if (report_run(conn, o->since, o->out, err, sizeof(err)) < 0) {
+        fprintf(stderr, "insights-api: report failed: %s\n", err);
+        return 1;
+    }
+    printf("{\"html\":\"%s/report.html\",\"csv\":\"%s/report.csv\"}\n", o->out, o->out);
     return 0;
 }
 
@@ -362,6 +412,10 @@ int cli_main(int argc, char **argv)
         rc = cmd_forget(conn, &cfg, &o, &w);
     else if (is_outcomes)
         rc = cmd_outcomes_import(conn, &cfg, argv[3], &w);
+    else if (strcmp(cmd, "monitor") == 0)
+        rc = cmd_monitor(conn, &cfg, &o, &w);
+    else if (strcmp(cmd, "report") == 0)
+        rc = cmd_report(conn, &o);
     else
         rc = cmd_client(conn, &cfg, argv[2], &o, &w);
 out:

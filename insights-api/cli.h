@@ -10,6 +10,9 @@
  *   insights-api client rotate --client C [--window SECONDS]
  *   insights-api client revoke --client C [--token-id N]
  *   insights-api client list [--client C]
+ *   insights-api monitor --since DATE [--until DATE] [--prom FILE]
+ *                                                monitoring numbers (monitor.h)
+ *   insights-api report --since DATE --out DIR   HTML + CSV report (report.h)
  *
  * Results go to stdout as one JSON object per line (a new token is printed
  * there once and never again), errors to stderr as one line. Exit status:
