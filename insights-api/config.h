@@ -141,6 +141,7 @@ struct ins_config {
     long job_stale_s;
     long job_sweep_interval_s;
     bool extraction_strict;
+    bool fetch_sms_body;
     long max_groupings;
     long fetch_max_sms;
     long max_sms_per_user; /* bounds a user's working set (docs/operations.md) */
