@@ -185,9 +185,10 @@ static int lax_int(const json_t *t, json_int_t *v, const char **type)
     if (json_is_real(t)) {
         d = json_real_value(t);
         *type = "int_from_float";
-        if (d != floor(d) || fabs(d) > 9e15)
+        if (d != floor(d) || isnan(d))
             return -1;
-        *v = (json_int_t)d;
+        /* beyond any cap either way (jansson reads a huge integer as a real) */
+        *v = fabs(d) > 9e15 ? (d > 0 ? (json_int_t)9e15 : -1) : (json_int_t)d;
         return 0;
     }
     *type = json_is_string(t) ? "int_parsing" : "int_type";
