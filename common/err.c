@@ -62,8 +62,8 @@ static const struct err_info err_table[ERR__COUNT] = {
         "HTTP version not supported"),
     ROW(ERR_DEPENDENCY_TIMEOUT, "dependency_timeout", 504, 1, ERR_STYLE_JSON, ERR_BY_INSIGHTS,
         "A backing service did not answer in time, retry later"),
-    ROW(ERR_DEPENDENCY_OVERLOADED, "dependency_overloaded", 503, 1, ERR_STYLE_JSON,
-        ERR_BY_INSIGHTS, "A backing service is overloaded, retry later"),
+    ROW(ERR_DEPENDENCY_OVERLOADED, "dependency_overloaded", 503, 1, ERR_STYLE_JSON, ERR_BY_INSIGHTS,
+        "A backing service is overloaded, retry later"),
 };
 
 /* What each style looks like, for docs/errors.md. */

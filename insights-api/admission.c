@@ -222,8 +222,8 @@ void admission_check_threshold(struct validation *v, const json_t *root, struct 
     if (lax_int(t, &n, &type) < 0) {
         for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++)
             if (strcmp(msgs[i].type, type) == 0)
-                validation_add(v, type, validation_loc("cnt_sms_threshold", -1, NULL),
-                               msgs[i].msg, echo_scalar(t), NULL);
+                validation_add(v, type, validation_loc("cnt_sms_threshold", -1, NULL), msgs[i].msg,
+                               echo_scalar(t), NULL);
         return;
     }
     if (n < 0) {

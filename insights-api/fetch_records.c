@@ -17,7 +17,7 @@
 
 /* Amounts (numbers Credeau prints as 80.0); days_past_due stays an integer. */
 static const char *const amount_fields[] = {
-    "transaction", "available_balance", "credit_limit", "available_limit",
+    "transaction", "available_balance", "credit_limit",   "available_limit",
     "due_amount",  "min_due",           "overdue_amount", NULL,
 };
 

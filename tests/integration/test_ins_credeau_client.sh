@@ -190,5 +190,46 @@ start_insights EXTRACTION_STRICT=true SMS_EXTRACTOR_RETRIES=0 || {
 api /api/insights "$T_TMP/all.json" "$INS_CLIENT" "$tok"
 assert_eq "EXTRACTION_STRICT, extraction refusing connections: 502" 502 "$H_STATUS"
 stop_daemon "$INS_PID"
+
+# Stand-ins for an sms-extraction that sheds load (503 + Retry-After, as ours does when its
+# queue is full) and for one that never answers: the real one does neither on demand.
+cat >"$T_TMP/peer.py" <<'PY'
+import socket, sys, threading
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(64)
+held = []
+def shed(c):
+    c.recv(65536)
+    body = b'{"detail":"Server is overloaded, retry later","code":"overloaded"}'
+    c.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+              b"Retry-After: 1\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
+              % (len(body), body))
+    c.close()
+while True:
+    c, _ = s.accept()
+    if sys.argv[2] == "shed":
+        threading.Thread(target=shed, args=(c,), daemon=True).start()
+    else:
+        held.append(c)
+PY
+for mode in shed hang; do
+    port=$(free_port)
+    python3 "$T_TMP/peer.py" "$port" "$mode" </dev/null >/dev/null 2>&1 &
+    T_PIDS+=("$!")
+    for _ in $(seq 200); do port_open "$port" && break; sleep 0.05; done
+    SMSX_URL=http://127.0.0.1:$port start_insights EXTRACTION_STRICT=true SMS_EXTRACTOR_RETRIES=0 \
+        SMS_EXTRACTOR_TIMEOUT_MS=1000 || fail "strict insights-api ($mode) did not start: $(tail -n 5 "$D_LOG")"
+    api /api/insights "$T_TMP/all.json" "$INS_CLIENT" "$tok"
+    if [ $mode = shed ]; then
+        assert_eq "EXTRACTION_STRICT, extraction shedding load: 503 with Retry-After" "503 yes" \
+            "$H_STATUS $([ -n "$(header Retry-After)" ] && echo yes)"
+    else
+        assert_eq "EXTRACTION_STRICT, extraction not answering: 504 (the sample client retries it)" \
+            504 "$H_STATUS"
+    fi
+    stop_daemon "$INS_PID"
+done
 psql_q postgres "DROP DATABASE $db" >/dev/null 2>&1
 finish

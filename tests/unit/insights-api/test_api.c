@@ -296,9 +296,10 @@ static void test_field_values(void **state)
         serve("async_insights", "{\"user_id\":\"u\",\"client_id\":\"demo\",\"groupings\":\"sms\"}"),
         "list_type");
     /* pydantic's lax int: 5, 5.0 and "5" pass; these do not */
-    expect_detail_types(serve("fetch_extracted_data",
-                              "{\"user_id\":\"u\",\"client_id\":\"demo\",\"cnt_sms_threshold\":-1}"),
-                        "greater_than_equal");
+    expect_detail_types(
+        serve("fetch_extracted_data",
+              "{\"user_id\":\"u\",\"client_id\":\"demo\",\"cnt_sms_threshold\":-1}"),
+        "greater_than_equal");
     expect_detail_types(
         serve("fetch_extracted_data",
               "{\"user_id\":\"u\",\"client_id\":\"demo\",\"cnt_sms_threshold\":\"five\"}"),
@@ -313,9 +314,9 @@ static void test_field_values(void **state)
         "int_type");
     /* an integer too large for jansson (a real to it) is still an integer: above the cap */
     {
-        struct api_call *c = serve("fetch_extracted_data",
-                                   "{\"user_id\":\"u\",\"client_id\":\"demo\","
-                                   "\"cnt_sms_threshold\":123456789012345678901234567890}");
+        struct api_call *c =
+            serve("fetch_extracted_data", "{\"user_id\":\"u\",\"client_id\":\"demo\","
+                                          "\"cnt_sms_threshold\":123456789012345678901234567890}");
 
         assert_int_not_equal(c->status, 422);
         api_call_free(c);
