@@ -146,9 +146,10 @@ assert_eq "... created_date is created_at's date" "$(rec1 'created_at[0:10]')" "
 assert_eq "m2, an unknown sender: sender_name not_in_the_list (not null), no template" \
     "not_in_the_list|null" "$(rec2 sender_name)|$(rec2 template_hash)"
 
+# threshold JSON: fetch with cnt_sms_threshold written exactly so (jq would print 2.0 as 2)
 threshold() {
-    jq -cn --arg u "$uid" --arg c "$INS_CLIENT" --argjson t "$1" \
-        '{user_id: $u, client_id: $c, cnt_sms_threshold: $t}' >"$T_TMP/t.json"
+    printf '{"user_id":"%s","client_id":"%s","cnt_sms_threshold":%s}' "$uid" "$INS_CLIENT" "$1" \
+        >"$T_TMP/t.json"
     api /api/fetch_extracted_data "$T_TMP/t.json" "$INS_CLIENT" "$tok"
 }
 for t in '"2"' '2.0' '2'; do
