@@ -32,11 +32,12 @@ static const char extracted[] =
 static json_t *shaped(bool with_body)
 {
     struct raw_sms_list raw;
-    struct fetch_records_ctx ctx = {.client_id = "acme",
-                                    .user_id = "u1",
-                                    .request_id = "r1",
-                                    .created_at = 1790000000.0, /* 2026-09-21 19:43:20 IST (date -d @1790000000) */
-                                    .with_body = with_body};
+    struct fetch_records_ctx ctx = {
+        .client_id = "acme",
+        .user_id = "u1",
+        .request_id = "r1",
+        .created_at = 1790000000.0, /* 2026-09-21 19:43:20 IST (date -d @1790000000) */
+        .with_body = with_body};
     json_t *in = json_loads(extracted, 0, NULL), *out;
 
     assert_non_null(in);
