@@ -44,7 +44,9 @@ static const struct err_info err_table[ERR__COUNT] = {
     ROW(ERR_FORBIDDEN, "forbidden", 403, 0, ERR_STYLE_HTML_403, ERR_BY_INSIGHTS, "Forbidden"),
     ROW(ERR_RATE_LIMITED, "rate_limited", 429, 1, ERR_STYLE_JSON, ERR_BY_INSIGHTS,
         "Too many requests, retry later"),
-    ROW(ERR_DEPENDENCY_UNAVAILABLE, "dependency_unavailable", 503, 1, ERR_STYLE_JSON,
+    /* 502/504 for a dependency (Credeau's async sample retries those), 503 only when it shed
+       load with 503 itself: 503 otherwise means our own overload or draining (issue 15) */
+    ROW(ERR_DEPENDENCY_UNAVAILABLE, "dependency_unavailable", 502, 1, ERR_STYLE_JSON,
         ERR_BY_INSIGHTS, "A backing service is unavailable, retry later"),
     ROW(ERR_INTERNAL, "internal", 500, 0, ERR_STYLE_JSON, BOTH, "Internal Server Error"),
     ROW(ERR_BAD_REQUEST, "bad_request", 400, 0, ERR_STYLE_JSON, BOTH, "Malformed request"),
@@ -58,6 +60,10 @@ static const struct err_info err_table[ERR__COUNT] = {
         "Transfer coding not implemented"),
     ROW(ERR_HTTP_VERSION, "http_version_not_supported", 505, 0, ERR_STYLE_JSON, BOTH,
         "HTTP version not supported"),
+    ROW(ERR_DEPENDENCY_TIMEOUT, "dependency_timeout", 504, 1, ERR_STYLE_JSON, ERR_BY_INSIGHTS,
+        "A backing service did not answer in time, retry later"),
+    ROW(ERR_DEPENDENCY_OVERLOADED, "dependency_overloaded", 503, 1, ERR_STYLE_JSON, ERR_BY_INSIGHTS,
+        "A backing service is overloaded, retry later"),
 };
 
 /* What each style looks like, for docs/errors.md. */

@@ -33,7 +33,7 @@ enum err {
     ERR_UNAUTHORIZED,           /* 401 unauthorized: Credeau's body */
     ERR_FORBIDDEN,              /* 403 forbidden: the load balancer's HTML page */
     ERR_RATE_LIMITED,           /* 429 rate_limited, with Retry-After */
-    ERR_DEPENDENCY_UNAVAILABLE, /* 503 dependency_unavailable, with Retry-After */
+    ERR_DEPENDENCY_UNAVAILABLE, /* 502 dependency_unavailable: a dependency failed */
     ERR_INTERNAL,               /* 500 internal */
     ERR_BAD_REQUEST,            /* 400 bad_request: a malformed or ambiguous request head */
     ERR_HEADERS_TOO_LARGE,      /* 431 headers_too_large: request head over the limit */
@@ -41,6 +41,8 @@ enum err {
     ERR_EXPECTATION_FAILED,     /* 417 expectation_failed: Expect other than 100-continue */
     ERR_NOT_IMPLEMENTED,        /* 501 not_implemented: a transfer coding other than chunked */
     ERR_HTTP_VERSION,           /* 505 http_version_not_supported */
+    ERR_DEPENDENCY_TIMEOUT,     /* 504 dependency_timeout: a dependency did not answer in time */
+    ERR_DEPENDENCY_OVERLOADED,  /* 503 dependency_overloaded: it shed load, with Retry-After */
     ERR__COUNT                  /* not an error: number of values */
 };
 

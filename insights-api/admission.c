@@ -167,24 +167,73 @@ void admission_check_groupings(struct validation *v, const json_t *root, struct 
         check_grouping(v, json_array_get(list, i), i, ask);
 }
 
+/*
+ * pydantic's lax int: an integer, a float with no fractional part, a string
+ * of digits (surrounding spaces allowed), a boolean. 0 with *v, or -1 with
+ * the error type.
+ */
+static int lax_int(const json_t *t, json_int_t *v, const char **type)
+{
+    const char *s;
+    char *end;
+    double d;
+
+    if (json_is_integer(t) || json_is_boolean(t)) {
+        *v = json_is_boolean(t) ? json_is_true(t) : json_integer_value(t);
+        return 0;
+    }
+    if (json_is_real(t)) {
+        d = json_real_value(t);
+        *type = "int_from_float";
+        if (d != floor(d) || isnan(d))
+            return -1;
+        /* beyond any cap either way (jansson reads a huge integer as a real) */
+        *v = fabs(d) > 9e15 ? (d > 0 ? (json_int_t)9e15 : -1) : (json_int_t)d;
+        return 0;
+    }
+    *type = json_is_string(t) ? "int_parsing" : "int_type";
+    if (!json_is_string(t) || json_string_length(t) > 32)
+        return -1;
+    s = json_string_value(t);
+    *v = strtoll(s, &end, 10);
+    while (*end == ' ' || *end == '\t' || *end == '\n')
+        end++;
+    return end == s || *end ? -1 : 0;
+}
+
 void admission_check_threshold(struct validation *v, const json_t *root, struct api_ask *ask,
                                long max)
 {
+    static const struct {
+        const char *type, *msg;
+    } msgs[] = {
+        {"int_from_float", "Input should be a valid integer, got a number with a fractional part"},
+        {"int_parsing", "Input should be a valid integer, unable to parse string as an integer"},
+        {"int_type", "Input should be a valid integer"},
+    };
     const json_t *t = json_object_get(root, "cnt_sms_threshold");
-    char msg[96];
+    const char *type = "int_type";
+    json_int_t n;
 
-    if (!t) {
-        missing(v, root, "cnt_sms_threshold");
+    /* optional (Credeau's docs); absent, null or 0: no threshold but ours, FETCH_MAX_SMS */
+    ask->threshold = max;
+    if (!t || json_is_null(t))
+        return;
+    if (lax_int(t, &n, &type) < 0) {
+        for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++)
+            if (strcmp(msgs[i].type, type) == 0)
+                validation_add(v, type, validation_loc("cnt_sms_threshold", -1, NULL), msgs[i].msg,
+                               echo_scalar(t), NULL);
         return;
     }
-    if (!json_is_integer(t) || json_integer_value(t) < 1 || json_integer_value(t) > max) {
-        snprintf(msg, sizeof(msg), "Input should be an integer between 1 and %ld", max);
-        validation_add(v, json_is_integer(t) ? "less_than_equal" : "int_type",
-                       validation_loc("cnt_sms_threshold", -1, NULL), msg, echo_scalar(t),
-                       json_pack("{s:I}", "le", (json_int_t)max));
+    if (n < 0) {
+        validation_add(v, "greater_than_equal", validation_loc("cnt_sms_threshold", -1, NULL),
+                       "Input should be greater than or equal to 0", echo_scalar(t),
+                       json_pack("{s:i}", "ge", 0));
         return;
     }
-    ask->threshold = (long)json_integer_value(t);
+    if (n > 0 && n < max)
+        ask->threshold = (long)n;
 }
 
 void admission_check_as_of(struct validation *v, const json_t *root, struct api_ask *ask)

@@ -72,7 +72,10 @@ int admission_credentials(const struct admission *a, struct api_call *call,
 void admission_check_groupings(struct validation *v, const json_t *root, struct api_ask *ask,
                                long max);
 
-/* cnt_sms_threshold: an integer in 1..max; fills ask->threshold. */
+/*
+ * cnt_sms_threshold, optional: pydantic's lax int (10, 10.0, "10"), at least
+ * 0; fills ask->threshold, max when absent, null, 0 or above max.
+ */
 void admission_check_threshold(struct validation *v, const json_t *root, struct api_ask *ask,
                                long max);
 

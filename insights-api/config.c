@@ -317,14 +317,20 @@ const struct config_var ins_config_table[] = {
     INT("JOB_SWEEP_INTERVAL_SECONDS", "5", "how often stale async jobs are looked for",
         job_sweep_interval_s, 1, 3600),
     BOOL("EXTRACTION_STRICT", "false",
-         "extraction down: 503 instead of a partial reply listing the failed groups",
+         "extraction down: 502 (504 when it timed out, 503 when it shed load) instead of a "
+         "partial reply whose message is \"featurization incomplete\" and whose failed_groups "
+         "names the groups",
          extraction_strict),
     BOOL("PREDICTION_LOG", "true",
          "write every computed score (returned and shadow) to prediction_log, off the request "
          "path",
          prediction_log),
+    BOOL("FETCH_SMS_BODY", "true",
+         "fetch_extracted_data records carry sms_body (the lender's own data; never logged)",
+         fetch_sms_body),
     INT("MAX_GROUPINGS", "16", "entries accepted in a request's groupings", max_groupings, 1, 256),
-    INT("FETCH_MAX_SMS", "5000", "largest cnt_sms_threshold of /api/fetch_extracted_data",
+    INT("FETCH_MAX_SMS", "5000",
+        "records /api/fetch_extracted_data returns at most (without cnt_sms_threshold, or above)",
         fetch_max_sms, 1, 1000000),
     INT("MAX_SMS_PER_USER", "100000",
         "most messages one request featurises for a borrower (inline or MongoDB): the most "

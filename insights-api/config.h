@@ -144,6 +144,7 @@ struct ins_config {
     long job_sweep_interval_s;
     bool extraction_strict;
     bool prediction_log; /* every computed score written to prediction_log */
+    bool fetch_sms_body;
     long max_groupings;
     long fetch_max_sms;
     long max_sms_per_user; /* bounds a user's working set (docs/operations.md) */

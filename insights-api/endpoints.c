@@ -16,6 +16,7 @@
 #include "common/json_writer.h"
 #include "common/log.h"
 #include "insights-api/admission.h"
+#include "insights-api/fetch_records.h"
 #include "insights-api/inline_source.h"
 #include "insights-api/outcomes.h"
 
@@ -121,7 +122,10 @@ out:
     user_data_free(&u);
 }
 
-/* POST /api/fetch_extracted_data: the latest cnt_sms_threshold records, as extracted. */
+/*
+ * POST /api/fetch_extracted_data: the latest cnt_sms_threshold records
+ * (FETCH_MAX_SMS without one), newest first, in Credeau's record shape.
+ */
 static void run_fetch(struct api *api, struct api_call *c, const struct api_ask *ask)
 {
     struct featurise *fz = api->d.featurise;
@@ -140,12 +144,23 @@ static void run_fetch(struct api *api, struct api_call *c, const struct api_ask 
     if (f.fatal == ERR_OK && !f.user_not_found && raw.count > 0)
         e = extraction_client_extract(fz->d.extractor, &raw, c->request_id, &u, &records, why,
                                       sizeof(why));
+    if (records) {
+        struct fetch_records_ctx ctx = {.client_id = ask->client_id,
+                                        .user_id = ask->user_id,
+                                        .request_id = c->request_id,
+                                        .created_at = c->requested_at,
+                                        .with_body = api->d.cfg->fetch_sms_body};
+        json_t *shaped = fetch_records_credeau(records, &raw, &ctx);
+
+        json_decref(records);
+        records = shaped;
+    }
     raw_sms_list_free(&raw);
     if (f.fatal != ERR_OK) {
         api_reply_error(c, f.fatal, NULL);
     } else if (e != ERR_OK) {
         log_warn(c->request_id, "sms extraction failed", LOG_STR("error", why));
-        api_reply_error(c, ERR_DEPENDENCY_UNAVAILABLE, "SMS extraction is unavailable");
+        api_reply_error(c, featurise_dependency_error(e), "SMS extraction is unavailable");
     } else {
         json_t *out =
             json_pack("{s:s,s:s,s:o}", "user_id", ask->user_id, "request_id", c->request_id,
@@ -198,10 +213,39 @@ static void answer_job(struct api *api, struct api_call *c, int outcome, struct 
     default:
         log_warn(c->request_id, "async job failed", LOG_STR("code", job->error));
         /* codes of the error table; older versions stored others ("mongo_down"): a dependency */
-        e = err_from_code(job->error) == ERR_INTERNAL ? ERR_INTERNAL : ERR_DEPENDENCY_UNAVAILABLE;
+        e = err_from_code(job->error);
+        e = e == ERR_INTERNAL ? ERR_INTERNAL : featurise_dependency_error(e);
         api_reply_error(c, e, e == ERR_INTERNAL ? NULL : "The job failed: a dependency was down");
         break;
     }
+}
+
+/*
+ * The state of the user's synced data joins the job key, so that a result
+ * is never reused after the user synced again. -1 when answered (MongoDB down).
+ */
+static int key_add_stamp(struct api *api, struct api_call *c, const struct api_ask *ask,
+                         char key[JOBS_GROUPINGS_MAX + 1])
+{
+    struct mongo_source *mongo = api->d.featurise->d.mongo;
+    char stamp[MONGO_SOURCE_STAMP_MAX + 1], why[512];
+    bool found;
+    enum err e;
+
+    if (!mongo)
+        return 0; /* no MongoDB configured: the job fails when computed, as a sync call does */
+    e = mongo_source_stamp(mongo, ask->client_id, ask->user_id, stamp, &found, why, sizeof(why));
+    if (e != ERR_OK) {
+        log_warn(c->request_id, "mongodb read failed", LOG_STR("error", why));
+        metrics_dependency_error(api->d.metrics, "mongo");
+        api_reply_error(c, e, NULL);
+        return -1;
+    }
+    if (jobs_key_add_data(key, stamp) < 0) {
+        api_reply_error(c, ERR_INTERNAL, NULL); /* cannot happen: the stamp is short */
+        return -1;
+    }
+    return 0;
 }
 
 /*
@@ -222,6 +266,8 @@ static void run_async(struct api *api, struct api_call *c, const struct api_ask 
         api_reply_error(c, ERR_INTERNAL, NULL);
         return;
     }
+    if (key_add_stamp(api, c, ask, key) < 0)
+        return;
     conn =
         api->d.pool ? store_pool_get(api->d.pool, ENDPOINTS_POOL_WAIT_MS, why, sizeof(why)) : NULL;
     if (!conn) {

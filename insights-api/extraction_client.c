@@ -310,6 +310,11 @@ static enum err take_reply(struct extraction_client *c, const struct http_client
     if (r->result != HTTP_CLIENT_OK) {
         snprintf(why, why_len, "%s after %d attempt(s): %s", http_client_result_name(r->result),
                  r->attempts, r->error);
+        /* the status our caller answers: 504 timed out, 503 it shed load, 502 it failed */
+        if (r->result == HTTP_CLIENT_E_TIMEOUT)
+            return ERR_DEPENDENCY_TIMEOUT;
+        if (r->result == HTTP_CLIENT_E_HTTP_5XX && r->status == 503)
+            return ERR_DEPENDENCY_OVERLOADED;
         return ERR_DEPENDENCY_UNAVAILABLE;
     }
     if (r->status != 200) {

@@ -107,7 +107,9 @@ enum err extraction_client_probe(struct extraction_client *c, long *limit, char 
  *
  * Errors (u->sms unchanged, *records NULL, err says which batch and why, with
  * no message content):
- *   ERR_DEPENDENCY_UNAVAILABLE  connect/timeout/5xx after retries, circuit open,
+ *   ERR_DEPENDENCY_TIMEOUT      the last attempt timed out
+ *   ERR_DEPENDENCY_OVERLOADED   the last attempt got 503 (the extractor shed load)
+ *   ERR_DEPENDENCY_UNAVAILABLE  connect/other 5xx after retries, circuit open,
  *                               or a reply that is not the documented shape
  *   ERR_VALIDATION              the extractor rejected a batch (4xx), e.g. too_long
  *   ERR_INTERNAL                a reply record count that does not match

@@ -9,6 +9,7 @@
  */
 #include "insights-api/features.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -1104,6 +1105,15 @@ const char *features_group_name(enum features_group group)
 int features_grouping_add(const char *name, unsigned *mask, char *err, size_t err_len)
 {
     enum features_group g;
+    char lower[32];
+    size_t n = name ? strlen(name) : 0;
+
+    /* case does not matter ("SMS" is "sms"), as docs/api-insights.md says */
+    if (name && n < sizeof(lower)) {
+        for (size_t i = 0; i <= n; i++)
+            lower[i] = (char)tolower((unsigned char)name[i]);
+        name = lower;
+    }
     if (name && strcmp(name, "fraud") == 0) {
         *mask |= FEATURES_GROUP_FRAUD | FEATURES_GROUP_APPS | FEATURES_GROUP_DEVICE;
         return 0;

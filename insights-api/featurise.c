@@ -65,8 +65,16 @@ void featurise_gather_mongo(struct featurise *fz, const char *request_id, struct
         f->fatal = ERR_DEPENDENCY_UNAVAILABLE;
         return;
     }
-    e = mongo_source_read(fz->d.mongo, u->client_id, u->user_id, want_sms, want_apps, want_device,
-                          max_sms, as_of, u, raw, &found, why, sizeof(why));
+    if (!(mask & FEATURES_GROUP_ALL)) {
+        /* no group asked ("groupings": []): still "user not found" for an unknown user */
+        char stamp[MONGO_SOURCE_STAMP_MAX + 1];
+
+        e = mongo_source_stamp(fz->d.mongo, u->client_id, u->user_id, stamp, &found, why,
+                               sizeof(why));
+    } else {
+        e = mongo_source_read(fz->d.mongo, u->client_id, u->user_id, want_sms, want_apps,
+                              want_device, max_sms, as_of, u, raw, &found, why, sizeof(why));
+    }
     if (e != ERR_OK) {
         log_warn(request_id, "mongodb read failed", LOG_STR("error", why));
         metrics_dependency_error(fz->d.metrics, "mongo");
@@ -95,7 +103,14 @@ void featurise_extract(struct featurise *fz, const char *request_id, struct raw_
     u->sms_state = SOURCE_FAILED;
     f->failed |= mask & FEATURISE_SMS_GROUPS;
     if (fz->d.cfg->extraction_strict)
-        f->fatal = ERR_DEPENDENCY_UNAVAILABLE;
+        f->fatal = featurise_dependency_error(e);
+}
+
+enum err featurise_dependency_error(enum err e)
+{
+    return e == ERR_DEPENDENCY_TIMEOUT || e == ERR_DEPENDENCY_OVERLOADED
+               ? e
+               : ERR_DEPENDENCY_UNAVAILABLE;
 }
 
 /* ------------------------------------------------------------ the result */
@@ -162,7 +177,9 @@ static void write_result(struct json_writer *w, const struct featurise *fz,
         json_writer_array_end(w);
     }
     json_writer_kv_string(w, "message",
-                          f->user_not_found ? "user not found" : "featurization completed");
+                          f->user_not_found ? "user not found"
+                          : f->failed       ? FEATURISE_MESSAGE_INCOMPLETE
+                                            : "featurization completed");
     ist_format_unix(wall_now(), when);
     json_writer_kv_string(w, "data_processed_time", when);
     json_writer_object_end(w);
@@ -363,7 +380,8 @@ int featurise_job(void *ctx, const struct jobs_job *job, char **result_json, boo
         return -1;
     }
     *result_json = json_writer_take(&w, &len);
-    *partial = f.failed != 0;
+    /* "user not found" is never reused either: the user may sync any moment */
+    *partial = f.failed != 0 || f.user_not_found;
     json_writer_free(&w);
     return 0;
 }

@@ -9,9 +9,12 @@
  * failed_groups when partial (the one array), message, data_processed_time.
  *
  * With extraction down the SMS groups are null (and the scores reading
- * them), "failed_groups" names them and the result is partial; with
- * EXTRACTION_STRICT the call fails with dependency_unavailable instead. A
- * partial async result is never reused as complete (jobs.h).
+ * them), "failed_groups" names them, the message is
+ * FEATURISE_MESSAGE_INCOMPLETE (never "featurization completed") and the
+ * result is partial; with EXTRACTION_STRICT the call fails instead: 502
+ * dependency_unavailable, 504 dependency_timeout, or 503
+ * dependency_overloaded when the extractor shed load. A partial async
+ * result, and a "user not found" one, is never reused (jobs.h).
  *
  * Every computed score (returned or shadow) goes to the prediction log
  * (store_predictions: queued, never waited for) when PREDICTION_LOG is on.
@@ -38,6 +41,8 @@
 
 #define FEATURISE_SMS_GROUPS (FEATURES_GROUP_SMS | FEATURES_GROUP_EXTRACTED_SMS)
 #define FEATURISE_RESULT_MAX (64u << 20) /* one result object's bytes at most */
+/* The message of a reply some requested group of which failed (failed_groups names them). */
+#define FEATURISE_MESSAGE_INCOMPLETE "featurization incomplete"
 
 /* What featurising works with; everything borrowed. */
 struct featurise_deps {
@@ -76,6 +81,9 @@ void featurise_init(struct featurise *fz, const struct featurise_deps *deps);
 void featurise_gather_mongo(struct featurise *fz, const char *request_id, struct user_data *u,
                             struct raw_sms_list *raw, unsigned mask, size_t max_sms, int64_t as_of,
                             struct featurised *f);
+
+/* The error a call fails with when extraction failed with e: 502, 504 or 503 (see above). */
+enum err featurise_dependency_error(enum err e);
 
 /* Extract raw into u when mask asks for SMS groups (all or nothing); sets u->sms_state. */
 void featurise_extract(struct featurise *fz, const char *request_id, struct raw_sms_list *raw,

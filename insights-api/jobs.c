@@ -94,6 +94,18 @@ int jobs_key_add_as_of(char key[JOBS_GROUPINGS_MAX + 1], int64_t as_of)
     return 0;
 }
 
+int jobs_key_add_data(char key[JOBS_GROUPINGS_MAX + 1], const char *stamp)
+{
+    size_t len = strlen(key);
+    int n = snprintf(key + len, JOBS_GROUPINGS_MAX + 1 - len, "%s%s", JOBS_DATA_MARK, stamp);
+
+    if (n < 0 || (size_t)n >= JOBS_GROUPINGS_MAX + 1 - len) {
+        key[len] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
 size_t jobs_key_split(const char *key, int64_t *as_of, bool *given)
 {
     const char *mark = strstr(key, JOBS_AS_OF_MARK);
@@ -101,14 +113,14 @@ size_t jobs_key_split(const char *key, int64_t *as_of, bool *given)
     long long v;
 
     *given = false;
-    if (!mark)
-        return strlen(key);
-    v = strtoll(mark + strlen(JOBS_AS_OF_MARK), &end, 10);
-    if (*end == '\0' && end != mark + strlen(JOBS_AS_OF_MARK)) {
-        *as_of = (int64_t)v;
-        *given = true;
+    if (mark) {
+        v = strtoll(mark + strlen(JOBS_AS_OF_MARK), &end, 10);
+        if ((*end == '\0' || *end == ';') && end != mark + strlen(JOBS_AS_OF_MARK)) {
+            *as_of = (int64_t)v;
+            *given = true;
+        }
     }
-    return (size_t)(mark - key);
+    return strcspn(key, ";"); /* the groupings part ends at the first mark */
 }
 
 static void copy_field(char *dst, size_t cap, const PGresult *res, int row, int col)

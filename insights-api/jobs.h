@@ -7,8 +7,9 @@
  * A job is keyed by (client_id, user_id, groupings normalised: lowercase,
  * sorted, duplicates removed, joined with ','), the groupings followed by
  * ";as_of=<Unix seconds>" when the request named an as_of (so two as_of never
- * share a result, and a job without one is computed as of its start). Its
- * state is
+ * share a result, and a job without one is computed as of its start), then
+ * ";data=<stamp>", the state of the user's synced data when the POST came
+ * (so a result is never reused after the user synced again). Its state is
  *
  *   pending --claim--> running --finish--> done
  *                         |   \--fail----> failed
@@ -102,8 +103,16 @@ int jobs_groupings_key(const char *const *groupings, size_t n, char out[JOBS_GRO
 int jobs_key_add_as_of(char key[JOBS_GROUPINGS_MAX + 1], int64_t as_of);
 
 /*
- * The parts of a job key: returns the length of its groupings part; *given
- * says whether it names an as_of, then in *as_of.
+ * The key of a job computed from one state of the user's synced data: key
+ * gets JOBS_DATA_MARK and the stamp (mongo_source_stamp), so a result is
+ * never reused once the user synced again. Returns 0, or -1 (key unchanged).
+ */
+#define JOBS_DATA_MARK ";data="
+int jobs_key_add_data(char key[JOBS_GROUPINGS_MAX + 1], const char *stamp);
+
+/*
+ * The parts of a job key: returns the length of its groupings part (up to
+ * the first ';'); *given says whether it names an as_of, then in *as_of.
  */
 size_t jobs_key_split(const char *key, int64_t *as_of, bool *given);
 

@@ -651,3 +651,83 @@ enum err mongo_source_read(struct mongo_source *ms, const char *client_id, const
     user_data_cut(u, as_of);
     return ERR_OK;
 }
+
+/* ------------------------------------------------------------ the stamp */
+
+/* FNV-1a of one document's bytes (the projected {_id}). */
+static uint64_t doc_hash(const bson_t *doc)
+{
+    const uint8_t *p = bson_get_data(doc);
+    uint64_t h = 1469598103934665603ull;
+
+    for (uint32_t i = 0; i < doc->len; i++) {
+        h ^= p[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+/* Adds one collection's documents of the user to *count and *sum (order does not matter). */
+static enum err stamp_collection(mongoc_client_t *c, const char *db, const char *coll,
+                                 const char *client_id, const char *user_id, size_t *count,
+                                 uint64_t *sum, char *err, size_t err_len)
+{
+    mongoc_collection_t *col = mongoc_client_get_collection(c, db, coll);
+    bson_t *filter = BCON_NEW("client_id", BCON_UTF8(client_id), "user_id", BCON_UTF8(user_id));
+    bson_t *opts = BCON_NEW("projection", "{", "_id", BCON_INT32(1), "}");
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(col, filter, opts, NULL);
+    const bson_t *doc;
+    bson_error_t berr;
+    enum err result = ERR_OK;
+
+    while (mongoc_cursor_next(cur, &doc)) {
+        (*count)++;
+        *sum += doc_hash(doc);
+    }
+    if (mongoc_cursor_error(cur, &berr)) {
+        char what[96];
+
+        snprintf(what, sizeof(what), "stamp of %s", coll);
+        describe(what, &berr, err, err_len);
+        result = ERR_DEPENDENCY_UNAVAILABLE;
+    }
+    mongoc_cursor_destroy(cur);
+    bson_destroy(opts);
+    bson_destroy(filter);
+    mongoc_collection_destroy(col);
+    return result;
+}
+
+enum err mongo_source_stamp(struct mongo_source *ms, const char *client_id, const char *user_id,
+                            char out[MONGO_SOURCE_STAMP_MAX + 1], bool *found, char *err,
+                            size_t err_len)
+{
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } colls[] = {{SRC_SMS, MONGO_SOURCE_SMS_COLLECTION},
+                 {SRC_APPS, MONGO_SOURCE_APPS_COLLECTION},
+                 {SRC_DEVICE, MONGO_SOURCE_DEVICE_COLLECTION}};
+    size_t count = 0;
+    uint64_t sum = 0;
+    mongoc_client_t *c;
+    enum err e = ERR_OK;
+
+    out[0] = '\0';
+    *found = false;
+    if (err_len)
+        err[0] = '\0';
+    c = pop(ms, err, err_len);
+    if (!c)
+        return ERR_DEPENDENCY_UNAVAILABLE;
+    for (size_t i = 0; i < sizeof(colls) / sizeof(colls[0]) && e == ERR_OK; i++)
+        if (ms->enabled & colls[i].bit)
+            e = stamp_collection(c, ms->database, colls[i].name, client_id, user_id, &count, &sum,
+                                 err, err_len);
+    mongoc_client_pool_push(ms->pool, c);
+    if (e != ERR_OK)
+        return e;
+    *found = count > 0;
+    snprintf(out, MONGO_SOURCE_STAMP_MAX + 1, "%zu-%016llx", count, (unsigned long long)sum);
+    return ERR_OK;
+}

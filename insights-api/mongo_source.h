@@ -103,6 +103,17 @@ enum err mongo_source_read(struct mongo_source *ms, const char *client_id, const
                            int64_t as_of, struct user_data *u, struct raw_sms_list *sms,
                            bool *found, char *err, size_t err_len);
 
+/*
+ * The state of the user's synced data as a short text ("<documents>-<hash of
+ * their _id>" over the enabled collections): it changes when the user syncs
+ * again (a new document) or a document goes, and *found says whether any
+ * document is there. Reads only _id. ERR_OK, or ERR_DEPENDENCY_UNAVAILABLE.
+ */
+#define MONGO_SOURCE_STAMP_MAX 40
+enum err mongo_source_stamp(struct mongo_source *ms, const char *client_id, const char *user_id,
+                            char out[MONGO_SOURCE_STAMP_MAX + 1], bool *found, char *err,
+                            size_t err_len);
+
 /* A ping (for /ready and start-up): ERR_OK or ERR_DEPENDENCY_UNAVAILABLE. */
 enum err mongo_source_ping(struct mongo_source *ms, char *err, size_t err_len);
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A short insights-api run under valgrind memcheck, no database: start beside sms-extraction,
-# serve a few requests (a generated user inline, a 422, a 401, an unknown path, a 503 for
+# serve a few requests (a generated user inline, a 422, a 401, an unknown path, a 502 for
 # MongoDB), a SIGHUP reload and one more request, then SIGTERM. Fails on any memcheck error
 # or leak (--error-exitcode=1) and when the daemon does not exit 0.
 # usage: scripts/valgrind-insights.sh [BUILD_DIR] [LOG_DIR]
@@ -35,7 +35,7 @@ api /api/generate_features "$T_TMP/inline.json" "$INS_CLIENT" wrong
 assert_eq "wrong token under valgrind" 401 "$H_STATUS"
 insights_body "$T_TMP/ins.json" u1
 api /api/insights "$T_TMP/ins.json" "$INS_CLIENT" vg-token
-assert_eq "no MongoDB under valgrind" 503 "$H_STATUS"
+assert_eq "no MongoDB under valgrind" 502 "$H_STATUS"
 http GET "$INS_URL/nope"
 assert_eq "unknown path under valgrind" 403 "$H_STATUS"
 # a SIGHUP reload: the new set published, the old one freed once nothing uses it

@@ -3,7 +3,7 @@
 # start-up refusals of prod, the documented 403 page for unknown paths, 422 pydantic details
 # that never echo an SMS body, the 401 body for every credential failure (missing, wrong,
 # header/body mismatch), /api/generate_features end to end with sms-extraction (and with it
-# down: a partial reply naming the failed groups, or 503 when strict), 503 for what needs a
+# down: a partial reply naming the failed groups, or 502 when strict), 502 for what needs a
 # database or MongoDB, then the per-IP rate limit (429 + Retry-After), the IP allow-list
 # (403 page) and X-Forwarded-For believed only from a trusted proxy.
 source "$(dirname "$0")/ins_lib.sh"
@@ -145,10 +145,10 @@ assert_eq "groupings [sms]: sms counts present" "$(jq .sms_counted "$truth")" "$
 # ---- what needs a database or MongoDB --------------------------------------------------
 insights_body "$T_TMP/ins.json" "$user"
 api /api/async_insights "$T_TMP/ins.json" "$INS_CLIENT" tok-front-1
-assert_eq "async without a database: 503" 503 "$H_STATUS"
+assert_eq "async without a database: 502" 502 "$H_STATUS"
 assert_true "... with Retry-After" test -n "$(header Retry-After)"
 api /api/insights "$T_TMP/ins.json" "$INS_CLIENT" tok-front-1
-assert_eq "sync insights without MongoDB: 503" 503 "$H_STATUS"
+assert_eq "sync insights without MongoDB: 502" 502 "$H_STATUS"
 stop_daemon "$INS_PID"
 assert_eq "insights-api stops cleanly on SIGTERM" 0 "$D_EXIT"
 HTTP_PORT=$D_PORT "$BIN" --healthcheck
@@ -167,7 +167,7 @@ stop_daemon "$INS_PID"
 SMSX_URL=http://127.0.0.1:$dead start_insights DEMO_CLIENTS="$INS_CLIENT:tok-front-1" \
     SMS_EXTRACTOR_RETRIES=0 EXTRACTION_STRICT=true || fail "insights-api did not start (strict)"
 api /api/generate_features "$T_TMP/inline.json" "$INS_CLIENT" tok-front-1
-assert_eq "extraction down, EXTRACTION_STRICT: 503" 503 "$H_STATUS"
+assert_eq "extraction down, EXTRACTION_STRICT: 502" 502 "$H_STATUS"
 stop_daemon "$INS_PID"
 
 # ---- addresses: rate limit, allow-list, trusted proxies --------------------------------

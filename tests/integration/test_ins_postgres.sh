@@ -5,7 +5,7 @@
 # new tokens overlapping, `forget` deleting a user's rows, `migrate`/`maintain` idempotent;
 # a client id that is not UTF-8 still leaves its usage and unauthorized rows (escaped);
 # then PostgreSQL stopped: cached credentials keep working for AUTH_STALE_MAX_SECONDS past
-# their TTL and then get 503, an unknown token gets 503 (not 401), async jobs answer 503 with Retry-After, usage rows go to the spool, and when
+# their TTL and then get 502, an unknown token gets 502 (not 401), async jobs answer 502 with Retry-After, usage rows go to the spool, and when
 # PostgreSQL is back the spool is replayed into the tables.
 source "$(dirname "$0")/ins_lib.sh"
 
@@ -162,12 +162,12 @@ else # a very slow machine: stopping PostgreSQL alone took the stale window
     stale_seen=
 fi
 api /api/generate_features "$T_TMP/inline.json" acme never-seen-token
-assert_eq "PostgreSQL down: an unknown token gets 503, not 401" 503 "$H_STATUS"
+assert_eq "PostgreSQL down: an unknown token gets 502, not 401" 502 "$H_STATUS"
 # issue 11 item 2: stale acceptance is bounded (TTL 1 s + AUTH_STALE_MAX_SECONDS 10 s)
 sleep "$(awk -v t="$checked_at" -v now="$(date +%s.%N)" 'BEGIN { d = t + 11.5 - now; print (d > 0 ? d : 0) }')"
 api /api/generate_features "$T_TMP/inline.json" acme "$tok3"
-assert_eq "PostgreSQL still down past TTL + AUTH_STALE_MAX_SECONDS: the cached token gets 503" \
-    503 "$H_STATUS"
+assert_eq "PostgreSQL still down past TTL + AUTH_STALE_MAX_SECONDS: the cached token gets 502" \
+    502 "$H_STATUS"
 m=$(metrics)
 [ -n "$stale_seen" ] && assert_true "stale answers are counted in /metrics" \
     bash -c 'grep -q "^insights_auth_stale_total{result=\"accepted\"} [1-9]" <<<"$1"' _ "$m"
@@ -177,7 +177,7 @@ assert_contains "... beside the limit" "$m" "insights_auth_stale_max_seconds 10"
 assert_true "... and logged" grep -q 'past the stale limit refused' "$D_LOG"
 insights_body "$T_TMP/async.json" "$uid" '["sms"]' acme
 api /api/async_insights "$T_TMP/async.json" acme "$tok3"
-assert_eq "PostgreSQL down: async answers 503" 503 "$H_STATUS"
+assert_eq "PostgreSQL down: async answers 502" 502 "$H_STATUS"
 assert_true "... with Retry-After" test -n "$(header Retry-After)"
 spooled() { metrics | awk '/^insights_spool_bytes / { print $2 }'; }
 wait_spool() {

@@ -3,7 +3,8 @@
 # through two sms-extraction replicas: POST /api/insights on generated users recovers the
 # planted truth (estimated_salary within 5 %, bounce and EMI counts exact), an unknown user
 # gets "user not found", /api/fetch_extracted_data returns the most recent N records, both
-# extraction replicas receive traffic, and with MongoDB unreachable the API answers 503.
+# extraction replicas receive traffic, and with MongoDB unreachable the API answers 502 (issue 15: a
+# failed dependency is 502, which Credeau's sample client retries; 503 is our own overload).
 source "$(dirname "$0")/ins_lib.sh"
 
 : "${MONGO_URI:?run through scripts/run-integration.sh (needs the MongoDB peer)}"
@@ -63,9 +64,9 @@ api /api/fetch_extracted_data "$T_TMP/fetch.json" "$INS_CLIENT" tok-sync
 assert_eq "fetch_extracted_data: 200" 200 "$H_STATUS"
 assert_eq "... the 25 most recent records" 25 "$(jqr '.extracted_sms_data | length')"
 newest=$(jq -r '[.sms[].sms_inbox_date] | max' "$uf")
-assert_eq "... ending with the newest message" \
+assert_eq "... starting with the newest message (newest first, as Credeau's example)" \
     "$(jq -r --argjson t "$newest" '[.sms[] | select(.sms_inbox_date == $t)][0].sms_id' "$uf")" \
-    "$(jqr '.extracted_sms_data[-1].sms_id')"
+    "$(jqr '.extracted_sms_data[0].sms_id')"
 
 r1=$(curl -s "$admin1/metrics" | awk '/^smsx_http_requests_total\{route="\/api\/extract",status="200"\}/ { print $2 }')
 r2=$(curl -s "$admin2/metrics" | awk '/^smsx_http_requests_total\{route="\/api\/extract",status="200"\}/ { print $2 }')
@@ -77,7 +78,7 @@ dead=$(free_port)
 SMSX_URL=$url1 start_insights DI_MONGODB_URI="mongodb://127.0.0.1:$dead/?serverSelectionTimeoutMS=500" \
     DEMO_CLIENTS="$INS_CLIENT:tok-sync" || fail "insights-api did not start with MongoDB down"
 api /api/insights "$T_TMP/body.json" "$INS_CLIENT" tok-sync
-assert_eq "MongoDB down: 503" 503 "$H_STATUS"
+assert_eq "MongoDB down: 502" 502 "$H_STATUS"
 assert_eq "... dependency_unavailable with Retry-After" "dependency_unavailable yes" \
     "$(jqr .code) $([ -n "$(header Retry-After)" ] && echo yes)"
 stop_daemon "$INS_PID"

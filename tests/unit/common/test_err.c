@@ -91,9 +91,16 @@ static void test_reply_styles(void **state)
     expect_reply(ERR_OVERLOADED, NULL, "r1", 503, "application/json", 1,
                  "{\"detail\":\"Server is overloaded, retry later\",\"code\":\"overloaded\"}");
     /* a fixed detail of ours replaces the message; quotes are escaped */
-    expect_reply(ERR_DEPENDENCY_UNAVAILABLE, "the \"store\" is down", "r1", 503, "application/json",
+    expect_reply(ERR_DEPENDENCY_UNAVAILABLE, "the \"store\" is down", "r1", 502, "application/json",
                  1,
                  "{\"detail\":\"the \\\"store\\\" is down\",\"code\":\"dependency_unavailable\"}");
+    /* a dependency: 502 failed, 504 timed out, 503 only when it shed load itself (issue 15) */
+    expect_reply(ERR_DEPENDENCY_TIMEOUT, NULL, "r1", 504, "application/json", 1,
+                 "{\"detail\":\"A backing service did not answer in time, retry later\",\"code\":"
+                 "\"dependency_timeout\"}");
+    expect_reply(ERR_DEPENDENCY_OVERLOADED, NULL, "r1", 503, "application/json", 1,
+                 "{\"detail\":\"A backing service is overloaded, retry later\",\"code\":"
+                 "\"dependency_overloaded\"}");
     expect_reply(ERR_VALIDATION, "[{\"type\":\"missing\"}]", "r1", 422, "application/json", 0,
                  "{\"detail\":[{\"type\":\"missing\"}]}");
     expect_reply(ERR_VALIDATION, NULL, "r1", 422, "application/json", 0, "{\"detail\":[]}");

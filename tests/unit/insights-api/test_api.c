@@ -266,7 +266,8 @@ static void test_fields_each_endpoint_requires(void **state)
                  "{\"type\":\"missing\",\"loc\":[\"body\",\"groupings\"],\"msg\":\"Field "
                  "required\",\"input\":{\"user_id\":\"u1\",\"note\":\"[redacted]\"}}]}");
     expect_detail_types(serve("async_insights", "{}"), "missing,missing,missing");
-    expect_detail_types(serve("fetch_extracted_data", "{}"), "missing,missing,missing");
+    /* fetch_extracted_data: cnt_sms_threshold is optional (Credeau's docs) */
+    expect_detail_types(serve("fetch_extracted_data", "{}"), "missing,missing");
     /* generate_features: groupings are optional, the inline data is checked after admission */
     expect_detail_types(serve("generate_features", "{}"), "missing,missing");
 }
@@ -294,18 +295,32 @@ static void test_field_values(void **state)
     expect_detail_types(
         serve("async_insights", "{\"user_id\":\"u\",\"client_id\":\"demo\",\"groupings\":\"sms\"}"),
         "list_type");
-    expect_detail_types(serve("fetch_extracted_data",
-                              "{\"user_id\":\"u\",\"client_id\":\"demo\",\"cnt_sms_threshold\":0}"),
-                        "less_than_equal");
+    /* pydantic's lax int: 5, 5.0 and "5" pass; these do not */
     expect_detail_types(
         serve("fetch_extracted_data",
-              "{\"user_id\":\"u\",\"client_id\":\"demo\",\"cnt_sms_threshold\":\"5\"}"),
+              "{\"user_id\":\"u\",\"client_id\":\"demo\",\"cnt_sms_threshold\":-1}"),
+        "greater_than_equal");
+    expect_detail_types(
+        serve("fetch_extracted_data",
+              "{\"user_id\":\"u\",\"client_id\":\"demo\",\"cnt_sms_threshold\":\"five\"}"),
+        "int_parsing");
+    expect_detail_types(
+        serve("fetch_extracted_data",
+              "{\"user_id\":\"u\",\"client_id\":\"demo\",\"cnt_sms_threshold\":5.5}"),
+        "int_from_float");
+    expect_detail_types(
+        serve("fetch_extracted_data",
+              "{\"user_id\":\"u\",\"client_id\":\"demo\",\"cnt_sms_threshold\":[5]}"),
         "int_type");
-    /* an integer too large for jansson is a type error of its field, not a JSON error */
-    expect_detail_types(serve("fetch_extracted_data",
-                              "{\"user_id\":\"u\",\"client_id\":\"demo\",\"cnt_sms_threshold\":"
-                              "123456789012345678901234567890}"),
-                        "int_type");
+    /* an integer too large for jansson (a real to it) is still an integer: above the cap */
+    {
+        struct api_call *c =
+            serve("fetch_extracted_data", "{\"user_id\":\"u\",\"client_id\":\"demo\","
+                                          "\"cnt_sms_threshold\":123456789012345678901234567890}");
+
+        assert_int_not_equal(c->status, 422);
+        api_call_free(c);
+    }
 }
 
 static void test_credentials(void **state)
@@ -410,7 +425,7 @@ static void test_generate_features_strict_extraction(void **state)
 
     T.cfg.extraction_strict = true;
     snprintf(body, sizeof(body), inline_user, "");
-    expect_reply(serve_on(&T.api_dead, "generate_features", body, CLIENT, TOKEN), 503,
+    expect_reply(serve_on(&T.api_dead, "generate_features", body, CLIENT, TOKEN), 502,
                  "{\"detail\":\"A backing service is unavailable, retry later\",\"code\":"
                  "\"dependency_unavailable\"}");
     T.cfg.extraction_strict = false;
@@ -427,12 +442,12 @@ static void test_mongodb_endpoints_without_mongodb(void **state)
     T.fz.d.mongo = NULL;
     c = serve("insights", "{\"user_id\":\"u\",\"client_id\":\"demo\",\"groupings\":[\"sms\"]}");
     assert_int_equal(c->retry_after_s, API_RETRY_AFTER_S);
-    expect_reply(c, 503,
+    expect_reply(c, 502,
                  "{\"detail\":\"A backing service is unavailable, retry later\",\"code\":"
                  "\"dependency_unavailable\"}");
     expect_reply(serve("fetch_extracted_data",
                        "{\"user_id\":\"u\",\"client_id\":\"demo\",\"cnt_sms_threshold\":5}"),
-                 503,
+                 502,
                  "{\"detail\":\"A backing service is unavailable, retry later\",\"code\":"
                  "\"dependency_unavailable\"}");
     T.fz.d.mongo = saved;
@@ -499,7 +514,7 @@ static void test_mongodb_endpoints(void **state)
     assert_int_equal(json_integer_value(json_object_get(j, "debit_sms_count_nlp")), 2);
     json_decref(j);
 
-    /* fetch: the latest two records (m0 is the newest), oldest first, as extracted */
+    /* fetch: the latest two records (m0 is the newest), newest first (Credeau's example) */
     c = serve("fetch_extracted_data",
               "{\"user_id\":\"u-mongo\",\"client_id\":\"demo\",\"cnt_sms_threshold\":2}");
     assert_int_equal(c->status, 200);
@@ -508,9 +523,9 @@ static void test_mongodb_endpoints(void **state)
     assert_int_equal(json_array_size(json_object_get(j, "extracted_sms_data")), 2);
     records = json_object_get(j, "extracted_sms_data");
     assert_string_equal(json_string_value(json_object_get(json_array_get(records, 0), "sms_id")),
-                        "m1");
-    assert_string_equal(json_string_value(json_object_get(json_array_get(records, 1), "sms_id")),
                         "m0");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(records, 1), "sms_id")),
+                        "m1");
     assert_null(json_object_get(j, "message"));
     json_decref(j);
 
@@ -541,7 +556,7 @@ static void test_async_without_a_database(void **state)
     (void)state;
 
     T.api.d.pool = NULL;
-    expect_reply(serve("async_insights", async_body), 503,
+    expect_reply(serve("async_insights", async_body), 502,
                  "{\"detail\":\"Async jobs need a database (DI_POSTGRES_HOST)\",\"code\":"
                  "\"dependency_unavailable\"}");
     T.api.d.pool = saved;
@@ -596,7 +611,7 @@ static void test_async_jobs(void **state)
     assert_int_equal(pgt_int(conn, "SELECT count(*) FROM insights_jobs WHERE error = "
                                    "'dependency_unavailable'"),
                      1);
-    expect_reply(serve("async_insights", async_body), 503,
+    expect_reply(serve("async_insights", async_body), 502,
                  "{\"detail\":\"The job failed: a dependency was down\",\"code\":"
                  "\"dependency_unavailable\"}");
 
