@@ -47,8 +47,9 @@ void json_writer_free(struct json_writer *w)
     json_writer_init(w, max);
 }
 
-/* Make room for n more bytes (+ NUL). Returns 0, or -1 with the sticky error set. */
-static int reserve(struct json_writer *w, size_t n)
+/* Make room for n more bytes (+ NUL) when the buffer is short. Returns 0, or -1 with the sticky
+ * error set. */
+static int grow(struct json_writer *w, size_t n)
 {
     size_t need;
 
@@ -71,9 +72,11 @@ static int reserve(struct json_writer *w, size_t n)
     return 0;
 }
 
-static void append(struct json_writer *w, const char *s, size_t n)
+/* Called for every token of every record: the common case (room left) is the inline test. */
+static inline void append(struct json_writer *w, const char *s, size_t n)
 {
-    if (reserve(w, n) < 0)
+    if ((w->status != JSON_WRITER_OK || w->cap - w->len <= n || w->max - w->len < n) &&
+        grow(w, n) < 0)
         return;
     memcpy(w->buf + w->len, s, n);
     w->len += n;
@@ -282,20 +285,75 @@ void json_writer_raw(struct json_writer *w, const char *json, size_t len)
     append(w, json, len);
 }
 
+/* The decimal digits of v, as "%llu" writes them, ending at end; returns where they start. */
+static char *digits_of(unsigned long long v, char *end)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
+/* v as "%lld" writes it, ending at end (no snprintf: records and features hold many numbers). */
+static char *int_text(long long v, char *end)
+{
+    /* the magnitude as unsigned: -LLONG_MIN does not fit a long long */
+    unsigned long long mag = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    char *p = digits_of(mag, end);
+
+    if (v < 0)
+        *--p = '-';
+    return p;
+}
+
 void json_writer_int(struct json_writer *w, long long v)
 {
     char num[24];
-    int n = snprintf(num, sizeof(num), "%lld", v);
+    char *p = int_text(v, num + sizeof(num));
 
-    json_writer_raw(w, num, (size_t)n);
+    json_writer_raw(w, p, (size_t)(num + sizeof(num) - p));
 }
 
 void json_writer_uint(struct json_writer *w, unsigned long long v)
 {
     char num[24];
-    int n = snprintf(num, sizeof(num), "%llu", v);
+    char *p = digits_of(v, num + sizeof(num));
 
-    json_writer_raw(w, num, (size_t)n);
+    json_writer_raw(w, p, (size_t)(num + sizeof(num) - p));
+}
+
+/*
+ * v in at most two decimals when it is the double nearest to such a number
+ * (amounts, balances, whole counts) and below 1e13: the text "%.15g" gives
+ * for it, without snprintf and strtod. Why the same: the decimal k/100 has
+ * at most 15 significant digits, so "%.15g" of its nearest double prints it
+ * back (DBL_DIG), in fixed notation (its exponent is between -2 and 12), and
+ * reads back exactly. Returns the length, or 0 for any other value.
+ */
+static size_t short_decimal(double v, char out[24])
+{
+    char tmp[24], *end = tmp + sizeof(tmp), *p = end;
+    long long k, mag, frac;
+
+    if (!(fabs(v) < 1e13) || (v == 0 && signbit(v)))
+        return 0;
+    k = llround(v * 100.0);
+    if ((double)k / 100.0 != v)
+        return 0;
+    mag = k < 0 ? -k : k;
+    frac = mag % 100;
+    if (frac % 10)
+        *--p = (char)('0' + frac % 10);
+    if (frac) {
+        *--p = (char)('0' + frac / 10);
+        *--p = '.';
+    }
+    p = digits_of((unsigned long long)(mag / 100), p);
+    if (k < 0)
+        *--p = '-';
+    memcpy(out, p, (size_t)(end - p));
+    return (size_t)(end - p);
 }
 
 void json_writer_double(struct json_writer *w, double v)
@@ -305,6 +363,11 @@ void json_writer_double(struct json_writer *w, double v)
 
     if (!isfinite(v)) {
         json_writer_raw(w, "null", 4);
+        return;
+    }
+    n = (int)short_decimal(v, num);
+    if (n > 0) {
+        json_writer_raw(w, num, (size_t)n);
         return;
     }
     /* shortest of %.15g / %.17g that reads back exactly */
