@@ -69,39 +69,13 @@ static size_t utf8_len(const unsigned char *p, const unsigned char *end)
     return n;
 }
 
-#define ONES 0x0101010101010101ULL
-#define HIGHS 0x8080808080808080ULL
-
-/*
- * Past the 8-byte words at q that hold only printable ASCII other than '"'
- * and '\\' (message text is mostly that: a word at a time instead of a byte).
- * Each test sets a byte's high bit where the byte is < 0x20, >= 0x80, '"' or
- * '\\' (the classic zero-byte test: exact as to whether any byte matches).
- */
-static const unsigned char *plain_ascii_words(const unsigned char *q, const unsigned char *end)
-{
-    while (end - q >= 8) {
-        uint64_t w, quote, backslash, special;
-
-        memcpy(&w, q, 8);
-        quote = w ^ (ONES * '"');
-        backslash = w ^ (ONES * '\\');
-        special = ((w - ONES * 0x20) & ~w) | ((quote - ONES) & ~quote) |
-                  ((backslash - ONES) & ~backslash) | w;
-        if (special & HIGHS)
-            break;
-        q += 8;
-    }
-    return q;
-}
-
 /* The end of the run at q of bytes that stand for themselves: printable ASCII but '"' and
  * '\\', and valid UTF-8. Stops at anything else (the caller looks at it), or returns NULL on
  * invalid UTF-8. */
 static const unsigned char *plain_run(const unsigned char *q, const unsigned char *end)
 {
     for (;;) {
-        q = plain_ascii_words(q, end);
+        q = json_plain_ascii(q, end);
         while (q < end && *q >= 0x20 && *q < 0x80 && *q != '"' && *q != '\\')
             q++;
         if (q >= end || *q < 0x80)

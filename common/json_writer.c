@@ -10,6 +10,7 @@
 #include "common/json_writer.h"
 
 #include "common/alloc.h"
+#include "common/json_scan.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -72,11 +73,16 @@ static int grow(struct json_writer *w, size_t n)
     return 0;
 }
 
+/* Room for n more bytes (+ NUL) without growing, and no error. */
+static inline bool has_room(const struct json_writer *w, size_t n)
+{
+    return w->status == JSON_WRITER_OK && w->cap - w->len > n && w->max - w->len >= n;
+}
+
 /* Called for every token of every record: the common case (room left) is the inline test. */
 static inline void append(struct json_writer *w, const char *s, size_t n)
 {
-    if ((w->status != JSON_WRITER_OK || w->cap - w->len <= n || w->max - w->len < n) &&
-        grow(w, n) < 0)
+    if (!has_room(w, n) && grow(w, n) < 0)
         return;
     memcpy(w->buf + w->len, s, n);
     w->len += n;
@@ -214,11 +220,49 @@ static void escape_byte(struct json_writer *w, unsigned char c)
     }
 }
 
+/* How many bytes at the start of s[0..len) need no escape. */
+static size_t plain_prefix(const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str, *end = s + len;
+    const unsigned char *q = json_plain_ascii(s, end);
+
+    while (q < end && *q >= 0x20 && *q < 0x80 && *q != '"' && *q != '\\')
+        q++;
+    return (size_t)(q - s);
+}
+
+/*
+ * "s" after prefix (a comma, or nothing) and before suffix (a colon, or
+ * nothing), in one copy, when s needs no escape and there is room: most
+ * keys and values. Returns false (nothing written) otherwise.
+ */
+static bool put_plain(struct json_writer *w, char prefix, const char *s, size_t len, char suffix)
+{
+    char *p;
+
+    if (!has_room(w, len + 4) || plain_prefix(s, len) != len)
+        return false;
+    p = w->buf + w->len;
+    if (prefix)
+        *p++ = prefix;
+    *p++ = '"';
+    memcpy(p, s, len);
+    p += len;
+    *p++ = '"';
+    if (suffix)
+        *p++ = suffix;
+    *p = '\0';
+    w->len = (size_t)(p - w->buf);
+    return true;
+}
+
 static void put_string(struct json_writer *w, const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
 
+    if (put_plain(w, 0, str, len, 0))
+        return;
     append(w, "\"", 1);
     while (i < len && w->status == JSON_WRITER_OK) {
         size_t run = i;
@@ -256,10 +300,14 @@ void json_writer_key(struct json_writer *w, const char *key)
         w->status = JSON_WRITER_MISUSE;
         return;
     }
-    if (*lvl & LVL_MEMBER)
-        append(w, ",", 1);
-    put_string(w, key, strlen(key));
-    append(w, ":", 1);
+    size_t len = strlen(key);
+
+    if (!put_plain(w, *lvl & LVL_MEMBER ? ',' : 0, key, len, ':')) {
+        if (*lvl & LVL_MEMBER)
+            append(w, ",", 1);
+        put_string(w, key, len);
+        append(w, ":", 1);
+    }
     *lvl |= LVL_MEMBER | LVL_KEY;
 }
 
