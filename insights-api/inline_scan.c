@@ -160,8 +160,8 @@ static bool read_sms(struct json_scan *sc, struct raw_sms_list *sms)
     }
     if ((seen & (SEEN_ID | SEEN_BODY | SEEN_DATE)) != (SEEN_ID | SEEN_BODY | SEEN_DATE))
         return false;
-    return raw_sms_list_add(sms, m.id.s, m.id.len, m.has_sender ? m.sender.s : NULL,
-                            m.sender.len, m.body.s, m.body.len, m.ts) == 0;
+    return raw_sms_list_add(sms, m.id.s, m.id.len, m.has_sender ? m.sender.s : NULL, m.sender.len,
+                            m.body.s, m.body.len, m.ts) == 0;
 }
 
 static bool read_sms_list(struct json_scan *sc, struct raw_sms_list *sms)
