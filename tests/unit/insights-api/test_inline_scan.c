@@ -171,13 +171,26 @@ static void test_taken(void **state)
 static void test_dates(void **state)
 {
     static const char *const dates[] = {
-        "'2026-11-01'",          "'2026-11-01 10:00:00'",     "'2026-11-01T04:30:00Z'",
-        "'2026-11-01T10:00:00+05:30'", "'01-11-2026 10:00'", "'1795000200'",
-        "'1795000200123'",       "1795000200",                "1795000200123",
-        "-5",                    "0",                         "99999999999999",
-        "'2026-02-30'",          "'2026-13-01'",              "'yesterday'",
-        "''",                    "'2026-11-01 25:00:00'",     "true",
-        "null",                  "[1]",
+        "'2026-11-01'",
+        "'2026-11-01 10:00:00'",
+        "'2026-11-01T04:30:00Z'",
+        "'2026-11-01T10:00:00+05:30'",
+        "'01-11-2026 10:00'",
+        "'1795000200'",
+        "'1795000200123'",
+        "1795000200",
+        "1795000200123",
+        "-5",
+        "0",
+        "99999999999999",
+        "'2026-02-30'",
+        "'2026-13-01'",
+        "'yesterday'",
+        "''",
+        "'2026-11-01 25:00:00'",
+        "true",
+        "null",
+        "[1]",
     };
     char body[512];
 
@@ -243,8 +256,15 @@ static void test_declined(void **state)
 static void test_malformed(void **state)
 {
     static const char *const bodies[] = {
-        "",     "{",         "{'a':1,}", "{'a':1} x", "{'a':'\\u0000'}", "{'a':'\x80'}",
-        "{'a'}", "{'a':[1,]}", "{'sms_data':[{'sms_id':'1','sms_body':'a','sms_inbox_date':'2026-11-01'}",
+        "",
+        "{",
+        "{'a':1,}",
+        "{'a':1} x",
+        "{'a':'\\u0000'}",
+        "{'a':'\x80'}",
+        "{'a'}",
+        "{'a':[1,]}",
+        "{'sms_data':[{'sms_id':'1','sms_body':'a','sms_inbox_date':'2026-11-01'}",
     };
 
     (void)state;
@@ -261,10 +281,8 @@ static void test_malformed(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_taken),
-        cmocka_unit_test(test_dates),
-        cmocka_unit_test(test_too_many),
-        cmocka_unit_test(test_declined),
+        cmocka_unit_test(test_taken),     cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_too_many),  cmocka_unit_test(test_declined),
         cmocka_unit_test(test_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
