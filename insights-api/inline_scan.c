@@ -87,12 +87,9 @@ static bool read_date(struct json_scan *sc, struct scanned_sms *m)
     long long v;
 
     if (at_string(sc)) {
-        char *mark = sc->out;
-
         if (!json_scan_string(sc, false, &s.s, &s.len) ||
             ist_date_normalise(s.s, s.len, ist, &why) < 0)
             return false;
-        sc->out = mark; /* the normalised copy is in ist */
     } else if (!read_int(sc, &v) || !((double)v > -1e15 && (double)v < 1e15) ||
                ist_from_epoch(v, ist) < 0) {
         return false;
@@ -146,12 +143,10 @@ static bool read_sms(struct json_scan *sc, struct raw_sms_list *sms)
         return false;
     if (!json_scan_eat(sc, '}')) {
         do {
-            char *mark = sc->out;
-
-            /* in place unless escaped; compared by length, never kept */
+            /* in place unless escaped (then decoded into the scanner's area, which holds the
+               rest of the input twice over: no need to reuse it) */
             if (!json_scan_string(sc, false, &key.s, &key.len) || !json_scan_eat(sc, ':'))
                 return false;
-            sc->out = mark;
             if (!read_field(sc, &key, &m, &seen))
                 return false;
         } while (json_scan_eat(sc, ','));
