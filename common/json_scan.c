@@ -75,6 +75,7 @@ static size_t utf8_len(const unsigned char *p, const unsigned char *end)
 static const unsigned char *plain_run(const unsigned char *q, const unsigned char *end)
 {
     for (;;) {
+        q = json_plain_ascii(q, end);
         while (q < end && *q >= 0x20 && *q < 0x80 && *q != '"' && *q != '\\')
             q++;
         if (q >= end || *q < 0x80)

@@ -26,6 +26,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 struct json_scan {
@@ -41,6 +42,34 @@ struct json_scan_num {
     bool is_int;
     bool exponent; /* an exponent or more than 18 integer digits: doubles may not hold it */
 };
+
+#define JSON_ONES 0x0101010101010101ULL
+#define JSON_HIGHS 0x8080808080808080ULL
+
+/*
+ * Past the 8-byte words at q (to end) that hold only printable ASCII other than '"'
+ * and '\\' (message text is mostly that: a word at a time instead of a byte; the
+ * scanner's strings and json_writer's both).
+ * Each test sets a byte's high bit where the byte is < 0x20, >= 0x80, '"' or
+ * '\\' (the classic zero-byte test: exact as to whether any byte matches).
+ */
+static inline const unsigned char *json_plain_ascii(const unsigned char *q,
+                                                    const unsigned char *end)
+{
+    while (end - q >= 8) {
+        uint64_t w, quote, backslash, special;
+
+        memcpy(&w, q, 8);
+        quote = w ^ (JSON_ONES * '"');
+        backslash = w ^ (JSON_ONES * '\\');
+        special = ((w - JSON_ONES * 0x20) & ~w) | ((quote - JSON_ONES) & ~quote) |
+                  ((backslash - JSON_ONES) & ~backslash) | w;
+        if (special & JSON_HIGHS)
+            break;
+        q += 8;
+    }
+    return q;
+}
 
 /* Scan text[0..len); decoded strings go to an area allocated on demand. */
 void json_scan_init(struct json_scan *s, const char *text, size_t len);

@@ -10,6 +10,7 @@
 #include "common/json_writer.h"
 
 #include "common/alloc.h"
+#include "common/json_scan.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -47,8 +48,9 @@ void json_writer_free(struct json_writer *w)
     json_writer_init(w, max);
 }
 
-/* Make room for n more bytes (+ NUL). Returns 0, or -1 with the sticky error set. */
-static int reserve(struct json_writer *w, size_t n)
+/* Make room for n more bytes (+ NUL) when the buffer is short. Returns 0, or -1 with the sticky
+ * error set. */
+static int grow(struct json_writer *w, size_t n)
 {
     size_t need;
 
@@ -71,9 +73,16 @@ static int reserve(struct json_writer *w, size_t n)
     return 0;
 }
 
-static void append(struct json_writer *w, const char *s, size_t n)
+/* Room for n more bytes (+ NUL) without growing, and no error. */
+static inline bool has_room(const struct json_writer *w, size_t n)
 {
-    if (reserve(w, n) < 0)
+    return w->status == JSON_WRITER_OK && w->cap - w->len > n && w->max - w->len >= n;
+}
+
+/* Called for every token of every record: the common case (room left) is the inline test. */
+static inline void append(struct json_writer *w, const char *s, size_t n)
+{
+    if (!has_room(w, n) && grow(w, n) < 0)
         return;
     memcpy(w->buf + w->len, s, n);
     w->len += n;
@@ -211,11 +220,49 @@ static void escape_byte(struct json_writer *w, unsigned char c)
     }
 }
 
+/* How many bytes at the start of s[0..len) need no escape. */
+static size_t plain_prefix(const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str, *end = s + len;
+    const unsigned char *q = json_plain_ascii(s, end);
+
+    while (q < end && *q >= 0x20 && *q < 0x80 && *q != '"' && *q != '\\')
+        q++;
+    return (size_t)(q - s);
+}
+
+/*
+ * "s" after prefix (a comma, or nothing) and before suffix (a colon, or
+ * nothing), in one copy, when s needs no escape and there is room: most
+ * keys and values. Returns false (nothing written) otherwise.
+ */
+static bool put_plain(struct json_writer *w, char prefix, const char *s, size_t len, char suffix)
+{
+    char *p;
+
+    if (!has_room(w, len + 4) || plain_prefix(s, len) != len)
+        return false;
+    p = w->buf + w->len;
+    if (prefix)
+        *p++ = prefix;
+    *p++ = '"';
+    memcpy(p, s, len);
+    p += len;
+    *p++ = '"';
+    if (suffix)
+        *p++ = suffix;
+    *p = '\0';
+    w->len = (size_t)(p - w->buf);
+    return true;
+}
+
 static void put_string(struct json_writer *w, const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
 
+    if (put_plain(w, 0, str, len, 0))
+        return;
     append(w, "\"", 1);
     while (i < len && w->status == JSON_WRITER_OK) {
         size_t run = i;
@@ -253,10 +300,14 @@ void json_writer_key(struct json_writer *w, const char *key)
         w->status = JSON_WRITER_MISUSE;
         return;
     }
-    if (*lvl & LVL_MEMBER)
-        append(w, ",", 1);
-    put_string(w, key, strlen(key));
-    append(w, ":", 1);
+    size_t len = strlen(key);
+
+    if (!put_plain(w, *lvl & LVL_MEMBER ? ',' : 0, key, len, ':')) {
+        if (*lvl & LVL_MEMBER)
+            append(w, ",", 1);
+        put_string(w, key, len);
+        append(w, ":", 1);
+    }
     *lvl |= LVL_MEMBER | LVL_KEY;
 }
 
@@ -282,20 +333,75 @@ void json_writer_raw(struct json_writer *w, const char *json, size_t len)
     append(w, json, len);
 }
 
+/* The decimal digits of v, as "%llu" writes them, ending at end; returns where they start. */
+static char *digits_of(unsigned long long v, char *end)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
+/* v as "%lld" writes it, ending at end (no snprintf: records and features hold many numbers). */
+static char *int_text(long long v, char *end)
+{
+    /* the magnitude as unsigned: -LLONG_MIN does not fit a long long */
+    unsigned long long mag = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    char *p = digits_of(mag, end);
+
+    if (v < 0)
+        *--p = '-';
+    return p;
+}
+
 void json_writer_int(struct json_writer *w, long long v)
 {
     char num[24];
-    int n = snprintf(num, sizeof(num), "%lld", v);
+    char *p = int_text(v, num + sizeof(num));
 
-    json_writer_raw(w, num, (size_t)n);
+    json_writer_raw(w, p, (size_t)(num + sizeof(num) - p));
 }
 
 void json_writer_uint(struct json_writer *w, unsigned long long v)
 {
     char num[24];
-    int n = snprintf(num, sizeof(num), "%llu", v);
+    char *p = digits_of(v, num + sizeof(num));
 
-    json_writer_raw(w, num, (size_t)n);
+    json_writer_raw(w, p, (size_t)(num + sizeof(num) - p));
+}
+
+/*
+ * v in at most two decimals when it is the double nearest to such a number
+ * (amounts, balances, whole counts) and below 1e13: the text "%.15g" gives
+ * for it, without snprintf and strtod. Why the same: the decimal k/100 has
+ * at most 15 significant digits, so "%.15g" of its nearest double prints it
+ * back (DBL_DIG), in fixed notation (its exponent is between -2 and 12), and
+ * reads back exactly. Returns the length, or 0 for any other value.
+ */
+static size_t short_decimal(double v, char out[24])
+{
+    char tmp[24], *end = tmp + sizeof(tmp), *p = end;
+    long long k, mag, frac;
+
+    if (!(fabs(v) < 1e13) || (v == 0 && signbit(v)))
+        return 0;
+    k = llround(v * 100.0);
+    if ((double)k / 100.0 != v)
+        return 0;
+    mag = k < 0 ? -k : k;
+    frac = mag % 100;
+    if (frac % 10)
+        *--p = (char)('0' + frac % 10);
+    if (frac) {
+        *--p = (char)('0' + frac / 10);
+        *--p = '.';
+    }
+    p = digits_of((unsigned long long)(mag / 100), p);
+    if (k < 0)
+        *--p = '-';
+    memcpy(out, p, (size_t)(end - p));
+    return (size_t)(end - p);
 }
 
 void json_writer_double(struct json_writer *w, double v)
@@ -305,6 +411,11 @@ void json_writer_double(struct json_writer *w, double v)
 
     if (!isfinite(v)) {
         json_writer_raw(w, "null", 4);
+        return;
+    }
+    n = (int)short_decimal(v, num);
+    if (n > 0) {
+        json_writer_raw(w, num, (size_t)n);
         return;
     }
     /* shortest of %.15g / %.17g that reads back exactly */

@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "insights-api/features.h"
+#include "insights-api/inline_scan.h"
 #include "insights-api/inline_source.h"
 #include "insights-api/userdata_build.h"
 
@@ -267,13 +268,19 @@ void admission_check_as_of(struct validation *v, const json_t *root, struct api_
     ask->as_of_given = true;
 }
 
-json_t *admission_parse(const struct api_call *call, struct api_ask *ask, struct validation *v)
+json_t *admission_parse(const struct api_call *call, struct api_ask *ask,
+                        struct raw_sms_list *sms_data, struct validation *v)
 {
     json_error_t jerr;
-    json_t *root = validation_load_body(call->body, call->body_len, &jerr);
+    /* one pass over the messages (inline_scan.h); jansson for what it declines */
+    json_t *root = inline_scan_body(call->body, call->body_len, sms_data);
 
     memset(ask, 0, sizeof(*ask));
     ask->now = call->requested_at;
+    if (root)
+        ask->sms_data = sms_data;
+    else
+        root = validation_load_body(call->body, call->body_len, &jerr);
     if (!root) {
         validation_add_json_invalid(v, &jerr);
         return NULL;

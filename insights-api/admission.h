@@ -38,9 +38,12 @@ enum err admission_address(struct ratelimit *rl, const char *peer, const char *x
  * Parse the body of call and check what every endpoint asks (a JSON object,
  * user_id, client_id) into v (from validation_init) and *ask; the caller
  * then adds the endpoint's own checks. Returns the tree (also ask->root; the
- * caller decrefs), or NULL when it is not an object (v says why).
+ * caller decrefs), or NULL when it is not an object (v says why). When the
+ * body was read by inline_scan_body, sms_data holds its messages and
+ * ask->sms_data points to it; the caller frees sms_data either way.
  */
-json_t *admission_parse(const struct api_call *call, struct api_ask *ask, struct validation *v);
+json_t *admission_parse(const struct api_call *call, struct api_ask *ask,
+                        struct raw_sms_list *sms_data, struct validation *v);
 
 /* When v holds items: the 422 reply set on call, v's list freed, true. Else false. */
 bool admission_refused(struct api_call *call, struct validation *v);

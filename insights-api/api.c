@@ -117,6 +117,7 @@ int api_serve_head(struct api *api, struct api_call *c)
 
 void api_serve(struct api *api, struct api_call *c)
 {
+    struct raw_sms_list sms_data;
     struct validation v;
     struct api_ask ask;
     json_t *root;
@@ -129,7 +130,7 @@ void api_serve(struct api *api, struct api_call *c)
         goto usage;
     }
     validation_init(&v, ADMISSION_MAX_ERRORS);
-    root = admission_parse(c, &ask, &v);
+    root = admission_parse(c, &ask, &sms_data, &v);
     if (json_is_object(root) && c->endpoint->validate)
         c->endpoint->validate(api, root, &ask, &v);
     if (admission_refused(c, &v))
@@ -140,6 +141,7 @@ void api_serve(struct api *api, struct api_call *c)
     }
 out:
     json_decref(root);
+    raw_sms_list_free(&sms_data);
 usage:
     store_usage(api->d.store, c->request_id, c->client_request_id[0] ? c->client_request_id : NULL,
                 c->hdr_client, c->endpoint->name, c->status);

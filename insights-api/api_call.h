@@ -39,6 +39,8 @@ struct api_ask {
     double now;     /* the call's time: the default as_of and the latest one accepted */
     int64_t as_of;  /* Unix seconds the features are computed as of (the call's time by default) */
     bool as_of_given; /* the body named as_of (the async job key then includes it) */
+    /* the body's sms_data items when inline_scan.h read it (root then holds a stand-in), or NULL */
+    struct raw_sms_list *sms_data;
 };
 
 /* One API call: the copy of an HTTP request a pool thread works on, and its reply. */

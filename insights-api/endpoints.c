@@ -99,8 +99,9 @@ static void run_generate(struct api *api, struct api_call *c, const struct api_a
 
     memset(&u, 0, sizeof(u));
     raw_sms_list_init(&raw);
-    if (inline_source_parse_json(ask->root, ask->as_of, (size_t)api->d.cfg->max_sms_per_user, 0, &u,
-                                 &raw, &detail) < 0) {
+    if (inline_source_parse_scanned(ask->root, ask->sms_data, ask->as_of,
+                                    (size_t)api->d.cfg->max_sms_per_user, 0, &u, &raw,
+                                    &detail) < 0) {
         char *items = json_dumps(detail, JSON_COMPACT);
 
         api_reply_error(c, ERR_VALIDATION, items ? items : "[]");

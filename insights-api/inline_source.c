@@ -21,6 +21,7 @@
 #include "common/ist_date.h"
 #include "common/validation.h"
 #include "insights-api/extraction_client.h"
+#include "insights-api/inline_scan.h"
 #include "insights-api/inline_source.h"
 
 /* ---- echoed inputs, redacted -------------------------------------------- */
@@ -283,9 +284,14 @@ static void check_device(struct validation *e, const json_t *dev)
     check_time(e, dev, "captured_at", false, &w);
 }
 
-/* A list member (null or absent = empty); items checked by check_item. */
+/*
+ * A list member (null or absent = empty); items checked by check_item. With
+ * scanned, the list in root is inline_scan.c's stand-in: its items, already
+ * known to pass, are in scanned.
+ */
 static void check_list(struct validation *e, const json_t *root, const char *key, size_t max_items,
-                       void (*check_item)(struct validation *, const json_t *, size_t))
+                       void (*check_item)(struct validation *, const json_t *, size_t),
+                       const struct raw_sms_list *scanned)
 {
     const json_t *list = json_object_get(root, key);
     size_t n;
@@ -300,7 +306,7 @@ static void check_list(struct validation *e, const json_t *root, const char *key
                        json_is_string(list) ? validation_redacted() : echo_scalar(list), NULL);
         return;
     }
-    n = json_array_size(list);
+    n = scanned ? scanned->count : json_array_size(list);
     if (n > max_items) {
         snprintf(msg, sizeof(msg), "List should have at most %zu items after validation, not %zu",
                  max_items, n);
@@ -309,11 +315,12 @@ static void check_list(struct validation *e, const json_t *root, const char *key
                                  (json_int_t)max_items, "actual_length", (json_int_t)n));
         return;
     }
-    for (size_t i = 0; i < n && !validation_full(e); i++)
+    for (size_t i = 0; i < n && !scanned && !validation_full(e); i++)
         check_item(e, json_array_get(list, i), i);
 }
 
-static void validate(struct validation *e, const json_t *root, size_t max_items)
+static void validate(struct validation *e, const json_t *root, size_t max_items,
+                     const struct raw_sms_list *scanned)
 {
     struct where top = {NULL, -1};
 
@@ -325,8 +332,8 @@ static void validate(struct validation *e, const json_t *root, size_t max_items)
     }
     check_string(e, root, "client_id", true, USER_DATA_ID_MAX, &top);
     check_string(e, root, "user_id", true, USER_DATA_USER_ID_MAX, &top);
-    check_list(e, root, "sms_data", max_items, check_sms_item);
-    check_list(e, root, "apps_data", USER_DATA_MAX_APPS, check_app_item);
+    check_list(e, root, "sms_data", max_items, check_sms_item, scanned);
+    check_list(e, root, "apps_data", USER_DATA_MAX_APPS, check_app_item, NULL);
     check_device(e, json_object_get(root, "device_data"));
 }
 
@@ -420,15 +427,19 @@ static void take_device(const json_t *dev, struct user_data *u)
     d->captured_ts = time_member(dev, "captured_at");
 }
 
-static int convert(const json_t *root, int64_t now, size_t max_sms, struct user_data *u,
-                   struct raw_sms_list *sms)
+static int convert(const json_t *root, struct raw_sms_list *scanned, int64_t now, size_t max_sms,
+                   struct user_data *u, struct raw_sms_list *sms)
 {
     const json_t *apps = json_object_get(root, "apps_data");
     const json_t *dev = json_object_get(root, "device_data");
 
     user_data_init(u, str_of(root, "client_id"), str_of(root, "user_id"), now);
-    if (take_sms(json_object_get(root, "sms_data"), sms) < 0)
+    if (scanned) {
+        *sms = *scanned; /* taken over */
+        raw_sms_list_init(scanned);
+    } else if (take_sms(json_object_get(root, "sms_data"), sms) < 0) {
         return -1;
+    }
     raw_sms_list_dedupe(sms);
     raw_sms_list_sort(sms);
     raw_sms_list_cut(sms, now);
@@ -448,8 +459,9 @@ static int convert(const json_t *root, int64_t now, size_t max_sms, struct user_
 
 /* ---- entry points ------------------------------------------------------- */
 
-int inline_source_parse_json(const json_t *root, int64_t now, size_t max_sms, size_t max_items,
-                             struct user_data *u, struct raw_sms_list *sms, json_t **detail)
+int inline_source_parse_scanned(const json_t *root, struct raw_sms_list *scanned, int64_t now,
+                                size_t max_sms, size_t max_items, struct user_data *u,
+                                struct raw_sms_list *sms, json_t **detail)
 {
     struct validation e;
 
@@ -458,9 +470,9 @@ int inline_source_parse_json(const json_t *root, int64_t now, size_t max_sms, si
     if (max_items == 0 || max_items > USER_DATA_MAX_SMS)
         max_items = USER_DATA_MAX_SMS;
     raw_sms_list_init(sms);
-    validate(&e, root, max_items);
+    validate(&e, root, max_items, scanned);
     if (json_array_size(e.list) == 0) {
-        if (convert(root, now, max_sms, u, sms) == 0) {
+        if (convert(root, scanned, now, max_sms, u, sms) == 0) {
             json_decref(e.list);
             return 0;
         }
@@ -475,14 +487,29 @@ int inline_source_parse_json(const json_t *root, int64_t now, size_t max_sms, si
     return -1;
 }
 
+int inline_source_parse_json(const json_t *root, int64_t now, size_t max_sms, size_t max_items,
+                             struct user_data *u, struct raw_sms_list *sms, json_t **detail)
+{
+    return inline_source_parse_scanned(root, NULL, now, max_sms, max_items, u, sms, detail);
+}
+
 int inline_source_parse(const char *body, size_t len, int64_t now, size_t max_sms, size_t max_items,
                         struct user_data *u, struct raw_sms_list *sms, json_t **detail)
 {
+    struct raw_sms_list scanned;
     struct validation e;
     json_error_t jerr;
     json_t *root;
     int rc;
 
+    /* the one-pass path first (inline_scan.h); what it declines goes through jansson */
+    root = inline_scan_body(body, len, &scanned);
+    if (root) {
+        rc = inline_source_parse_scanned(root, &scanned, now, max_sms, max_items, u, sms, detail);
+        raw_sms_list_free(&scanned);
+        json_decref(root);
+        return rc;
+    }
     validation_init(&e, INLINE_SOURCE_MAX_ERRORS);
     *detail = NULL;
     raw_sms_list_init(sms);

@@ -55,6 +55,14 @@ int inline_source_parse_json(const json_t *root, int64_t now, size_t max_sms, si
                              struct user_data *u, struct raw_sms_list *sms, json_t **detail);
 
 /*
+ * The same for a body read by inline_scan_body: root with sms_data's stand-in,
+ * scanned its messages (taken over on success; the caller frees what is left).
+ */
+int inline_source_parse_scanned(const json_t *root, struct raw_sms_list *scanned, int64_t now,
+                                size_t max_sms, size_t max_items, struct user_data *u,
+                                struct raw_sms_list *sms, json_t **detail);
+
+/*
  * A time value as the request's times are given: epoch seconds or
  * milliseconds (pydantic's 2e10 rule) as an integer, float or digit string,
  * or a date text in India time or with a zone. Returns 0 with *ts in Unix

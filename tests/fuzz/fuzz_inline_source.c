@@ -8,7 +8,10 @@
  * any depth, any string standing in the SMS list or in place of it, the body
  * itself when it is a JSON string, strings of members that are not known
  * fields) and fails if a detail value contains one of them. A conversion
- * must keep nothing dated after the as_of it was given.
+ * must keep nothing dated after the as_of it was given. And the one-pass
+ * reader (inline_scan.c) that inline_source_parse tries first must give what
+ * the jansson path gives on the same bytes: the same result, detail list and
+ * messages.
  */
 #include <jansson.h>
 #include <stdbool.h>
@@ -141,13 +144,47 @@ static bool leaks(const json_t *j, const json_t *secrets, const json_t *allowed)
     return false;
 }
 
+/* The jansson path alone on the same bytes: the same outcome as rc, detail and sms. */
+static void check_same_as_jansson(const uint8_t *data, size_t size, int rc, const json_t *detail,
+                                  const struct raw_sms_list *sms)
+{
+    json_error_t jerr;
+    json_t *root = validation_load_body((const char *)data, size, &jerr);
+    struct user_data u2;
+    struct raw_sms_list s2;
+    json_t *d2 = NULL;
+
+    if (!root)
+        return; /* a json_invalid item: no scanner took part */
+    if (inline_source_parse_json(root, FUZZ_AS_OF, 50, 200, &u2, &s2, &d2) != rc)
+        abort();
+    if (rc < 0 && !json_equal((json_t *)detail, d2))
+        abort();
+    if (rc == 0 && s2.count != sms->count)
+        abort();
+    for (size_t i = 0; rc == 0 && i < sms->count; i++)
+        if (strcmp(s2.items[i].sms_id, sms->items[i].sms_id) != 0 ||
+            s2.items[i].ts != sms->items[i].ts || s2.items[i].body_len != sms->items[i].body_len ||
+            memcmp(s2.items[i].body, sms->items[i].body, sms->items[i].body_len) != 0 ||
+            !s2.items[i].sender != !sms->items[i].sender ||
+            (s2.items[i].sender && strcmp(s2.items[i].sender, sms->items[i].sender) != 0))
+            abort();
+    json_decref(d2);
+    json_decref(root);
+    user_data_free(&u2);
+    raw_sms_list_free(&s2);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct user_data u;
     struct raw_sms_list sms;
     json_t *detail = NULL;
 
-    if (inline_source_parse((const char *)data, size, FUZZ_AS_OF, 50, 200, &u, &sms, &detail) < 0) {
+    int rc = inline_source_parse((const char *)data, size, FUZZ_AS_OF, 50, 200, &u, &sms, &detail);
+
+    check_same_as_jansson(data, size, rc, detail, &sms);
+    if (rc < 0) {
         json_t *root = json_loadb((const char *)data, size, JSON_DECODE_ANY, NULL);
         json_t *secrets = json_array(), *allowed = json_array();
 
