@@ -29,7 +29,7 @@
 #include "insights-api/store_impl.h"
 #include "tests/unit/insights-api/pg_testdb.h"
 
-#define MIGRATION_FILES 9
+#define MIGRATION_FILES 10 /* insights-api/migrations/0001 .. 0010 */
 #define FORGET_ME_KEY "72b93f159bb117227532df01dffb24e4a3b0332c270eafcbba2bc85f687e0278"
 #define RACERS 4
 #define PEPPER "test-pepper"
