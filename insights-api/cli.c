@@ -32,6 +32,7 @@ struct opts {
     const char *since;
     const char *until;
     const char *prom;
+    const char *push;
     const char *out;
 };
 
@@ -58,7 +59,8 @@ void cli_usage(FILE *out)
           "       insights-api client revoke --client C [--token-id N]\n"
           "       insights-api client list [--client C]\n"
           "       insights-api outcomes import FILE.csv\n"
-          "       insights-api monitor --since DATE [--until DATE] [--prom FILE]\n"
+          "       insights-api monitor --since DATE|Nd [--until DATE] [--prom FILE]\n"
+          "                            [--push URL]\n"
           "       insights-api report --since DATE --out DIR\n"
           "  configuration comes from the environment: see --config-docs\n",
           out);
@@ -105,6 +107,8 @@ static int parse_opts(int argc, char **argv, int first, struct opts *o)
             o->until = v;
         else if (strcmp(k, "--prom") == 0)
             o->prom = v;
+        else if (strcmp(k, "--push") == 0)
+            o->push = v;
         else if (strcmp(k, "--out") == 0)
             o->out = v;
         else
@@ -220,7 +224,8 @@ static int cmd_forget(PGconn *conn, const struct ins_config *cfg, const struct o
 static int cmd_monitor(PGconn *conn, const struct ins_config *cfg, const struct opts *o,
                        struct json_writer *w)
 {
-    struct monitor_opts mo = {.since = o->since, .until = o->until, .prom_path = o->prom};
+    struct monitor_opts mo = {
+        .since = o->since, .until = o->until, .prom_path = o->prom, .push_url = o->push};
     char err[1024];
 
     if (!o->since) {

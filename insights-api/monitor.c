@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 
 #include "common/pg.h"
@@ -49,7 +50,7 @@ struct run {
     PGconn *conn;
     const struct ins_config *cfg;
     const struct monitor_opts *o;
-    char run_at[64], until[64];
+    char run_at[64], since[64], until[64];
     double run_epoch;
     struct group g;
     struct json_writer *w;
@@ -284,7 +285,7 @@ static int put_row(struct run *r, const struct result_row *row)
         " $11::integer, $12::double precision, $13::double precision,"
         " $14::double precision, $15::bigint)";
     char bin[16], value[32], ref[32], pred[32], count[32];
-    const char *v[15] = {r->run_at,           r->o->since,  r->until,
+    const char *v[15] = {r->run_at,           r->since,     r->until,
                          r->g.score,          r->g.version, r->g.arm,
                          r->g.shadow,         row->metric,  row->feature ? row->feature : "",
                          row->top ? "t" : "f"};
@@ -317,8 +318,7 @@ static int put_metric(struct run *r, const char *metric, double value, double re
 
 static PGresult *group_query(struct run *r, const char *sql, const char *extra)
 {
-    const char *v[7] = {r->g.score,  r->g.version, r->g.arm, r->g.shadow,
-                        r->o->since, r->until,     extra};
+    const char *v[7] = {r->g.score, r->g.version, r->g.arm, r->g.shadow, r->since, r->until, extra};
 
     return pg_query(r->conn, sql, extra ? 7 : 6, v, r->err, r->err_len);
 }
@@ -461,7 +461,7 @@ static int read_labelled(struct run *r, struct labelled *l)
 {
     struct monitor_group g = {r->g.score, r->g.version, r->g.arm, r->g.shadow};
 
-    if (monitor_labelled(r->conn, &g, r->o->since, r->until, &l->score, &l->bad, &l->n, r->err,
+    if (monitor_labelled(r->conn, &g, r->since, r->until, &l->score, &l->bad, &l->n, r->err,
                          r->err_len) < 0)
         return -1;
     for (size_t i = 0; i < l->n; i++)
@@ -541,26 +541,38 @@ static int monitor_group(struct run *r)
 
 /* ---- the run ---- */
 
+/* "Nd" (1 to 4 digits, then d): N days before the run, so a schedule (a CronJob's fixed
+ * arguments) can ask for a rolling window; NULL for anything else (a timestamp). */
+static const char *since_days(const char *since)
+{
+    size_t n = strspn(since, "0123456789");
+
+    return n >= 1 && n <= 4 && strcmp(since + n, "d") == 0 ? since : NULL;
+}
+
 static int begin_run(struct run *r)
 {
-    const char *v[1] = {r->o->until};
+    const char *days = since_days(r->o->since);
+    const char *v[3] = {r->o->until, days ? NULL : r->o->since, days};
     PGresult *res = pg_query(r->conn,
                              "SELECT now(), coalesce($1::timestamptz, now()),"
-                             " extract(epoch from now())",
-                             1, v, r->err, r->err_len);
+                             " extract(epoch from now()), coalesce($2::timestamptz,"
+                             " now() - rtrim($3, 'd')::integer * interval '1 day')",
+                             3, v, r->err, r->err_len);
 
     if (!res)
         return -1;
     snprintf(r->run_at, sizeof(r->run_at), "%s", PQgetvalue(res, 0, 0));
     snprintf(r->until, sizeof(r->until), "%s", PQgetvalue(res, 0, 1));
     r->run_epoch = strtod(PQgetvalue(res, 0, 2), NULL);
+    snprintf(r->since, sizeof(r->since), "%s", PQgetvalue(res, 0, 3));
     PQclear(res);
     return pg_exec(r->conn, "BEGIN", 0, NULL, r->err, r->err_len);
 }
 
 static int open_prom(struct run *r)
 {
-    if (!r->o->prom_path)
+    if (!r->o->prom_path && !r->o->push_url)
         return 0;
     for (size_t i = 0; i < N_GAUGES; i++) {
         r->prom[i] = open_memstream(&r->prom_buf[i], &r->prom_len[i]);
@@ -575,31 +587,86 @@ static int open_prom(struct run *r)
 }
 
 /* Write the gauges to prom_path.tmp then rename, so a scraper never reads half a file. */
-static int write_prom(struct run *r)
+static int write_prom_file(struct run *r)
 {
     char tmp[4096];
     FILE *f;
     int bad = 0;
 
-    if (!r->o->prom_path)
-        return 0;
-    fprintf(r->prom[N_GAUGES - 1], "insights_%s %.3f\n", gauges[N_GAUGES - 1].name, r->run_epoch);
     snprintf(tmp, sizeof(tmp), "%s.tmp", r->o->prom_path);
     f = fopen(tmp, "w");
     if (!f) {
         snprintf(r->err, r->err_len, "cannot write '%s': %s", tmp, strerror(errno));
         return -1;
     }
-    for (size_t i = 0; i < N_GAUGES; i++) {
-        fflush(r->prom[i]);
+    for (size_t i = 0; i < N_GAUGES; i++)
         bad |= fwrite(r->prom_buf[i], 1, r->prom_len[i], f) != r->prom_len[i];
-    }
     bad |= fclose(f) != 0;
     if (bad || rename(tmp, r->o->prom_path) != 0) {
         snprintf(r->err, r->err_len, "cannot write '%s': %s", r->o->prom_path, strerror(errno));
         return -1;
     }
     return 0;
+}
+
+static size_t discard_reply(char *data, size_t size, size_t n, void *user)
+{
+    (void)data;
+    (void)user;
+    return size * n;
+}
+
+/*
+ * PUT the gauges to a Pushgateway group URL (.../metrics/job/NAME): PUT replaces the whole
+ * group, so a model group gone from this run does not linger from an earlier one. The URL
+ * is not echoed in the error (it may carry basic-auth credentials).
+ */
+static int push_gauges(struct run *r)
+{
+    char *body = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&body, &len);
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: text/plain; version=0.0.4");
+    CURL *c = curl_easy_init();
+    CURLcode cc = CURLE_OUT_OF_MEMORY;
+    long status = 0;
+
+    for (size_t i = 0; m && i < N_GAUGES; i++)
+        fwrite(r->prom_buf[i], 1, r->prom_len[i], m);
+    if (m && fclose(m) == 0 && h && c) {
+        curl_easy_setopt(c, CURLOPT_URL, r->o->push_url);
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_reply);
+        cc = curl_easy_perform(c);
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    }
+    curl_easy_cleanup(c);
+    curl_slist_free_all(h);
+    free(body);
+    if (cc != CURLE_OK)
+        snprintf(r->err, r->err_len, "pushing the gauges failed: %s", curl_easy_strerror(cc));
+    else if (status < 200 || status > 299)
+        snprintf(r->err, r->err_len, "pushing the gauges failed: HTTP %ld", status);
+    return cc == CURLE_OK && status >= 200 && status <= 299 ? 0 : -1;
+}
+
+/* The gauges, once the run is committed: to the text file, then to the Pushgateway. */
+static int write_prom(struct run *r)
+{
+    if (!r->prom[0])
+        return 0;
+    fprintf(r->prom[N_GAUGES - 1], "insights_%s %.3f\n", gauges[N_GAUGES - 1].name, r->run_epoch);
+    for (size_t i = 0; i < N_GAUGES; i++)
+        fflush(r->prom[i]);
+    if (r->o->prom_path && write_prom_file(r) < 0)
+        return -1;
+    return r->o->push_url ? push_gauges(r) : 0;
 }
 
 static void close_prom(struct run *r)
@@ -618,7 +685,7 @@ static int each_group(struct run *r, int *groups)
         " FROM prediction_log WHERE created_at >= $1::timestamptz"
         " AND created_at < $2::timestamptz AND value IS NOT NULL"
         " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4";
-    const char *v[2] = {r->o->since, r->until};
+    const char *v[2] = {r->since, r->until};
     PGresult *res = pg_query(r->conn, sql, 2, v, r->err, r->err_len);
     int rc = 0;
 

@@ -18,9 +18,10 @@
 #include "insights-api/config.h"
 
 struct monitor_opts {
-    const char *since;     /* window start, any timestamptz PostgreSQL reads; required */
+    const char *since;     /* window start: a timestamptz PostgreSQL reads or Nd; required */
     const char *until;     /* window end (exclusive); NULL = now */
     const char *prom_path; /* Prometheus text file written (atomically), or NULL */
+    const char *push_url;  /* Pushgateway group URL the gauges are PUT to, or NULL */
 };
 
 /*

@@ -4,7 +4,7 @@
 // privilege escalation, requests and limits set, termination grace longer than preStop +
 // SHUTDOWN_GRACE_MS, sms-extraction reachable only inside the cluster, HPAs on CPU at 50 %
 // with scale-down stabilisation and no spec.replicas beside them, no migrate init container
-// but a pre-deploy migrate Job and a maintain CronJob, PDBs with maxUnavailable 1, HPA
+// but a pre-deploy migrate Job, a maintain CronJob and a monitor CronJob, PDBs with maxUnavailable 1, HPA
 // minReplicas >= 2 outside dev, topology spread by zone and node, app.kubernetes.io labels, a
 // ServiceAccount, metrics Services on the admin ports selected by a ServiceMonitor or
 // PodMonitor, alert rules with a runbook_url each, config from hashed generated
@@ -104,6 +104,10 @@ if (migrate) {
 }
 const maintain = byKind('CronJob').find((c) => (c.spec.jobTemplate.spec.template.spec.containers[0].args || []).join(' ') === 'maintain');
 check('a maintain CronJob (insights-api maintain), never concurrent', !!maintain && maintain?.spec.concurrencyPolicy === 'Forbid');
+const monitorJob = byKind('CronJob').find((c) => (c.spec.jobTemplate.spec.template.spec.containers[0].args || [])[0] === 'monitor');
+const monitorArgs = (monitorJob?.spec.jobTemplate.spec.template.spec.containers[0].args || []).join(' ');
+check('a monitor CronJob (insights-api monitor, a rolling window, gauges pushed), never concurrent',
+  monitorJob?.spec.concurrencyPolicy === 'Forbid' && /--since \d+d\b/.test(monitorArgs) && /--push \S+/.test(monitorArgs), monitorArgs);
 for (const d of byKind('Deployment').filter((x) => x.metadata.name === 'insights-api'))
   check('insights-api leaves maintenance to the CronJob (MAINTAIN_INTERVAL_SECONDS=0)',
     configOf(d.spec.template.spec.containers[0]).MAINTAIN_INTERVAL_SECONDS === '0');
@@ -152,9 +156,14 @@ check('default-deny NetworkPolicy', np.some((p) => Object.keys(p.spec.podSelecto
 const smsxNp = np.find((p) => p.spec.podSelector?.matchLabels?.[L + 'name'] === 'sms-extraction');
 check('only insights-api reaches sms-extraction:8082', !!smsxNp && smsxNp.spec.ingress.filter((r) => r.ports.some((p) => p.port === 8082))
   .every((r) => r.from?.length && r.from.every((f) => f.podSelector?.matchLabels?.[L + 'name'] === 'insights-api' && !f.namespaceSelector)));
-const egressPorts = new Set(np.flatMap((p) => (p.spec.egress || []).flatMap((r) => (r.ports || [{ port: 'any' }]).map((x) => x.port))));
+// The Pushgateway port (9091) only for the monitor CronJob's pods.
+const isMonitorNp = (p) => p.spec.podSelector?.matchLabels?.[L + 'name'] === 'insights-api-monitor';
+const egressPorts = new Set(np.filter((p) => !isMonitorNp(p)).flatMap((p) => (p.spec.egress || []).flatMap((r) => (r.ports || [{ port: 'any' }]).map((x) => x.port))));
 check('egress only DNS, PostgreSQL, MongoDB, HTTPS and sms-extraction',
   [...egressPorts].every((p) => [53, 5432, 27017, 443, 8082].includes(p)), [...egressPorts].join(','));
+const monNp = np.filter(isMonitorNp);
+check('monitor pods: egress to the Pushgateway port 9091 only, no ingress', monNp.length === 1 &&
+  !monNp[0].spec.ingress && monNp[0].spec.egress.every((r) => r.ports?.length && r.ports.every((p) => p.port === 9091)));
 const jobNp = np.find((p) => (p.spec.podSelector?.matchExpressions || []).some((e) => e.values?.includes('insights-api-migrate')));
 check('migrate/maintain pods: a NetworkPolicy with no ingress, PostgreSQL egress',
   !!jobNp && !jobNp.spec.ingress && jobNp.spec.egress.some((r) => r.ports.some((p) => p.port === 5432)));
