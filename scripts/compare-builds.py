@@ -21,6 +21,8 @@ import random
 import sys
 
 IGNORED = {"request_id", "data_requested_time", "data_processed_time"}
+# Per fetched record: the call's own time (Credeau's created_at / created_date, issue 15).
+RECORD_IGNORED = {"created_at", "created_date"}
 
 
 def write_jsonl(out, rows):
@@ -122,6 +124,10 @@ def diff(a_path, b_path):
         b = json.load(f)
     if not isinstance(a, dict) or not isinstance(b, dict):
         return [] if a == b else ["(whole reply)"]
+    for reply in (a, b):
+        for rec in reply.get("extracted_sms_data") or []:
+            for k in RECORD_IGNORED & set(rec if isinstance(rec, dict) else ()):
+                rec[k] = None
     keys = (set(a) | set(b)) - IGNORED
     out = [k for k in sorted(keys) if k not in a or k not in b or a[k] != b[k]]
     if list(k for k in a if k not in IGNORED) != list(k for k in b if k not in IGNORED):

@@ -9,7 +9,8 @@
 #   2. insights-api: 20 generated users (seeds 1-20, one each, the same --now) in the MongoDB
 #      peer and inline: /api/insights (every grouping), /api/fetch_extracted_data and
 #      /api/generate_features to both stacks (each its own sms-extraction, the demo models),
-#      compared field by field except request_id, data_requested_time, data_processed_time
+#      compared field by field except request_id, data_requested_time, data_processed_time and
+#      the fetched records' created_at / created_date (the call's time)
 #      (as_of is pinned to the users' --now in both).
 #
 # usage: scripts/compare-builds.sh BASE_BUILD [NEW_BUILD]   (NEW_BUILD default build/)
