@@ -21,8 +21,9 @@ import random
 import sys
 
 IGNORED = {"request_id", "data_requested_time", "data_processed_time"}
-# Per fetched record: the call's own time (Credeau's created_at / created_date, issue 15).
-RECORD_IGNORED = {"created_at", "created_date"}
+# Per fetched record: the call's own id and time (Credeau's request_id, created_at, created_date:
+# issue 15), like the reply's request_id and times above.
+RECORD_IGNORED = {"request_id", "created_at", "created_date"}
 
 
 def write_jsonl(out, rows):

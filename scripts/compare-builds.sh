@@ -10,7 +10,7 @@
 #      peer and inline: /api/insights (every grouping), /api/fetch_extracted_data and
 #      /api/generate_features to both stacks (each its own sms-extraction, the demo models),
 #      compared field by field except request_id, data_requested_time, data_processed_time and
-#      the fetched records' created_at / created_date (the call's time)
+#      the fetched records' request_id, created_at, created_date (the call's id and time)
 #      (as_of is pinned to the users' --now in both).
 #
 # usage: scripts/compare-builds.sh BASE_BUILD [NEW_BUILD]   (NEW_BUILD default build/)
