@@ -2,7 +2,8 @@
 /*
  * The monitor run (see monitor.h). The numbers come from monitor_stats.c; this
  * file reads their inputs from PostgreSQL, the reference distributions from
- * the files beside the configured models, and writes the results. Outcomes
+ * beside the configured models (a file or an S3 object, through the same
+ * artifact fetcher and sealing rules as the models), and writes the results. Outcomes
  * are joined to predictions by request_id when the outcome names one, else to
  * the latest prediction (greatest as_of not after observed_at) of the same
  * client and user_key; several outcomes of one prediction make it bad when any
@@ -20,6 +21,9 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "common/artifact.h"
+#include "common/aws_credentials.h"
+#include "common/daemon.h"
 #include "common/pg.h"
 #include "insights-api/monitor_stats.h"
 
@@ -50,6 +54,9 @@ struct run {
     PGconn *conn;
     const struct ins_config *cfg;
     const struct monitor_opts *o;
+    struct aws_provider *aws;        /* S3 credentials for the references */
+    struct artifact_fetcher fetcher; /* the models' rules: keyring, size cap, prod sealing */
+    bool have_fetcher;
     char run_at[64], since[64], until[64];
     double run_epoch;
     struct group g;
@@ -194,26 +201,68 @@ void monitor_reference_free(struct monitor_reference *ref)
 }
 
 /*
- * The reference beside a model file configured for score (X.txt -> X.reference.json) whose
+ * Where the reference of model location `model` (a file path or s3://bucket/key) sits:
+ * X.txt -> X.reference.json, and for a sealed model X.txt.enc -> X.reference.json.enc.
+ */
+static void reference_location(const char *model, char *out, size_t out_len)
+{
+    size_t len = strlen(model);
+    const char *sealed = "";
+
+    if (len > 4 && strcmp(model + len - 4, ".enc") == 0) {
+        len -= 4;
+        sealed = ".enc";
+    }
+    if (len > 4 && strncmp(model + len - 4, ".txt", 4) == 0)
+        len -= 4;
+    snprintf(out, out_len, "%.*s.reference.json%s", (int)len, model, sealed);
+}
+
+/* The reference at location, fetched (and unsealed) like the model it belongs to. */
+static int fetch_reference(const struct artifact_fetcher *f, const char *location,
+                           struct monitor_reference *ref, char *err, size_t err_len)
+{
+    struct artifact_source src;
+    unsigned char *data = NULL;
+    size_t len = 0;
+    json_error_t jerr;
+    json_t *root;
+    char why[512];
+
+    memset(ref, 0, sizeof(*ref));
+    if (artifact_source_parse(location, &src, why, sizeof(why)) < 0) {
+        snprintf(err, err_len, "reference: %.400s", why);
+        return -1;
+    }
+    if (artifact_fetch(f, "reference", &src, &data, &len, err, err_len) < 0)
+        return -1;
+    root = json_loadb((const char *)data, len, 0, &jerr);
+    free(data);
+    if (!root) {
+        snprintf(err, err_len, "reference '%.300s': %.150s (line %d)", location, jerr.text,
+                 jerr.line);
+        return -1;
+    }
+    return parse_reference(root, location, ref, err, err_len);
+}
+
+/*
+ * The reference beside a model configured for score (reference_location) whose
  * version is the logged model_version: the predictor list's "version" (what replies
  * carry) or the configuration's ("v2").
  */
-static int find_reference(const struct ins_config *cfg, const char *score, const char *version,
+static int find_reference(const struct run *r, const char *score, const char *version,
                           struct monitor_reference *ref, char *err, size_t err_len)
 {
     snprintf(err, err_len, "no reference for %s %s beside a configured model", score, version);
     for (size_t i = 0; ins_score_models[i].score && i < INS_SCORE_MODELS_MAX; i++) {
-        const char *model = cfg->models[i].model;
-        char path[4096];
-        size_t len;
+        const char *model = r->cfg->models[i].model;
+        char location[4096];
 
         if (strcmp(ins_score_models[i].score, score) != 0 || !model || !*model)
             continue;
-        len = strlen(model);
-        if (len > 4 && strcmp(model + len - 4, ".txt") == 0)
-            len -= 4;
-        snprintf(path, sizeof(path), "%.*s.reference.json", (int)len, model);
-        if (monitor_reference_load(path, ref, err, err_len) < 0)
+        reference_location(model, location, sizeof(location));
+        if (fetch_reference(&r->fetcher, location, ref, err, err_len) < 0)
             continue;
         if (strcmp(ref->version, version) == 0 || strcmp(ins_score_models[i].version, version) == 0)
             return 0;
@@ -522,7 +571,7 @@ static int monitor_group(struct run *r)
     struct labelled l = {0};
     char ref_err[512];
     bool have_ref =
-        find_reference(r->cfg, r->g.score, r->g.version, &ref, ref_err, sizeof(ref_err)) == 0;
+        find_reference(r, r->g.score, r->g.version, &ref, ref_err, sizeof(ref_err)) == 0;
     int rc = read_labelled(r, &l);
 
     if (rc == 0)
@@ -701,6 +750,24 @@ static int each_group(struct run *r, int *groups)
     return rc;
 }
 
+/* The daemon's artifact access (AWS_*, ARTIFACT_KEYS, LAUNCH_ENVIRONMENT=prod: sealed only). */
+static int open_fetcher(struct run *r)
+{
+    r->aws = aws_provider_new(&r->cfg->access.aws, "insights-api-monitor");
+    if (artifact_fetcher_init(&r->fetcher, &r->cfg->access, r->aws,
+                              daemon_is_prod(&r->cfg->service), r->err, r->err_len) < 0)
+        return -1;
+    r->have_fetcher = true;
+    return 0;
+}
+
+static void close_fetcher(struct run *r)
+{
+    if (r->have_fetcher)
+        artifact_fetcher_free(&r->fetcher);
+    aws_provider_free(r->aws);
+}
+
 int monitor_run(PGconn *conn, const struct ins_config *cfg, const struct monitor_opts *o,
                 struct json_writer *w, char *err, size_t err_len)
 {
@@ -711,7 +778,9 @@ int monitor_run(PGconn *conn, const struct ins_config *cfg, const struct monitor
         snprintf(err, err_len, "--since is required");
         return -1;
     }
-    rc = open_prom(&r);
+    rc = open_fetcher(&r);
+    if (rc == 0)
+        rc = open_prom(&r);
     if (rc == 0)
         rc = begin_run(&r);
     if (rc == 0)
@@ -723,5 +792,6 @@ int monitor_run(PGconn *conn, const struct ins_config *cfg, const struct monitor
     if (rc == 0)
         rc = write_prom(&r);
     close_prom(&r);
+    close_fetcher(&r);
     return rc < 0 ? -1 : groups;
 }

@@ -156,14 +156,14 @@ check('default-deny NetworkPolicy', np.some((p) => Object.keys(p.spec.podSelecto
 const smsxNp = np.find((p) => p.spec.podSelector?.matchLabels?.[L + 'name'] === 'sms-extraction');
 check('only insights-api reaches sms-extraction:8082', !!smsxNp && smsxNp.spec.ingress.filter((r) => r.ports.some((p) => p.port === 8082))
   .every((r) => r.from?.length && r.from.every((f) => f.podSelector?.matchLabels?.[L + 'name'] === 'insights-api' && !f.namespaceSelector)));
-// The Pushgateway port (9091) only for the monitor CronJob's pods.
+// The Pushgateway port (9091) only for the monitor CronJob's pods (and HTTPS, for the references in S3).
 const isMonitorNp = (p) => p.spec.podSelector?.matchLabels?.[L + 'name'] === 'insights-api-monitor';
 const egressPorts = new Set(np.filter((p) => !isMonitorNp(p)).flatMap((p) => (p.spec.egress || []).flatMap((r) => (r.ports || [{ port: 'any' }]).map((x) => x.port))));
 check('egress only DNS, PostgreSQL, MongoDB, HTTPS and sms-extraction',
   [...egressPorts].every((p) => [53, 5432, 27017, 443, 8082].includes(p)), [...egressPorts].join(','));
 const monNp = np.filter(isMonitorNp);
-check('monitor pods: egress to the Pushgateway port 9091 only, no ingress', monNp.length === 1 &&
-  !monNp[0].spec.ingress && monNp[0].spec.egress.every((r) => r.ports?.length && r.ports.every((p) => p.port === 9091)));
+check('monitor pods: egress to the Pushgateway port 9091 and HTTPS 443 (S3 references) only, no ingress', monNp.length === 1 &&
+  !monNp[0].spec.ingress && monNp[0].spec.egress.every((r) => r.ports?.length && r.ports.every((p) => p.port === 9091 || p.port === 443)));
 const jobNp = np.find((p) => (p.spec.podSelector?.matchExpressions || []).some((e) => e.values?.includes('insights-api-migrate')));
 check('migrate/maintain pods: a NetworkPolicy with no ingress, PostgreSQL egress',
   !!jobNp && !jobNp.spec.ingress && jobNp.spec.egress.some((r) => r.ports.some((p) => p.port === 5432)));
