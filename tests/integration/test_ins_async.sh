@@ -9,14 +9,9 @@ source "$(dirname "$0")/ins_lib.sh"
 : "${PGPORT:?run through scripts/run-integration.sh (needs PostgreSQL)}"
 : "${MONGO_URI:?run through scripts/run-integration.sh (needs MongoDB)}"
 db="ins_async_$$"
-psql_q postgres "CREATE DATABASE $db" || {
-    fail "could not create database $db"
-    finish
-}
+use_database "$db"
 # shellcheck disable=SC2046
-export $(pg_env "$db") $(mongo_env)
-export TOKEN_PEPPER=pepper-$$
-q() { psql_q "$db" "$1"; }
+export $(mongo_env)
 tok=$("$BUILD/insights-api" client add --client "$INS_CLIENT" | jq -r .token)
 privacy_secret "$tok"
 

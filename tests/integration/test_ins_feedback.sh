@@ -11,18 +11,11 @@ source "$(dirname "$0")/ins_lib.sh"
 
 : "${PGPORT:?run through scripts/run-integration.sh (needs the PostgreSQL peer)}"
 db="ins_fb_$$"
-psql_q postgres "CREATE DATABASE $db" || {
-    fail "could not create database $db"
-    finish
-}
-# shellcheck disable=SC2046
-export $(pg_env "$db")
-export TOKEN_PEPPER=pepper-$$
+use_database "$db"
 USER_KEY_SECRET=$(privacy_marker ukey)
 export USER_KEY_SECRET
 BIN=$BUILD/insights-api
 M=insights-api/models
-q() { psql_q "$db" "$1"; }
 wait_sql() { # wait_sql SQL EXPECTED
     local i
     for i in $(seq 150); do

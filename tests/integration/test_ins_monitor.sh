@@ -21,14 +21,8 @@ MODELS=(PAYDAY_SCORE_LGB_MODEL_V2_PATH="$M"/demo_payday_v2.txt
     PAYDAY_SCORE_LGB_MODEL_V3_PATH="$M"/demo_payday_v3.txt
     PREDICTORS_PAYDAY_SCORE_LGB_MODEL_V3_PATH="$M"/demo_payday_v3.predictors.json)
 db="ins_monitor_$$"
-psql_q postgres "CREATE DATABASE $db" || {
-    fail "could not create database $db"
-    finish
-}
-# shellcheck disable=SC2046
-export $(pg_env "$db")
-export TOKEN_PEPPER=pepper-$$ DUMP_MODE=full
-q() { psql_q "$db" "$1"; }
+use_database "$db"
+export DUMP_MODE=full
 "$BUILD/insights-api" migrate >/dev/null || fail "migrate failed"
 
 # The prediction log and outcomes as issue 18's logging part defines them (its migrations

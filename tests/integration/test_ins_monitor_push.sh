@@ -11,14 +11,7 @@ source "$(dirname "$0")/ins_lib.sh"
 
 : "${PGPORT:?run through scripts/run-integration.sh (needs PostgreSQL)}"
 db="ins_monitor_push_$$"
-psql_q postgres "CREATE DATABASE $db" || {
-    fail "could not create database $db"
-    finish
-}
-# shellcheck disable=SC2046
-export $(pg_env "$db")
-export TOKEN_PEPPER=pepper-$$
-q() { psql_q "$db" "$1"; }
+use_database "$db"
 "$BUILD/insights-api" migrate >/dev/null || fail "migrate failed"
 
 q "INSERT INTO prediction_log (created_at, request_id, client_id, user_key, score_name,

@@ -20,14 +20,7 @@ s3_put() { # FILE KEY
         -T "$1" "$S3_ENDPOINT/$S3_BUCKET/$2"
 }
 db="ins_monitor_s3_$$"
-psql_q postgres "CREATE DATABASE $db" || {
-    fail "could not create database $db"
-    finish
-}
-# shellcheck disable=SC2046
-export $(pg_env "$db")
-export TOKEN_PEPPER=pepper-$$
-q() { psql_q "$db" "$1"; }
+use_database "$db"
 "$BUILD/insights-api" migrate >/dev/null || fail "migrate failed"
 $PY "$REPO_ROOT/tests/integration/monitor_check.py" synthetic "$T_TMP/planted.sql" \
     "$T_TMP/expected.json" || fail "monitor_check.py synthetic failed"

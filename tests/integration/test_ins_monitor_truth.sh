@@ -15,14 +15,7 @@ PY=/usr/bin/python3
 M=insights-api/models
 N=${MONITOR_TRUTH_USERS:-80}
 db="ins_monitor_truth_$$"
-psql_q postgres "CREATE DATABASE $db" || {
-    fail "could not create database $db"
-    finish
-}
-# shellcheck disable=SC2046
-export $(pg_env "$db")
-export TOKEN_PEPPER=pepper-$$
-q() { psql_q "$db" "$1"; }
+use_database "$db"
 "$BUILD/insights-api" migrate >/dev/null || fail "migrate failed"
 tok=$("$BUILD/insights-api" client add --client "$INS_CLIENT" | jq -r .token)
 start_smsx_bg || {

@@ -11,15 +11,8 @@ source "$(dirname "$0")/ins_lib.sh"
 
 : "${PGPORT:?run through scripts/run-integration.sh (needs the PostgreSQL peer)}"
 db="ins_pg_$$"
-psql_q postgres "CREATE DATABASE $db" || {
-    fail "could not create database $db"
-    finish
-}
-# shellcheck disable=SC2046
-export $(pg_env "$db")
-export TOKEN_PEPPER=pepper-$$
+use_database "$db"
 BIN=$BUILD/insights-api
-q() { psql_q "$db" "$1"; }
 
 # ---- CLI -------------------------------------------------------------------------------
 out=$("$BIN" migrate)
