@@ -240,30 +240,14 @@ void admission_check_threshold(struct validation *v, const json_t *root, struct 
 void admission_check_as_of(struct validation *v, const json_t *root, struct api_ask *ask)
 {
     const json_t *t = json_object_get(root, "as_of");
-    const char *why = NULL;
-    char msg[160];
     int64_t as_of;
 
     ask->as_of = (int64_t)floor(ask->now);
     ask->as_of_given = false;
     if (!t || json_is_null(t))
         return;
-    if (inline_source_parse_time(t, &as_of, &why) < 0) {
-        if (!why) {
-            validation_add(v, "datetime_type", validation_loc("as_of", -1, NULL),
-                           "Input should be a valid datetime", echo_scalar(t), NULL);
-            return;
-        }
-        snprintf(msg, sizeof(msg), "Input should be a valid datetime or date, %s", why);
-        validation_add(v, "datetime_from_date_parsing", validation_loc("as_of", -1, NULL), msg,
-                       echo_scalar(t), json_pack("{s:s}", "error", why));
+    if (inline_source_check_past_time(v, "as_of", t, ask->now, echo_scalar, &as_of) < 0)
         return;
-    }
-    if ((double)as_of > ask->now) {
-        validation_add(v, "datetime_past", validation_loc("as_of", -1, NULL),
-                       "Input should be in the past", echo_scalar(t), NULL);
-        return;
-    }
     ask->as_of = as_of;
     ask->as_of_given = true;
 }

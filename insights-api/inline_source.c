@@ -153,6 +153,31 @@ int inline_source_parse_time(const json_t *v, int64_t *ts, const char **why)
     return 0;
 }
 
+int inline_source_check_past_time(struct validation *v, const char *field, const json_t *t,
+                                  double latest, json_t *(*echo)(const json_t *), int64_t *ts)
+{
+    const char *why = NULL;
+    char msg[160];
+
+    if (inline_source_parse_time(t, ts, &why) < 0) {
+        if (!why) {
+            validation_add(v, "datetime_type", validation_loc(field, -1, NULL),
+                           "Input should be a valid datetime", echo(t), NULL);
+            return -1;
+        }
+        snprintf(msg, sizeof(msg), "Input should be a valid datetime or date, %s", why);
+        validation_add(v, "datetime_from_date_parsing", validation_loc(field, -1, NULL), msg,
+                       echo(t), json_pack("{s:s}", "error", why));
+        return -1;
+    }
+    if ((double)*ts > latest) {
+        validation_add(v, "datetime_past", validation_loc(field, -1, NULL),
+                       "Input should be in the past", echo(t), NULL);
+        return -1;
+    }
+    return 0;
+}
+
 static int check_time(struct validation *e, const json_t *obj, const char *key, bool required,
                       const struct where *w)
 {

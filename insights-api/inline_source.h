@@ -70,6 +70,17 @@ int inline_source_parse_scanned(const json_t *root, struct raw_sms_list *scanned
  */
 int inline_source_parse_time(const json_t *v, int64_t *ts, const char **why);
 
+struct validation;
+
+/*
+ * A request member (t, present and not null) that must be such a time and
+ * not after `latest` (Unix seconds): 0 with *ts, or -1 with pydantic's item
+ * added to v at loc field (datetime_type, datetime_from_date_parsing or
+ * datetime_past). echo gives what of t the item may carry as its input.
+ */
+int inline_source_check_past_time(struct validation *v, const char *field, const json_t *t,
+                                  double latest, json_t *(*echo)(const json_t *), int64_t *ts);
+
 /*
  * The same from body bytes. Broken JSON gives one item of type json_invalid
  * with loc ["body", <byte offset>] and input {} (never the text); an empty

@@ -92,31 +92,15 @@ static void check_observed_at(struct validation *v, const json_t *root, double n
                               struct outcome *out)
 {
     const json_t *t = json_object_get(root, "observed_at");
-    const char *why = NULL;
-    char msg[160];
     int64_t ts;
 
     if (!t || json_is_null(t)) {
         missing(v, "observed_at", "Field required");
         return;
     }
-    if (inline_source_parse_time(t, &ts, &why) < 0) {
-        if (!why) {
-            validation_add(v, "datetime_type", validation_loc("observed_at", -1, NULL),
-                           "Input should be a valid datetime", echo(t), NULL);
-            return;
-        }
-        snprintf(msg, sizeof(msg), "Input should be a valid datetime or date, %s", why);
-        validation_add(v, "datetime_from_date_parsing", validation_loc("observed_at", -1, NULL),
-                       msg, echo(t), json_pack("{s:s}", "error", why));
-        return;
-    }
-    if ((double)ts > now + OUTCOMES_FUTURE_SKEW_S) {
-        validation_add(v, "datetime_past", validation_loc("observed_at", -1, NULL),
-                       "Input should be in the past", echo(t), NULL);
-        return;
-    }
-    out->observed_at = ts;
+    if (inline_source_check_past_time(v, "observed_at", t, now + OUTCOMES_FUTURE_SKEW_S, echo,
+                                      &ts) == 0)
+        out->observed_at = ts;
 }
 
 /* A member that is not there or null. */
