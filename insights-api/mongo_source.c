@@ -527,6 +527,30 @@ static int on_device_doc(struct reader *r, const bson_t *doc)
 }
 
 /*
+ * The end of a find over coll: a cursor error, when nothing failed before, becomes
+ * dependency_unavailable described as "<doing> <coll>"; the query's objects are freed.
+ */
+static enum err find_finish(mongoc_collection_t *col, bson_t *filter, bson_t *opts,
+                            mongoc_cursor_t *cur, enum err result, const char *doing,
+                            const char *coll, char *err, size_t err_len)
+{
+    bson_error_t berr;
+
+    if (result == ERR_OK && mongoc_cursor_error(cur, &berr)) {
+        char what[96];
+
+        snprintf(what, sizeof(what), "%s %s", doing, coll);
+        describe(what, &berr, err, err_len);
+        result = ERR_DEPENDENCY_UNAVAILABLE;
+    }
+    mongoc_cursor_destroy(cur);
+    bson_destroy(opts);
+    bson_destroy(filter);
+    mongoc_collection_destroy(col);
+    return result;
+}
+
+/*
  * All of the user's documents in one collection, oldest sync first (created_at,
  * then request_id, as docs/data-model.md orders them), only the field needed.
  */
@@ -540,7 +564,6 @@ static enum err read_collection(mongoc_client_t *c, const char *db, const char *
                             "}", "projection", "{", field, BCON_INT32(1), "}");
     mongoc_cursor_t *cur = mongoc_collection_find_with_opts(col, filter, opts, NULL);
     const bson_t *doc;
-    bson_error_t berr;
     enum err result = ERR_OK;
 
     while (mongoc_cursor_next(cur, &doc)) {
@@ -551,17 +574,7 @@ static enum err read_collection(mongoc_client_t *c, const char *db, const char *
             break;
         }
     }
-    if (result == ERR_OK && mongoc_cursor_error(cur, &berr)) {
-        char what[96];
-        snprintf(what, sizeof(what), "find in %s", coll);
-        describe(what, &berr, err, err_len);
-        result = ERR_DEPENDENCY_UNAVAILABLE;
-    }
-    mongoc_cursor_destroy(cur);
-    bson_destroy(opts);
-    bson_destroy(filter);
-    mongoc_collection_destroy(col);
-    return result;
+    return find_finish(col, filter, opts, cur, result, "find in", coll, err, err_len);
 }
 
 static enum err read_all(struct mongo_source *ms, mongoc_client_t *c, const char *client_id,
@@ -677,25 +690,12 @@ static enum err stamp_collection(mongoc_client_t *c, const char *db, const char 
     bson_t *opts = BCON_NEW("projection", "{", "_id", BCON_INT32(1), "}");
     mongoc_cursor_t *cur = mongoc_collection_find_with_opts(col, filter, opts, NULL);
     const bson_t *doc;
-    bson_error_t berr;
-    enum err result = ERR_OK;
 
     while (mongoc_cursor_next(cur, &doc)) {
         (*count)++;
         *sum += doc_hash(doc);
     }
-    if (mongoc_cursor_error(cur, &berr)) {
-        char what[96];
-
-        snprintf(what, sizeof(what), "stamp of %s", coll);
-        describe(what, &berr, err, err_len);
-        result = ERR_DEPENDENCY_UNAVAILABLE;
-    }
-    mongoc_cursor_destroy(cur);
-    bson_destroy(opts);
-    bson_destroy(filter);
-    mongoc_collection_destroy(col);
-    return result;
+    return find_finish(col, filter, opts, cur, ERR_OK, "stamp of", coll, err, err_len);
 }
 
 enum err mongo_source_stamp(struct mongo_source *ms, const char *client_id, const char *user_id,
