@@ -54,15 +54,24 @@ static void count_classes(const bool *bad, size_t n, double *pos, double *neg)
     *neg = (double)n - *pos;
 }
 
+/*
+ * What AUC and KS start from: the samples sorted by score and the class counts; NULL (the
+ * statistic is NaN) when a class is empty, a score is NaN, or out of memory.
+ */
+static struct scored *ranked_samples(const double *score, const bool *bad, size_t n, double *pos,
+                                     double *neg)
+{
+    count_classes(bad, n, pos, neg);
+    if (*pos == 0 || *neg == 0 || !no_nan(score, n))
+        return NULL;
+    return sorted_samples(score, bad, n);
+}
+
 double mon_auc(const double *score, const bool *bad, size_t n)
 {
     double pos, neg, rank_sum = 0;
-    struct scored *s;
+    struct scored *s = ranked_samples(score, bad, n, &pos, &neg);
 
-    count_classes(bad, n, &pos, &neg);
-    if (pos == 0 || neg == 0 || !no_nan(score, n))
-        return NAN;
-    s = sorted_samples(score, bad, n);
     if (!s)
         return NAN;
     for (size_t i = 0; i < n;) {
@@ -81,12 +90,8 @@ double mon_auc(const double *score, const bool *bad, size_t n)
 double mon_ks(const double *score, const bool *bad, size_t n)
 {
     double pos, neg, tp = 0, fp = 0, best = 0;
-    struct scored *s;
+    struct scored *s = ranked_samples(score, bad, n, &pos, &neg);
 
-    count_classes(bad, n, &pos, &neg);
-    if (pos == 0 || neg == 0 || !no_nan(score, n))
-        return NAN;
-    s = sorted_samples(score, bad, n);
     if (!s)
         return NAN;
     for (size_t i = n; i > 0;) {
