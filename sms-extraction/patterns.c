@@ -690,9 +690,19 @@ static uint32_t word_hash(const char *w, size_t n)
     return h;
 }
 
+/* The bit of wordtab_filter for a word of n > 0 letters. */
+static inline uint32_t word_filter_bit(const char *w, size_t n)
+{
+    uint32_t first = ascii_lower((unsigned char)w[0]), last = ascii_lower((unsigned char)w[n - 1]);
+    return (first * 131u + last * 7u + (uint32_t)n * 1031u) & (PATTERNS_WORDTAB_FILTER - 1);
+}
+
 uint16_t patterns_word_flags(const struct patterns *p, const char *w, size_t n)
 {
     if (n == 0 || n > PATTERNS_WORDTAB_MAX || !p->wordtab)
+        return 0;
+    uint32_t bit = word_filter_bit(w, n);
+    if (!((p->wordtab_filter[bit / 64] >> (bit % 64)) & 1))
         return 0;
     for (uint32_t i = word_hash(w, n);; i++) {
         const struct patterns_wordtab_slot *s = &p->wordtab[i & (PATTERNS_WORDTAB_SLOTS - 1)];
@@ -712,6 +722,8 @@ static void wordtab_add(struct patterns *p, const char *w, size_t n, uint16_t fl
 {
     if (n == 0 || n > PATTERNS_WORDTAB_MAX)
         return;
+    uint32_t bit = word_filter_bit(w, n);
+    p->wordtab_filter[bit / 64] |= UINT64_C(1) << (bit % 64);
     for (uint32_t i = word_hash(w, n);; i++) {
         struct patterns_wordtab_slot *s = &p->wordtab[i & (PATTERNS_WORDTAB_SLOTS - 1)];
         if (!s->len) {

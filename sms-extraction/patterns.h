@@ -159,8 +159,9 @@ enum patterns_word {
     PATTERNS_WORD_FUNCTION = 1024,  /* party_function_words: a verb, preposition or label */
 };
 
-#define PATTERNS_WORDTAB_SLOTS 1024 /* power of two, over twice the words of the lists */
-#define PATTERNS_WORDTAB_MAX 23     /* longer words are not looked up (flags 0) */
+#define PATTERNS_WORDTAB_SLOTS 1024  /* power of two, over twice the words of the lists */
+#define PATTERNS_WORDTAB_MAX 23      /* longer words are not looked up (flags 0) */
+#define PATTERNS_WORDTAB_FILTER 4096 /* bits of wordtab_filter, a power of two */
 
 struct patterns_wordtab_slot {
     char w[PATTERNS_WORDTAB_MAX + 1]; /* lower case */
@@ -192,6 +193,9 @@ struct patterns {
     struct wordset narration_to, narration_from; /* labels of the payee's and the payer's field */
     uint32_t max_pairs;                          /* most capture pairs of any pattern it compiled */
     struct patterns_wordtab_slot *wordtab; /* the word lists above, hashed (open addressing) */
+    /* a bit per (first letter, last letter, length) of the words in wordtab: most words are
+       in no list, and this says so before the word is hashed */
+    uint64_t wordtab_filter[PATTERNS_WORDTAB_FILTER / 64];
 };
 
 /* The patterns_word flags of w[0, n) (case-insensitive), 0 for a word of no list. */
