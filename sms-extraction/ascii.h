@@ -8,6 +8,7 @@
 #define SMSX_ASCII_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 static inline bool ascii_space(unsigned char c)
 {
@@ -32,6 +33,19 @@ static inline bool ascii_alnum(unsigned char c)
 static inline unsigned char ascii_lower(unsigned char c)
 {
     return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
+}
+
+/*
+ * s begins with the n bytes of lit (lower case, no NUL among them), ASCII case
+ * ignored: what strncasecmp says in the C locale, without a library call for
+ * a word of three to five letters.
+ */
+static inline bool ascii_starts_ci(const char *s, const char *lit, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (ascii_lower((unsigned char)s[k]) != (unsigned char)lit[k])
+            return false;
+    return true;
 }
 
 #endif

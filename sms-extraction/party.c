@@ -96,7 +96,7 @@ static bool month_at(const char *text, size_t len, size_t i)
     if (i + 3 > len)
         return false;
     for (size_t m = 0; m < 36; m += 3)
-        if (strncasecmp(text + i, months + m, 3) == 0)
+        if (ascii_starts_ci(text + i, months + m, 3))
             return true;
     return false;
 }
@@ -132,7 +132,7 @@ static bool bank_signoff_at(const char *text, size_t len, size_t i)
 {
     size_t end = i + 28 < len ? i + 28 : len;
     for (size_t k = i + 1; k + 4 <= end; k++)
-        if ((text[k] | 0x20) == 'b' && strncasecmp(text + k, "bank", 4) == 0)
+        if (ascii_starts_ci(text + k, "bank", 4))
             return true;
     return false;
 }
@@ -454,9 +454,8 @@ static bool is_email(const char *party)
 
 static bool is_account_word(const char *w, size_t n)
 {
-    return (n == 3 && strncasecmp(w, "a/c", 3) == 0) ||
-           (n == 4 && strncasecmp(w, "acct", 4) == 0) ||
-           (n == 7 && strncasecmp(w, "account", 7) == 0);
+    return (n == 3 && ascii_starts_ci(w, "a/c", 3)) || (n == 4 && ascii_starts_ci(w, "acct", 4)) ||
+           (n == 7 && ascii_starts_ci(w, "account", 7));
 }
 
 /* Words that are no name on their own: a verb, a preposition, a label, a rail, a currency. */
@@ -488,8 +487,8 @@ static int no_name_kind(uint16_t flags, const char *w, size_t n)
 /* w[0, n) ends in "bank" and " of " follows: "bank of " in the party (no strcasestr per party). */
 static bool word_then_of(const char *w, size_t n)
 {
-    return n >= 4 && strncasecmp(w + n - 4, "bank", 4) == 0 && w[n] == ' ' &&
-           strncasecmp(w + n + 1, "of ", 3) == 0;
+    return n >= 4 && ascii_starts_ci(w + n - 4, "bank", 4) && w[n] == ' ' &&
+           ascii_starts_ci(w + n + 1, "of ", 3);
 }
 
 /*
@@ -531,8 +530,8 @@ static bool not_a_party(const struct patterns *p, const char *party, bool accoun
         return true;
     if (words > 5)
         return false;
-    bool ends_bank = strncasecmp(last, "bank", 4) == 0 && !is_word_char(last[4]);
-    bool bank_ltd = before && strncasecmp(before, "bank ", 5) == 0 &&
+    bool ends_bank = ascii_starts_ci(last, "bank", 4) && !is_word_char(last[4]);
+    bool bank_ltd = before && ascii_starts_ci(before, "bank ", 5) &&
                     (strcasecmp(last, "ltd") == 0 || strcasecmp(last, "limited") == 0 ||
                      strcasecmp(last, "l") == 0 || strcasecmp(last, "ltd.") == 0);
     return ends_bank || bank_ltd || bank_of;

@@ -10,6 +10,7 @@
 #include "sms-extraction/vocab.h"
 
 #include "common/sender.h"
+#include "sms-extraction/ascii.h"
 #include "sms-extraction/rulefile.h"
 
 #include <ctype.h>
@@ -549,8 +550,8 @@ const struct vocab_entity *vocab_sender(const struct vocab *v, const char *norma
 size_t vocab_bank_suffix(const struct vocab *v, const char *text, size_t len)
 {
     /* every bank name the suffix can be ends in "bank" or "india": test that first */
-    if (len < 4 || (strncasecmp(text + len - 4, "bank", 4) != 0 &&
-                    (len < 5 || strncasecmp(text + len - 5, "india", 5) != 0)))
+    if (len < 4 || (!ascii_starts_ci(text + len - 4, "bank", 4) &&
+                    (len < 5 || !ascii_starts_ci(text + len - 5, "india", 5))))
         return 0;
     for (size_t i = 0; i < v->n_banks; i++) {
         size_t n = v->bank_lens[i];
