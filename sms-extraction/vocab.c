@@ -59,7 +59,6 @@ struct vocab {
     unsigned char symbol_first[256]; /* 1 when a symbol starts with this byte */
     /* each such byte 16 times, for the 16-byte scan */
     unsigned char symbol_splat[SYMBOL_BYTES_MAX][16];
-    size_t n_symbol_bytes;
     bool scan16; /* the symbols' first bytes fit symbol_splat: the 16-byte scan */
     char words[VOCAB_MAX_TRIGGERS][VOCAB_MAX_WORD + 1];
     size_t n_words;
@@ -340,6 +339,14 @@ static inline void lookup_word(const struct vocab *v, const char *w, size_t wl,
 #define HIGH_BITS UINT64_C(0x8080808080808080)
 
 #ifdef __SSE2__
+_Static_assert(SYMBOL_BYTES_MAX == 8, "lower_and_classify16 compares eight rows");
+
+/* The bytes of x equal to row k of symbol_splat (0xff), the others 0. */
+static inline __m128i symbol_eq(const struct vocab *v, __m128i x, size_t k)
+{
+    return _mm_cmpeq_epi8(x, _mm_loadu_si128((const __m128i *)(const void *)v->symbol_splat[k]));
+}
+
 /*
  * lower_and_classify sixteen bytes at a time (SSE2, which every x86-64 has):
  * the same lower-casing and the same two bitmaps, the marks from one compare
@@ -362,11 +369,11 @@ static size_t lower_and_classify16(const struct vocab *v, const unsigned char *t
         x = _mm_or_si128(x, _mm_and_si128(upper, case_bit));
         _mm_storeu_si128((__m128i *)(void *)(lower + i), x);
         __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(x, before_la), _mm_cmpgt_epi8(after_lz, x));
-        __m128i mark = _mm_setzero_si128();
-        for (size_t k = 0; k < v->n_symbol_bytes; k++) {
-            __m128i splat = _mm_loadu_si128((const __m128i *)(const void *)v->symbol_splat[k]);
-            mark = _mm_or_si128(mark, _mm_cmpeq_epi8(x, splat));
-        }
+        __m128i mark =
+            _mm_or_si128(_mm_or_si128(_mm_or_si128(symbol_eq(v, x, 0), symbol_eq(v, x, 1)),
+                                      _mm_or_si128(symbol_eq(v, x, 2), symbol_eq(v, x, 3))),
+                         _mm_or_si128(_mm_or_si128(symbol_eq(v, x, 4), symbol_eq(v, x, 5)),
+                                      _mm_or_si128(symbol_eq(v, x, 6), symbol_eq(v, x, 7))));
         *lacc |= (uint64_t)(uint16_t)_mm_movemask_epi8(letter) << (i % 64);
         *macc |= (uint64_t)(uint16_t)_mm_movemask_epi8(mark) << (i % 64);
         if (i % 64 == 48) {
@@ -709,17 +716,24 @@ static int load_symbols(struct vocab *v, const json_t *obj, char *err, size_t er
     return 0;
 }
 
-/* The distinct first bytes of the symbols for the 16-byte scan, when they fit. */
+/*
+ * The distinct first bytes of the symbols for the 16-byte scan, when there
+ * are 1 to SYMBOL_BYTES_MAX of them; the rows left repeat the first byte (the
+ * scan compares all rows, and a repeat marks nothing new).
+ */
 static void symbol_splats(struct vocab *v)
 {
-    v->scan16 = true;
-    for (int b = 0; b < 256 && v->scan16; b++) {
+    size_t n = 0;
+    for (int b = 0; b < 256; b++) {
         if (!v->symbol_first[b])
             continue;
-        v->scan16 = v->n_symbol_bytes < SYMBOL_BYTES_MAX; /* else the byte table alone */
-        if (v->scan16)
-            memset(v->symbol_splat[v->n_symbol_bytes++], b, 16);
+        if (n == SYMBOL_BYTES_MAX)
+            return; /* too many: the byte table alone */
+        memset(v->symbol_splat[n++], b, 16);
     }
+    for (size_t k = n; k > 0 && k < SYMBOL_BYTES_MAX; k++)
+        memcpy(v->symbol_splat[k], v->symbol_splat[0], 16);
+    v->scan16 = n > 0;
 }
 
 int vocab_load(const char *json, size_t len, struct vocab **out, char *err, size_t err_len)
