@@ -694,6 +694,57 @@ static void test_trigger_lengths(void **state)
     assert_non_null(strstr(err, "must be non-letters"));
 }
 
+/*
+ * The body scan has two paths: sixteen bytes at a time when the symbols'
+ * first bytes are at most eight (the shipped vocabulary), a byte table when
+ * there are more. Both must mark the same symbols and words wherever they
+ * fall against the 16- and 64-byte chunks: the shipped vocabulary against one
+ * with two more symbols (nine first bytes), on one message at 90 offsets
+ * (its amount, currency, VPA party and reference worked out by hand).
+ */
+static void test_symbol_scan_paths(void **state)
+{
+    struct fixture *f = *state;
+    struct artifacts a;
+    struct extract_rules *table_rules = NULL;
+    struct extract_record fast, table;
+    char err[256], body[512];
+    static const char msg[] = "\xe2\x82\xb9 1,234.50 DEBITED from A/c XX1234 to RAVI@okaxis on "
+                              "05-12-26 (Ref 612345678901); Avl Bal $20 -- Thanks";
+    artifacts_read(&a);
+    json_t *vocab = json_loads(a.data[0], 0, NULL);
+    assert_non_null(vocab);
+    json_t *symbols = json_object_get(vocab, "symbols");
+    json_object_set_new(symbols, "~", json_string("inr"));
+    json_object_set_new(symbols, "^", json_string("inr"));
+    char *v = json_dumps(vocab, 0);
+    assert_int_equal(extract_rules_load(v, strlen(v), a.data[1], a.len[1], a.data[2], a.len[2],
+                                        &table_rules, err, sizeof(err)),
+                     0);
+    struct extract_scratch *table_scratch = extract_scratch_new(table_rules);
+    assert_non_null(table_scratch);
+    for (size_t pad = 0; pad < 90; pad++) {
+        size_t n = 0;
+        for (; n < pad; n++)
+            body[n] = "Dear CUSTOMER, "[n % 15];
+        n += (size_t)snprintf(body + n, sizeof(body) - n, " %s", msg);
+        extract_message(f->rules, f->scratch, "VM-TEST", 7, body, n, &fast);
+        extract_message(table_rules, table_scratch, "VM-TEST", 7, body, n, &table);
+        if (!same_record(&fast, &table))
+            fprintf(stderr, "offset %zu: the two scans differ\n", pad);
+        assert_true(same_record(&fast, &table));
+        assert_true(fast.amount == 1234.50);
+        assert_string_equal(fast.currency, "INR");
+        assert_string_equal(fast.transaction_party, "RAVI");
+        assert_string_equal(fast.reference_no, "612345678901");
+    }
+    extract_scratch_free(table_scratch);
+    extract_rules_free(table_rules);
+    free(v);
+    json_decref(vocab);
+    artifacts_free(&a);
+}
+
 /* anchor "each" with more of a pattern's trigger words present than it merges directly
    (32): the engine walks every occurrence instead, and still finds the match. */
 static void test_anchor_each_many_words(void **state)
@@ -815,6 +866,7 @@ int main(void)
         cmocka_unit_test(test_then),
         cmocka_unit_test(test_reach),
         cmocka_unit_test(test_trigger_lengths),
+        cmocka_unit_test(test_symbol_scan_paths),
         cmocka_unit_test(test_anchor_each_many_words),
         cmocka_unit_test(test_dev_set_floor),
         cmocka_unit_test(test_dues_and_limits),
