@@ -120,13 +120,19 @@ static inline size_t fast_slot_b(uint64_t h)
     return (size_t)(h >> 40) & (FAST_SLOTS - 1);
 }
 
-/* Cuckoo placement of one key; false when it keeps evicting (try another seed). */
+/*
+ * Cuckoo placement of one key; false when it keeps evicting (try another
+ * seed). A key evicted from one of its slots moves to its other slot (taking
+ * the slot it came from again would evict the key just placed there).
+ */
 static bool fast_insert(struct vocab *v, struct fast_slot key, uint16_t idx)
 {
+    size_t from = FAST_SLOTS; /* the slot the key in hand was evicted from */
     for (int kick = 0; kick < 4 * FAST_SLOTS; kick++) {
         uint64_t h = fast_hash(key.k0, key.k1, v->fast_seed);
         size_t a = fast_slot_a(h), b = fast_slot_b(h);
-        size_t at = !v->fast[a].k0 ? a : !v->fast[b].k0 ? b : (kick & 1 ? b : a);
+        size_t at = !v->fast[a].k0 ? a : !v->fast[b].k0 ? b : a == from ? b : a;
+        from = at;
         struct fast_slot out = v->fast[at];
         uint16_t out_idx = v->fast_idx[at];
         v->fast[at] = key;
