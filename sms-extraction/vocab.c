@@ -220,6 +220,11 @@ static int add_word(struct vocab *v, const char *w, char *err, size_t err_len)
     return idx;
 }
 
+bool vocab_fast_scan(const struct vocab *v)
+{
+    return !v->fast_off;
+}
+
 int vocab_add_triggers(struct vocab *v, const json_t *words, struct vocab_mask *mask, char *err,
                        size_t err_len)
 {

@@ -48,6 +48,11 @@ const char *vocab_version(const struct vocab *v);
  */
 int vocab_add_triggers(struct vocab *v, const json_t *words, struct vocab_mask *mask, char *err,
                        size_t err_len);
+/*
+ * Whether vocab_scan looks words up in its branch-free table; false when the
+ * short trigger words did not all fit it and the scan probes a hash table.
+ */
+bool vocab_fast_scan(const struct vocab *v);
 
 #define VOCAB_MAX_OCCURRENCES 256
 #define VOCAB_SCAN_MAX 4096 /* vocab_scan reads at most this many bytes of a body */
