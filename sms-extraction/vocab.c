@@ -57,6 +57,10 @@ struct vocab {
     struct vocab_symbol *symbols;
     size_t n_symbols;
     unsigned char symbol_first[256]; /* 1 when a symbol starts with this byte */
+    /* per byte, 1 + the first symbol (in artifact order) starting with it, 0 for none; per
+       symbol, 1 + the next one with the same first byte */
+    uint32_t symbol_chain[256];
+    uint32_t *symbol_next;
     /* each such byte 16 times, for the 16-byte scan */
     unsigned char symbol_splat[SYMBOL_BYTES_MAX][16];
     bool scan16; /* the symbols' first bytes fit symbol_splat: the 16-byte scan */
@@ -315,10 +319,9 @@ static inline void lookup_short(const struct vocab *v, const char *w, size_t wl,
 static size_t scan_symbol(const struct vocab *v, const char *s, size_t len, struct vocab_hits *h,
                           size_t at)
 {
-    for (size_t k = 0; k < v->n_symbols; k++) {
-        const struct vocab_symbol *sym = &v->symbols[k];
-        if (sym->bytes[0] == s[at] && sym->bit >= 0 && sym->len <= len - at &&
-            memcmp(s + at, sym->bytes, sym->len) == 0) {
+    for (uint32_t k = v->symbol_chain[(unsigned char)s[at]]; k; k = v->symbol_next[k - 1]) {
+        const struct vocab_symbol *sym = &v->symbols[k - 1];
+        if (sym->bit >= 0 && sym->len <= len - at && memcmp(s + at, sym->bytes, sym->len) == 0) {
             mark_if(h, (unsigned)sym->bit, at, 1);
             return sym->len;
         }
@@ -727,6 +730,19 @@ static int load_symbols(struct vocab *v, const json_t *obj, char *err, size_t er
     return 0;
 }
 
+/* The symbols chained by first byte, each chain in artifact order (the first that matches wins). */
+static void symbol_chains(struct vocab *v)
+{
+    v->symbol_next = calloc(v->n_symbols + 1, sizeof(*v->symbol_next));
+    if (!v->symbol_next)
+        abort();
+    for (size_t k = v->n_symbols; k > 0; k--) {
+        unsigned char b = (unsigned char)v->symbols[k - 1].bytes[0];
+        v->symbol_next[k - 1] = v->symbol_chain[b];
+        v->symbol_chain[b] = (uint32_t)k;
+    }
+}
+
 /*
  * The distinct first bytes of the symbols for the 16-byte scan, when there
  * are 1 to SYMBOL_BYTES_MAX of them; the rows left repeat the first byte (the
@@ -765,6 +781,7 @@ int vocab_load(const char *json, size_t len, struct vocab **out, char *err, size
     if (load_symbols(v, json_object_get(v->root, "symbols"), err, err_len) < 0)
         goto out;
     symbol_splats(v);
+    symbol_chains(v);
     *out = v;
     v = NULL;
     rc = 0;
@@ -788,6 +805,7 @@ void vocab_free(struct vocab *v)
         free(v->symbols[i].word);
     }
     free(v->symbols);
+    free(v->symbol_next);
     free(v->banks);
     free(v->bank_lens);
     free(v->prefixes);
