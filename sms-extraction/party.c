@@ -216,16 +216,19 @@ static size_t narration_extent(const char *text, size_t len)
     return len;
 }
 
-/* A word that is no part of a name in a narration: a rail, a month name, a short number. */
-static bool noise_word(const struct patterns *p, const char *w, size_t n, bool rail_only)
+/*
+ * A word that is no part of a name in a narration: a rail, a month name, a
+ * short number (flags: the word's patterns_word_flags, looked up once).
+ */
+static bool noise_word(uint16_t flags, const char *w, size_t n, bool rail_only)
 {
     if (n == 0)
         return false;
-    if (word_is(p, w, n, PATTERNS_WORD_RAIL))
+    if (flags & PATTERNS_WORD_RAIL)
         return true;
     if (rail_only)
         return false;
-    if (word_is(p, w, n, PATTERNS_WORD_NOISE))
+    if (flags & PATTERNS_WORD_NOISE)
         return true;
     if (n == 3 && month_at(w, n, 0))
         return true;
@@ -256,8 +259,9 @@ bool party_narration_like(const struct patterns *p, const char *text, size_t len
         size_t b = w;
         while (w < len && ascii_alnum((unsigned char)text[w]))
             w++;
-        if (!noise_word(p, text + b, w - b, words == 0) ||
-            (words > 0 && word_is(p, text + b, w - b, PATTERNS_WORD_NOISE)))
+        uint16_t flags = patterns_word_flags(p, text + b, w - b);
+        if (!noise_word(flags, text + b, w - b, words == 0) ||
+            (words > 0 && (flags & PATTERNS_WORD_NOISE)))
             return false; /* "UPI on 26-02-26" is a date after a rail, not a narration */
         while (w < len && text[w] == ' ')
             w++;
@@ -285,10 +289,11 @@ static void token_trim(const struct patterns *p, const char *text, struct token 
         size_t w = t->s;
         while (w < t->e && !ascii_space((unsigned char)text[w]))
             w++;
-        bool to = word_is(p, text + t->s, w - t->s, PATTERNS_WORD_TO);
-        if (to || word_is(p, text + t->s, w - t->s, PATTERNS_WORD_FROM))
+        uint16_t flags = patterns_word_flags(p, text + t->s, w - t->s);
+        bool to = flags & PATTERNS_WORD_TO;
+        if (to || (flags & PATTERNS_WORD_FROM))
             t->role = to ? 1 : 2;
-        else if (!noise_word(p, text + t->s, w - t->s, false))
+        else if (!noise_word(flags, text + t->s, w - t->s, false))
             break;
         t->s = w;
         while (t->s < t->e && ascii_space((unsigned char)text[t->s]))
