@@ -63,7 +63,8 @@ struct vocab {
     uint32_t *symbol_next;
     /* each such byte 16 times, for the 16-byte scan */
     unsigned char symbol_splat[SYMBOL_BYTES_MAX][16];
-    bool scan16; /* the symbols' first bytes fit symbol_splat: the 16-byte scan */
+    bool scan16;     /* the symbols' first bytes fit symbol_splat: the 16-byte scan */
+    bool scan16_off; /* vocab_scan_portable: the portable scan only */
     char words[VOCAB_MAX_TRIGGERS][VOCAB_MAX_WORD + 1];
     size_t n_words;
     uint16_t slots[TRIGGER_SLOTS]; /* word index + 1, 0 = empty */
@@ -222,6 +223,11 @@ static int add_word(struct vocab *v, const char *w, char *err, size_t err_len)
     if (len <= FAST_MAX && !v->fast_off && !fast_insert(v, fast_key(w, len), (uint16_t)idx))
         fast_rebuild(v);
     return idx;
+}
+
+void vocab_scan_portable(struct vocab *v, bool on)
+{
+    v->scan16_off = on;
 }
 
 bool vocab_fast_scan(const struct vocab *v)
@@ -416,7 +422,7 @@ static void lower_and_classify(const struct vocab *v, const unsigned char *t, si
     size_t i = 0;
 
 #ifdef __SSE2__
-    if (v->scan16)
+    if (v->scan16 && !v->scan16_off)
         i = lower_and_classify16(v, t, len, lower, letters, marks, &lacc, &macc);
 #endif
     for (; i + 8 <= len; i += 8) {

@@ -53,6 +53,12 @@ int vocab_add_triggers(struct vocab *v, const json_t *words, struct vocab_mask *
  * short trigger words did not all fit it and the scan probes a hash table.
  */
 bool vocab_fast_scan(const struct vocab *v);
+/*
+ * With on, vocab_scan takes the portable path (eight bytes at a time, then
+ * byte by byte) even where the build has the SSE2 one, which is what a build
+ * without SSE2 (arm64) runs: for tests that check both paths agree.
+ */
+void vocab_scan_portable(struct vocab *v, bool on);
 
 #define VOCAB_MAX_OCCURRENCES 256
 #define VOCAB_SCAN_MAX 4096 /* vocab_scan reads at most this many bytes of a body */

@@ -21,7 +21,6 @@
 
 #include "common/file.h"
 #include "sms-extraction/extract.h"
-#include "sms-extraction/vocab.h"
 
 #define RULES_DIR "sms-extraction/rules/"
 
@@ -746,52 +745,6 @@ static void test_symbol_scan_paths(void **state)
     artifacts_free(&a);
 }
 
-/*
- * The scan's branch-free word table (two slots per word, cuckoo placement)
- * holds as many short trigger words as the rules have and more: 440 distinct
- * words of 2-15 letters (the shipped rules have about 380), all found.
- */
-static void test_vocab_fast_table(void **state)
-{
-    static const char json[] = "{\"format\":1,\"version\":\"t\",\"entities\":[],\"keywords\":{}}";
-    struct vocab *v = NULL;
-    struct vocab_mask mask = {0};
-    struct vocab_hits *hits = calloc(1, sizeof(*hits));
-    char err[256], word[16], body[64], lower[64 + VOCAB_SCAN_SLACK];
-    uint32_t seed = 12345;
-    (void)state;
-    assert_non_null(hits);
-    assert_int_equal(vocab_load(json, strlen(json), &v, err, sizeof(err)), 0);
-    json_t *words = json_array();
-    while (json_array_size(words) < 440) {
-        seed = seed * 1103515245u + 12345u;
-        size_t len = 2 + (seed >> 16) % 14;
-        for (size_t k = 0; k < len; k++) {
-            seed = seed * 1103515245u + 12345u;
-            word[k] = (char)('a' + (seed >> 16) % 26);
-        }
-        word[len] = '\0';
-        json_array_append_new(words, json_string(word));
-    }
-    assert_int_equal(vocab_add_triggers(v, words, &mask, err, sizeof(err)), 0);
-    assert_true(vocab_fast_scan(v));
-    size_t i;
-    json_t *w;
-    json_array_foreach(words, i, w)
-    {
-        struct vocab_mask one = {0};
-        json_t *just = json_pack("[O]", w);
-        assert_int_equal(vocab_add_triggers(v, just, &one, err, sizeof(err)), 0); /* known */
-        int n = snprintf(body, sizeof(body), "Dear %s, ok", json_string_value(w));
-        vocab_scan(v, body, (size_t)n, lower, hits);
-        assert_true(vocab_mask_all(&one, &hits->present));
-        json_decref(just);
-    }
-    json_decref(words);
-    vocab_free(v);
-    free(hits);
-}
-
 /* anchor "each" with more of a pattern's trigger words present than it merges directly
    (32): the engine walks every occurrence instead, and still finds the match. */
 static void test_anchor_each_many_words(void **state)
@@ -914,7 +867,6 @@ int main(void)
         cmocka_unit_test(test_reach),
         cmocka_unit_test(test_trigger_lengths),
         cmocka_unit_test(test_symbol_scan_paths),
-        cmocka_unit_test(test_vocab_fast_table),
         cmocka_unit_test(test_anchor_each_many_words),
         cmocka_unit_test(test_dev_set_floor),
         cmocka_unit_test(test_dues_and_limits),
