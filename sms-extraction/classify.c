@@ -226,6 +226,7 @@ static int load_outcomes(struct classify *c, struct vocab *vocab, const json_t *
         }
         const json_t *tr = json_object_get(o, "transactional");
         oc->transactional = tr ? json_is_true(tr) : out->transactional;
+        out->moves_money |= oc->transactional;
         for (size_t k = 0; k < c->n_instruments; k++)
             for (int d = 0; d < 3; d++)
                 oc->types[k][d] =
@@ -265,6 +266,7 @@ static int load_rule(struct classify *c, struct vocab *vocab, const struct patte
     if (parse_fields(json_object_get(r, "fields"), &out->fields, id, err, err_len) < 0)
         return -1;
     out->transactional = json_is_true(json_object_get(r, "transactional"));
+    out->moves_money = out->transactional;
     out->needs_amount = json_is_true(json_object_get(r, "needs_amount"));
     const char *kind = json_string_value(json_object_get(r, "sms_kind"));
     out->kind = rulefile_strdup(kind ? kind : type);
@@ -273,6 +275,49 @@ static int load_rule(struct classify *c, struct vocab *vocab, const struct patte
         for (int d = 0; d < 3; d++)
             out->types[i][d] = fill_type(type, c->instruments[i], direction_words[d]);
     return load_outcomes(c, vocab, json_object_get(r, "outcomes"), type, id, out, err, err_len);
+}
+
+/* "one_transaction": {"verbs": [words or "@list"], "not_after": [words], "max_verbs": N}. */
+static int load_bound(struct classify *c, struct vocab *vocab, char *err, size_t err_len)
+{
+    const json_t *o = json_object_get(c->root, "one_transaction");
+    struct classify_bound *b = &c->one_transaction;
+    const json_t *words = json_object_get(o, "not_after"), *w;
+    const json_t *max = json_object_get(o, "max_verbs");
+    char inner[160];
+    size_t i;
+
+    if (!o)
+        return 0;
+    if (!json_is_object(o) || !json_is_integer(max) || json_integer_value(max) < 1 ||
+        json_integer_value(max) > 16) {
+        snprintf(err, err_len, "one_transaction: an object with max_verbs 1-16");
+        return -1;
+    }
+    if (vocab_add_triggers(vocab, json_object_get(o, "verbs"), &b->verbs, inner, sizeof(inner)) <
+        0) {
+        snprintf(err, err_len, "one_transaction: verbs: %s", inner);
+        return -1;
+    }
+    if (words && (!json_is_array(words) || json_array_size(words) > CLASSIFY_MAX_NOT_AFTER)) {
+        snprintf(err, err_len, "one_transaction: not_after: at most %d words",
+                 CLASSIFY_MAX_NOT_AFTER);
+        return -1;
+    }
+    json_array_foreach(words, i, w)
+    {
+        const char *s = json_string_value(w);
+        size_t n = s ? strspn(s, "abcdefghijklmnopqrstuvwxyz") : 0;
+        if (!n || s[n] || n > VOCAB_MAX_WORD) {
+            snprintf(err, err_len, "one_transaction: not_after %zu: a lower-case word", i);
+            return -1;
+        }
+        memcpy(b->not_after[i], s, n + 1);
+        b->n_not_after++;
+    }
+    b->max_verbs = (unsigned)json_integer_value(max);
+    b->on = true;
+    return 0;
 }
 
 int classify_load(const char *json, size_t len, struct vocab *vocab, const struct patterns *p,
@@ -305,7 +350,7 @@ int classify_load(const char *json, size_t len, struct vocab *vocab, const struc
     if (parse_fields(json_object_get(unknown, "fields"), &c->unknown_fields, "unknown", err,
                      err_len) < 0)
         goto out;
-    if (load_instruments(c, err, err_len) < 0)
+    if (load_instruments(c, err, err_len) < 0 || load_bound(c, vocab, err, err_len) < 0)
         goto out;
     const json_t *rules = json_object_get(c->root, "rules");
     if (!json_is_array(rules)) {

@@ -43,6 +43,7 @@ struct classify_rule {
     struct patterns_regex re;
     enum classify_direction direction;
     bool transactional;
+    bool moves_money; /* transactional, or one of its outcomes is (one_transaction skips it) */
     bool needs_amount;
     unsigned fields;  /* bit per enum patterns_field to extract */
     char *kind;       /* sms_kind */
@@ -51,6 +52,24 @@ struct classify_rule {
     char *types[CLASSIFY_MAX_INSTRUMENTS][3];
     struct classify_outcome outcomes[CLASSIFY_MAX_OUTCOMES]; /* tried in order */
     size_t n_outcomes;
+};
+
+#define CLASSIFY_MAX_NOT_AFTER 4
+
+/*
+ * "one_transaction": a transaction SMS reports one movement, seen at most from the
+ * user's account and the other party's ("debited from your a/c and credited to X").
+ * A body naming more than max_verbs executed movements (occurrences of the verbs
+ * words, not right after a not_after word: "if not withdrawn by you", "will be
+ * credited") reports no single transaction, so the rules that move money
+ * (transactional, or with a transactional outcome) are not tried on it.
+ */
+struct classify_bound {
+    bool on;
+    struct vocab_mask verbs;
+    char not_after[CLASSIFY_MAX_NOT_AFTER][VOCAB_MAX_WORD + 1];
+    size_t n_not_after;
+    unsigned max_verbs;
 };
 
 struct classify {
@@ -71,6 +90,7 @@ struct classify {
     char *unknown_type, *unknown_sub_type, *unknown_kind;
     unsigned unknown_fields; /* fields read when no rule matched */
     uint32_t max_pairs;
+    struct classify_bound one_transaction;
 };
 
 int classify_load(const char *json, size_t len, struct vocab *vocab, const struct patterns *p,

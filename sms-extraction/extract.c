@@ -497,16 +497,53 @@ static const struct classify_outcome *outcome_of(const struct classify_rule *rul
     return NULL;
 }
 
+/* The letter run that ends at most 8 non-letters before at is one of b's not_after words. */
+static bool after_negator(const struct classify_bound *b, const char *lower, size_t at)
+{
+    size_t end = at, gap = 0;
+    while (end > 0 && !(lower[end - 1] >= 'a' && lower[end - 1] <= 'z') && gap++ < 8)
+        end--;
+    size_t start = end;
+    while (start > 0 && lower[start - 1] >= 'a' && lower[start - 1] <= 'z')
+        start--;
+    for (size_t i = 0; i < b->n_not_after && start < end; i++)
+        if (strlen(b->not_after[i]) == end - start &&
+            memcmp(b->not_after[i], lower + start, end - start) == 0)
+            return true;
+    return false;
+}
+
+/* More executed movements named than one transaction has (see struct classify_bound). */
+static bool many_movements(const struct classify_bound *b, const struct vocab_hits *h,
+                           const char *lower)
+{
+    unsigned n = 0;
+    if (!b->on || !vocab_mask_any(&b->verbs, &h->present))
+        return false;
+    for (uint32_t k = 0; k < h->n_occ; k++) {
+        unsigned bit = h->occ[k].bit;
+        if (((b->verbs.w[bit / 64] >> (bit % 64)) & 1) && !after_negator(b, lower, h->occ[k].at) &&
+            ++n > b->max_verbs)
+            return true;
+    }
+    return false;
+}
+
 static const struct classify_rule *classify(const struct extract_rules *r, struct slot *sc,
                                             const struct msg *m, bool have_amount, int *direction,
                                             const struct classify_outcome **outcome)
 {
     const struct classify *c = r->cls;
     size_t n = c->n_rules, base = n ? c->rules[0].re.slot : 0;
+    int many = -1; /* many_movements, found when first needed */
     for (size_t k = patterns_next(&sc->ps, base, base + n); k < base + n;
          k = patterns_next(&sc->ps, k + 1, base + n)) {
         const struct classify_rule *rule = &c->rules[k - base];
         if ((rule->needs_amount && !have_amount) || !patterns_gate(&rule->re, &sc->ps))
+            continue;
+        if (rule->moves_money && many < 0)
+            many = many_movements(&c->one_transaction, &sc->ps.hits, m->lower);
+        if (rule->moves_money && many)
             continue;
         if (!patterns_run(&rule->re, &sc->ps, m->lower, m->len))
             continue;

@@ -810,6 +810,27 @@ static void test_load_errors(void **state)
                                NULL, err, sizeof(err)),
                      -1);
     assert_non_null(strstr(err, "lower-case"));
+    /* the one-transaction bound: a count, a known verb list, lower-case words */
+    static const char *const bounds[][2] = {
+        {"{\"verbs\":[\"debited\"],\"max_verbs\":0}", "max_verbs 1-16"},
+        {"{\"verbs\":[\"debited\"]}", "max_verbs 1-16"},
+        {"{\"verbs\":[\"@nosuchlist\"],\"max_verbs\":2}", "verbs: unknown keyword list"},
+        {"{\"verbs\":[\"debited\"],\"not_after\":[\"Not\"],\"max_verbs\":2}",
+         "not_after 0: a lower-case word"},
+        {"{\"verbs\":[\"debited\"],\"not_after\":[\"a\",\"b\",\"c\",\"d\",\"e\"],"
+         "\"max_verbs\":2}",
+         "at most 4 words"},
+    };
+    for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++) {
+        char cls[512];
+        snprintf(cls, sizeof(cls),
+                 "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":\"account\"},"
+                 "\"one_transaction\":%s,\"rules\":[]}",
+                 bounds[i][0]);
+        assert_int_equal(load_with(NULL, cls, NULL, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, "classification: one_transaction"));
+        assert_non_null(strstr(err, bounds[i][1]));
+    }
 }
 
 /* With ../shared present: the labelled dev set must stay above the project's bars. */
