@@ -315,6 +315,9 @@ static int load_bound(struct classify *c, struct vocab *vocab, char *err, size_t
         memcpy(b->not_after[i], s, n + 1);
         b->n_not_after++;
     }
+    for (int k = 0; k < VOCAB_MASK_WORDS; k++)
+        if (b->verbs.w[k])
+            b->verb_words[b->n_verb_words++] = (unsigned char)k;
     b->max_verbs = (unsigned)json_integer_value(max);
     b->on = true;
     return 0;

@@ -67,6 +67,8 @@ struct classify_rule {
 struct classify_bound {
     bool on;
     struct vocab_mask verbs;
+    unsigned char verb_words[VOCAB_MASK_WORDS]; /* the words of verbs that have a bit set */
+    int n_verb_words;
     char not_after[CLASSIFY_MAX_NOT_AFTER][VOCAB_MAX_WORD + 1];
     size_t n_not_after;
     unsigned max_verbs;

@@ -513,19 +513,38 @@ static bool after_negator(const struct classify_bound *b, const char *lower, siz
     return false;
 }
 
-/* More executed movements named than one transaction has (see struct classify_bound). */
+/*
+ * More executed movements named than one transaction has (see struct classify_bound). Most
+ * bodies name one or two verbs: their occurrences are counted from the chains of the verbs
+ * present, and only a body over the bound has each occurrence checked for a negator before
+ * it. When the scan overflowed (no chains) every recorded occurrence is looked at.
+ */
 static bool many_movements(const struct classify_bound *b, const struct vocab_hits *h,
                            const char *lower)
 {
-    unsigned n = 0;
-    if (!b->on || !vocab_mask_any(&b->verbs, &h->present))
+    uint32_t at[VOCAB_MAX_OCCURRENCES];
+    unsigned n = 0, counted = 0;
+    if (!b->on)
         return false;
-    for (uint32_t k = 0; k < h->n_occ; k++) {
-        unsigned bit = h->occ[k].bit;
-        if (((b->verbs.w[bit / 64] >> (bit % 64)) & 1) && !after_negator(b, lower, h->occ[k].at) &&
-            ++n > b->max_verbs)
-            return true;
+    if (h->occ_overflow) {
+        for (uint32_t k = 0; k < h->n_occ; k++)
+            if ((b->verbs.w[h->occ[k].bit / 64] >> (h->occ[k].bit % 64)) & 1)
+                at[n++] = h->occ[k].at;
+    } else {
+        for (int i = 0; i < b->n_verb_words; i++) {
+            int w = b->verb_words[i];
+            for (uint64_t m = b->verbs.w[w] & h->present.w[w]; m; m &= m - 1) {
+                unsigned bit = (unsigned)(w * 64 + __builtin_ctzll(m));
+                for (uint16_t k = h->first_occ[bit]; k != VOCAB_NO_OCC; k = h->next_occ[k])
+                    at[n++] = h->occ[k].at;
+            }
+        }
     }
+    if (n <= b->max_verbs)
+        return false;
+    for (unsigned k = 0; k < n; k++)
+        if (!after_negator(b, lower, at[k]) && ++counted > b->max_verbs)
+            return true;
     return false;
 }
 
