@@ -238,6 +238,30 @@ static bool noise_word(uint16_t flags, const char *w, size_t n, bool rail_only)
     return number;
 }
 
+/*
+ * "NEFTINWARD", "IMPSCR", "UPIOUT": a rail of 3-4 letters glued to another rail, as the
+ * first word [b, w) of a capture. Looked up only when a separator or a reference (six
+ * digits or more) follows it, which a name as first word seldom has: the lookups cost.
+ */
+static bool glued_rails(const struct patterns *p, const char *text, size_t len, size_t b, size_t w)
+{
+    size_t n = w - b, i = w, digits = 0;
+    if (n < 5)
+        return false;
+    while (i < len && text[i] == ' ')
+        i++;
+    for (; i < len && ascii_alnum((unsigned char)text[i]); i++)
+        digits += ascii_digit((unsigned char)text[i]);
+    if (!(w < len && narration_sep[(unsigned char)text[w]]) && digits < 6)
+        return false;
+    for (size_t k = 3; k <= 4 && k + 2 <= n; k++) {
+        if (word_is(p, text + b, k, PATTERNS_WORD_RAIL) &&
+            word_is(p, text + b + k, n - k, PATTERNS_WORD_RAIL))
+            return true;
+    }
+    return false;
+}
+
 bool party_narration_like(const struct patterns *p, const char *text, size_t len)
 {
     size_t first = 0; /* the first word, up to a space or the end of the clause */
@@ -252,16 +276,22 @@ bool party_narration_like(const struct patterns *p, const char *text, size_t len
             return !memmem(text, len, "://", 3) && !(len >= 4 && strncasecmp(text, "www.", 4) == 0);
         }
     }
-    /* "UPI-612345678906-SWIGGY", "NEFT Cr-...", "SALARY JUN 26 / ACME": a rail, then only
-       rails, month names or short numbers, then a separator */
+    /* "UPI-612345678906-SWIGGY", "NEFT Cr-...", "SALARY JUN 26 / ACME", "UPI TXN: /<ref>-...",
+       "NEFTINWARD <utr>/<name>": a rail (two glued rails are one), then only rails, month
+       names, short numbers, one reference or a label and its colon, then a separator */
     size_t w = 0;
     for (int words = 0; w < len && words < 4; words++) {
         size_t b = w;
-        while (w < len && ascii_alnum((unsigned char)text[w]))
-            w++;
+        int digits = 0;
+        for (; w < len && ascii_alnum((unsigned char)text[w]); w++)
+            digits += ascii_digit((unsigned char)text[w]);
         uint16_t flags = patterns_word_flags(p, text + b, w - b);
-        if (!noise_word(flags, text + b, w - b, words == 0) ||
-            (words > 0 && (flags & PATTERNS_WORD_NOISE)))
+        if (words == 0 && !(flags & PATTERNS_WORD_RAIL) && glued_rails(p, text, len, b, w))
+            flags |= PATTERNS_WORD_RAIL;
+        bool label = w < len && text[w] == ':'; /* "TXN:" names the narration that follows */
+        bool ref = words > 0 && digits >= 6;    /* "<utr>/<name>" after the rail */
+        if ((!noise_word(flags, text + b, w - b, words == 0) && !ref) ||
+            (words > 0 && (flags & PATTERNS_WORD_NOISE) && !label))
             return false; /* "UPI on 26-02-26" is a date after a rail, not a narration */
         while (w < len && text[w] == ' ')
             w++;
@@ -313,7 +343,8 @@ static void token_trim(const struct patterns *p, const char *text, struct token 
 /* A field that can be a name: letters, few digits, not a code the narration vocabulary skips. */
 static bool token_is_name(const struct patterns *p, const char *text, const struct token *t)
 {
-    if (t->letters < 2 || t->digits >= 4 || t->digits * 2 > t->letters)
+    /* two letters alone are a code ("<ref>-MR /..."), not a name */
+    if (t->letters < 3 || t->digits >= 4 || t->digits * 2 > t->letters)
         return false;
     if (word_is(p, text + t->s, t->e - t->s,
                 PATTERNS_WORD_SKIP | PATTERNS_WORD_RAIL | PATTERNS_WORD_NOISE))
