@@ -262,6 +262,45 @@ static bool glued_rails(const struct patterns *p, const char *text, size_t len, 
     return false;
 }
 
+/* Word number `words` [b, w) of a capture that may start with a rail: may it come before the
+ * separator? */
+static bool rail_word_ok(const struct patterns *p, const char *text, size_t len, size_t b, size_t w,
+                         int words, int digits)
+{
+    uint16_t flags = patterns_word_flags(p, text + b, w - b);
+    if (words == 0 && !(flags & PATTERNS_WORD_RAIL) && glued_rails(p, text, len, b, w))
+        flags |= PATTERNS_WORD_RAIL;
+    bool label = w < len && text[w] == ':'; /* "TXN:" names the narration that follows */
+    bool ref = words > 0 && digits >= 6;    /* "<utr>/<name>" after the rail */
+    if (!noise_word(flags, text + b, w - b, words == 0) && !ref)
+        return false;
+    /* "UPI on 26-02-26" is a date after a rail, not a narration */
+    return !(words > 0 && (flags & PATTERNS_WORD_NOISE) && !label);
+}
+
+/*
+ * "UPI-612345678906-SWIGGY", "NEFT Cr-...", "SALARY JUN 26 / ACME", "UPI TXN: /<ref>-...",
+ * "NEFTINWARD <utr>/<name>": a rail (two glued rails are one), then only rails, month
+ * names, short numbers, one reference or a label and its colon, then a separator.
+ */
+static bool rail_then_separator(const struct patterns *p, const char *text, size_t len)
+{
+    size_t w = 0;
+    for (int words = 0; w < len && words < 4; words++) {
+        size_t b = w;
+        int digits = 0;
+        for (; w < len && ascii_alnum((unsigned char)text[w]); w++)
+            digits += ascii_digit((unsigned char)text[w]);
+        if (!rail_word_ok(p, text, len, b, w, words, digits))
+            return false;
+        while (w < len && text[w] == ' ')
+            w++;
+        if (w < len && narration_sep[(unsigned char)text[w]])
+            return true;
+    }
+    return false;
+}
+
 bool party_narration_like(const struct patterns *p, const char *text, size_t len)
 {
     size_t first = 0; /* the first word, up to a space or the end of the clause */
@@ -276,29 +315,7 @@ bool party_narration_like(const struct patterns *p, const char *text, size_t len
             return !memmem(text, len, "://", 3) && !(len >= 4 && strncasecmp(text, "www.", 4) == 0);
         }
     }
-    /* "UPI-612345678906-SWIGGY", "NEFT Cr-...", "SALARY JUN 26 / ACME", "UPI TXN: /<ref>-...",
-       "NEFTINWARD <utr>/<name>": a rail (two glued rails are one), then only rails, month
-       names, short numbers, one reference or a label and its colon, then a separator */
-    size_t w = 0;
-    for (int words = 0; w < len && words < 4; words++) {
-        size_t b = w;
-        int digits = 0;
-        for (; w < len && ascii_alnum((unsigned char)text[w]); w++)
-            digits += ascii_digit((unsigned char)text[w]);
-        uint16_t flags = patterns_word_flags(p, text + b, w - b);
-        if (words == 0 && !(flags & PATTERNS_WORD_RAIL) && glued_rails(p, text, len, b, w))
-            flags |= PATTERNS_WORD_RAIL;
-        bool label = w < len && text[w] == ':'; /* "TXN:" names the narration that follows */
-        bool ref = words > 0 && digits >= 6;    /* "<utr>/<name>" after the rail */
-        if ((!noise_word(flags, text + b, w - b, words == 0) && !ref) ||
-            (words > 0 && (flags & PATTERNS_WORD_NOISE) && !label))
-            return false; /* "UPI on 26-02-26" is a date after a rail, not a narration */
-        while (w < len && text[w] == ' ')
-            w++;
-        if (w < len && narration_sep[(unsigned char)text[w]])
-            return true;
-    }
-    return false;
+    return rail_then_separator(p, text, len);
 }
 
 /* One field of a narration: its words, less leading rail words, month names and short numbers. */
