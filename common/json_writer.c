@@ -292,6 +292,11 @@ static void put_string(struct json_writer *w, const char *str, size_t len)
 
 void json_writer_key(struct json_writer *w, const char *key)
 {
+    json_writer_key_len(w, key, key ? strlen(key) : 0);
+}
+
+void json_writer_key_len(struct json_writer *w, const char *key, size_t len)
+{
     unsigned char *lvl = &w->level[w->depth];
 
     if (w->status != JSON_WRITER_OK)
@@ -300,8 +305,6 @@ void json_writer_key(struct json_writer *w, const char *key)
         w->status = JSON_WRITER_MISUSE;
         return;
     }
-    size_t len = strlen(key);
-
     if (!put_plain(w, *lvl & LVL_MEMBER ? ',' : 0, key, len, ':')) {
         if (*lvl & LVL_MEMBER)
             append(w, ",", 1);

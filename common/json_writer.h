@@ -62,6 +62,8 @@ void json_writer_object_end(struct json_writer *w);
 void json_writer_array_begin(struct json_writer *w);
 void json_writer_array_end(struct json_writer *w);
 void json_writer_key(struct json_writer *w, const char *key);
+/* The same with the key's length known (tables of keys: no strlen per record). */
+void json_writer_key_len(struct json_writer *w, const char *key, size_t len);
 
 /* Values. string(NULL) writes null. */
 void json_writer_string(struct json_writer *w, const char *s);

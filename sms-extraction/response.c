@@ -1,20 +1,98 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Serialising extraction records. The key order is a contract with clients
- * that compare replies textually and with insights-api, so it is written out
- * in one function, top to bottom, in exactly the contract's order. The
+ * that compare replies textually and with insights-api, so it is one table,
+ * RECORD_FIELDS, top to bottom in exactly the contract's order; both reply
+ * forms are written from it (the public one as objects, the internal rows
+ * form as arrays after the table's names), so they cannot drift apart. The
  * engine marks absence three ways (NULL pointer, empty char array, NAN);
  * all three become JSON null here, in one place.
  */
 #include "sms-extraction/response.h"
 
 #include <math.h>
+#include <stddef.h>
+#include <string.h>
 
-void response_begin(struct json_writer *w, const char *request_id)
+#include "common/extract_form.h"
+
+enum value_kind {
+    VK_ID,        /* the input's sms_id */
+    VK_SENDER,    /* the normalised sender, null when the input had none */
+    VK_DATE,      /* the input's date, normalised */
+    VK_TEXT,      /* const char * member of the record */
+    VK_CHARS,     /* char array member of the record */
+    VK_NUMBER,    /* double member, NAN = absent */
+    VK_BOOL,      /* bool member */
+    VK_DIRECTION, /* enum extract_direction member */
+};
+
+struct record_field {
+    const char *key;
+    size_t key_len;
+    enum value_kind kind;
+    size_t off; /* in struct extract_record */
+};
+
+#define FIELD(k, kind, m)                                                                          \
+    {                                                                                              \
+        k, sizeof(k) - 1, kind, offsetof(struct extract_record, m)                                 \
+    }
+
+/* The record, in the contract's order (docs/api-sms-extraction.md). */
+static const struct record_field RECORD_FIELDS[] = {
+    FIELD("sms_id", VK_ID, sender),
+    FIELD("sms_sender", VK_SENDER, sender),
+    FIELD("sms_inbox_date", VK_DATE, sender),
+    FIELD("sender_name", VK_TEXT, sender_name),
+    FIELD("sender_type", VK_TEXT, sender_type),
+    FIELD("sms_type", VK_TEXT, sms_type),
+    FIELD("sms_sub_type", VK_TEXT, sms_sub_type),
+    FIELD("sms_kind", VK_TEXT, sms_kind),
+    FIELD("is_classified", VK_BOOL, is_classified),
+    FIELD("is_extracted", VK_BOOL, is_extracted),
+    FIELD("is_transactional", VK_BOOL, is_transactional),
+    FIELD("transaction", VK_NUMBER, amount),
+    FIELD("transaction_type", VK_DIRECTION, direction),
+    FIELD("account_last_digits", VK_CHARS, account_last_digits),
+    FIELD("transaction_party", VK_CHARS, transaction_party),
+    FIELD("party_kind", VK_TEXT, party_kind),
+    FIELD("unique_pan", VK_CHARS, unique_pan),
+    FIELD("available_balance", VK_NUMBER, available_balance),
+    FIELD("reference_no", VK_CHARS, reference_no),
+    FIELD("channel", VK_TEXT, channel),
+    FIELD("transaction_date", VK_CHARS, transaction_date),
+    FIELD("credit_limit", VK_NUMBER, credit_limit),
+    FIELD("available_limit", VK_NUMBER, available_limit),
+    FIELD("due_amount", VK_NUMBER, due_amount),
+    FIELD("min_due", VK_NUMBER, min_due),
+    FIELD("due_date", VK_CHARS, due_date),
+    FIELD("overdue_amount", VK_NUMBER, overdue_amount),
+    FIELD("days_past_due", VK_NUMBER, days_past_due),
+    FIELD("currency", VK_TEXT, currency),
+    FIELD("template_id", VK_TEXT, template_id),
+};
+#define N_RECORD_FIELDS (sizeof(RECORD_FIELDS) / sizeof(RECORD_FIELDS[0]))
+
+enum response_form response_form_asked(const char *header)
+{
+    return header && strcmp(header, EXTRACT_FORM_ROWS) == 0 ? RESPONSE_ROWS : RESPONSE_PUBLIC;
+}
+
+void response_begin(struct json_writer *w, enum response_form form, const char *request_id)
 {
     json_writer_object_begin(w);
+    if (form == RESPONSE_ROWS)
+        json_writer_kv_string(w, "form", EXTRACT_FORM_ROWS);
     json_writer_kv_string(w, "request_id", request_id);
-    json_writer_key(w, "extracted_sms_data");
+    if (form == RESPONSE_ROWS) {
+        json_writer_key(w, "fields");
+        json_writer_array_begin(w);
+        for (size_t i = 0; i < N_RECORD_FIELDS; i++)
+            json_writer_string_len(w, RECORD_FIELDS[i].key, RECORD_FIELDS[i].key_len);
+        json_writer_array_end(w);
+    }
+    json_writer_key(w, form == RESPONSE_ROWS ? "rows" : "extracted_sms_data");
     json_writer_array_begin(w);
 }
 
@@ -37,9 +115,8 @@ const char *response_direction_name(enum extract_direction d)
 }
 
 /* NULL and "" are both absent. */
-static void kv_text(struct json_writer *w, const char *key, const char *s)
+static void put_text(struct json_writer *w, const char *s)
 {
-    json_writer_key(w, key);
     if (s && *s)
         json_writer_string(w, s);
     else
@@ -47,9 +124,8 @@ static void kv_text(struct json_writer *w, const char *key, const char *s)
 }
 
 /* NAN (or any non-finite value) is absent. */
-static void kv_number(struct json_writer *w, const char *key, double v)
+static void put_number(struct json_writer *w, double v)
 {
-    json_writer_key(w, key);
     if (!isfinite(v))
         json_writer_null(w);
     else if (v == (double)(long long)v && v > -1e15 && v < 1e15)
@@ -58,39 +134,53 @@ static void kv_number(struct json_writer *w, const char *key, double v)
         json_writer_double(w, v);
 }
 
-void response_record(struct json_writer *w, const struct request_sms *in,
+static void put_value(struct json_writer *w, const struct record_field *f,
+                      const struct request_sms *in, const struct extract_record *rec)
+{
+    const char *base = (const char *)rec + f->off;
+
+    switch (f->kind) {
+    case VK_ID:
+        put_text(w, in->sms_id);
+        break;
+    case VK_SENDER:
+        put_text(w, in->sender ? rec->sender : NULL);
+        break;
+    case VK_DATE:
+        put_text(w, in->inbox_date);
+        break;
+    case VK_TEXT:
+        put_text(w, *(const char *const *)base);
+        break;
+    case VK_CHARS:
+        put_text(w, base);
+        break;
+    case VK_NUMBER:
+        put_number(w, *(const double *)base);
+        break;
+    case VK_BOOL:
+        json_writer_bool(w, *(const bool *)base);
+        break;
+    case VK_DIRECTION:
+        put_text(w, response_direction_name(*(const enum extract_direction *)base));
+        break;
+    }
+}
+
+void response_record(struct json_writer *w, enum response_form form, const struct request_sms *in,
                      const struct extract_record *rec)
 {
+    if (form == RESPONSE_ROWS) {
+        json_writer_array_begin(w);
+        for (size_t i = 0; i < N_RECORD_FIELDS; i++)
+            put_value(w, &RECORD_FIELDS[i], in, rec);
+        json_writer_array_end(w);
+        return;
+    }
     json_writer_object_begin(w);
-    kv_text(w, "sms_id", in->sms_id);
-    kv_text(w, "sms_sender", in->sender ? rec->sender : NULL);
-    kv_text(w, "sms_inbox_date", in->inbox_date);
-    kv_text(w, "sender_name", rec->sender_name);
-    kv_text(w, "sender_type", rec->sender_type);
-    kv_text(w, "sms_type", rec->sms_type);
-    kv_text(w, "sms_sub_type", rec->sms_sub_type);
-    kv_text(w, "sms_kind", rec->sms_kind);
-    json_writer_kv_bool(w, "is_classified", rec->is_classified);
-    json_writer_kv_bool(w, "is_extracted", rec->is_extracted);
-    json_writer_kv_bool(w, "is_transactional", rec->is_transactional);
-    kv_number(w, "transaction", rec->amount);
-    kv_text(w, "transaction_type", response_direction_name(rec->direction));
-    kv_text(w, "account_last_digits", rec->account_last_digits);
-    kv_text(w, "transaction_party", rec->transaction_party);
-    kv_text(w, "party_kind", rec->party_kind);
-    kv_text(w, "unique_pan", rec->unique_pan);
-    kv_number(w, "available_balance", rec->available_balance);
-    kv_text(w, "reference_no", rec->reference_no);
-    kv_text(w, "channel", rec->channel);
-    kv_text(w, "transaction_date", rec->transaction_date);
-    kv_number(w, "credit_limit", rec->credit_limit);
-    kv_number(w, "available_limit", rec->available_limit);
-    kv_number(w, "due_amount", rec->due_amount);
-    kv_number(w, "min_due", rec->min_due);
-    kv_text(w, "due_date", rec->due_date);
-    kv_number(w, "overdue_amount", rec->overdue_amount);
-    kv_number(w, "days_past_due", rec->days_past_due);
-    kv_text(w, "currency", rec->currency);
-    kv_text(w, "template_id", rec->template_id);
+    for (size_t i = 0; i < N_RECORD_FIELDS; i++) {
+        json_writer_key_len(w, RECORD_FIELDS[i].key, RECORD_FIELDS[i].key_len);
+        put_value(w, &RECORD_FIELDS[i], in, rec);
+    }
     json_writer_object_end(w);
 }

@@ -6,9 +6,11 @@
  * (EXTRACT_THREADS; 503 when the queue is full); a pool thread, with a
  * scratch of its own from the spare list, is the whole hot path
  * (smsx_routes_serve): parse the batch (request.c), run the engine on each
- * message, serialise into the scratch's reused buffer (response.c); then the
- * reply is copied out, one request-log row queued, and the event loop sends
- * the reply. Nothing in it allocates per message.
+ * message, serialise into the scratch's reused buffer (response.c: the
+ * public form, or the internal rows form when the caller sent
+ * EXTRACT_FORM_HEADER); then the reply is copied out, one request-log row
+ * queued, and the event loop sends the reply. Nothing in it allocates per
+ * message.
  */
 #include "sms-extraction/routes.h"
 
@@ -19,6 +21,7 @@
 #include <string.h>
 
 #include "common/cpu.h"
+#include "common/extract_form.h"
 #include "common/json_writer.h"
 #include "common/log.h"
 #include "sms-extraction/request.h"
@@ -85,13 +88,14 @@ bool smsx_routes_ready(void *arg)
  * Extract every message, EXTRACT_BATCH at a time, and write the reply into
  * w->out; returns the is_extracted count.
  */
-static long extract_all(const struct extract_rules *rules, struct routes_worker *w)
+static long extract_all(const struct extract_rules *rules, struct routes_worker *w,
+                        enum response_form form)
 {
     const struct request *req = &w->req;
     long extracted = 0;
 
     json_writer_reset(&w->out);
-    response_begin(&w->out, req->request_id);
+    response_begin(&w->out, form, req->request_id);
     for (size_t done = 0; done < req->sms_count; done += EXTRACT_BATCH) {
         size_t n = req->sms_count - done < EXTRACT_BATCH ? req->sms_count - done : EXTRACT_BATCH;
         const struct request_sms *sms = &req->sms[done];
@@ -101,7 +105,7 @@ static long extract_all(const struct extract_rules *rules, struct routes_worker 
         extract_batch(rules, w->view.scratch, w->in, n, w->rec);
         for (size_t i = 0; i < n; i++) {
             extracted += w->rec[i].is_extracted;
-            response_record(&w->out, &sms[i], &w->rec[i]);
+            response_record(&w->out, form, &sms[i], &w->rec[i]);
         }
     }
     response_end(&w->out);
@@ -132,7 +136,7 @@ void smsx_routes_serve(struct smsx_routes *ctx, void *thread_data, struct smsx_c
         json_decref(detail);
         c->error = ERR_VALIDATION;
     } else {
-        c->extracted = extract_all(rules, w);
+        c->extracted = extract_all(rules, w, c->form);
         c->sms = (long)w->req.sms_count;
         metrics_counter_add(ctx->messages, w->req.sms_count);
         metrics_counter_add(ctx->extracted, (unsigned long long)c->extracted);
@@ -308,6 +312,7 @@ static void handle_extract(struct http_request *hreq, void *arg)
     j->hreq = hreq;
     j->call.request_id = given ? given : http_request_id(hreq);
     j->call.body = http_request_body(hreq, &j->call.len);
+    j->call.form = response_form_asked(http_request_header(hreq, EXTRACT_FORM_HEADER));
     if (work_pool_submit(ctx->pool, &j->item, http_request_base(hreq)) < 0) {
         free(j);
         metrics_counter_add_label(ctx->rejected, "queue_full", 1);

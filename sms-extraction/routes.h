@@ -23,6 +23,7 @@
 #include "sms-extraction/rules.h"
 #include "sms-extraction/reqlog.h"
 #include "sms-extraction/request.h"
+#include "sms-extraction/response.h"
 
 struct smsx_routes {
     const struct smsx_config *cfg;
@@ -68,7 +69,8 @@ struct smsx_call {
     /* in */
     const char *body;
     size_t len;
-    const char *request_id; /* used when the body names none */
+    const char *request_id;  /* used when the body names none */
+    enum response_form form; /* the reply form the caller asked for */
     /* out */
     int status;
     enum err error;    /* ERR_OK: reply holds the records */

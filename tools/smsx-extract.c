@@ -448,7 +448,7 @@ static void flush(const struct extract_rules *rules, struct extract_scratch *scr
     extract_batch(rules, scratch, b->in, b->n, b->rec);
     for (size_t i = 0; i < b->n; i++) {
         json_writer_reset(w);
-        response_record(w, &b->sms[i], &b->rec[i]);
+        response_record(w, RESPONSE_PUBLIC, &b->sms[i], &b->rec[i]);
         if (json_writer_ok(w)) {
             size_t out_len;
             const char *out = json_writer_data(w, &out_len);

@@ -116,7 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     json_writer_reset(&out);
-    response_begin(&out, req.request_id);
+    response_begin(&out, RESPONSE_PUBLIC, req.request_id);
     /* as the daemon does: batches through extract_batch, and single messages checked
        against the batch's records for the first batch */
     for (size_t done = 0; done < req.sms_count && scratch; done += EXTRACT_BATCH) {
@@ -135,7 +135,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     strcmp(rec.transaction_party, recs[i].transaction_party) != 0)
                     abort();
             }
-            response_record(&out, &req.sms[done + i], &recs[i]);
+            response_record(&out, RESPONSE_PUBLIC, &req.sms[done + i], &recs[i]);
         }
     }
     response_end(&out);

@@ -70,9 +70,9 @@ static struct request_sms msg(const char *id, const char *sender)
     return m;
 }
 
-/* Serialises the records and parses the reply back; the caller decrefs. */
-static json_t *render(const struct request_sms *in, const struct extract_record *recs, size_t n,
-                      char **text_out)
+/* Serialises the records in a form and parses the reply back; the caller decrefs. */
+static json_t *render_form(enum response_form form, const struct request_sms *in,
+                           const struct extract_record *recs, size_t n, char **text_out)
 {
     struct json_writer w;
     json_error_t jerr;
@@ -81,9 +81,9 @@ static json_t *render(const struct request_sms *in, const struct extract_record 
     json_t *root;
 
     json_writer_init(&w, 0);
-    response_begin(&w, "rid-1");
+    response_begin(&w, form, "rid-1");
     for (size_t i = 0; i < n; i++)
-        response_record(&w, &in[i], &recs[i]);
+        response_record(&w, form, &in[i], &recs[i]);
     response_end(&w);
     assert_true(json_writer_ok(&w));
     text = json_writer_data(&w, &len);
@@ -94,6 +94,12 @@ static json_t *render(const struct request_sms *in, const struct extract_record 
         *text_out = strdup(text);
     json_writer_free(&w);
     return root;
+}
+
+static json_t *render(const struct request_sms *in, const struct extract_record *recs, size_t n,
+                      char **text_out)
+{
+    return render_form(RESPONSE_PUBLIC, in, recs, n, text_out);
 }
 
 static void test_key_order_and_nulls(void **state)
@@ -232,6 +238,83 @@ static void test_invalid_utf8_in_record_stays_json(void **state)
     json_decref(root);
 }
 
+/*
+ * The internal rows form: the public record's values, in the contract's key order, after a
+ * field list naming that order; only asked for with exactly EXTRACT_FORM_ROWS.
+ */
+static void test_rows_form(void **state)
+{
+    (void)state;
+    struct request_sms in[3] = {msg("a", "VM-HDFCBK"), msg("b", NULL), msg("c", "AD-ICICIB")};
+    struct extract_record rec[3];
+    json_t *pub, *rows, *fields, *list, *v;
+    const char *key;
+    char *text = NULL;
+    size_t i = 0;
+
+    for (int k = 0; k < 3; k++)
+        empty_record(&rec[k]);
+    snprintf(rec[0].sender, sizeof(rec[0].sender), "hdfcbk");
+    rec[0].sender_name = "example bank";
+    rec[0].is_classified = rec[0].is_transactional = true;
+    rec[0].direction = EXTRACT_DIRECTION_DEBIT;
+    rec[0].amount = 1250.5;
+    rec[0].days_past_due = 21;
+    snprintf(rec[0].transaction_party, sizeof(rec[0].transaction_party), "a \"quoted\" shop");
+    rec[2].direction = EXTRACT_DIRECTION_CREDIT;
+    rec[2].available_balance = 0.0;
+    rec[2].template_id = "t-1";
+    pub = render(in, rec, 3, NULL);
+    rows = render_form(RESPONSE_ROWS, in, rec, 3, &text);
+    /* members in this order: form first is how a reader tells the forms apart */
+    json_object_foreach(rows, key, v)
+    {
+        static const char *const order[] = {"form", "request_id", "fields", "rows"};
+        assert_true(i < 4);
+        assert_string_equal(key, order[i++]);
+    }
+    assert_string_equal(json_string_value(json_object_get(rows, "form")), "rows-1");
+    assert_string_equal(json_string_value(json_object_get(rows, "request_id")), "rid-1");
+    fields = json_object_get(rows, "fields");
+    assert_int_equal(json_array_size(fields), N_KEYS);
+    for (size_t k = 0; k < N_KEYS; k++)
+        assert_string_equal(json_string_value(json_array_get(fields, k)), contract_keys[k]);
+    list = json_object_get(rows, "rows");
+    assert_int_equal(json_array_size(list), 3);
+    for (size_t r = 0; r < 3; r++) {
+        json_t *row = json_array_get(list, r);
+        json_t *obj = json_array_get(json_object_get(pub, "extracted_sms_data"), r);
+
+        assert_int_equal(json_array_size(row), N_KEYS);
+        for (size_t k = 0; k < N_KEYS; k++)
+            if (!json_equal(json_array_get(row, k), json_object_get(obj, contract_keys[k])))
+                fail_msg("row %zu, %s differs from the public record", r, contract_keys[k]);
+    }
+    /* by hand: row 0's values at their places */
+    assert_non_null(strstr(text, "[\"a\",\"hdfcbk\",\"2026-11-01 10:00:00\",\"example bank\","
+                                 "null,null,null,null,true,false,true,1250.5,\"debit-transaction\","
+                                 "null,\"a \\\"quoted\\\" shop\",null,null,null,null,null,null,"
+                                 "null,null,null,null,null,null,21,null,null]"));
+    free(text);
+    json_decref(pub);
+    json_decref(rows);
+
+    text = NULL;
+    rows = render_form(RESPONSE_ROWS, NULL, NULL, 0, &text);
+    assert_non_null(
+        strstr(text, "{\"form\":\"rows-1\",\"request_id\":\"rid-1\",\"fields\":[\"sms_id\","));
+    assert_non_null(strstr(text, "\"template_id\"],\"rows\":[]}"));
+    free(text);
+    json_decref(rows);
+
+    assert_int_equal(response_form_asked("rows-1"), RESPONSE_ROWS);
+    assert_int_equal(response_form_asked(NULL), RESPONSE_PUBLIC);
+    assert_int_equal(response_form_asked(""), RESPONSE_PUBLIC);
+    assert_int_equal(response_form_asked("rows-2"), RESPONSE_PUBLIC);
+    assert_int_equal(response_form_asked("ROWS-1"), RESPONSE_PUBLIC);
+    assert_int_equal(response_form_asked("rows-1 "), RESPONSE_PUBLIC);
+}
+
 static void test_direction_names(void **state)
 {
     (void)state;
@@ -249,6 +332,7 @@ int main(void)
         cmocka_unit_test(test_empty_batch),
         cmocka_unit_test(test_invalid_utf8_in_record_stays_json),
         cmocka_unit_test(test_direction_names),
+        cmocka_unit_test(test_rows_form),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
