@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/extract_form.h"
 #include "common/json_writer.h"
 #include "insights-api/extraction_client.h"
 #include "insights-api/extraction_reply.h"
@@ -214,7 +215,7 @@ struct batch {
     size_t first, count; /* range of msgs */
     char request_id[96];
     char header[128];
-    const char *headers[2];
+    const char *headers[3]; /* X-Request-Id, EXTRACT_FORM_HEADER: those that apply, NULL-ended */
     size_t url;
 };
 
@@ -336,14 +337,20 @@ static void count_batch(struct extraction_client *c, const char *label, size_t u
         metrics_counter_add_label(c->m_batches, label, 1);
 }
 
+/*
+ * Without records wanted, the internal rows form is asked for: a fifth of the
+ * public reply's bytes to send, receive and scan. An extractor that does not
+ * know the header answers the public form, which is read as before.
+ */
 static void plan_batches(struct extraction_client *c, struct batch *bs, size_t nb,
                          const struct raw_sms_list *msgs, const char *request_id,
-                         const struct user_data *u)
+                         const struct user_data *u, bool ask_rows)
 {
     uint64_t rr = atomic_fetch_add(&c->rr, nb);
 
     for (size_t k = 0; k < nb; k++) {
         struct batch *b = &bs[k];
+        size_t nh = 0;
 
         b->first = k * c->batch_size;
         b->count = msgs->count - b->first < c->batch_size ? msgs->count - b->first : c->batch_size;
@@ -352,9 +359,11 @@ static void plan_batches(struct extraction_client *c, struct batch *bs, size_t n
             snprintf(b->request_id, sizeof(b->request_id), "%s-%zu", request_id, k);
             if (header_safe(b->request_id)) {
                 snprintf(b->header, sizeof(b->header), "X-Request-Id: %s", b->request_id);
-                b->headers[0] = b->header;
+                b->headers[nh++] = b->header;
             }
         }
+        if (ask_rows)
+            b->headers[nh++] = EXTRACT_FORM_HEADER ": " EXTRACT_FORM_ROWS;
         batch_body(b, msgs, u);
     }
 }
@@ -433,7 +442,7 @@ enum err extraction_client_extract(struct extraction_client *c, const struct raw
         metrics_counter_add(c->m_messages, msgs->count);
     nb = (msgs->count + c->batch_size - 1) / c->batch_size;
     bs = alloc_zeroed(nb, sizeof(*bs));
-    plan_batches(c, bs, nb, msgs, request_id, u);
+    plan_batches(c, bs, nb, msgs, request_id, u, records == NULL);
     for (size_t k = 0; k < nb; k++) {
         if (!bs[k].body) {
             snprintf(err, err_len, "sms-extraction batch %zu: request body too large", k + 1);

@@ -15,13 +15,21 @@
  * scanner sms-extraction reads its requests with) handles exactly the shape
  * the extractor writes and gives up (returning to jansson) on anything else:
  * jansson stays the judge of malformed input.
+ *
+ * The internal rows form (common/extract_form.h, asked for by
+ * extraction_client.c) carries the same values as arrays after a field
+ * list; its reader maps the list's names onto FIELDS once per reply and
+ * then calls the same apply per value. It has its own strict scanner and no
+ * jansson twin: a malformed rows reply is refused, not reinterpreted.
  */
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/extract_form.h"
 #include "common/ist_date.h"
 #include "common/json_scan.h"
 #include "insights-api/extraction_client.h"
@@ -338,6 +346,198 @@ static bool scan_reply(struct json_scan *s, size_t expect, const struct raw_sms 
     return json_scan_eat(s, '}') && seen && json_scan_done(s);
 }
 
+/* ---- the internal rows form (common/extract_form.h) -------------------- */
+
+/*
+ * {"form":"rows-1","request_id":...,"fields":[names],"rows":[[values],...]}:
+ * the values of each record in the order of the reply's own field list, so
+ * nothing here depends on the writer's order. There is no fallback: the
+ * extractor wrote this form because we asked for it, and anything off is
+ * the dependency's fault (ERR_DEPENDENCY_UNAVAILABLE), never a guess.
+ */
+
+#define ROWS_MAX_FIELDS 64 /* columns a reply may list (the record has 30) */
+
+_Static_assert(NFIELDS <= 64, "FIELDS indices are tracked in a 64-bit set");
+
+struct rows {
+    const struct field *col[ROWS_MAX_FIELDS]; /* NULL: a field this reader does not know */
+    size_t ncol;
+    size_t expect;
+    const struct raw_sms *msgs;
+    struct user_data *u;
+    char *why;
+    size_t why_len;
+};
+
+static enum err rows_bad(struct rows *r, const char *what)
+{
+    snprintf(r->why, r->why_len, "internal reply form: %s", what);
+    return ERR_DEPENDENCY_UNAVAILABLE;
+}
+
+/* Is the first member of the reply "form"? Only the rows form starts so. */
+static bool reply_is_rows(const char *body, size_t len)
+{
+    struct json_scan s;
+    const char *key;
+    size_t klen;
+    bool rows;
+
+    json_scan_init(&s, body, len);
+    rows = json_scan_eat(&s, '{') && json_scan_string(&s, false, &key, &klen) && klen == 4 &&
+           memcmp(key, "form", 4) == 0;
+    json_scan_free(&s);
+    return rows;
+}
+
+/* The field list: every name once, every field the facts need present. */
+static enum err rows_fields(struct json_scan *s, struct rows *r)
+{
+    uint64_t seen = 0;
+    size_t hint = 0;
+
+    if (!json_scan_eat(s, '['))
+        return rows_bad(r, "fields is not a list");
+    if (!json_scan_eat(s, ']')) {
+        do {
+            const char *name;
+            size_t len;
+            const struct field *fd;
+
+            if (!json_scan_string(s, false, &name, &len))
+                return rows_bad(r, "a field name is not a string");
+            if (r->ncol == ROWS_MAX_FIELDS)
+                return rows_bad(r, "more fields than a record has");
+            fd = find_field(name, len, &hint);
+            if (fd && ((seen >> (fd - FIELDS)) & 1))
+                return rows_bad(r, "a field is listed twice");
+            if (fd)
+                seen |= (uint64_t)1 << (fd - FIELDS);
+            r->col[r->ncol++] = fd;
+        } while (json_scan_eat(s, ','));
+        if (!json_scan_eat(s, ']'))
+            return rows_bad(r, "fields is not a list");
+    }
+    for (size_t k = 0; k < NFIELDS; k++) {
+        if (FIELDS[k].kind != K_SKIP && !((seen >> k) & 1)) {
+            snprintf(r->why, r->why_len, "internal reply form: the field list lacks %s",
+                     FIELDS[k].key);
+            return ERR_DEPENDENCY_UNAVAILABLE;
+        }
+    }
+    return ERR_OK;
+}
+
+/* One row into a new fact: exactly ncol scalars. */
+static enum err rows_row(struct json_scan *s, struct rows *r, size_t i)
+{
+    struct sms_fact *f;
+    bool have_ts = false;
+
+    if (!json_scan_eat(s, '['))
+        return rows_bad(r, "a row is not a list");
+    f = user_data_add_sms(r->u);
+    if (!f) {
+        snprintf(r->why, r->why_len, "more than %d messages for one user", USER_DATA_MAX_SMS);
+        return ERR_INTERNAL;
+    }
+    for (size_t c = 0; c < r->ncol; c++) {
+        struct value v;
+
+        if ((c > 0 && !json_scan_eat(s, ',')) || !scan_value(s, &v))
+            return rows_bad(r, "a row is shorter than the field list or holds a non-scalar");
+        if (v.type == V_NUM && !isfinite(v.num))
+            return rows_bad(r, "a number out of range");
+        if (r->col[c])
+            apply(r->u, f, r->col[c], &v, &have_ts);
+    }
+    if (!json_scan_eat(s, ']'))
+        return rows_bad(r, "a row is longer than the field list");
+    finish_fact(r->u, f, r->msgs ? &r->msgs[i] : NULL, have_ts);
+    return ERR_OK;
+}
+
+static enum err rows_list(struct json_scan *s, struct rows *r)
+{
+    size_t n = 0;
+    enum err e;
+
+    if (!json_scan_eat(s, '['))
+        return rows_bad(r, "rows is not a list");
+    if (!json_scan_eat(s, ']')) {
+        do {
+            if (n == r->expect) {
+                snprintf(r->why, r->why_len, "reply has more than %zu records for %zu messages",
+                         r->expect, r->expect);
+                return ERR_INTERNAL;
+            }
+            if ((e = rows_row(s, r, n)) != ERR_OK)
+                return e;
+            n++;
+        } while (json_scan_eat(s, ','));
+        if (!json_scan_eat(s, ']'))
+            return rows_bad(r, "rows is not a list");
+    }
+    if (n != r->expect) {
+        snprintf(r->why, r->why_len, "reply has %zu records for %zu messages", n, r->expect);
+        return ERR_INTERNAL;
+    }
+    return ERR_OK;
+}
+
+/* After the "form" key: the form's name, then the members in any order, fields before rows. */
+static enum err rows_members(struct json_scan *s, struct rows *r)
+{
+    const char *text;
+    size_t len;
+    bool have_fields = false, have_rows = false;
+    enum err e;
+
+    if (!json_scan_eat(s, ':') || !json_scan_string(s, false, &text, &len) ||
+        len != strlen(EXTRACT_FORM_ROWS) || memcmp(text, EXTRACT_FORM_ROWS, len) != 0)
+        return rows_bad(r, "not the form asked for (" EXTRACT_FORM_ROWS ")");
+    while (json_scan_eat(s, ',')) {
+        if (!json_scan_string(s, false, &text, &len) || !json_scan_eat(s, ':'))
+            return rows_bad(r, "not a JSON object");
+        if (len == 6 && memcmp(text, "fields", 6) == 0) {
+            if (have_fields)
+                return rows_bad(r, "fields given twice");
+            if ((e = rows_fields(s, r)) != ERR_OK)
+                return e;
+            have_fields = true;
+        } else if (len == 4 && memcmp(text, "rows", 4) == 0) {
+            if (!have_fields || have_rows)
+                return rows_bad(r, "rows before fields, or given twice");
+            if ((e = rows_list(s, r)) != ERR_OK)
+                return e;
+            have_rows = true;
+        } else if (!json_scan_skip(s, 8)) {
+            return rows_bad(r, "not a JSON object");
+        }
+    }
+    if (!json_scan_eat(s, '}') || !json_scan_done(s))
+        return rows_bad(r, "not a JSON object");
+    return have_rows ? ERR_OK : rows_bad(r, "no rows");
+}
+
+static enum err parse_rows(const char *body, size_t len, size_t expect, const struct raw_sms *msgs,
+                           struct user_data *u, char *why, size_t why_len)
+{
+    struct rows r = {.expect = expect, .msgs = msgs, .u = u, .why = why, .why_len = why_len};
+    struct json_scan s;
+    const char *key;
+    size_t klen;
+    enum err e;
+
+    json_scan_init(&s, body, len);
+    json_scan_eat(&s, '{');
+    json_scan_string(&s, false, &key, &klen); /* "form": reply_is_rows saw it */
+    e = rows_members(&s, &r);
+    json_scan_free(&s);
+    return e;
+}
+
 /* ---- entry -------------------------------------------------------------- */
 
 enum err extraction_reply_parse(const char *body, size_t len, size_t expect,
@@ -349,6 +549,16 @@ enum err extraction_reply_parse(const char *body, size_t len, size_t expect,
     enum err e;
     bool ok;
 
+    if (body && reply_is_rows(body, len)) {
+        if (records) {
+            snprintf(why, why_len, "internal reply form where the public form was asked for");
+            return ERR_DEPENDENCY_UNAVAILABLE;
+        }
+        e = parse_rows(body, len, expect, msgs, u, why, why_len);
+        if (e != ERR_OK)
+            user_data_truncate_sms(u, start);
+        return e;
+    }
     if (!records && mode != EXTRACTION_REPLY_JANSSON && body) {
         json_scan_init(&s, body, len);
         ok = scan_reply(&s, expect, msgs, u);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Turning one sms-extraction reply (200, {"request_id": ..., "extracted_sms_data":
- * [records]}) into struct sms_fact records. Used by extraction_client.c;
- * public for its tests and fuzzer.
+ * [records]}, or the internal rows form {"form": "rows-1", ..., "fields": [...],
+ * "rows": [[...], ...]}, see docs/api-sms-extraction.md) into struct sms_fact
+ * records. Used by extraction_client.c; public for its tests and fuzzer.
  *
  * Two parsers give the same facts: a scanner for the flat records the
  * extractor writes (no tree, no hashing: several times faster than building
@@ -29,6 +30,10 @@ enum extraction_reply_mode {
 };
 
 /*
+ * A reply whose first member is "form" is read as the rows form whatever the
+ * mode (which chooses between the public form's two parsers); with records
+ * not NULL it is refused (the rows form has no records to hand on).
+ *
  * Parse body[0..len) (NUL-terminated at len, as http_client returns it) and
  * append exactly `expect` facts to u, in record order; record i falls back to
  * msgs[i]'s time and id when its own are missing or unreadable (msgs may be
@@ -36,7 +41,9 @@ enum extraction_reply_mode {
  * records are appended to that array as the extractor sent them.
  * Returns ERR_OK, or with why set (never message content) and u->sms_count
  * restored: ERR_DEPENDENCY_UNAVAILABLE (not the documented shape) or
- * ERR_INTERNAL (record count != expect, or the per-user cap reached).
+ * ERR_INTERNAL (record count != expect, or the per-user cap reached). A rows
+ * reply that is malformed, names another form, lists a field twice or lacks
+ * a field the facts need is ERR_DEPENDENCY_UNAVAILABLE.
  */
 enum err extraction_reply_parse(const char *body, size_t len, size_t expect,
                                 const struct raw_sms *msgs, enum extraction_reply_mode mode,

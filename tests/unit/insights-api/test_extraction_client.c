@@ -47,6 +47,7 @@ struct fake {
     struct http_test_server net;
     pthread_mutex_t lock;
     int requests;
+    char form[32]; /* the X-Extract-Form header of the last request, "" when absent */
 };
 
 static struct fake srv;
@@ -79,13 +80,75 @@ static json_t *echo_reply(json_t *req)
     return json_pack("{s:s,s:o}", "request_id", "r", "extracted_sms_data", list);
 }
 
+/* The record's keys, in the extractor's order (docs/api-sms-extraction.md). */
+static const char *const RECORD_KEYS[] = {
+    "sms_id",
+    "sms_sender",
+    "sms_inbox_date",
+    "sender_name",
+    "sender_type",
+    "sms_type",
+    "sms_sub_type",
+    "sms_kind",
+    "is_classified",
+    "is_extracted",
+    "is_transactional",
+    "transaction",
+    "transaction_type",
+    "account_last_digits",
+    "transaction_party",
+    "party_kind",
+    "unique_pan",
+    "available_balance",
+    "reference_no",
+    "channel",
+    "transaction_date",
+    "credit_limit",
+    "available_limit",
+    "due_amount",
+    "min_due",
+    "due_date",
+    "overdue_amount",
+    "days_past_due",
+    "currency",
+    "template_id",
+};
+
+/* echo_reply in the internal rows form; short: each row one value short (a broken writer). */
+static json_t *rows_reply(json_t *req, bool short_rows)
+{
+    json_t *pub = echo_reply(req), *rec;
+    json_t *fields = json_array(), *rows = json_array();
+    size_t i, n = sizeof(RECORD_KEYS) / sizeof(RECORD_KEYS[0]);
+
+    for (size_t k = 0; k < n; k++)
+        json_array_append_new(fields, json_string(RECORD_KEYS[k]));
+    json_array_foreach(json_object_get(pub, "extracted_sms_data"), i, rec)
+    {
+        json_t *row = json_array();
+        for (size_t k = 0; k < n - short_rows; k++) {
+            json_t *v = json_object_get(rec, RECORD_KEYS[k]);
+            json_array_append_new(row, v ? json_incref(v) : json_null());
+        }
+        json_array_append_new(rows, row);
+    }
+    json_decref(pub);
+    return json_pack("{s:s,s:s,s:o,s:o}", "form", "rows-1", "request_id", "r", "fields", fields,
+                     "rows", rows);
+}
+
 static json_t *reply_for(const char *path, json_t *req, int *status)
 {
     size_t n = json_array_size(json_object_get(req, "sms"));
 
     *status = 200;
+    /* an extractor that does not know X-Extract-Form: the public form whatever was asked */
     if (strncmp(path, "/echo/", 6) == 0)
         return echo_reply(req);
+    if (strncmp(path, "/rows/", 6) == 0) /* the rows form whatever was asked */
+        return rows_reply(req, false);
+    if (strncmp(path, "/rowsshort/", 11) == 0)
+        return rows_reply(req, true);
     if (strncmp(path, "/count/", 7) == 0) /* one record short */
         return json_pack("{s:[]}", "extracted_sms_data");
     if (strncmp(path, "/scalars/", 9) == 0) {
@@ -127,9 +190,12 @@ static void on_request(struct evhttp_request *req, void *arg)
     json_t *reply;
     char *text;
 
+    const char *form = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Extract-Form");
+
     (void)arg;
     pthread_mutex_lock(&srv.lock);
     srv.requests++;
+    snprintf(srv.form, sizeof(srv.form), "%s", form ? form : "");
     pthread_mutex_unlock(&srv.lock);
     if (strncmp(path, "/notjson/", 9) == 0) {
         evbuffer_add_printf(out, "this is not json");
@@ -160,6 +226,15 @@ static int server_down(void **state)
     http_test_server_stop(&srv.net);
     pthread_mutex_destroy(&srv.lock);
     return 0;
+}
+
+/* The X-Extract-Form value of the last request ("" when absent), compared with want. */
+static void last_form_is(const char *want)
+{
+    pthread_mutex_lock(&srv.lock);
+    if (strcmp(srv.form, want) != 0)
+        fail_msg("X-Extract-Form '%s', want '%s'", srv.form, want);
+    pthread_mutex_unlock(&srv.lock);
 }
 
 static int server_requests(void)
@@ -299,6 +374,7 @@ static void test_fake_echo_batches(void **state)
     assert_int_equal(extraction_client_extract(c, &msgs, "req-1", &u, &records, err, sizeof(err)),
                      ERR_OK);
     assert_int_equal(server_requests(), 3); /* 4 + 4 + 2 */
+    last_form_is("");                       /* records wanted: the public form, not the rows form */
     assert_int_equal(u.sms_count, 10);
     assert_int_equal(json_array_size(records), 10);
     for (size_t i = 0; i < 10; i++) {
@@ -338,7 +414,8 @@ static void test_fake_echo_batches(void **state)
     extraction_client_free(c);
 }
 
-static void expect_failure(const char *urls, enum err want, const char *needle)
+/* with_records: records asked for (the public form), else facts only (the rows form). */
+static void expect_failure_x(const char *urls, enum err want, const char *needle, bool with_records)
 {
     struct extraction_client *c = client_for(urls, 3, 0, 0);
     struct raw_sms_list msgs;
@@ -351,9 +428,11 @@ static void expect_failure(const char *urls, enum err want, const char *needle)
     user_data_init(&u, "c", "u", 0);
     pre = user_data_add_sms(&u); /* a fact already there must survive */
     pre->ts = 42;
-    assert_int_equal(extraction_client_extract(c, &msgs, NULL, &u, &records, err, sizeof(err)),
+    assert_int_equal(extraction_client_extract(c, &msgs, NULL, &u, with_records ? &records : NULL,
+                                               err, sizeof(err)),
                      want);
-    assert_null(records);
+    if (with_records)
+        assert_null(records);
     assert_int_equal(u.sms_count, 1);
     assert_int_equal(u.sms[0].ts, 42);
     if (!strstr(err, needle))
@@ -370,6 +449,11 @@ static void expect_failure(const char *urls, enum err want, const char *needle)
     extraction_client_free(c);
 }
 
+static void expect_failure(const char *urls, enum err want, const char *needle)
+{
+    expect_failure_x(urls, want, needle, true);
+}
+
 static void test_fake_bad_replies(void **state)
 {
     char dead[64];
@@ -384,6 +468,57 @@ static void test_fake_bad_replies(void **state)
     expect_failure(fake_url("nosuch"), ERR_VALIDATION, "HTTP 404");
     snprintf(dead, sizeof(dead), "http://127.0.0.1:%d", closed_port());
     expect_failure(dead, ERR_DEPENDENCY_UNAVAILABLE, "connect");
+}
+
+/* Facts of 10 messages through the client, batches of 4, no records: the rows form asked. */
+static void extract_facts(const char *url, struct user_data *u)
+{
+    struct extraction_client *c = client_for(url, 4, 0, 5);
+    struct raw_sms_list msgs;
+    char err[512];
+
+    make_msgs(&msgs, 10);
+    user_data_init(u, "client-x", "user-x", 0);
+    server_requests();
+    if (extraction_client_extract(c, &msgs, "req-1", u, NULL, err, sizeof(err)) != ERR_OK)
+        fail_msg("%s: %s", url, err);
+    assert_int_equal(server_requests(), 3);
+    last_form_is("rows-1");
+    assert_int_equal(u->sms_count, 10);
+    for (size_t i = 0; i < 10; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "m%zu", i);
+        assert_string_equal(u->sms[i].sms_id, id);
+        assert_int_equal(u->sms[i].ts, msgs.items[i].ts);
+        assert_int_equal(u->sms[i].direction, SMS_DIRECTION_CREDIT);
+        assert_string_equal(u->sms[i].sender, "exbank");
+        assert_true(u->sms[i].amount == 10.0 + (double)(i % 4));
+        assert_true(u->sms[i].credit_limit == 5.5);
+        assert_true(isnan(u->sms[i].available_balance));
+    }
+    raw_sms_list_free(&msgs);
+    extraction_client_free(c);
+}
+
+/*
+ * Rolling upgrade: this insights-api asks for the rows form; an extractor that does not know
+ * the header (an older release) answers the public form, read as before, with the same facts
+ * as an extractor that answers the rows form.
+ */
+static void test_fake_rows_form(void **state)
+{
+    struct user_data old, rows;
+
+    (void)state;
+    extract_facts(fake_url("echo"), &old);
+    extract_facts(fake_url("rows"), &rows);
+    user_data_free(&old);
+    user_data_free(&rows);
+    /* a broken rows reply is the dependency's failure, nothing kept */
+    expect_failure_x(fake_url("rowsshort"), ERR_DEPENDENCY_UNAVAILABLE, "internal reply form",
+                     false);
+    /* the rows form where records were asked for (never sent so by the extractor) */
+    expect_failure(fake_url("rows"), ERR_DEPENDENCY_UNAVAILABLE, "public form was asked");
 }
 
 /* One good and one broken replica: the user's SMS source fails as a whole. */
@@ -545,6 +680,34 @@ static void test_real_extract(void **state)
     if (st.url_count > 1) /* round-robin: every replica got batches */
         for (size_t i = 0; i < st.url_count; i++)
             assert_true(st.url_batches[i] >= 1);
+
+    /* no records wanted: the daemons answer the rows form, and the facts are the same */
+    struct user_data r;
+    user_data_init(&r, "client-x", "user-x", 0);
+    assert_int_equal(extraction_client_extract(c, &msgs, "ins-test", &r, NULL, err, sizeof(err)),
+                     ERR_OK);
+    assert_int_equal(r.sms_count, 25);
+    for (size_t i = 0; i < 25; i++) {
+        const struct sms_fact *a = &u.sms[i], *b = &r.sms[i];
+        const char *sa[] = {a->sms_id,   a->sender,       a->sender_name,        a->sender_type,
+                            a->sms_type, a->sms_sub_type, a->transaction_party,  a->unique_pan,
+                            a->channel,  a->reference_no, a->account_last_digits};
+        const char *sb[] = {b->sms_id,   b->sender,       b->sender_name,        b->sender_type,
+                            b->sms_type, b->sms_sub_type, b->transaction_party,  b->unique_pan,
+                            b->channel,  b->reference_no, b->account_last_digits};
+        for (size_t k = 0; k < sizeof(sa) / sizeof(sa[0]); k++)
+            if ((sa[k] == NULL) != (sb[k] == NULL) || (sa[k] && strcmp(sa[k], sb[k]) != 0))
+                fail_msg("message %zu: string %zu differs between the two forms", i, k);
+        assert_int_equal(a->ts, b->ts);
+        assert_int_equal(a->direction, b->direction);
+        assert_int_equal(a->is_classified, b->is_classified);
+        assert_int_equal(a->is_extracted, b->is_extracted);
+        assert_int_equal(a->is_transactional, b->is_transactional);
+        assert_true((isnan(a->amount) && isnan(b->amount)) || a->amount == b->amount);
+        assert_true((isnan(a->available_balance) && isnan(b->available_balance)) ||
+                    a->available_balance == b->available_balance);
+    }
+    user_data_free(&r);
     json_decref(records);
     user_data_free(&u);
     raw_sms_list_free(&msgs);
@@ -641,6 +804,7 @@ int main(void)
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_fake_echo_batches),
         cmocka_unit_test(test_fake_bad_replies),
+        cmocka_unit_test(test_fake_rows_form),
         cmocka_unit_test(test_fake_one_replica_broken),
         cmocka_unit_test(test_fake_breaker),
         cmocka_unit_test(test_fake_probe),
