@@ -74,6 +74,21 @@ static void handle_echo_len(struct http_request *req, void *arg)
     http_reply_json(req, 200, out, (size_t)n);
 }
 
+/* {"len":N,"fnv":H}: the body's length and FNV-1a hash, so every byte is checked. */
+static void handle_body_sum(struct http_request *req, void *arg)
+{
+    char out[96];
+    size_t len;
+    const unsigned char *b = (const unsigned char *)http_request_body(req, &len);
+    unsigned long long h = 1469598103934665603ULL;
+
+    (void)arg;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ b[i]) * 1099511628211ULL;
+    int n = snprintf(out, sizeof(out), "{\"len\":%zu,\"fnv\":%llu}", len, h);
+    http_reply_json(req, 200, out, (size_t)n);
+}
+
 static void handle_thread_data(struct http_request *req, void *arg)
 {
     char out[64];
@@ -226,6 +241,7 @@ static void thread_done(int worker, void *data, void *arg)
 static const struct http_route routes[] = {
     {HTTP_METHOD_GET, "/hello", handle_hello, NULL},
     {HTTP_METHOD_POST, "/echo", handle_echo_len, NULL},
+    {HTTP_METHOD_POST, "/sum", handle_body_sum, NULL},
     {HTTP_METHOD_GET, "/thread", handle_thread_data, NULL},
     {HTTP_METHOD_GET, "/slow", handle_slow, NULL},
     {HTTP_METHOD_GET, "/items/*", handle_hello, NULL},
@@ -953,6 +969,83 @@ static void test_chunked_and_pipelining(void **state)
     stop(f);
 }
 
+static void big_bodies(struct http_server_config *cfg)
+{
+    cfg->max_body_bytes = 1 << 20;
+}
+
+/* Sends n bytes of p in one send() (asserts all were taken). */
+static void send_bytes(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+
+        assert_true(k > 0);
+        p += k;
+        n -= (size_t)k;
+    }
+}
+
+/*
+ * A Content-Length body larger than the input buffer's reads, arriving in pieces of every
+ * size (the rest of it is read straight from the socket), with the next request pipelined
+ * behind its last byte: every body byte arrives, none of the next request's is taken. A
+ * peer that stops half-way through a body gets the connection closed, no reply.
+ */
+static void test_large_body_in_pieces(void **state)
+{
+    struct fixture *f = start_tweaked(0, false, big_bodies);
+    int port = http_server_port(f->s);
+    struct reader rd = {.fd = connect_to(port)};
+    static const size_t pieces[] = {1, 4095, 4096, 70000, 100, 131072, 17, 65000};
+    size_t total = 0, at = 0;
+    char *body, want[96], head[128];
+    unsigned long long h = 1469598103934665603ULL;
+    struct resp r;
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++)
+        total += pieces[i];
+    body = malloc(total + 64);
+    for (size_t i = 0; i < total; i++) {
+        body[i] = (char)('a' + (i * 7 + i / 13) % 26);
+        h = (h ^ (unsigned char)body[i]) * 1099511628211ULL;
+    }
+    snprintf(head, sizeof(head), "POST /sum HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n",
+             total);
+    send_all(rd.fd, head);
+    for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+        size_t n = pieces[i];
+
+        if (i + 1 == sizeof(pieces) / sizeof(pieces[0])) { /* the last piece and the next request */
+            static const char next[] = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+            memcpy(body + at + n, next, sizeof(next) - 1);
+            n += sizeof(next) - 1;
+        }
+        send_bytes(rd.fd, body + at, n);
+        at += pieces[i];
+        usleep(2000);
+    }
+    next_resp(&rd, &r, false);
+    assert_int_equal(r.status, 200);
+    snprintf(want, sizeof(want), "{\"len\":%zu,\"fnv\":%llu}", total, h);
+    assert_string_equal(r.body, want);
+    next_resp(&rd, &r, false);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "{\"hello\":\"world\"}");
+
+    /* the peer gives up half-way: closed, nothing answered, the server serves on */
+    send_all(rd.fd, "POST /sum HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n");
+    send_bytes(rd.fd, body, 50000);
+    usleep(2000);
+    shutdown(rd.fd, SHUT_WR);
+    expect_closed(&rd);
+    close(rd.fd);
+    assert_int_equal(ask(port, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", NULL)->status, 200);
+    free(body);
+    stop(f);
+}
+
 /* Item 1: an oversized Content-Length is refused from the head, in our JSON, body unsent. */
 static void test_body_limit_from_the_head(void **state)
 {
@@ -1334,6 +1427,7 @@ int main(void)
         cmocka_unit_test(test_head_has_no_body),
         cmocka_unit_test(test_strict_parsing),
         cmocka_unit_test(test_chunked_and_pipelining),
+        cmocka_unit_test(test_large_body_in_pieces),
         cmocka_unit_test(test_body_limit_from_the_head),
         cmocka_unit_test(test_memory_budget),
         cmocka_unit_test(test_connection_cap),
