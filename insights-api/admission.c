@@ -8,6 +8,7 @@
 #include "insights-api/admission.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,14 +170,86 @@ void admission_check_groupings(struct validation *v, const json_t *root, struct 
 }
 
 /*
+ * Length of the white space (Rust's char::is_whitespace, which pydantic-core
+ * trims strings with) that s[0..n) starts with (at_end false) or ends with
+ * (at_end true), one character; 0 when none. s is valid UTF-8 (jansson).
+ */
+static size_t white_space(const unsigned char *s, size_t n, bool at_end)
+{
+    static const char *const wide[] = {"\xc2\x85",     "\xc2\xa0",     "\xe1\x9a\x80",
+                                       "\xe2\x80\xa8", "\xe2\x80\xa9", "\xe2\x80\xaf",
+                                       "\xe2\x81\x9f", "\xe3\x80\x80"};
+    const unsigned char *c;
+
+    if (n == 0)
+        return 0;
+    c = at_end ? s + n - 1 : s;
+    if (*c == ' ' || (*c >= '\t' && *c <= '\r'))
+        return 1;
+    for (size_t i = 0; i < sizeof(wide) / sizeof(wide[0]); i++) {
+        size_t k = strlen(wide[i]);
+
+        if (n >= k && memcmp(at_end ? s + n - k : s, wide[i], k) == 0)
+            return k;
+    }
+    if (n < 3)
+        return 0;
+    c = at_end ? s + n - 3 : s; /* U+2000..U+200A: e2 80 80..8a */
+    return c[0] == 0xe2 && c[1] == 0x80 && c[2] >= 0x80 && c[2] <= 0x8a ? 3 : 0;
+}
+
+#define LAX_INT_MAX_DIGITS 4300 /* pydantic-core's limit (int_parsing_size past it) */
+#define LAX_INT_BIG                                                                                \
+    100000000000000000LL /* 1e17: past it only "big" matters (caps are far lower)                  \
+                          */
+
+/*
+ * A trimmed string as pydantic-core reads an int: an optional sign, ASCII
+ * digits with single underscores between them, then optionally '.' and one
+ * or more zeros ("1_000", "-0", "10.00"; not "10.", "1__0", "1e3", "0x10").
+ */
+static int lax_int_text(const char *s, size_t n, json_int_t *v, const char **type)
+{
+    size_t i = 0;
+    bool neg = false;
+    long long acc = 0;
+
+    *type = n > LAX_INT_MAX_DIGITS ? "int_parsing_size" : "int_parsing";
+    if (n > LAX_INT_MAX_DIGITS)
+        return -1;
+    if (i < n && (s[i] == '+' || s[i] == '-'))
+        neg = s[i++] == '-';
+    if (i >= n || s[i] < '0' || s[i] > '9')
+        return -1;
+    for (; i < n && ((s[i] >= '0' && s[i] <= '9') || s[i] == '_'); i++) {
+        if (s[i] == '_' && !(i + 1 < n && s[i + 1] >= '0' && s[i + 1] <= '9'))
+            return -1;
+        if (s[i] != '_')
+            acc = acc >= LAX_INT_BIG ? LAX_INT_BIG : acc * 10 + (s[i] - '0');
+    }
+    if (i < n) { /* the rest: '.' and at least one zero */
+        if (s[i] != '.' || i + 1 == n)
+            return -1;
+        for (i++; i < n; i++)
+            if (s[i] != '0')
+                return -1;
+    }
+    *v = neg ? -acc : acc;
+    return 0;
+}
+
+/*
  * pydantic's lax int: an integer, a float with no fractional part, a string
- * of digits (surrounding spaces allowed), a boolean. 0 with *v, or -1 with
- * the error type.
+ * as lax_int_text reads it once white space is trimmed from both ends, a
+ * boolean. 0 with *v, or -1 with the error type. Integral floats of any size
+ * are taken: jansson reads a body with a too large integer again with every
+ * integer as a real, so a huge real may have been written as an integer,
+ * which pydantic takes (a value that large is past any cap either way).
  */
 static int lax_int(const json_t *t, json_int_t *v, const char **type)
 {
-    const char *s;
-    char *end;
+    const unsigned char *s;
+    size_t n, w;
     double d;
 
     if (json_is_integer(t) || json_is_boolean(t)) {
@@ -188,18 +261,19 @@ static int lax_int(const json_t *t, json_int_t *v, const char **type)
         *type = "int_from_float";
         if (d != floor(d) || isnan(d))
             return -1;
-        /* beyond any cap either way (jansson reads a huge integer as a real) */
         *v = fabs(d) > 9e15 ? (d > 0 ? (json_int_t)9e15 : -1) : (json_int_t)d;
         return 0;
     }
-    *type = json_is_string(t) ? "int_parsing" : "int_type";
-    if (!json_is_string(t) || json_string_length(t) > 32)
+    *type = "int_type";
+    if (!json_is_string(t))
         return -1;
-    s = json_string_value(t);
-    *v = strtoll(s, &end, 10);
-    while (*end == ' ' || *end == '\t' || *end == '\n')
-        end++;
-    return end == s || *end ? -1 : 0;
+    s = (const unsigned char *)json_string_value(t);
+    n = json_string_length(t);
+    while ((w = white_space(s, n, false)) > 0)
+        s += w, n -= w;
+    while ((w = white_space(s, n, true)) > 0)
+        n -= w;
+    return lax_int_text((const char *)s, n, v, type);
 }
 
 void admission_check_threshold(struct validation *v, const json_t *root, struct api_ask *ask,
@@ -210,6 +284,7 @@ void admission_check_threshold(struct validation *v, const json_t *root, struct 
     } msgs[] = {
         {"int_from_float", "Input should be a valid integer, got a number with a fractional part"},
         {"int_parsing", "Input should be a valid integer, unable to parse string as an integer"},
+        {"int_parsing_size", "Unable to parse input string as an integer, exceeded maximum size"},
         {"int_type", "Input should be a valid integer"},
     };
     const json_t *t = json_object_get(root, "cnt_sms_threshold");

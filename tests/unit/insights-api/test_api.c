@@ -323,6 +323,109 @@ static void test_field_values(void **state)
     }
 }
 
+/*
+ * cnt_sms_threshold read as pydantic 2 reads an int: each row's outcome is what pydantic
+ * 2.13.4 gives for Optional[int] = Field(None, ge=0) (0 and values past the cap: no
+ * threshold but FETCH_MAX_SMS, here 5000).
+ */
+static void test_threshold_as_pydantic_reads_it(void **state)
+{
+    static const struct {
+        const char *json; /* the member's value as JSON text */
+        long threshold;   /* when accepted */
+        const char *type; /* the detail type when refused */
+    } cases[] = {
+        {"\"10\"", 10, NULL},
+        {"\" 10 \"", 10, NULL},
+        {"\"\\r10\"", 10, NULL},
+        {"\"10\\r\"", 10, NULL},
+        {"\"\\u000b10\\f\"", 10, NULL},
+        {"\"\\t10\\n\"", 10, NULL},
+        {"\"+10\"", 10, NULL},
+        {"\" +1 \"", 1, NULL},
+        {"\"-0\"", 5000, NULL},
+        {"\"1_000\"", 1000, NULL},
+        {"\"1_0.0\"", 10, NULL},
+        {"\"0_0\"", 5000, NULL},
+        {"\"10.0\"", 10, NULL},
+        {"\"10.00000\"", 10, NULL},
+        {"\"1_000.00\"", 1000, NULL},
+        {"\"10.0 \"", 10, NULL},
+        {"\"-0.0\"", 5000, NULL},
+        {"\"\\u00a010\\u00a0\"", 10, NULL},
+        {"\"\\u200010\"", 10, NULL},
+        {"\"10\\u3000\"", 10, NULL},
+        {"\"\\u008510\"", 10, NULL},
+        {"\"00010\"", 10, NULL},
+        {"\"99999999999999999999999\"", 5000, NULL},
+        {"\"10.\"", 0, "int_parsing"},
+        {"\"10.5\"", 0, "int_parsing"},
+        {"\"1e3\"", 0, "int_parsing"},
+        {"\"0x10\"", 0, "int_parsing"},
+        {"\" \"", 0, "int_parsing"},
+        {"\"\"", 0, "int_parsing"},
+        {"\"-\"", 0, "int_parsing"},
+        {"\"+\"", 0, "int_parsing"},
+        {"\"\\u0661\\u0660\"", 0, "int_parsing"},
+        {"\".0\"", 0, "int_parsing"},
+        {"\"1__0\"", 0, "int_parsing"},
+        {"\"_10\"", 0, "int_parsing"},
+        {"\"10_\"", 0, "int_parsing"},
+        {"\"+_1\"", 0, "int_parsing"},
+        {"\"10.0_0\"", 0, "int_parsing"},
+        {"\"1.0.0\"", 0, "int_parsing"},
+        {"\"  -  10\"", 0, "int_parsing"},
+        {"\"1 0\"", 0, "int_parsing"},
+        {"\"\\u200b10\"", 0, "int_parsing"},
+        {"\"\\ufeff10\"", 0, "int_parsing"},
+        {"\"\\u180e10\"", 0, "int_parsing"},
+        {"\"\\u001c10\"", 0, "int_parsing"},
+        {"\"10\\u001e\"", 0, "int_parsing"},
+        {"\"-10\"", 0, "greater_than_equal"},
+        {"\"-1_0\"", 0, "greater_than_equal"},
+        {"true", 1, NULL},
+        {"false", 5000, NULL},
+        {"10.0", 10, NULL},
+        {"-0.0", 5000, NULL},
+        {"1.5", 0, "int_from_float"},
+        {"[1]", 0, "int_type"},
+    };
+    char big[4400];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]) + 3; i++) {
+        const char *json = i < sizeof(cases) / sizeof(cases[0]) ? cases[i].json : big;
+        long want = 0;
+        const char *type = NULL;
+        struct validation v;
+        struct api_ask ask = {0};
+        json_t *root = json_object();
+
+        if (json == big) { /* 4,301 digits; 4,300 digits; 4,000 spaces then 1 */
+            size_t k = i - sizeof(cases) / sizeof(cases[0]);
+            size_t n = k == 0 ? 4301 : k == 1 ? 4300 : 4000;
+            big[0] = '"';
+            memset(big + 1, k == 2 ? ' ' : '1', n);
+            snprintf(big + 1 + n, sizeof(big) - 1 - n, "%s\"", k == 2 ? "1" : "");
+            type = k == 0 ? "int_parsing_size" : NULL;
+            want = k == 2 ? 1 : 5000;
+        } else {
+            want = cases[i].threshold;
+            type = cases[i].type;
+        }
+        json_object_set_new(root, "cnt_sms_threshold", json_loads(json, JSON_DECODE_ANY, NULL));
+        assert_non_null(json_object_get(root, "cnt_sms_threshold"));
+        validation_init(&v, 10);
+        admission_check_threshold(&v, root, &ask, 5000);
+        const char *got = json_string_value(json_object_get(json_array_get(v.list, 0), "type"));
+        if (type ? !got || strcmp(got, type) != 0 : got != NULL || ask.threshold != want)
+            fail_msg("%.40s: got %s / %ld, want %s / %ld", json, got ? got : "ok", ask.threshold,
+                     type ? type : "ok", want);
+        json_decref(v.list);
+        json_decref(root);
+    }
+}
+
 static void test_credentials(void **state)
 {
     static const char ok_body[] = "{\"user_id\":\"u\",\"client_id\":\"demo\",\"groupings\":[]}";
@@ -644,6 +747,7 @@ int main(void)
         cmocka_unit_test(test_bodies_that_are_not_objects),
         cmocka_unit_test(test_fields_each_endpoint_requires),
         cmocka_unit_test(test_field_values),
+        cmocka_unit_test(test_threshold_as_pydantic_reads_it),
         cmocka_unit_test(test_credentials),
         cmocka_unit_test(test_a_call_queued_too_long_is_refused),
         cmocka_unit_test(test_generate_features),
