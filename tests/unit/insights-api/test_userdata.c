@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,6 +202,55 @@ static void test_raw_list(void **state)
     assert_null(l.items);
 }
 
+/*
+ * Many copies of few ids, in a scattered order: after dedupe and sort, exactly the last
+ * copy of each id, in (ts, id) order. The reference is a quadratic scan written here.
+ */
+static void test_dedupe_many(void **state)
+{
+    struct raw_sms_list l;
+    enum { N = 5000, IDS = 700 };
+    static int id_of[N];
+    static int64_t ts_of[N];
+    unsigned x = 12345;
+    char id[16], body[32];
+    size_t kept = 0;
+
+    (void)state;
+    raw_sms_list_init(&l);
+    for (int i = 0; i < N; i++) {
+        x = x * 1103515245u + 12345u;
+        id_of[i] = (int)((x >> 8) % IDS);
+        ts_of[i] = (int64_t)((x >> 4) % 97); /* many equal times: the id decides */
+        int n = snprintf(id, sizeof(id), "id%d", id_of[i]);
+        int b = snprintf(body, sizeof(body), "copy %d", i);
+        assert_int_equal(raw_sms_list_add(&l, id, (size_t)n, NULL, 0, body, (size_t)b, ts_of[i]),
+                         0);
+    }
+    raw_sms_list_dedupe(&l);
+    raw_sms_list_sort(&l);
+    for (int i = 0; i < N; i++) {
+        bool last = true;
+        for (int j = i + 1; j < N && last; j++)
+            last = id_of[j] != id_of[i];
+        if (!last)
+            continue;
+        kept++;
+        snprintf(body, sizeof(body), "copy %d", i);
+        bool found = false;
+        for (size_t k = 0; k < l.count && !found; k++)
+            found = strcmp(l.items[k].body, body) == 0 && l.items[k].ts == ts_of[i];
+        if (!found)
+            fail_msg("the last copy of id%d (copy %d) is missing", id_of[i], i);
+    }
+    assert_int_equal(l.count, kept);
+    for (size_t k = 1; k < l.count; k++) {
+        const struct raw_sms *a = &l.items[k - 1], *b = &l.items[k];
+        assert_true(a->ts < b->ts || (a->ts == b->ts && strcmp(a->sms_id, b->sms_id) < 0));
+    }
+    raw_sms_list_free(&l);
+}
+
 static void test_raw_cap(void **state)
 {
     struct raw_sms_list l;
@@ -224,7 +275,7 @@ int main(void)
         cmocka_unit_test(test_init_and_free), cmocka_unit_test(test_strings_survive_growth),
         cmocka_unit_test(test_sms_facts),     cmocka_unit_test(test_sort_many),
         cmocka_unit_test(test_apps),          cmocka_unit_test(test_raw_list),
-        cmocka_unit_test(test_raw_cap),
+        cmocka_unit_test(test_raw_cap),       cmocka_unit_test(test_dedupe_many),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
