@@ -338,7 +338,7 @@ static void count_batch(struct extraction_client *c, const char *label, size_t u
 }
 
 /*
- * Without records wanted, the internal rows form is asked for: a fifth of the
+ * Without records wanted, the internal rows form is asked for: about a third of the
  * public reply's bytes to send, receive and scan. An extractor that does not
  * know the header answers the public form, which is read as before.
  */
