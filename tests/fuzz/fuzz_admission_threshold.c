@@ -147,8 +147,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!type && (ask.threshold < 1 || ask.threshold > MAX))
         abort();
     if (json_is_string(t)) {
-        enum outcome r = reference((const unsigned char *)json_string_value(t),
-                                   json_string_length(t), &want);
+        enum outcome r =
+            reference((const unsigned char *)json_string_value(t), json_string_length(t), &want);
         const char *expect_type = r == REF_PARSING    ? "int_parsing"
                                   : r == REF_SIZE     ? "int_parsing_size"
                                   : r == REF_NEGATIVE ? "greater_than_equal"
