@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "tests/unit/http_test_server.h"
+#include "tests/unit/record_keys.h"
 #include "common/ist_date.h"
 
 #include <arpa/inet.h>
@@ -80,46 +81,12 @@ static json_t *echo_reply(json_t *req)
     return json_pack("{s:s,s:o}", "request_id", "r", "extracted_sms_data", list);
 }
 
-/* The record's keys, in the extractor's order (docs/api-sms-extraction.md). */
-static const char *const RECORD_KEYS[] = {
-    "sms_id",
-    "sms_sender",
-    "sms_inbox_date",
-    "sender_name",
-    "sender_type",
-    "sms_type",
-    "sms_sub_type",
-    "sms_kind",
-    "is_classified",
-    "is_extracted",
-    "is_transactional",
-    "transaction",
-    "transaction_type",
-    "account_last_digits",
-    "transaction_party",
-    "party_kind",
-    "unique_pan",
-    "available_balance",
-    "reference_no",
-    "channel",
-    "transaction_date",
-    "credit_limit",
-    "available_limit",
-    "due_amount",
-    "min_due",
-    "due_date",
-    "overdue_amount",
-    "days_past_due",
-    "currency",
-    "template_id",
-};
-
 /* echo_reply in the internal rows form; short: each row one value short (a broken writer). */
 static json_t *rows_reply(json_t *req, bool short_rows)
 {
     json_t *pub = echo_reply(req), *rec;
     json_t *fields = json_array(), *rows = json_array();
-    size_t i, n = sizeof(RECORD_KEYS) / sizeof(RECORD_KEYS[0]);
+    size_t i, n = N_RECORD_KEYS;
 
     for (size_t k = 0; k < n; k++)
         json_array_append_new(fields, json_string(RECORD_KEYS[k]));

@@ -22,6 +22,7 @@
 #include "common/http_client.h"
 #include "common/json_writer.h"
 #include "insights-api/extraction_reply.h"
+#include "tests/unit/record_keys.h"
 
 /* ---- comparing facts ---------------------------------------------------- */
 
@@ -333,41 +334,6 @@ static void test_errors(void **state)
 }
 
 /* ---- the internal rows form -------------------------------------------- */
-
-/* The record's keys in the extractor's order: pinned here, not read from either daemon. */
-static const char *const RECORD_KEYS[] = {
-    "sms_id",
-    "sms_sender",
-    "sms_inbox_date",
-    "sender_name",
-    "sender_type",
-    "sms_type",
-    "sms_sub_type",
-    "sms_kind",
-    "is_classified",
-    "is_extracted",
-    "is_transactional",
-    "transaction",
-    "transaction_type",
-    "account_last_digits",
-    "transaction_party",
-    "party_kind",
-    "unique_pan",
-    "available_balance",
-    "reference_no",
-    "channel",
-    "transaction_date",
-    "credit_limit",
-    "available_limit",
-    "due_amount",
-    "min_due",
-    "due_date",
-    "overdue_amount",
-    "days_past_due",
-    "currency",
-    "template_id",
-};
-#define N_RECORD_KEYS (sizeof(RECORD_KEYS) / sizeof(RECORD_KEYS[0]))
 
 /*
  * A public reply rewritten in the rows form with jansson: fields = the record's keys

@@ -19,40 +19,7 @@
 
 #include "common/json_writer.h"
 #include "sms-extraction/response.h"
-
-static const char *const contract_keys[] = {
-    "sms_id",
-    "sms_sender",
-    "sms_inbox_date",
-    "sender_name",
-    "sender_type",
-    "sms_type",
-    "sms_sub_type",
-    "sms_kind",
-    "is_classified",
-    "is_extracted",
-    "is_transactional",
-    "transaction",
-    "transaction_type",
-    "account_last_digits",
-    "transaction_party",
-    "party_kind",
-    "unique_pan",
-    "available_balance",
-    "reference_no",
-    "channel",
-    "transaction_date",
-    "credit_limit",
-    "available_limit",
-    "due_amount",
-    "min_due",
-    "due_date",
-    "overdue_amount",
-    "days_past_due",
-    "currency",
-    "template_id",
-};
-#define N_KEYS (sizeof(contract_keys) / sizeof(contract_keys[0]))
+#include "tests/unit/record_keys.h"
 
 static void empty_record(struct extract_record *r)
 {
@@ -118,10 +85,10 @@ static void test_key_order_and_nulls(void **state)
     root = render(&in, &rec, 1, NULL);
     assert_string_equal(json_string_value(json_object_get(root, "request_id")), "rid-1");
     r = json_array_get(json_object_get(root, "extracted_sms_data"), 0);
-    assert_int_equal(json_object_size(r), N_KEYS);
+    assert_int_equal(json_object_size(r), N_RECORD_KEYS);
     json_object_foreach(r, key, v)
     {
-        assert_string_equal(key, contract_keys[i]);
+        assert_string_equal(key, RECORD_KEYS[i]);
         i++;
     }
     assert_string_equal(json_string_value(json_object_get(r, "sms_id")), "1");
@@ -276,19 +243,19 @@ static void test_rows_form(void **state)
     assert_string_equal(json_string_value(json_object_get(rows, "form")), "rows-1");
     assert_string_equal(json_string_value(json_object_get(rows, "request_id")), "rid-1");
     fields = json_object_get(rows, "fields");
-    assert_int_equal(json_array_size(fields), N_KEYS);
-    for (size_t k = 0; k < N_KEYS; k++)
-        assert_string_equal(json_string_value(json_array_get(fields, k)), contract_keys[k]);
+    assert_int_equal(json_array_size(fields), N_RECORD_KEYS);
+    for (size_t k = 0; k < N_RECORD_KEYS; k++)
+        assert_string_equal(json_string_value(json_array_get(fields, k)), RECORD_KEYS[k]);
     list = json_object_get(rows, "rows");
     assert_int_equal(json_array_size(list), 3);
     for (size_t r = 0; r < 3; r++) {
         json_t *row = json_array_get(list, r);
         json_t *obj = json_array_get(json_object_get(pub, "extracted_sms_data"), r);
 
-        assert_int_equal(json_array_size(row), N_KEYS);
-        for (size_t k = 0; k < N_KEYS; k++)
-            if (!json_equal(json_array_get(row, k), json_object_get(obj, contract_keys[k])))
-                fail_msg("row %zu, %s differs from the public record", r, contract_keys[k]);
+        assert_int_equal(json_array_size(row), N_RECORD_KEYS);
+        for (size_t k = 0; k < N_RECORD_KEYS; k++)
+            if (!json_equal(json_array_get(row, k), json_object_get(obj, RECORD_KEYS[k])))
+                fail_msg("row %zu, %s differs from the public record", r, RECORD_KEYS[k]);
     }
     /* by hand: row 0's values at their places */
     assert_non_null(strstr(text, "[\"a\",\"hdfcbk\",\"2026-11-01 10:00:00\",\"example bank\","
