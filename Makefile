@@ -31,7 +31,10 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -I. $(PKG_CFLAGS) $(SANFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := $(SANFLAGS) $(EXTRA_LDFLAGS)
-LDLIBS := $(PKG_LIBS) -lpthread -lm
+# --as-needed after the objects: each binary records only the libraries it calls (Debian's
+# gcc drops its default --as-needed under -fsanitize, and sms-extraction would then load
+# libmongoc, whose load-time init prints plain text on a stale /dev/shm/mongoc-<pid>).
+LDLIBS := -Wl,--as-needed $(PKG_LIBS) -lpthread -lm
 
 COMMON_SRC := $(wildcard common/*.c)
 SMSX_SRC := $(filter-out sms-extraction/main.c,$(wildcard sms-extraction/*.c))

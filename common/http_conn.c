@@ -373,30 +373,47 @@ static void log_out_of_descriptors(struct worker *w)
              LOG_INT("suppressed", atomic_exchange(&s->fd_log_suppressed, 0)));
 }
 
-/*
- * EMFILE and friends: the listening socket stays readable, so retrying at
- * once would spin. Shed one waiting client with the reserve descriptor (it
- * sees a close rather than a hang), then back off.
- */
-static void out_of_descriptors(struct worker *w)
+/* Keep one descriptor in hand for the next shedding (see out_of_descriptors). */
+static void restore_reserve(struct http_server *s)
 {
-    struct http_server *s = w->s;
-    int spare = atomic_exchange(&s->reserve_fd, -1);
-    struct timeval tv;
+    int expected = -1;
+    int spare;
 
-    if (spare >= 0) {
-        int expected = -1;
-
+    if (atomic_load(&s->reserve_fd) >= 0)
+        return;
+    spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (spare >= 0 && !atomic_compare_exchange_strong(&s->reserve_fd, &expected, spare))
         close(spare);
-        int fd = accept4(w->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+}
+
+/* Close one waiting client with the reserve descriptor: it sees a close rather than a hang. */
+static void shed_one_client(struct http_server *s, int listen_fd)
+{
+    int spare;
+
+    pthread_rwlock_wrlock(&s->accept_lock);
+    spare = atomic_exchange(&s->reserve_fd, -1);
+    if (spare >= 0) {
+        close(spare);
+        int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
         if (fd >= 0) {
             close(fd);
             refused(s, "out_of_descriptors");
         }
-        spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (spare >= 0 && !atomic_compare_exchange_strong(&s->reserve_fd, &expected, spare))
-            close(spare);
+        restore_reserve(s);
     }
+    pthread_rwlock_unlock(&s->accept_lock);
+}
+
+/*
+ * EMFILE and friends: the listening socket stays readable, so retrying at
+ * once would spin. Shed one waiting client, then back off.
+ */
+static void out_of_descriptors(struct worker *w)
+{
+    struct timeval tv;
+
+    shed_one_client(w->s, w->listen_fd);
     w->backoff_ms = w->backoff_ms ? w->backoff_ms * 2 : BACKOFF_MIN_MS;
     if (w->backoff_ms > BACKOFF_MAX_MS)
         w->backoff_ms = BACKOFF_MAX_MS;
@@ -416,8 +433,11 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
     for (int i = 0; i < ACCEPT_BATCH && (w->admin || !atomic_load(&s->accept_paused)); i++) {
         struct sockaddr_storage ss;
         socklen_t len = sizeof(ss);
-        int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd;
 
+        pthread_rwlock_rdlock(&s->accept_lock);
+        fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        pthread_rwlock_unlock(&s->accept_lock);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
@@ -509,6 +529,8 @@ static void conn_close(struct http_conn *c)
         release_connection(w->s);
     }
     free(c);
+    /* a shedding that lost its descriptor to another open takes the one just freed */
+    restore_reserve(w->s);
 }
 
 void http_worker_close_all(struct worker *w)
@@ -867,6 +889,7 @@ static int ip_table_setup(struct http_server *s, char *err, size_t err_len)
 int http_conn_setup(struct http_server *s, char *err, size_t err_len)
 {
     pthread_mutex_init(&s->ips.lock, NULL);
+    pthread_rwlock_init(&s->accept_lock, NULL);
     atomic_store(&s->reserve_fd, -1);
     s->conn_setup = true;
     s->max_connections =
@@ -906,4 +929,5 @@ void http_conn_cleanup(struct http_server *s)
     free(s->ips.slots);
     s->ips.slots = NULL;
     pthread_mutex_destroy(&s->ips.lock);
+    pthread_rwlock_destroy(&s->accept_lock);
 }

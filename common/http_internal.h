@@ -170,7 +170,10 @@ struct http_server {
     atomic_ullong buffered;      /* bodies being read or handled + replies not yet sent */
     atomic_ullong buffered_peak; /* since the last trim */
     atomic_int reserve_fd;       /* spare descriptor for the out-of-descriptors path */
-    atomic_llong fd_log_at;      /* last "out of descriptors" line, monotonic seconds */
+    /* accept4 takes it shared; spending the reserve takes it exclusive, so the slot the
+     * reserve frees goes to the client being shed, not to another loop's accept */
+    pthread_rwlock_t accept_lock;
+    atomic_llong fd_log_at; /* last "out of descriptors" line, monotonic seconds */
     atomic_long fd_log_suppressed;
     struct cidr_list trusted;
     struct http_ip_table ips;

@@ -59,7 +59,11 @@ COPY insights-api/migrations /app/insights-api/migrations
 COPY insights-api/catalogue /app/insights-api/catalogue
 COPY insights-api/artifacts /app/insights-api/artifacts
 WORKDIR /app
+# MONGOC_DISABLE_SHM: libmongoc's counters live in /dev/shm/mongoc-<pid> by default; in a
+# container the daemon is always pid 1 and /dev/shm outlives a killed container in its pod,
+# so after one OOM kill every restart would print a plain-text line into the JSON log.
 ENV HTTP_PORT=8000 \
+    MONGOC_DISABLE_SHM=1 \
     ADMIN_PORT=9000 \
     LOG_LEVEL=info \
     SPOOL_PATH=/var/spool/insights-api/spool

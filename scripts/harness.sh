@@ -22,6 +22,10 @@ TEST_NAME=$(basename "$0" .sh)
 T_TMP=$(mktemp -d "/tmp/$TEST_NAME.XXXXXX")
 T_DAEMON_SEQ=0
 T_PIDS=()
+# libmongoc's load-time init keeps counters in /dev/shm/mongoc-<pid> and prints a plain-text
+# warning when a killed process left that file for a pid now reused: off, as in the images
+# (docs/operations.md "libmongoc's shared-memory counters").
+export MONGOC_DISABLE_SHM=${MONGOC_DISABLE_SHM:-1}
 
 # harness_begin BUILD_DIR LOGS_NAME: for scripts outside tests/: BUILD (made absolute) and
 # LOG_DIR=BUILD/LOGS_NAME unless LOG_DIR was set, exported.

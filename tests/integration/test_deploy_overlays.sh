@@ -133,7 +133,7 @@ env_for() {
     local root=$1
     shift
     mapfile -t E <"$root.env"
-    E=(PATH="$PATH" "${E[@]}" HTTP_BIND=127.0.0.1 AWS_ENDPOINT_URL_STS="$AWS_CREDS_ENDPOINT"
+    E=(PATH="$PATH" MONGOC_DISABLE_SHM=1 "${E[@]}" HTTP_BIND=127.0.0.1 AWS_ENDPOINT_URL_STS="$AWS_CREDS_ENDPOINT"
         AWS_ENDPOINT_URL_S3="$S3_ENDPOINT" "$@")
 }
 
