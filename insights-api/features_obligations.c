@@ -28,6 +28,7 @@
  * (sub-type investment, a mutual-fund clearing house or AMC as party or
  * sender) are never EMIs; they are counted apart.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -111,14 +112,81 @@ struct emi_book {
     int n;
 };
 
+#define LENDER_KEY_MAX 64
+
+static bool word_in(const char *w, size_t n, const char *const *list)
+{
+    for (; *list; list++)
+        if (strlen(*list) == n && strncmp(w, *list, n) == 0)
+            return true;
+    return false;
+}
+
+static bool has_alnum(const char *c)
+{
+    for (; *c; c++)
+        if (isalnum((unsigned char)*c))
+            return true;
+    return false;
+}
+
+/*
+ * A lender's name as a key: banks write one mandate's payee several ways
+ * ("NACH/<umrn>/SI CREVA CAPITAL" reads "CREVA CAPITAL", "towards SI CREVA
+ * CAPITAL LOAN EMI" reads "SI CREVA CAPITAL"; "BAJAJ FINANCE LTD" and "Bajaj
+ * Finance Ltd."), so letters and digits are lower-cased, words single-spaced,
+ * a leading standing-instruction or rail word ("SI", "NACH") and trailing
+ * company forms ("LTD", "PVT", "LIMITED") dropped; one word always stays.
+ * Longer names are cut at LENDER_KEY_MAX - 1 bytes, the same for both sides.
+ */
+static void lender_fold(const char *name, char *out)
+{
+    static const char *const lead[] = {"si", "nach", "enach", "ach", "ecs", "mandate", NULL};
+    static const char *const tail[] = {"ltd", "limited", "pvt", "private", "llp", NULL};
+    size_t n = 0, words = 0, ends[LENDER_KEY_MAX];
+    for (const char *c = name; *c && n < LENDER_KEY_MAX - 1;) {
+        while (*c && !isalnum((unsigned char)*c))
+            c++;
+        size_t start = n + (n > 0);
+        if (!*c || start >= LENDER_KEY_MAX - 1)
+            break;
+        if (n > 0)
+            out[n++] = ' ';
+        while (*c && isalnum((unsigned char)*c) && n < LENDER_KEY_MAX - 1)
+            out[n++] = (char)tolower((unsigned char)*c++);
+        if (words == 0 && has_alnum(c) && word_in(out + start, n - start, lead)) {
+            n = 0; /* "SI CREVA CAPITAL": the instruction, then the name */
+            continue;
+        }
+        ends[words++] = n;
+    }
+    while (words > 1) {
+        size_t start = ends[words - 2] + 1;
+        if (!word_in(out + start, ends[words - 1] - start, tail))
+            break;
+        n = ends[--words - 1];
+    }
+    out[n] = '\0';
+}
+
+static bool same_lender(const char *a, const char *b)
+{
+    char ka[LENDER_KEY_MAX], kb[LENDER_KEY_MAX];
+    if (strcasecmp(a, b) == 0)
+        return true;
+    lender_fold(a, ka);
+    lender_fold(b, kb);
+    return strcmp(ka, kb) == 0;
+}
+
 static bool names_differ(const char *a, const char *b)
 {
-    return a && b && strcasecmp(a, b) != 0;
+    return a && b && !same_lender(a, b);
 }
 
 static bool names_match(const char *a, const char *b)
 {
-    return a && b && strcasecmp(a, b) == 0;
+    return a && b && same_lender(a, b);
 }
 
 /*

@@ -253,6 +253,38 @@ static void test_same_emi_two_lenders(void **state)
     EXPECT_FEATURES(want);
 }
 
+/*
+ * One mandate, several spellings of its lender (test_features_truth seed
+ * 789675): a bank writes Kissht's NACH debit "towards NACH/<umrn>/SI CREVA
+ * CAPITAL" (the extractor reads CREVA CAPITAL: SI is a rail word in a
+ * narration) and "towards SI CREVA CAPITAL LOAN EMI" (read SI CREVA
+ * CAPITAL), and a third alert says "Creva Capital Ltd.". All 8,433: 70, 40
+ * and 10 days ago; 9 days ago 8,700 to SI CREVA CAPITAL (3.2% more, the
+ * same named lender within 5%). 39 days ago 8,433 to SMFG INDIA CREDIT: the
+ * same amount, another lender, a loan of its own.
+ * Loans debited: 2 (not 4: CREVA, SI CREVA, Creva Ltd., SMFG); owed 2;
+ * obligation 8,433 + 8,433 = 16,866 (a loan keeps its first amount);
+ * lenders 2; debits 5, sum 4 x 8,433 + 8,700 = 42,432.
+ */
+static void test_one_emi_lender_spellings(void **state)
+{
+    (void)state;
+    struct sms_fact sms[] = {
+        nach_debit(NOW - 70 * DAY, 8433, "CREVA CAPITAL"),
+        nach_debit(NOW - 40 * DAY, 8433, "SI CREVA CAPITAL"),
+        nach_debit(NOW - 39 * DAY, 8433, "SMFG INDIA CREDIT"),
+        nach_debit(NOW - 10 * DAY, 8433, "Creva Capital Ltd."),
+        nach_debit(NOW - 9 * DAY, 8700, "SI CREVA CAPITAL"),
+    };
+    static const struct feature_want want[] = {
+        {"emi_loans_debited_count_c90", 2}, {"emi_loans_contracted_count_c90", 2},
+        {"monthly_obligation", 16866},      {"emi_lenders_count_c90", 2},
+        {"emi_debit_count_c90", 5},         {"emi_debit_sum_c90", 42432},
+    };
+    COMPUTE_INBOX(sms, FEATURES_GROUP_EXTRACTED_SMS);
+    EXPECT_FEATURES(want);
+}
+
 /* 10:00 India time on a date. */
 static int64_t on(int y, int m, int d)
 {
@@ -406,9 +438,12 @@ static void test_delinquency(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_salary_emi_bounce), cmocka_unit_test(test_bounce_events_and_emis),
-        cmocka_unit_test(test_recurring_salary),  cmocka_unit_test(test_pay_cycles),
-        cmocka_unit_test(test_delinquency),       cmocka_unit_test(test_same_emi_two_lenders)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_salary_emi_bounce),
+                                       cmocka_unit_test(test_bounce_events_and_emis),
+                                       cmocka_unit_test(test_recurring_salary),
+                                       cmocka_unit_test(test_pay_cycles),
+                                       cmocka_unit_test(test_delinquency),
+                                       cmocka_unit_test(test_same_emi_two_lenders),
+                                       cmocka_unit_test(test_one_emi_lender_spellings)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
