@@ -13,8 +13,9 @@
  * bounce charge. A bounce event has at most one notice and one charge debit:
  * a charge joins the earliest unjoined bounce SMS of its sender in the 3 days
  * before it (the notice, or a notice the extractor typed as a charge because
- * it quotes the fee), else it is an event of its own; a notice always starts
- * an event, so two loans bouncing on one day at one bank are two events.
+ * it quotes the fee, unless another notice came in between), else it is an
+ * event of its own; a notice always starts an event, so two loans bouncing
+ * on one day at one bank are two events.
  *
  * What the user owes is read from what was contracted, not only from what
  * was paid: an EMI is evidenced by its debit, its reminder (a notice typed
@@ -268,6 +269,22 @@ struct bounce_book {
  * any free bounce SMS. */
 enum { JOIN_SAME_FEE = 0, JOIN_NOTICE, JOIN_ANY, JOIN_N };
 
+/* A notice of the sender of bounce SMS k between bounce SMS j and k (j < k). */
+static bool notice_between(const struct fe_ctx *ctx, const struct bounce_book *b, int j, int k)
+{
+    for (int i = j + 1; i < k; i++)
+        if (!is_charge_half(ctx, b->idx[i]) &&
+            same_sender(&ctx->sms[b->idx[i]], &ctx->sms[b->idx[k]]))
+            return true;
+    return false;
+}
+
+/*
+ * A fee quoted and then debited pairs only when no other notice came in
+ * between: one bank's fee is the same on every bounce, so "charges 354
+ * debited" two days after a first return and 354 again after a second
+ * return's notice are two events' charges, not a quote and its debit.
+ */
 static bool can_join(const struct fe_ctx *ctx, const struct bounce_book *b, int k, int j, int rule)
 {
     const struct sms_fact *c = &ctx->sms[b->idx[k]], *e = &ctx->sms[b->idx[j]];
@@ -275,7 +292,7 @@ static bool can_join(const struct fe_ctx *ctx, const struct bounce_book *b, int 
         return false;
     bool notice = !is_charge_half(ctx, b->idx[j]);
     if (rule == JOIN_SAME_FEE)
-        return !notice && fabs(c->amount - e->amount) < 0.005;
+        return !notice && fabs(c->amount - e->amount) < 0.005 && !notice_between(ctx, b, j, k);
     return rule == JOIN_ANY || notice;
 }
 

@@ -192,6 +192,32 @@ static void test_bounce_events_and_emis(void **state)
 }
 
 /*
+ * Two returns at one bank whose fee is always 354 (test_features_truth seed
+ * 200249): loan A's notice 80 days ago and its 354 charge a day later;
+ * loan B's notice 77 days ago and its 354 charge 4 hours after it. A's charge
+ * is 2 days 4 hours before B's, with the same fee, but B's notice came in
+ * between, so it is not a quoted fee and its debit: 2 events (not 3), fees
+ * 354 + 354 = 708, 2 charges.
+ */
+static void test_same_fee_two_bounces(void **state)
+{
+    (void)state;
+    struct sms_fact sms[] = {
+        bounce_return(NOW - 80 * DAY, 971),
+        bounce_charge(NOW - 79 * DAY, 354, NULL, "hdfc bank"),
+        bounce_return(NOW - 77 * DAY, 9700),
+        bounce_charge(NOW - 77 * DAY + 4 * 3600, 354, NULL, "hdfc bank"),
+    };
+    static const struct feature_want want[] = {
+        {"bounce_count_c90", 2},         {"bounce_count_c180", 2},
+        {"bounce_charge_sum_c180", 708}, {"bounce_charge_count_c180", 2},
+        {"nach_bounce_count_c180", 2},
+    };
+    COMPUTE_INBOX(sms, FEATURES_GROUP_ALL);
+    EXPECT_FEATURES(want);
+}
+
+/*
  * No salary keyword: the same payer credits 30,000 +- 1,000 on the 7th..9th
  * of three months -> a recurring salary of median 30,000; a one-off 40,000
  * from someone else does not count.
@@ -444,6 +470,7 @@ int main(void)
                                        cmocka_unit_test(test_pay_cycles),
                                        cmocka_unit_test(test_delinquency),
                                        cmocka_unit_test(test_same_emi_two_lenders),
-                                       cmocka_unit_test(test_one_emi_lender_spellings)};
+                                       cmocka_unit_test(test_one_emi_lender_spellings),
+                                       cmocka_unit_test(test_same_fee_two_bounces)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
