@@ -212,20 +212,26 @@ static const char *clean_employer(const char *party, char *buf, size_t len)
     return n ? buf : NULL;
 }
 
+/*
+ * The most frequent cleaned party; ties go to the latest. A party that is
+ * only banking words, months and numbers (a narration's remark read as the
+ * party: "MAY", "SALARY OCT 2026") names no employer and is not counted, so
+ * it cannot outvote the one credit that names the payer.
+ */
 static const char *employer_of(const struct fe_ctx *ctx, const struct salary *sal, char *buf,
                                size_t len)
 {
-    /* the most frequent cleaned party; ties go to the latest */
+    char key[128], other[128];
     const char *best = NULL;
     int best_n = 0;
     for (size_t k = sal->n; k-- > 0;) {
         const char *p = ctx->sms[sal->idx[k]].transaction_party;
         int c = 0;
-        if (!p)
+        if (!clean_employer(p, key, sizeof(key)))
             continue;
         for (size_t j = 0; j < sal->n; j++) {
             const char *q = ctx->sms[sal->idx[j]].transaction_party;
-            c += q && strcasecmp(p, q) == 0;
+            c += clean_employer(q, other, sizeof(other)) && strcasecmp(key, other) == 0;
         }
         if (c > best_n) {
             best_n = c;

@@ -218,6 +218,30 @@ static void test_same_fee_two_bounces(void **state)
 }
 
 /*
+ * A bank that reads the remark as the party (test_features_truth seed
+ * 200114: "from SWARNA JEWELLERS PVT LTD, remarks MAY SALARY" gave "MAY"):
+ * salary credits on the 1st of Aug, Sep, Oct and Nov with parties "MAY",
+ * "SWARNA JEWELLERS PVT LTD", "AUG" and "SALARY OCT 2026". The three
+ * remarks clean to nothing (months, banking words, numbers) and name no
+ * employer; the one credit that names the payer does: employer "SWARNA
+ * JEWELLERS PVT LTD" (before, the latest of four parties seen once each,
+ * "SALARY OCT 2026", won the tie and cleaned to null).
+ */
+static void test_employer_among_remarks(void **state)
+{
+    (void)state;
+    struct sms_fact sms[] = {
+        salary_neft(AUG1, 60000, "MAY"),
+        salary_neft(SEP1, 60000, "SWARNA JEWELLERS PVT LTD"),
+        salary_neft(OCT1, 60000, "AUG"),
+        salary_neft(NOV1, 60000, "SALARY OCT 2026"),
+    };
+    COMPUTE_INBOX(sms, FEATURES_GROUP_ALL);
+    assert_non_null(str("employer"));
+    assert_string_equal(str("employer"), "SWARNA JEWELLERS PVT LTD");
+}
+
+/*
  * No salary keyword: the same payer credits 30,000 +- 1,000 on the 7th..9th
  * of three months -> a recurring salary of median 30,000; a one-off 40,000
  * from someone else does not count.
@@ -471,6 +495,7 @@ int main(void)
                                        cmocka_unit_test(test_delinquency),
                                        cmocka_unit_test(test_same_emi_two_lenders),
                                        cmocka_unit_test(test_one_emi_lender_spellings),
-                                       cmocka_unit_test(test_same_fee_two_bounces)};
+                                       cmocka_unit_test(test_same_fee_two_bounces),
+                                       cmocka_unit_test(test_employer_among_remarks)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
