@@ -56,7 +56,9 @@ struct vocab {
     size_t n_prefixes;
     struct vocab_symbol *symbols;
     size_t n_symbols;
-    unsigned char symbol_first[256]; /* 1 when a symbol starts with this byte */
+    /* 1 when a symbol whose word some pattern triggers on starts with this byte: the scan
+       marks no byte for a symbol nothing reads (a dash, while no pattern asks for "--") */
+    unsigned char symbol_first[256];
     /* per byte, 1 + the first symbol (in artifact order) starting with it, 0 for none; per
        symbol, 1 + the next one with the same first byte */
     uint32_t symbol_chain[256];
@@ -179,6 +181,8 @@ static void fast_rebuild(struct vocab *v)
     v->fast_off = true;
 }
 
+static void symbol_splats(struct vocab *v);
+
 static int find_word(const struct vocab *v, const char *w, size_t len)
 {
     uint32_t i = word_hash(w, len) & (TRIGGER_SLOTS - 1);
@@ -216,9 +220,15 @@ static int add_word(struct vocab *v, const char *w, char *err, size_t err_len)
     while (v->slots[i])
         i = (i + 1) & (TRIGGER_SLOTS - 1);
     v->slots[i] = (uint16_t)(v->n_words + 1);
+    bool symbol_word = false;
     for (size_t k = 0; k < v->n_symbols; k++)
-        if (strcmp(v->symbols[k].word, w) == 0)
+        if (strcmp(v->symbols[k].word, w) == 0) {
             v->symbols[k].bit = (int)v->n_words;
+            v->symbol_first[(unsigned char)v->symbols[k].bytes[0]] = 1;
+            symbol_word = true;
+        }
+    if (symbol_word)
+        symbol_splats(v);
     int idx = (int)v->n_words++;
     if (len <= FAST_MAX && !v->fast_off && !fast_insert(v, fast_key(w, len), (uint16_t)idx))
         fast_rebuild(v);
@@ -322,12 +332,25 @@ static inline void lookup_short(const struct vocab *v, const char *w, size_t wl,
     mark_if(h, idx, start, in_a | in_b);
 }
 
+/* Symbol sym at s (its first byte already equal: the chains go by first byte), at most avail
+   bytes there. Symbols are 1-4 bytes, and most bytes that start one (a dash in a date) fail
+   at the second: an inline compare, not a memcmp call per dash. */
+static inline bool symbol_at(const struct vocab_symbol *sym, const char *s, size_t avail)
+{
+    if (sym->len > avail)
+        return false;
+    for (size_t i = 1; i < sym->len; i++)
+        if (s[i] != sym->bytes[i])
+            return false;
+    return true;
+}
+
 static size_t scan_symbol(const struct vocab *v, const char *s, size_t len, struct vocab_hits *h,
                           size_t at)
 {
     for (uint32_t k = v->symbol_chain[(unsigned char)s[at]]; k; k = v->symbol_next[k - 1]) {
         const struct vocab_symbol *sym = &v->symbols[k - 1];
-        if (sym->bit >= 0 && sym->len <= len - at && memcmp(s + at, sym->bytes, sym->len) == 0) {
+        if (sym->bit >= 0 && symbol_at(sym, s + at, len - at)) {
             mark_if(h, (unsigned)sym->bit, at, 1);
             return sym->len;
         }
@@ -731,7 +754,8 @@ static int load_symbols(struct vocab *v, const json_t *obj, char *err, size_t er
         sym->len = strlen(key);
         sym->word = rulefile_strdup(w);
         sym->bit = find_word(v, w, strlen(w));
-        v->symbol_first[(unsigned char)key[0]] = 1;
+        if (sym->bit >= 0)
+            v->symbol_first[(unsigned char)key[0]] = 1;
     }
     return 0;
 }
@@ -757,6 +781,7 @@ static void symbol_chains(struct vocab *v)
 static void symbol_splats(struct vocab *v)
 {
     size_t n = 0;
+    v->scan16 = false;
     for (int b = 0; b < 256; b++) {
         if (!v->symbol_first[b])
             continue;

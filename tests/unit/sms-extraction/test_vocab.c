@@ -168,11 +168,58 @@ static void test_fast_table(void **state)
     free(hits);
 }
 
+/*
+ * The scan marks only the symbols some pattern reads (their word is a trigger), so a
+ * symbol whose word becomes a trigger after the vocabulary loaded (the rules register
+ * their triggers after it) must be found from then on, on both paths, where it stands,
+ * and its bytes consumed ("---" holds one "--"). Before the word is a trigger nothing
+ * is marked.
+ */
+static void test_symbol_registered_late(void **state)
+{
+    static const char json[] = "{\"format\":1,\"version\":\"t\",\"entities\":[],\"keywords\":{},"
+                               "\"symbols\":{\"--\":\"dashdash\",\"@\":\"atsign\"}}";
+    static const char body[] = "Rs 500--Rent 05-11-26 a@b x---y";
+    struct vocab *v = NULL;
+    struct vocab_mask dash = {0}, at = {0};
+    struct vocab_hits *hits = calloc(1, sizeof(*hits));
+    char err[256], lower[sizeof(body) + VOCAB_SCAN_SLACK];
+    (void)state;
+    assert_non_null(hits);
+    assert_int_equal(vocab_load(json, strlen(json), &v, err, sizeof(err)), 0);
+    for (int portable = 0; portable < 2; portable++) {
+        vocab_scan_portable(v, portable);
+        vocab_scan(v, body, strlen(body), lower, hits);
+        assert_int_equal(hits->n_occ, 0);
+    }
+    json_t *list = json_pack("[s]", "dashdash");
+    assert_int_equal(vocab_add_triggers(v, list, &dash, err, sizeof(err)), 0);
+    json_decref(list);
+    for (int portable = 0; portable < 2; portable++) {
+        vocab_scan_portable(v, portable);
+        vocab_scan(v, body, strlen(body), lower, hits);
+        assert_true(vocab_mask_all(&dash, &hits->present));
+        assert_int_equal(hits->n_occ, 2); /* "500--" and the first two of "---" */
+        assert_int_equal(hits->occ[0].at, 6);
+        assert_int_equal(hits->occ[1].at, 27);
+    }
+    list = json_pack("[s]", "atsign");
+    assert_int_equal(vocab_add_triggers(v, list, &at, err, sizeof(err)), 0);
+    json_decref(list);
+    vocab_scan(v, body, strlen(body), lower, hits);
+    assert_true(vocab_mask_all(&at, &hits->present));
+    assert_int_equal(hits->n_occ, 3);
+    assert_int_equal(hits->occ[1].at, 23);
+    vocab_free(v);
+    free(hits);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scan_paths_agree),
         cmocka_unit_test(test_fast_table),
+        cmocka_unit_test(test_symbol_registered_late),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
