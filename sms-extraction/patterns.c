@@ -385,6 +385,10 @@ static int then_words(struct vocab *vocab, const char *id, const json_t *gates,
             snprintf(err, err_len, "'%s': then: '%.40s' is not one of its trigger words", id, w);
             return -1;
         }
+        if (vocab_symbol_word(vocab, w)) { /* an occurrence of the symbol starts at its bytes */
+            snprintf(err, err_len, "'%s': then: '%.40s' also stands for a symbol", id, w);
+            return -1;
+        }
         if (chars_to_set(json_string_value(v), re->then_sets[i]) < 0) {
             snprintf(err, err_len, "'%s': then: '%.40s' must hold 1 to 63 characters", id, w);
             return -1;

@@ -663,6 +663,12 @@ static void test_then_words(void **state)
                  bad[i][0]);
         expect_load_error(json, bad[i][1]);
     }
+    /* "$" stands for usd: an occurrence of the symbol would be judged by its own byte */
+    expect_load_error("{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":"
+                      "\"account\"},\"rules\":[{\"id\":\"e\",\"sms_type\":\"otp\","
+                      "\"pattern\":\"usd\",\"triggers\":[\"usd\"],\"anchor\":\"each\","
+                      "\"then\":{\"usd\":\"1\"}}]}",
+                      "'usd' also stands for a symbol");
 }
 
 /* "reach": with anchor "trigger", the search starts that many bytes before the first
