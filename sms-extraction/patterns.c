@@ -310,21 +310,91 @@ static int char_gate(const json_t *gates, const char *name, const char *id, char
     return -1;
 }
 
+/* chars (1 to 63 bytes) into the bitmap set; -1 when malformed. */
+static int chars_to_set(const char *chars, uint64_t set[4])
+{
+    if (!chars || !*chars || strlen(chars) > 63)
+        return -1;
+    for (const unsigned char *c = (const unsigned char *)chars; *c; c++)
+        set[*c / 64] |= UINT64_C(1) << (*c % 64);
+    return 0;
+}
+
 /* A set of bytes ("then", "before": 1 to 63 characters) as a bitmap; -1 when malformed. */
 static int byte_set(const json_t *gates, const char *name, const char *id, bool *has,
                     uint64_t set[4], char *err, size_t err_len)
 {
-    const char *chars = json_string_value(json_object_get(gates, name));
+    const json_t *v = json_object_get(gates, name);
     *has = false;
-    if (!json_object_get(gates, name))
-        return 0;
-    if (!chars || !*chars || strlen(chars) > 63) {
+    if (!v || (json_is_object(v) && strcmp(name, "then") == 0))
+        return 0; /* the object form of "then": then_words */
+    if (chars_to_set(json_string_value(v), set) < 0) {
         snprintf(err, err_len, "'%s': %s must hold 1 to 63 characters", id, name);
         return -1;
     }
-    for (const unsigned char *c = (const unsigned char *)chars; *c; c++)
-        set[*c / 64] |= UINT64_C(1) << (*c % 64);
     *has = true;
+    return 0;
+}
+
+/* The trigger word w of re as its one bit, or -1 when it is not one of re's triggers. */
+static int trigger_bit(struct vocab *vocab, const struct patterns_regex *re, const char *w)
+{
+    struct vocab_mask m = {0};
+    char inner[160];
+    json_t *one = json_pack("[s]", w);
+    int rc = one ? vocab_add_triggers(vocab, one, &m, inner, sizeof(inner)) : -1;
+    json_decref(one);
+    int bit = -1;
+    for (int i = 0; rc == 0 && i < VOCAB_MASK_WORDS; i++)
+        for (uint64_t x = m.w[i]; x; x &= x - 1) {
+            if (bit >= 0)
+                return -1; /* a keyword list: more than one word */
+            bit = i * 64 + __builtin_ctzll(x);
+        }
+    return bit >= 0 && ((re->any.w[bit / 64] >> (bit % 64)) & 1) ? bit : -1;
+}
+
+/*
+ * "then" as an object {"card": "bpdo", ...} (anchor "each"): an occurrence of a listed
+ * trigger word is tried only when the first byte after the word and any whitespace is
+ * one of its bytes; the words not listed are tried at every occurrence.
+ */
+static int then_words(struct vocab *vocab, const char *id, const json_t *gates,
+                      struct patterns_regex *re, char *err, size_t err_len)
+{
+    const json_t *obj = json_object_get(gates, "then"), *v;
+    const char *w;
+    size_t n = json_is_object(obj) ? json_object_size(obj) : 0, i = 0;
+
+    if (!json_is_object(obj))
+        return 0;
+    if (n == 0 || n > 255) {
+        snprintf(err, err_len, "'%s': then must list 1 to 255 words", id);
+        return -1;
+    }
+    re->then_word = calloc(VOCAB_MAX_TRIGGERS, 1);
+    re->then_sets = calloc(n, sizeof(*re->then_sets));
+    if (!re->then_word || !re->then_sets) {
+        snprintf(err, err_len, "'%s': out of memory", id);
+        return -1;
+    }
+    json_object_foreach((json_t *)obj, w, v)
+    {
+        int bit = trigger_bit(vocab, re, w);
+        if (bit < 0 || re->then_word[bit]) {
+            snprintf(err, err_len, "'%s': then: '%.40s' is not one of its trigger words", id, w);
+            return -1;
+        }
+        if (vocab_symbol_word(vocab, w)) { /* an occurrence of the symbol starts at its bytes */
+            snprintf(err, err_len, "'%s': then: '%.40s' also stands for a symbol", id, w);
+            return -1;
+        }
+        if (chars_to_set(json_string_value(v), re->then_sets[i]) < 0) {
+            snprintf(err, err_len, "'%s': then: '%.40s' must hold 1 to 63 characters", id, w);
+            return -1;
+        }
+        re->then_word[bit] = (uint8_t)++i;
+    }
     return 0;
 }
 
@@ -360,7 +430,7 @@ static int anchor_gate(const char *id, const json_t *gates, const struct sbuf *b
     if (byte_set(gates, "then", id, &re->has_then, re->then, err, err_len) < 0 ||
         byte_set(gates, "before", id, &re->has_before, re->before, err, err_len) < 0)
         return -1;
-    if (re->has_then && !each) {
+    if ((re->has_then || json_is_object(json_object_get(gates, "then"))) && !each) {
         snprintf(err, err_len, "'%s': then needs anchor \"each\"", id);
         return -1;
     }
@@ -411,7 +481,8 @@ int patterns_compile(const struct patterns *p, struct vocab *vocab, const char *
             0 ||
         char_gate(gates, "then_digit", id, re->then_digit, sizeof(re->then_digit), err, err_len) <
             0 ||
-        anchor_gate(id, gates, &b, re, err, err_len) < 0)
+        anchor_gate(id, gates, &b, re, err, err_len) < 0 ||
+        then_words(vocab, id, gates, re, err, err_len) < 0)
         goto out;
     rc = 0;
 out:
@@ -430,6 +501,8 @@ void patterns_regex_free(struct patterns_regex *re)
     pcre2_code_free(re->anchored);
     free(re->id);
     free(re->fixture_only);
+    free(re->then_word);
+    free(re->then_sets);
     memset(re, 0, sizeof(*re));
 }
 
@@ -1061,9 +1134,12 @@ static bool then_at(const uint64_t then[4], const char *subj, size_t len, size_t
 
 /* One anchored attempt at offset at, after the "then" gate. */
 static bool try_at(const struct patterns_regex *re, struct patterns_scratch *s, const char *subj,
-                   size_t len, size_t at)
+                   size_t len, size_t at, uint16_t bit)
 {
     if (re->has_then && !then_at(re->then, subj, len, at))
+        return false;
+    if (re->then_word && re->then_word[bit] &&
+        !then_at(re->then_sets[re->then_word[bit] - 1], subj, len, at))
         return false;
     int rc = re->anchored_jit
                  ? pcre2_jit_match(re->anchored, (PCRE2_SPTR)subj, len, at, 0, s->md, s->mctx)
@@ -1080,7 +1156,7 @@ static bool run_each_all(const struct patterns_regex *re, struct patterns_scratc
     for (uint32_t k = 0; k < s->hits.n_occ; k++) {
         uint16_t b = s->hits.occ[k].bit;
         if ((re->any.w[b / 64] & (UINT64_C(1) << (b % 64))) &&
-            try_at(re, s, subj, len, s->hits.occ[k].at))
+            try_at(re, s, subj, len, s->hits.occ[k].at, b))
             return true;
     }
     return false;
@@ -1110,7 +1186,7 @@ static bool run_each(const struct patterns_regex *re, struct patterns_scratch *s
             if (next[i] < next[j])
                 j = i;
         uint16_t k = next[j];
-        if (try_at(re, s, subj, len, s->hits.occ[k].at))
+        if (try_at(re, s, subj, len, s->hits.occ[k].at, s->hits.occ[k].bit))
             return true;
         next[j] = s->hits.next_occ[k];
         if (next[j] == VOCAB_NO_OCC)
@@ -1158,7 +1234,7 @@ static bool run_before(const struct patterns_regex *re, struct patterns_scratch 
         if (at == stop || at - 1 == tried)
             continue;
         tried = at - 1;
-        if (try_at(re, s, subj, len, tried))
+        if (try_at(re, s, subj, len, tried, b))
             return true;
     }
     return false;

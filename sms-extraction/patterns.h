@@ -81,6 +81,10 @@ struct patterns_regex {
        word and any whitespace is one of these */
     bool has_then;
     uint64_t then[4]; /* bit per byte */
+    /* "then" as an object {word: bytes}: each listed trigger word its own set (the word's
+       bit -> 1 + its index in then_sets, 0 = not listed: tried at every occurrence) */
+    uint8_t *then_word;
+    uint64_t (*then_sets)[4];
     /* anchor "before": each match starts at the nearest of these bytes before an occurrence
        of a trigger word (at most PATTERNS_BEFORE_REACH bytes back): "; <name> credited" */
     bool has_before;

@@ -561,6 +561,14 @@ void vocab_scan(const struct vocab *v, const char *text, size_t len, char *lower
         chain_occurrences(h);
 }
 
+bool vocab_symbol_word(const struct vocab *v, const char *word)
+{
+    for (size_t i = 0; i < v->n_symbols; i++)
+        if (strcmp(v->symbols[i].word, word) == 0)
+            return true;
+    return false;
+}
+
 const json_t *vocab_keywords(const struct vocab *v, const char *name)
 {
     const json_t *lists = json_object_get(v->root, "keywords");

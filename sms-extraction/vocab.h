@@ -112,6 +112,8 @@ static inline bool vocab_mask_all(const struct vocab_mask *need, const struct vo
 
 /* The keyword list called name as a JSON array, or NULL. Borrowed. */
 const json_t *vocab_keywords(const struct vocab *v, const char *name);
+/* Whether a vocabulary symbol stands for word ("inr" for the rupee sign). */
+bool vocab_symbol_word(const struct vocab *v, const char *word);
 
 /* Entity for a header normalised by common/sender.h (exact header first, then longest
  * prefix), or NULL. */

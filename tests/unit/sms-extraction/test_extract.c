@@ -625,6 +625,52 @@ static void test_then(void **state)
                       "'e': then needs anchor \"each\"");
 }
 
+/* "then" as an object: each listed trigger word has its own set of next bytes; a word not
+   listed is tried at every occurrence. The pattern alone would match every body below. */
+static void test_then_words(void **state)
+{
+    static const char cls[] =
+        "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":\"account\"},"
+        "\"rules\":[{\"id\":\"tw\",\"sms_type\":\"tw_type\","
+        "\"pattern\":\"\\\\b(?:card|cash|wallet)\\\\b.*\\\\d\","
+        "\"triggers\":[\"card\",\"cash\",\"wallet\"],\"anchor\":\"each\","
+        "\"then\":{\"card\":\"bp\",\"cash\":\"w\"}}]}";
+    static const char *const cases[][2] = {
+        {"Card bill of 500", "tw_type"},
+        {"Card \t payment 500", "tw_type"},       /* whitespace is skipped */
+        {"Cash wdl 500", "tw_type"},              /* its own set */
+        {"Wallet: 500", "tw_type"},               /* not listed: every occurrence */
+        {"card 12, cash wdl 3", "tw_type"},       /* the second occurrence passes */
+        {"Card ending 1234", "not_in_the_list"},  /* e is not in card's set */
+        {"Cash back 500", "not_in_the_list"},     /* b is card's, not cash's */
+        {"Card 500 cash 300", "not_in_the_list"}, /* digits follow both */
+    };
+    static const char *const bad[][2] = {
+        {"\"anchor\":\"each\",\"then\":{\"bill\":\"x\"}", "'bill' is not one of its trigger"},
+        {"\"anchor\":\"each\",\"then\":{\"otp\":\"\"}", "'otp' must hold 1 to 63"},
+        {"\"anchor\":\"each\",\"then\":{\"otp\":5}", "'otp' must hold 1 to 63"},
+        {"\"anchor\":\"each\",\"then\":{}", "then must list 1 to 255 words"},
+        {"\"anchor\":\"trigger\",\"then\":{\"otp\":\":\"}", "then needs anchor \"each\""},
+    };
+    char json[512];
+    (void)state;
+    expect_types(cls, cases, sizeof(cases) / sizeof(cases[0]));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(json, sizeof(json),
+                 "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":\"account\"},"
+                 "\"rules\":[{\"id\":\"e\",\"sms_type\":\"otp\",\"pattern\":\"otp\","
+                 "\"triggers\":[\"otp\"],%s}]}",
+                 bad[i][0]);
+        expect_load_error(json, bad[i][1]);
+    }
+    /* "$" stands for usd: an occurrence of the symbol would be judged by its own byte */
+    expect_load_error("{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":"
+                      "\"account\"},\"rules\":[{\"id\":\"e\",\"sms_type\":\"otp\","
+                      "\"pattern\":\"usd\",\"triggers\":[\"usd\"],\"anchor\":\"each\","
+                      "\"then\":{\"usd\":\"1\"}}]}",
+                      "'usd' also stands for a symbol");
+}
+
 /* "reach": with anchor "trigger", the search starts that many bytes before the first
    trigger word, for a match that ends at its trigger ("pay now", a VPA's "@"). Without it
    the search would start at "now" and miss "pay". */
@@ -888,6 +934,7 @@ int main(void)
         cmocka_unit_test(test_digit_then),
         cmocka_unit_test(test_then_digit),
         cmocka_unit_test(test_then),
+        cmocka_unit_test(test_then_words),
         cmocka_unit_test(test_reach),
         cmocka_unit_test(test_trigger_lengths),
         cmocka_unit_test(test_symbol_scan_paths),
