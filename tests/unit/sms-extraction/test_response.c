@@ -290,6 +290,83 @@ static void test_direction_names(void **state)
     assert_string_equal(response_direction_name(EXTRACT_DIRECTION_CREDIT), "credit-transaction");
 }
 
+/*
+ * Every kind of value at once, both forms byte for byte, written out by hand: escapes
+ * (quote, control, backslash), UTF-8 kept and invalid UTF-8 replaced, the three absences,
+ * whole numbers as integers (-0 too), two-decimal values, a value needing 17 digits, one
+ * past the integer range (1e15), and the bounds of each field's text.
+ */
+static void test_every_kind_byte_for_byte(void **state)
+{
+    (void)state;
+    struct request_sms in = msg("id\"1", "VM-HDFCBK");
+    struct extract_record rec;
+    char *text = NULL;
+    json_t *root;
+    static const char values[] =
+        "\"id\\\"1\",\"hdfcbk\",\"2026-11-01 10:00:00\",\"caf\xc3\xa9 bank\",\"bank\","
+        "\"transaction\",null,null,true,false,true,1250,\"debit-transaction\",\"00\\u0001\","
+        "\"shop \\ufffd/\\\\\",null,\"bank | x | -1\",0.30000000000000004,null,\"upi\","
+        "\"24May26\",1e+15,-0.5,0,null,\"\\t\",null,21,\"INR\",\"t-\xe2\x82\xb9\"";
+    char want[2048], *p = want;
+    const char *v = values;
+
+    empty_record(&rec);
+    snprintf(rec.sender, sizeof(rec.sender), "hdfcbk");
+    rec.sender_name = "caf\xc3\xa9 bank";
+    rec.sender_type = "bank";
+    rec.sms_type = "transaction";
+    rec.sms_kind = "";
+    rec.is_classified = rec.is_transactional = true;
+    rec.amount = 1250;
+    rec.direction = EXTRACT_DIRECTION_DEBIT;
+    snprintf(rec.account_last_digits, sizeof(rec.account_last_digits), "00\x01");
+    snprintf(rec.transaction_party, sizeof(rec.transaction_party), "shop \xff/\\");
+    snprintf(rec.unique_pan, sizeof(rec.unique_pan), "bank | x | -1");
+    rec.available_balance = 0.1 + 0.2;
+    rec.channel = "upi";
+    snprintf(rec.transaction_date, sizeof(rec.transaction_date), "24May26");
+    rec.credit_limit = 1e15;
+    rec.available_limit = -0.5;
+    rec.due_amount = -0.0;
+    snprintf(rec.due_date, sizeof(rec.due_date), "\t");
+    rec.overdue_amount = INFINITY;
+    rec.days_past_due = 21;
+    rec.currency = "INR";
+    rec.template_id = "t-\xe2\x82\xb9";
+
+    root = render_form(RESPONSE_ROWS, &in, &rec, 1, &text);
+    snprintf(want, sizeof(want), "\"rows\":[[%s]]}", values);
+    assert_non_null(strstr(text, want));
+    free(text);
+    json_decref(root);
+
+    /* the public record: the same values after their keys */
+    p += snprintf(p, sizeof(want), "{\"request_id\":\"rid-1\",\"extracted_sms_data\":[{");
+    for (size_t k = 0; k < N_RECORD_KEYS; k++) {
+        const char *end = v;
+
+        /* the next value: a string (with escapes) or a bare token */
+        if (*end == '"') {
+            for (end++; *end != '"'; end++)
+                if (*end == '\\')
+                    end++;
+            end++;
+        } else {
+            while (*end && *end != ',')
+                end++;
+        }
+        p += snprintf(p, (size_t)(want + sizeof(want) - p), "%s\"%s\":%.*s", k ? "," : "",
+                      RECORD_KEYS[k], (int)(end - v), v);
+        v = *end ? end + 1 : end;
+    }
+    snprintf(p, (size_t)(want + sizeof(want) - p), "}]}");
+    root = render(&in, &rec, 1, &text);
+    assert_string_equal(text, want);
+    free(text);
+    json_decref(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -300,6 +377,7 @@ int main(void)
         cmocka_unit_test(test_invalid_utf8_in_record_stays_json),
         cmocka_unit_test(test_direction_names),
         cmocka_unit_test(test_rows_form),
+        cmocka_unit_test(test_every_kind_byte_for_byte),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
