@@ -2,9 +2,10 @@
 /*
  * Serialising extraction records. The key order is a contract with clients
  * that compare replies textually and with insights-api, so it is one table,
- * RECORD_FIELDS, top to bottom in exactly the contract's order; both reply
- * forms are written from it (the public one as objects, the internal rows
- * form as arrays after the table's names), so they cannot drift apart. The
+ * RECORD_FIELDS, top to bottom in exactly the contract's order; every reply
+ * form is written from it (the public one as objects, the internal rows
+ * forms as arrays after the table's names, rows-2 without the fields marked
+ * echo), so they cannot drift apart. The
  * engine marks absence three ways (NULL pointer, empty char array, NAN);
  * all three become JSON null here, in one place.
  */
@@ -32,18 +33,23 @@ struct record_field {
     size_t key_len;
     enum value_kind kind;
     size_t off; /* in struct extract_record */
+    bool echo;  /* the message's own value, as sent: not in the rows-2 form */
 };
 
 #define FIELD(k, kind, m)                                                                          \
     {                                                                                              \
-        k, sizeof(k) - 1, kind, offsetof(struct extract_record, m)                                 \
+        k, sizeof(k) - 1, kind, offsetof(struct extract_record, m), false                          \
+    }
+#define ECHO_FIELD(k, kind)                                                                        \
+    {                                                                                              \
+        k, sizeof(k) - 1, kind, 0, true                                                            \
     }
 
 /* The record, in the contract's order (docs/api-sms-extraction.md). */
 static const struct record_field RECORD_FIELDS[] = {
-    FIELD("sms_id", VK_ID, sender),
+    ECHO_FIELD("sms_id", VK_ID),
     FIELD("sms_sender", VK_SENDER, sender),
-    FIELD("sms_inbox_date", VK_DATE, sender),
+    ECHO_FIELD("sms_inbox_date", VK_DATE),
     FIELD("sender_name", VK_TEXT, sender_name),
     FIELD("sender_type", VK_TEXT, sender_type),
     FIELD("sms_type", VK_TEXT, sms_type),
@@ -76,23 +82,37 @@ static const struct record_field RECORD_FIELDS[] = {
 
 enum response_form response_form_asked(const char *header)
 {
-    return header && strcmp(header, EXTRACT_FORM_ROWS) == 0 ? RESPONSE_ROWS : RESPONSE_PUBLIC;
+    if (header && strcmp(header, EXTRACT_FORM_ROWS) == 0)
+        return RESPONSE_ROWS;
+    if (header && strcmp(header, EXTRACT_FORM_ROWS_NO_ECHO) == 0)
+        return RESPONSE_ROWS_NO_ECHO;
+    return RESPONSE_PUBLIC;
+}
+
+/* Whether the form carries field f. */
+static bool in_form(enum response_form form, const struct record_field *f)
+{
+    return form != RESPONSE_ROWS_NO_ECHO || !f->echo;
 }
 
 void response_begin(struct json_writer *w, enum response_form form, const char *request_id)
 {
+    bool rows = form != RESPONSE_PUBLIC;
+
     json_writer_object_begin(w);
-    if (form == RESPONSE_ROWS)
-        json_writer_kv_string(w, "form", EXTRACT_FORM_ROWS);
+    if (rows)
+        json_writer_kv_string(
+            w, "form", form == RESPONSE_ROWS ? EXTRACT_FORM_ROWS : EXTRACT_FORM_ROWS_NO_ECHO);
     json_writer_kv_string(w, "request_id", request_id);
-    if (form == RESPONSE_ROWS) {
+    if (rows) {
         json_writer_key(w, "fields");
         json_writer_array_begin(w);
         for (size_t i = 0; i < N_RECORD_FIELDS; i++)
-            json_writer_string_len(w, RECORD_FIELDS[i].key, RECORD_FIELDS[i].key_len);
+            if (in_form(form, &RECORD_FIELDS[i]))
+                json_writer_string_len(w, RECORD_FIELDS[i].key, RECORD_FIELDS[i].key_len);
         json_writer_array_end(w);
     }
-    json_writer_key(w, form == RESPONSE_ROWS ? "rows" : "extracted_sms_data");
+    json_writer_key(w, rows ? "rows" : "extracted_sms_data");
     json_writer_array_begin(w);
 }
 
@@ -116,7 +136,7 @@ const char *response_direction_name(enum extract_direction d)
 
 /* What one field writes, resolved before the record's room is reserved. */
 struct cell {
-    enum { CELL_NULL, CELL_TEXT, CELL_INT, CELL_DOUBLE, CELL_TRUE, CELL_FALSE } kind;
+    enum { CELL_NONE, CELL_NULL, CELL_TEXT, CELL_INT, CELL_DOUBLE, CELL_TRUE, CELL_FALSE } kind;
     const char *s; /* CELL_TEXT */
     size_t len;
     double num; /* CELL_INT, CELL_DOUBLE */
@@ -197,6 +217,7 @@ static char *put_cell(char *p, const struct cell *c)
         return put_literal(p, "true", 4);
     case CELL_FALSE:
         return put_literal(p, "false", 5);
+    case CELL_NONE: /* not in the form: never written */
     case CELL_NULL:
         break;
     }
@@ -213,21 +234,29 @@ void response_record(struct json_writer *w, enum response_form form, const struc
                      const struct extract_record *rec)
 {
     struct cell cells[N_RECORD_FIELDS];
+    bool keys = form == RESPONSE_PUBLIC;
     size_t bound = 2;
-    char *p;
+    char *p, *first;
 
     for (size_t i = 0; i < N_RECORD_FIELDS; i++) {
+        if (!in_form(form, &RECORD_FIELDS[i])) {
+            cells[i].kind = CELL_NONE;
+            continue;
+        }
         bound += resolve(&cells[i], &RECORD_FIELDS[i], in, rec) + 1;
-        if (form == RESPONSE_PUBLIC)
+        if (keys)
             bound += RECORD_FIELDS[i].key_len + 3;
     }
     if (!(p = json_writer_value_reserve(w, bound)))
         return;
-    *p++ = form == RESPONSE_ROWS ? '[' : '{';
+    *p++ = keys ? '{' : '[';
+    first = p;
     for (size_t i = 0; i < N_RECORD_FIELDS; i++) {
-        if (i > 0)
+        if (cells[i].kind == CELL_NONE)
+            continue;
+        if (p != first)
             *p++ = ',';
-        if (form == RESPONSE_PUBLIC) {
+        if (keys) {
             *p++ = '"';
             p = put_literal(p, RECORD_FIELDS[i].key, RECORD_FIELDS[i].key_len);
             *p++ = '"';
@@ -235,6 +264,6 @@ void response_record(struct json_writer *w, enum response_form form, const struc
         }
         p = put_cell(p, &cells[i]);
     }
-    *p++ = form == RESPONSE_ROWS ? ']' : '}';
+    *p++ = keys ? '}' : ']';
     json_writer_value_commit(w, p);
 }
