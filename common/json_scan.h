@@ -47,24 +47,30 @@ struct json_scan_num {
 #define JSON_HIGHS 0x8080808080808080ULL
 
 /*
- * Past the 8-byte words at q (to end) that hold only printable ASCII other than '"'
- * and '\\' (message text is mostly that: a word at a time instead of a byte; the
- * scanner's strings and json_writer's both).
- * Each test sets a byte's high bit where the byte is < 0x20, >= 0x80, '"' or
+ * Whether the 8 bytes of w (as loaded from memory) are all printable ASCII
+ * other than '"' and '\\' (message text is mostly that: a word at a time
+ * instead of a byte; the scanner's strings and json_writer's both). Each
+ * test sets a byte's high bit where the byte is < 0x20, >= 0x80, '"' or
  * '\\' (the classic zero-byte test: exact as to whether any byte matches).
  */
+static inline bool json_plain_word(uint64_t w)
+{
+    uint64_t quote = w ^ (JSON_ONES * '"'), backslash = w ^ (JSON_ONES * '\\');
+    uint64_t special = ((w - JSON_ONES * 0x20) & ~w) | ((quote - JSON_ONES) & ~quote) |
+                       ((backslash - JSON_ONES) & ~backslash) | w;
+
+    return !(special & JSON_HIGHS);
+}
+
+/* Past the plain 8-byte words at q (to end). */
 static inline const unsigned char *json_plain_ascii(const unsigned char *q,
                                                     const unsigned char *end)
 {
     while (end - q >= 8) {
-        uint64_t w, quote, backslash, special;
+        uint64_t w;
 
         memcpy(&w, q, 8);
-        quote = w ^ (JSON_ONES * '"');
-        backslash = w ^ (JSON_ONES * '\\');
-        special = ((w - JSON_ONES * 0x20) & ~w) | ((quote - JSON_ONES) & ~quote) |
-                  ((backslash - JSON_ONES) & ~backslash) | w;
-        if (special & JSON_HIGHS)
+        if (!json_plain_word(w))
             break;
         q += 8;
     }

@@ -13,6 +13,7 @@
 #include "common/json_scan.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ void json_writer_reset(struct json_writer *w)
     w->status = JSON_WRITER_OK;
     w->depth = 0;
     w->level[0] = 0;
+    w->reserved = 0;
     if (w->buf)
         w->buf[0] = '\0';
 }
@@ -188,36 +190,46 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
     return len;
 }
 
-static void escape_byte(struct json_writer *w, unsigned char c)
+/* c (ASCII, needing an escape) as JSON writes it, at p; returns the end. */
+static char *escape_byte(char *p, unsigned char c)
 {
     static const char hex[] = "0123456789abcdef";
-    char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+    char two = 0;
 
     switch (c) {
     case '"':
-        append(w, "\\\"", 2);
-        return;
+        two = '"';
+        break;
     case '\\':
-        append(w, "\\\\", 2);
-        return;
+        two = '\\';
+        break;
     case '\n':
-        append(w, "\\n", 2);
-        return;
+        two = 'n';
+        break;
     case '\r':
-        append(w, "\\r", 2);
-        return;
+        two = 'r';
+        break;
     case '\t':
-        append(w, "\\t", 2);
-        return;
+        two = 't';
+        break;
     case '\b':
-        append(w, "\\b", 2);
-        return;
+        two = 'b';
+        break;
     case '\f':
-        append(w, "\\f", 2);
-        return;
+        two = 'f';
+        break;
     default:
-        append(w, esc, 6);
+        break;
     }
+    *p++ = '\\';
+    if (two) {
+        *p++ = two;
+        return p;
+    }
+    memcpy(p, "u00", 3);
+    p[3] = hex[c >> 4];
+    p[4] = hex[c & 15];
+    return p + 5;
 }
 
 /* How many bytes at the start of s[0..len) need no escape. */
@@ -256,38 +268,85 @@ static bool put_plain(struct json_writer *w, char prefix, const char *s, size_t 
     return true;
 }
 
-static void put_string(struct json_writer *w, const char *str, size_t len)
+/* The bytes JSON strings carry as they are: printable ASCII but the quote and the backslash. */
+static const bool PLAIN_BYTE[256] = {
+    [0x20] = 1, 1, 0 /* '"' */, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1,          1, 1, /* 0x20-0x2f */
+    [0x30] = 1, 1, 1,           1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1,          1, 1, /* 0x30-0x3f */
+    [0x40] = 1, 1, 1,           1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1,          1, 1, /* 0x40-0x4f */
+    [0x50] = 1, 1, 1,           1, 1, 1, 1, 1, 1, 1, 1, 1, 0 /* '\\' */,
+    1,          1, 1, /* 0x50-0x5f */
+    [0x60] = 1, 1, 1,           1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1,          1, 1, /* 0x60-0x6f */
+    [0x70] = 1, 1, 1,           1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1,          1, 1, /* 0x70-0x7f */
+};
+
+/* Record values are short: plain words are copied as they are tested and the rest byte by
+ * byte, with no call per run. */
+char *json_put_string(char *out, const char *str, size_t len)
 {
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
+    const unsigned char *s = (const unsigned char *)str, *end = s + len;
+    size_t seq;
 
-    if (put_plain(w, 0, str, len, 0))
-        return;
-    append(w, "\"", 1);
-    while (i < len && w->status == JSON_WRITER_OK) {
-        size_t run = i;
+    *out++ = '"';
+    while (s < end) {
+        uint64_t word;
 
-        while (run < len && s[run] >= 0x20 && s[run] < 0x80 && s[run] != '"' && s[run] != '\\')
-            run++;
-        if (run > i) {
-            append(w, (const char *)s + i, run - i);
-            i = run;
-            continue;
+        while (end - s >= 8 && (memcpy(&word, s, 8), json_plain_word(word))) {
+            memcpy(out, &word, 8);
+            out += 8;
+            s += 8;
         }
-        if (s[i] < 0x80) {
-            escape_byte(w, s[i++]);
-            continue;
-        }
-        size_t seq = utf8_seq(s + i, len - i);
-        if (seq) {
-            append(w, (const char *)s + i, seq);
-            i += seq;
+        while (s < end && PLAIN_BYTE[*s])
+            *out++ = (char)*s++;
+        if (s == end)
+            break;
+        if (*s < 0x80) {
+            out = escape_byte(out, *s++);
+        } else if ((seq = utf8_seq(s, (size_t)(end - s))) != 0) {
+            memcpy(out, s, seq);
+            out += seq;
+            s += seq;
         } else {
-            append(w, "\\ufffd", 6);
-            i++;
+            memcpy(out, "\\ufffd", 6);
+            out += 6;
+            s++;
         }
     }
-    append(w, "\"", 1);
+    *out++ = '"';
+    return out;
+}
+
+/* Room for n more bytes (+ NUL), growing within the cap; false (status set) when it cannot. */
+static bool make_room(struct json_writer *w, size_t n)
+{
+    return has_room(w, n) || grow(w, n) == 0;
+}
+
+static void put_string(struct json_writer *w, const char *str, size_t len)
+{
+    char *aside, *end;
+
+    if (w->status != JSON_WRITER_OK || put_plain(w, 0, str, len, 0))
+        return;
+    if (len + 2 > w->max - w->len || len > (SIZE_MAX - 2) / 6) { /* never fits: len + 2 at least */
+        w->status = JSON_WRITER_TOO_LARGE;
+        return;
+    }
+    if (JSON_STRING_BOUND(len) <= w->max - w->len && make_room(w, JSON_STRING_BOUND(len))) {
+        end = json_put_string(w->buf + w->len, str, len);
+        w->len = (size_t)(end - w->buf);
+        w->buf[w->len] = '\0';
+        return;
+    }
+    /* near the cap, where the worst case does not fit but the string may: escaped aside */
+    aside = alloc_resize(NULL, JSON_STRING_BOUND(len));
+    end = json_put_string(aside, str, len);
+    append(w, aside, (size_t)(end - aside));
+    free(aside);
 }
 
 void json_writer_key(struct json_writer *w, const char *key)
@@ -358,12 +417,21 @@ static char *int_text(long long v, char *end)
     return p;
 }
 
-void json_writer_int(struct json_writer *w, long long v)
+char *json_put_int(char *out, long long v)
 {
     char num[24];
     char *p = int_text(v, num + sizeof(num));
+    size_t n = (size_t)(num + sizeof(num) - p);
 
-    json_writer_raw(w, p, (size_t)(num + sizeof(num) - p));
+    memcpy(out, p, n);
+    return out + n;
+}
+
+void json_writer_int(struct json_writer *w, long long v)
+{
+    char num[JSON_NUMBER_BOUND];
+
+    json_writer_raw(w, num, (size_t)(json_put_int(num, v) - num));
 }
 
 void json_writer_uint(struct json_writer *w, unsigned long long v)
@@ -407,25 +475,55 @@ static size_t short_decimal(double v, char out[24])
     return (size_t)(end - p);
 }
 
-void json_writer_double(struct json_writer *w, double v)
+char *json_put_double(char *out, double v)
 {
-    char num[32];
+    char num[JSON_NUMBER_BOUND];
     int n;
 
     if (!isfinite(v)) {
-        json_writer_raw(w, "null", 4);
-        return;
+        memcpy(out, "null", 4);
+        return out + 4;
     }
-    n = (int)short_decimal(v, num);
-    if (n > 0) {
-        json_writer_raw(w, num, (size_t)n);
-        return;
-    }
+    n = (int)short_decimal(v, out);
+    if (n > 0)
+        return out + n;
     /* shortest of %.15g / %.17g that reads back exactly */
     n = snprintf(num, sizeof(num), "%.15g", v);
     if (strtod(num, NULL) != v)
         n = snprintf(num, sizeof(num), "%.17g", v);
-    json_writer_raw(w, num, (size_t)n);
+    memcpy(out, num, (size_t)n);
+    return out + n;
+}
+
+void json_writer_double(struct json_writer *w, double v)
+{
+    char num[JSON_NUMBER_BOUND];
+
+    json_writer_raw(w, num, (size_t)(json_put_double(num, v) - num));
+}
+
+char *json_writer_value_reserve(struct json_writer *w, size_t n)
+{
+    if (before_value(w) < 0 || !make_room(w, n))
+        return NULL;
+    w->reserved = n;
+    return w->buf + w->len;
+}
+
+void json_writer_value_commit(struct json_writer *w, const char *end)
+{
+    size_t n;
+
+    if (w->status != JSON_WRITER_OK)
+        return;
+    n = (size_t)(end - (w->buf + w->len));
+    if (end < w->buf + w->len || n > w->reserved) { /* wrote outside what it reserved */
+        w->status = JSON_WRITER_MISUSE;
+        return;
+    }
+    w->len += n;
+    w->buf[w->len] = '\0';
+    w->reserved = 0;
 }
 
 void json_writer_bool(struct json_writer *w, bool v)

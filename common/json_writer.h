@@ -48,6 +48,7 @@ struct json_writer {
     int depth;
     /* per level: bit0 = container is an object, bit1 = has a member, bit2 = key pending */
     unsigned char level[JSON_WRITER_MAX_DEPTH + 1];
+    size_t reserved; /* bytes of the pending json_writer_value_reserve */
 };
 
 /* Empty writer capped at max_bytes of output (0 = 16 MiB). Allocates lazily. */
@@ -75,6 +76,27 @@ void json_writer_bool(struct json_writer *w, bool v);
 void json_writer_null(struct json_writer *w);
 /* A pre-encoded JSON value copied verbatim (trusted: from our own serialisers). */
 void json_writer_raw(struct json_writer *w, const char *json, size_t len);
+
+/*
+ * A value the caller writes in place, in one go (a record row: one room
+ * check instead of one per field): reserve returns where to write at most n
+ * bytes, after the comma the value needs, or NULL (error set, nothing to
+ * write); commit(end) ends the value where the caller stopped. The value
+ * must be valid JSON; the json_put_* functions below write its pieces.
+ */
+char *json_writer_value_reserve(struct json_writer *w, size_t n);
+void json_writer_value_commit(struct json_writer *w, const char *end);
+
+/* Pieces for such a value, each returning the end of what it wrote at out. */
+/* Most bytes json_put_string writes for len bytes: each as a 6-byte escape, and the quotes. */
+#define JSON_STRING_BOUND(len) (6 * (size_t)(len) + 2)
+/* Most bytes json_put_int and json_put_double write. */
+#define JSON_NUMBER_BOUND 32
+/* s[0..len) quoted and escaped exactly as json_writer_string_len writes it. */
+char *json_put_string(char *out, const char *s, size_t len);
+/* As json_writer_int and json_writer_double write them (non-finite: null). */
+char *json_put_int(char *out, long long v);
+char *json_put_double(char *out, double v);
 
 /* key + value shorthands */
 void json_writer_kv_string(struct json_writer *w, const char *key, const char *s);

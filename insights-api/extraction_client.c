@@ -339,8 +339,9 @@ static void count_batch(struct extraction_client *c, const char *label, size_t u
 
 /*
  * Without records wanted, the internal rows form is asked for: about a third of the
- * public reply's bytes to send, receive and scan. An extractor that does not
- * know the header answers the public form, which is read as before.
+ * public reply's bytes to send, receive and scan; rows-2, which leaves out the sms_id and
+ * sms_inbox_date we sent (the reader takes them from msgs by position). An extractor that
+ * does not know the header value answers the public form, which is read as before.
  */
 static void plan_batches(struct extraction_client *c, struct batch *bs, size_t nb,
                          const struct raw_sms_list *msgs, const char *request_id,
@@ -363,7 +364,7 @@ static void plan_batches(struct extraction_client *c, struct batch *bs, size_t n
             }
         }
         if (ask_rows)
-            b->headers[nh++] = EXTRACT_FORM_HEADER ": " EXTRACT_FORM_ROWS;
+            b->headers[nh++] = EXTRACT_FORM_HEADER ": " EXTRACT_FORM_ROWS_NO_ECHO;
         batch_body(b, msgs, u);
     }
 }

@@ -49,18 +49,23 @@ struct field {
     size_t key_len; /* compared before the bytes: most keys differ in length */
     enum kind kind;
     size_t off;
+    bool echo; /* the message's own value, taken from the message sent when absent (rows-2) */
 };
 
 #define F(k, kind, m)                                                                              \
     {                                                                                              \
-        k, sizeof(k) - 1, kind, offsetof(struct sms_fact, m)                                       \
+        k, sizeof(k) - 1, kind, offsetof(struct sms_fact, m), false                                \
+    }
+#define ECHO_F(k, kind, m)                                                                         \
+    {                                                                                              \
+        k, sizeof(k) - 1, kind, offsetof(struct sms_fact, m), true                                 \
     }
 
 /* In the extractor's key order, so the scanner's next key is usually the next row. */
 static const struct field FIELDS[] = {
-    F("sms_id", K_STR, sms_id),
+    ECHO_F("sms_id", K_STR, sms_id),
     F("sms_sender", K_STR, sender),
-    F("sms_inbox_date", K_DATE, ts),
+    ECHO_F("sms_inbox_date", K_DATE, ts),
     F("sender_name", K_STR, sender_name),
     F("sender_type", K_STR, sender_type),
     F("sms_type", K_STR, sms_type),
@@ -351,7 +356,9 @@ static bool scan_reply(struct json_scan *s, size_t expect, const struct raw_sms 
 /*
  * {"form":"rows-1","request_id":...,"fields":[names],"rows":[[values],...]}:
  * the values of each record in the order of the reply's own field list, so
- * nothing here depends on the writer's order. There is no fallback: the
+ * nothing here depends on the writer's order. rows-2 is the same without the
+ * echo fields: the fact takes them from the message sent at the row's
+ * position (finish_fact), as it does for any record lacking them. There is no fallback: the
  * extractor wrote this form because we asked for it, and anything off is
  * the dependency's fault (ERR_DEPENDENCY_UNAVAILABLE), never a guess.
  */
@@ -363,6 +370,7 @@ _Static_assert(NFIELDS <= 64, "FIELDS indices are tracked in a 64-bit set");
 struct rows {
     const struct field *col[ROWS_MAX_FIELDS]; /* NULL: a field this reader does not know */
     size_t ncol;
+    bool no_echo; /* rows-2: the echo fields may be absent */
     size_t expect;
     const struct raw_sms *msgs;
     struct user_data *u;
@@ -420,7 +428,7 @@ static enum err rows_fields(struct json_scan *s, struct rows *r)
             return rows_bad(r, "fields is not a list");
     }
     for (size_t k = 0; k < NFIELDS; k++) {
-        if (FIELDS[k].kind != K_SKIP && !((seen >> k) & 1)) {
+        if (FIELDS[k].kind != K_SKIP && !(r->no_echo && FIELDS[k].echo) && !((seen >> k) & 1)) {
             snprintf(r->why, r->why_len, "internal reply form: the field list lacks %s",
                      FIELDS[k].key);
             return ERR_DEPENDENCY_UNAVAILABLE;
@@ -494,9 +502,17 @@ static enum err rows_members(struct json_scan *s, struct rows *r)
     bool have_fields = false, have_rows = false;
     enum err e;
 
-    if (!json_scan_eat(s, ':') || !json_scan_string(s, false, &text, &len) ||
-        len != strlen(EXTRACT_FORM_ROWS) || memcmp(text, EXTRACT_FORM_ROWS, len) != 0)
-        return rows_bad(r, "not the form asked for (" EXTRACT_FORM_ROWS ")");
+    if (!json_scan_eat(s, ':') || !json_scan_string(s, false, &text, &len))
+        return rows_bad(r, "not a form this reader knows (" EXTRACT_FORM_ROWS
+                           ", " EXTRACT_FORM_ROWS_NO_ECHO ")");
+    r->no_echo = len == strlen(EXTRACT_FORM_ROWS_NO_ECHO) &&
+                 memcmp(text, EXTRACT_FORM_ROWS_NO_ECHO, len) == 0;
+    if (!r->no_echo &&
+        (len != strlen(EXTRACT_FORM_ROWS) || memcmp(text, EXTRACT_FORM_ROWS, len) != 0))
+        return rows_bad(r, "not a form this reader knows (" EXTRACT_FORM_ROWS
+                           ", " EXTRACT_FORM_ROWS_NO_ECHO ")");
+    if (r->no_echo && !r->msgs)
+        return rows_bad(r, EXTRACT_FORM_ROWS_NO_ECHO " without the messages sent");
     while (json_scan_eat(s, ',')) {
         if (!json_scan_string(s, false, &text, &len) || !json_scan_eat(s, ':'))
             return rows_bad(r, "not a JSON object");

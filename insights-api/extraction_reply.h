@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Turning one sms-extraction reply (200, {"request_id": ..., "extracted_sms_data":
- * [records]}, or the internal rows form {"form": "rows-1", ..., "fields": [...],
- * "rows": [[...], ...]}, see docs/api-sms-extraction.md) into struct sms_fact
- * records. Used by extraction_client.c; public for its tests and fuzzer.
+ * [records]}, or the internal rows forms {"form": "rows-1" or "rows-2", ...,
+ * "fields": [...], "rows": [[...], ...]}, see docs/api-sms-extraction.md) into
+ * struct sms_fact records. Used by extraction_client.c; public for its tests and fuzzer.
  *
  * Two parsers give the same facts: a scanner for the flat records the
  * extractor writes (no tree, no hashing: several times faster than building

@@ -7,8 +7,9 @@
  * Or, when the caller asked for it (common/extract_form.h), the internal
  * rows form: {"form":"rows-1","request_id":"...","fields":[<key>, ...],
  * "rows":[[<value>, ...], ...]}, the same values as arrays in the order of
- * "fields". Written straight into a reused json_writer: no allocation per
- * message.
+ * "fields"; rows-2 is the same without the two fields that echo the
+ * message sent (sms_id, sms_inbox_date). Written straight into a reused
+ * json_writer: no allocation per message.
  */
 #ifndef SMSX_RESPONSE_H
 #define SMSX_RESPONSE_H
@@ -18,8 +19,9 @@
 #include "sms-extraction/request.h"
 
 enum response_form {
-    RESPONSE_PUBLIC = 0, /* records as objects: every caller that does not ask */
-    RESPONSE_ROWS,       /* records as arrays after a field list (EXTRACT_FORM_ROWS) */
+    RESPONSE_PUBLIC = 0,   /* records as objects: every caller that does not ask */
+    RESPONSE_ROWS,         /* records as arrays after a field list (EXTRACT_FORM_ROWS) */
+    RESPONSE_ROWS_NO_ECHO, /* the same without the echoed fields (EXTRACT_FORM_ROWS_NO_ECHO) */
 };
 
 /* The form asked for by the EXTRACT_FORM_HEADER value (NULL: not sent). */

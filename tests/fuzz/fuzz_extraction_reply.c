@@ -5,9 +5,11 @@
  * read or refused without touching memory it does not own, and whenever both
  * the scanner and jansson accept it they must produce the same facts. The
  * first byte picks how many records are expected, so count checks run too.
- * The internal rows form ({"form":"rows-1",...}) has one reader: when it
- * accepts a reply, the same reply rewritten by jansson in the public form
- * (each row an object of the field list's names) must give the same facts.
+ * The internal rows forms ({"form":"rows-1",...}, rows-2 without the echo
+ * fields) have one reader: when it accepts a reply, the same reply rewritten
+ * by jansson in the public form (each row an object of the field list's
+ * names) must give the same facts (rows-2's sms_id and time, like those a
+ * public record lacks, from the messages sent).
  */
 #include <math.h>
 #include <stddef.h>

@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -214,6 +215,203 @@ static void test_cap_and_take(void **state)
     json_writer_free(&w);
 }
 
+/*
+ * The escaping rules written out independently (RFC 8259 short escapes,
+ * other controls as \u00XX, valid UTF-8 as it is, each byte of an invalid
+ * sequence as \ufffd), one byte at a time.
+ */
+static size_t ref_utf8(const unsigned char *s, size_t n)
+{
+    static const struct {
+        unsigned char lo, hi; /* lead byte range */
+        size_t len;
+        unsigned char lo2, hi2; /* second byte range */
+    } forms[] = {
+        {0xC2, 0xDF, 2, 0x80, 0xBF}, {0xE0, 0xE0, 3, 0xA0, 0xBF}, {0xE1, 0xEC, 3, 0x80, 0xBF},
+        {0xED, 0xED, 3, 0x80, 0x9F}, {0xEE, 0xEF, 3, 0x80, 0xBF}, {0xF0, 0xF0, 4, 0x90, 0xBF},
+        {0xF1, 0xF3, 4, 0x80, 0xBF}, {0xF4, 0xF4, 4, 0x80, 0x8F},
+    };
+    for (size_t f = 0; f < sizeof(forms) / sizeof(forms[0]); f++) {
+        if (s[0] < forms[f].lo || s[0] > forms[f].hi)
+            continue;
+        if (n < forms[f].len || s[1] < forms[f].lo2 || s[1] > forms[f].hi2)
+            return 0;
+        for (size_t i = 2; i < forms[f].len; i++)
+            if (s[i] < 0x80 || s[i] > 0xBF)
+                return 0;
+        return forms[f].len;
+    }
+    return 0;
+}
+
+static size_t ref_escape(const unsigned char *s, size_t n, char *out)
+{
+    char *p = out, *end = out + 6 * n + 2;
+
+    *p++ = '"';
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i];
+        size_t seq;
+
+        if (c == '"' || c == '\\') {
+            p += snprintf(p, (size_t)(end - p), "\\%c", c);
+        } else if (c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f') {
+            p += snprintf(p, (size_t)(end - p), "\\%c",
+                          c == '\n'   ? 'n'
+                          : c == '\r' ? 'r'
+                          : c == '\t' ? 't'
+                          : c == '\b' ? 'b'
+                                      : 'f');
+        } else if (c < 0x20) {
+            p += snprintf(p, (size_t)(end - p), "\\u%04x", c);
+        } else if (c < 0x80) {
+            *p++ = (char)c;
+        } else if ((seq = ref_utf8(s + i, n - i)) != 0) {
+            memcpy(p, s + i, seq);
+            p += seq;
+            i += seq;
+            continue;
+        } else {
+            p += snprintf(p, (size_t)(end - p), "\\ufffd");
+        }
+        i++;
+    }
+    *p++ = '"';
+    return (size_t)(p - out);
+}
+
+/* Every byte value alone and in random strings of every length 0..40 (the word-at-a-time
+ * copy's boundaries), from an alphabet heavy in plain text, escapes and UTF-8 pieces: the
+ * writer's bytes are the reference's, through json_writer_string_len and json_put_string. */
+static void test_escaping_against_reference(void **state)
+{
+    static const unsigned char alphabet[] =
+        "abcXYZ 09/\"\\\x01\x1f\x7f\n\t\x80\xbf\xc2\xa0\xe2\x82\xb9"
+        "\xed\xa0\xf0\x9f\x98\x80\xf4\x90\xff";
+    unsigned char in[48];
+    char want[48 * 6 + 2], got[48 * 6 + 2 + 8];
+    struct json_writer w;
+    uint32_t seed = 12345;
+    (void)state;
+
+    json_writer_init(&w, 0);
+    for (int round = 0; round < 256 + 40000; round++) {
+        size_t n, want_len, got_len;
+        const char *text;
+
+        if (round < 256) {
+            in[0] = (unsigned char)round;
+            n = 1;
+        } else {
+            n = (size_t)(round % 41);
+            for (size_t i = 0; i < n; i++) {
+                seed = seed * 1103515245u + 12345u;
+                in[i] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+            }
+        }
+        want_len = ref_escape(in, n, want);
+        json_writer_reset(&w);
+        json_writer_string_len(&w, (const char *)in, n);
+        text = json_writer_data(&w, &got_len);
+        if (got_len != want_len || memcmp(text, want, want_len) != 0)
+            fail_msg("round %d: writer '%.*s', reference '%.*s'", round, (int)got_len, text,
+                     (int)want_len, want);
+        memset(got, '#', sizeof(got));
+        got_len = (size_t)(json_put_string(got, (const char *)in, n) - got);
+        assert_true(got_len <= JSON_STRING_BOUND(n));
+        if (got_len != want_len || memcmp(got, want, want_len) != 0)
+            fail_msg("round %d: json_put_string '%.*s', reference '%.*s'", round, (int)got_len, got,
+                     (int)want_len, want);
+    }
+    json_writer_free(&w);
+}
+
+/* A value written in place: comma placed, room as reserved, the output as if written by
+ * the writer's own calls; misuse and the cap reported. */
+static void test_reserve_commit(void **state)
+{
+    struct json_writer w;
+    char *p;
+    (void)state;
+
+    json_writer_init(&w, 0);
+    json_writer_array_begin(&w);
+    for (int i = 0; i < 3; i++) {
+        p = json_writer_value_reserve(&w, 3 * JSON_NUMBER_BOUND + JSON_STRING_BOUND(4) + 8);
+        assert_non_null(p);
+        *p++ = '[';
+        p = json_put_int(p, -42 - i);
+        *p++ = ',';
+        p = json_put_double(p, 1250.5);
+        *p++ = ',';
+        p = json_put_double(p, NAN);
+        *p++ = ',';
+        p = json_put_string(p, "a\"\n\xff", 4);
+        *p++ = ']';
+        json_writer_value_commit(&w, p);
+    }
+    json_writer_int(&w, 7);
+    json_writer_array_end(&w);
+    assert_string_equal(
+        json_writer_data(&w, NULL),
+        "[[-42,1250.5,null,\"a\\\"\\n\\ufffd\"],[-43,1250.5,null,\"a\\\"\\n\\ufffd\"],"
+        "[-44,1250.5,null,\"a\\\"\\n\\ufffd\"],7]");
+    json_writer_free(&w);
+
+    /* more than reserved: misuse */
+    json_writer_init(&w, 0);
+    p = json_writer_value_reserve(&w, 2);
+    assert_non_null(p);
+    memcpy(p, "12", 2);
+    json_writer_value_commit(&w, p + 3);
+    assert_int_equal(json_writer_status(&w), JSON_WRITER_MISUSE);
+    /* a commit without a reserve: misuse */
+    json_writer_reset(&w);
+    json_writer_value_commit(&w, json_writer_data(&w, NULL) + 1);
+    assert_int_equal(json_writer_status(&w), JSON_WRITER_MISUSE);
+    /* where a key is due: misuse, nothing to write */
+    json_writer_reset(&w);
+    json_writer_object_begin(&w);
+    assert_null(json_writer_value_reserve(&w, 4));
+    assert_int_equal(json_writer_status(&w), JSON_WRITER_MISUSE);
+    json_writer_free(&w);
+
+    /* past the cap: too large, nothing to write */
+    json_writer_init(&w, 16);
+    json_writer_array_begin(&w);
+    assert_null(json_writer_value_reserve(&w, 16));
+    assert_int_equal(json_writer_status(&w), JSON_WRITER_TOO_LARGE);
+    json_writer_free(&w);
+}
+
+/* Near the cap a string whose worst case (6 bytes a byte) does not fit but whose escaped form
+ * does is still written; one byte more is too large. */
+static void test_string_near_cap(void **state)
+{
+    struct json_writer w;
+    char s[40];
+    size_t len;
+    (void)state;
+
+    memset(s, 'x', sizeof(s));
+    s[3] = '\n'; /* 2 bytes escaped: 43 with the quotes, 45 in the list */
+    json_writer_init(&w, 45);
+    json_writer_array_begin(&w);
+    json_writer_string_len(&w, s, sizeof(s));
+    json_writer_array_end(&w);
+    assert_true(json_writer_ok(&w));
+    json_writer_data(&w, &len);
+    assert_int_equal(len, 45);
+    json_writer_free(&w);
+
+    json_writer_init(&w, 44);
+    json_writer_array_begin(&w);
+    json_writer_string_len(&w, s, sizeof(s));
+    json_writer_array_end(&w);
+    assert_int_equal(json_writer_status(&w), JSON_WRITER_TOO_LARGE);
+    json_writer_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +421,9 @@ int main(void)
         cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_misuse_is_sticky),
         cmocka_unit_test(test_cap_and_take),
+        cmocka_unit_test(test_escaping_against_reference),
+        cmocka_unit_test(test_reserve_commit),
+        cmocka_unit_test(test_string_near_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

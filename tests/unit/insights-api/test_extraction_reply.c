@@ -492,6 +492,61 @@ static void test_rows_by_hand(void **state)
     free(t);
 }
 
+/*
+ * rows-2 by hand: test_rows_by_hand's reply without sms_id and sms_inbox_date; the facts
+ * take both from the messages sent, row i from message i. Refused without the messages.
+ */
+static void test_rows_no_echo_by_hand(void **state)
+{
+    const char *text =
+        "{'form':'rows-2','request_id':'r','fields':['sms_sender',"
+        "'sender_name','sender_type','sms_type','sms_kind','is_classified','is_extracted',"
+        "'is_transactional','transaction','transaction_type','account_last_digits',"
+        "'transaction_party','party_kind','unique_pan','available_balance','reference_no',"
+        "'channel','credit_limit','available_limit','due_amount','min_due','overdue_amount',"
+        "'days_past_due'],"
+        "'rows':[['exbank','example bank','bank',"
+        "'account_debit_executed','emi',true,true,true,250,'debit-transaction','1234',"
+        "'shop',null,'bank | example bank | 34',1500.5,'123','upi',null,null,null,-0.25,"
+        "7300,21],"
+        " [null,null,null,null,null,false,false,false,null,null,null,null,null,null,"
+        "null,null,null,null,null,null,null,null,null],"
+        " ['x2',null,null,'otp',null,true,false,false,null,null,null,null,null,null,"
+        "null,null,null,null,null,null,null,null,null]]}";
+    struct user_data u;
+    char why[256];
+    char *t = q(text);
+
+    (void)state;
+    assert_int_equal(rows_parse(t, 3, &u, why, sizeof(why)), ERR_OK);
+    assert_int_equal(u.sms_count, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_string_equal(u.sms[i].sms_id, msgs[i].sms_id);
+        assert_int_equal(u.sms[i].ts, msgs[i].ts);
+    }
+    assert_string_equal(u.sms[0].sender, "exbank");
+    assert_string_equal(u.sms[0].sms_sub_type, "emi");
+    assert_true(u.sms[0].amount == 250.0 && u.sms[0].available_balance == 1500.5);
+    assert_int_equal(u.sms[0].direction, SMS_DIRECTION_DEBIT);
+    assert_true(u.sms[0].min_due == -0.25 && u.sms[0].days_past_due == 21.0);
+    assert_null(u.sms[1].sender);
+    assert_true(isnan(u.sms[1].amount));
+    assert_string_equal(u.sms[2].sender, "x2");
+    assert_string_equal(u.sms[2].sms_type, "otp");
+    assert_true(u.sms[2].is_classified && !u.sms[2].is_extracted);
+    user_data_free(&u);
+
+    /* no messages to take the echo fields from: refused, nothing kept */
+    user_data_init(&u, "c", "u", 0);
+    assert_int_equal(extraction_reply_parse(t, strlen(t), 3, NULL, EXTRACTION_REPLY_AUTO, &u, NULL,
+                                            why, sizeof(why)),
+                     ERR_DEPENDENCY_UNAVAILABLE);
+    assert_non_null(strstr(why, "without the messages sent"));
+    assert_int_equal(u.sms_count, 0);
+    user_data_free(&u);
+    free(t);
+}
+
 /* Rows replies that must be refused: the dependency's fault, nothing left behind. */
 static void test_rows_refused(void **state)
 {
@@ -505,7 +560,17 @@ static void test_rows_refused(void **state)
         {"{'form':'rows-1','fields':['sms_id','sms_type','transaction'],'rows':[['m0','otp',1]]}",
          1, ERR_DEPENDENCY_UNAVAILABLE, "lacks sms_sender"},
         /* another form, or none readable */
-        {"{'form':'rows-2','fields':[],'rows':[]}", 0, ERR_DEPENDENCY_UNAVAILABLE, "rows-1"},
+        {"{'form':'rows-3','fields':[],'rows':[]}", 0, ERR_DEPENDENCY_UNAVAILABLE, "rows-1"},
+        {"{'form':'rows-3','fields':[],'rows':[]}", 0, ERR_DEPENDENCY_UNAVAILABLE, "rows-2"},
+        /* rows-1 still needs the echo fields; rows-2 needs every other field */
+        {"{'form':'rows-1','fields':['sms_sender','sender_name','sender_type','sms_type',"
+         "'sms_kind','is_classified','is_extracted','is_transactional','transaction',"
+         "'transaction_type','account_last_digits','transaction_party','party_kind','unique_pan',"
+         "'available_balance','reference_no','channel','credit_limit','available_limit',"
+         "'due_amount','min_due','overdue_amount','days_past_due'],'rows':[]}",
+         0, ERR_DEPENDENCY_UNAVAILABLE, "lacks sms_id"},
+        {"{'form':'rows-2','fields':['sms_id','sms_type','transaction'],'rows':[['m0','otp',1]]}",
+         1, ERR_DEPENDENCY_UNAVAILABLE, "lacks sms_sender"},
         {"{'form':1,'fields':[],'rows':[]}", 0, ERR_DEPENDENCY_UNAVAILABLE, "rows-1"},
         {"{'form':'rows-1'}", 0, ERR_DEPENDENCY_UNAVAILABLE, "no rows"},
         {"{'form':'rows-1','rows':[]}", 0, ERR_DEPENDENCY_UNAVAILABLE, "rows before fields"},
@@ -696,6 +761,20 @@ static void test_real_replies(void **state)
         fail_msg("rows reply: %s", why);
     same_facts(&u, &r);
     user_data_free(&r);
+    http_client_response_free(&resp);
+
+    /* rows-2: the same facts, the echo fields taken from the messages sent */
+    static const char *const ask2[] = {"X-Extract-Form: rows-2", NULL};
+    memset(&resp, 0, sizeof(resp));
+    req.headers = ask2;
+    assert_int_equal(http_client_do(h, &req, &resp), HTTP_CLIENT_OK);
+    assert_int_equal(resp.status, 200);
+    assert_int_equal(strncmp((const char *)resp.body, "{\"form\":\"rows-2\",", 17), 0);
+    assert_null(strstr((const char *)resp.body, "sms_inbox_date"));
+    if (rows_parse((const char *)resp.body, 8, &r, why, sizeof(why)) != ERR_OK)
+        fail_msg("rows-2 reply: %s", why);
+    same_facts(&u, &r);
+    user_data_free(&r);
     user_data_free(&u);
     http_client_response_free(&resp);
     http_client_free(h);
@@ -711,7 +790,7 @@ int main(void)
         cmocka_unit_test(test_fallbacks),       cmocka_unit_test(test_errors),
         cmocka_unit_test(test_rows_same_facts), cmocka_unit_test(test_rows_by_hand),
         cmocka_unit_test(test_rows_refused),    cmocka_unit_test(test_rows_mismatch),
-        cmocka_unit_test(test_real_replies),
+        cmocka_unit_test(test_real_replies),    cmocka_unit_test(test_rows_no_echo_by_hand),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

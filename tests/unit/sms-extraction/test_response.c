@@ -277,9 +277,64 @@ static void test_rows_form(void **state)
     assert_int_equal(response_form_asked("rows-1"), RESPONSE_ROWS);
     assert_int_equal(response_form_asked(NULL), RESPONSE_PUBLIC);
     assert_int_equal(response_form_asked(""), RESPONSE_PUBLIC);
-    assert_int_equal(response_form_asked("rows-2"), RESPONSE_PUBLIC);
+    assert_int_equal(response_form_asked("rows-2"), RESPONSE_ROWS_NO_ECHO);
+    assert_int_equal(response_form_asked("rows-3"), RESPONSE_PUBLIC);
     assert_int_equal(response_form_asked("ROWS-1"), RESPONSE_PUBLIC);
+    assert_int_equal(response_form_asked("rows-2 "), RESPONSE_PUBLIC);
     assert_int_equal(response_form_asked("rows-1 "), RESPONSE_PUBLIC);
+}
+
+/*
+ * rows-2: rows-1 without sms_id and sms_inbox_date (the caller's own values), every other
+ * value equal to the public record's, in the contract's order.
+ */
+static void test_rows_no_echo_form(void **state)
+{
+    (void)state;
+    struct request_sms in[2] = {msg("a", "VM-HDFCBK"), msg("b", NULL)};
+    struct extract_record rec[2];
+    json_t *pub, *rows, *fields, *list;
+    char *text = NULL;
+    size_t k = 0;
+
+    empty_record(&rec[0]);
+    empty_record(&rec[1]);
+    snprintf(rec[0].sender, sizeof(rec[0].sender), "hdfcbk");
+    rec[0].direction = EXTRACT_DIRECTION_DEBIT;
+    rec[0].amount = 99.5;
+    rec[1].template_id = "t-2";
+    pub = render(in, rec, 2, NULL);
+    rows = render_form(RESPONSE_ROWS_NO_ECHO, in, rec, 2, &text);
+    assert_string_equal(json_string_value(json_object_get(rows, "form")), "rows-2");
+    fields = json_object_get(rows, "fields");
+    assert_int_equal(json_array_size(fields), N_RECORD_KEYS - 2);
+    for (size_t i = 0; i < N_RECORD_KEYS; i++) {
+        if (strcmp(RECORD_KEYS[i], "sms_id") == 0 || strcmp(RECORD_KEYS[i], "sms_inbox_date") == 0)
+            continue;
+        assert_string_equal(json_string_value(json_array_get(fields, k)), RECORD_KEYS[i]);
+        k++;
+    }
+    list = json_object_get(rows, "rows");
+    for (size_t r = 0; r < 2; r++) {
+        json_t *row = json_array_get(list, r);
+        json_t *obj = json_array_get(json_object_get(pub, "extracted_sms_data"), r);
+
+        assert_int_equal(json_array_size(row), N_RECORD_KEYS - 2);
+        for (size_t c = 0; c < json_array_size(fields); c++) {
+            const char *name = json_string_value(json_array_get(fields, c));
+
+            if (!json_equal(json_array_get(row, c), json_object_get(obj, name)))
+                fail_msg("row %zu, %s differs from the public record", r, name);
+        }
+    }
+    /* by hand: the start of the reply and row 0 */
+    assert_non_null(strstr(text, "{\"form\":\"rows-2\",\"request_id\":\"rid-1\",\"fields\":["
+                                 "\"sms_sender\",\"sender_name\","));
+    assert_non_null(strstr(text, "\"rows\":[[\"hdfcbk\",null,null,null,null,null,false,false,"
+                                 "false,99.5,\"debit-transaction\","));
+    free(text);
+    json_decref(rows);
+    json_decref(pub);
 }
 
 static void test_direction_names(void **state)
@@ -288,6 +343,90 @@ static void test_direction_names(void **state)
     assert_null(response_direction_name(EXTRACT_DIRECTION_NONE));
     assert_string_equal(response_direction_name(EXTRACT_DIRECTION_DEBIT), "debit-transaction");
     assert_string_equal(response_direction_name(EXTRACT_DIRECTION_CREDIT), "credit-transaction");
+}
+
+/*
+ * Every kind of value at once, both forms byte for byte, written out by hand: escapes
+ * (quote, control, backslash), UTF-8 kept and invalid UTF-8 replaced, the three absences,
+ * whole numbers as integers (-0 too), two-decimal values, a value needing 17 digits, one
+ * past the integer range (1e15), and the bounds of each field's text.
+ */
+static void test_every_kind_byte_for_byte(void **state)
+{
+    (void)state;
+    struct request_sms in = msg("id\"1", "VM-HDFCBK");
+    struct extract_record rec;
+    char *text = NULL;
+    json_t *root;
+    static const char values[] =
+        "\"id\\\"1\",\"hdfcbk\",\"2026-11-01 10:00:00\",\"caf\xc3\xa9 bank\",\"bank\","
+        "\"transaction\",null,null,true,false,true,1250,\"debit-transaction\",\"00\\u0001\","
+        "\"shop \\ufffd/\\\\\",null,\"bank | x | -1\",0.30000000000000004,null,\"upi\","
+        "\"24May26\",1e+15,-0.5,0,null,\"\\t\",null,21,\"INR\",\"t-\xe2\x82\xb9\"";
+    char want[2048], *p = want;
+    const char *v = values;
+
+    empty_record(&rec);
+    snprintf(rec.sender, sizeof(rec.sender), "hdfcbk");
+    rec.sender_name = "caf\xc3\xa9 bank";
+    rec.sender_type = "bank";
+    rec.sms_type = "transaction";
+    rec.sms_kind = "";
+    rec.is_classified = rec.is_transactional = true;
+    rec.amount = 1250;
+    rec.direction = EXTRACT_DIRECTION_DEBIT;
+    snprintf(rec.account_last_digits, sizeof(rec.account_last_digits), "00\x01");
+    snprintf(rec.transaction_party, sizeof(rec.transaction_party), "shop \xff/\\");
+    snprintf(rec.unique_pan, sizeof(rec.unique_pan), "bank | x | -1");
+    rec.available_balance = 0.1 + 0.2;
+    rec.channel = "upi";
+    snprintf(rec.transaction_date, sizeof(rec.transaction_date), "24May26");
+    rec.credit_limit = 1e15;
+    rec.available_limit = -0.5;
+    rec.due_amount = -0.0;
+    snprintf(rec.due_date, sizeof(rec.due_date), "\t");
+    rec.overdue_amount = INFINITY;
+    rec.days_past_due = 21;
+    rec.currency = "INR";
+    rec.template_id = "t-\xe2\x82\xb9";
+
+    root = render_form(RESPONSE_ROWS, &in, &rec, 1, &text);
+    snprintf(want, sizeof(want), "\"rows\":[[%s]]}", values);
+    assert_non_null(strstr(text, want));
+    free(text);
+    json_decref(root);
+    /* rows-2: the same without the first and the third */
+    root = render_form(RESPONSE_ROWS_NO_ECHO, &in, &rec, 1, &text);
+    snprintf(want, sizeof(want), "\"rows\":[[\"hdfcbk\",%s]]}",
+             strstr(values, "\"caf\xc3\xa9 bank\""));
+    assert_non_null(strstr(text, want));
+    free(text);
+    json_decref(root);
+
+    /* the public record: the same values after their keys */
+    p += snprintf(p, sizeof(want), "{\"request_id\":\"rid-1\",\"extracted_sms_data\":[{");
+    for (size_t k = 0; k < N_RECORD_KEYS; k++) {
+        const char *end = v;
+
+        /* the next value: a string (with escapes) or a bare token */
+        if (*end == '"') {
+            for (end++; *end != '"'; end++)
+                if (*end == '\\')
+                    end++;
+            end++;
+        } else {
+            while (*end && *end != ',')
+                end++;
+        }
+        p += snprintf(p, (size_t)(want + sizeof(want) - p), "%s\"%s\":%.*s", k ? "," : "",
+                      RECORD_KEYS[k], (int)(end - v), v);
+        v = *end ? end + 1 : end;
+    }
+    snprintf(p, (size_t)(want + sizeof(want) - p), "}]}");
+    root = render(&in, &rec, 1, &text);
+    assert_string_equal(text, want);
+    free(text);
+    json_decref(root);
 }
 
 int main(void)
@@ -300,6 +439,8 @@ int main(void)
         cmocka_unit_test(test_invalid_utf8_in_record_stays_json),
         cmocka_unit_test(test_direction_names),
         cmocka_unit_test(test_rows_form),
+        cmocka_unit_test(test_rows_no_echo_form),
+        cmocka_unit_test(test_every_kind_byte_for_byte),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
