@@ -502,6 +502,19 @@ static void expect_load_error(const char *cls, const char *want)
     assert_non_null(strstr(err, want));
 }
 
+/* One otp rule with the given extra fields ("anchor", "then", "reach"...) must not load. */
+static void expect_rule_load_error(const char *fields, const char *want)
+{
+    char json[512];
+
+    snprintf(json, sizeof(json),
+             "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":\"account\"},"
+             "\"rules\":[{\"id\":\"e\",\"sms_type\":\"otp\",\"pattern\":\"otp\","
+             "\"triggers\":[\"otp\"],%s}]}",
+             fields);
+    expect_load_error(json, want);
+}
+
 /* A rule gated by require_any is skipped unless one word of each clause occurs. */
 static void test_require_any(void **state)
 {
@@ -652,17 +665,10 @@ static void test_then_words(void **state)
         {"\"anchor\":\"each\",\"then\":{}", "then must list 1 to 255 words"},
         {"\"anchor\":\"trigger\",\"then\":{\"otp\":\":\"}", "then needs anchor \"each\""},
     };
-    char json[512];
     (void)state;
     expect_types(cls, cases, sizeof(cases) / sizeof(cases[0]));
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        snprintf(json, sizeof(json),
-                 "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":\"account\"},"
-                 "\"rules\":[{\"id\":\"e\",\"sms_type\":\"otp\",\"pattern\":\"otp\","
-                 "\"triggers\":[\"otp\"],%s}]}",
-                 bad[i][0]);
-        expect_load_error(json, bad[i][1]);
-    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        expect_rule_load_error(bad[i][0], bad[i][1]);
     /* "$" stands for usd: an occurrence of the symbol would be judged by its own byte */
     expect_load_error("{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":"
                       "\"account\"},\"rules\":[{\"id\":\"e\",\"sms_type\":\"otp\","
@@ -690,17 +696,10 @@ static void test_reach(void **state)
     static const char *const bad[] = {
         "\"anchor\":\"each\",\"reach\":5", "\"reach\":5", "\"anchor\":\"trigger\",\"reach\":0",
         "\"anchor\":\"trigger\",\"reach\":256", "\"anchor\":\"trigger\",\"reach\":\"5\""};
-    char json[512];
     (void)state;
     expect_types(cls, cases, sizeof(cases) / sizeof(cases[0]));
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        snprintf(json, sizeof(json),
-                 "{\"format\":1,\"version\":\"t\",\"instruments\":{\"default\":\"account\"},"
-                 "\"rules\":[{\"id\":\"e\",\"sms_type\":\"otp\",\"pattern\":\"otp\","
-                 "\"triggers\":[\"otp\"],%s}]}",
-                 bad[i]);
-        expect_load_error(json, "'e': reach must be 1-255, with anchor \"trigger\"");
-    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        expect_rule_load_error(bad[i], "'e': reach must be 1-255, with anchor \"trigger\"");
 }
 
 /* Trigger words of every length the scan handles, at chunk edges and inside longer runs. */
