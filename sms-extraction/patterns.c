@@ -337,20 +337,10 @@ static int byte_set(const json_t *gates, const char *name, const char *id, bool 
 }
 
 /* The trigger word w of re as its one bit, or -1 when it is not one of re's triggers. */
-static int trigger_bit(struct vocab *vocab, const struct patterns_regex *re, const char *w)
+static int trigger_bit(const struct vocab *vocab, const struct patterns_regex *re, const char *w)
 {
-    struct vocab_mask m = {0};
-    char inner[160];
-    json_t *one = json_pack("[s]", w);
-    int rc = one ? vocab_add_triggers(vocab, one, &m, inner, sizeof(inner)) : -1;
-    json_decref(one);
-    int bit = -1;
-    for (int i = 0; rc == 0 && i < VOCAB_MASK_WORDS; i++)
-        for (uint64_t x = m.w[i]; x; x &= x - 1) {
-            if (bit >= 0)
-                return -1; /* a keyword list: more than one word */
-            bit = i * 64 + __builtin_ctzll(x);
-        }
+    int bit = vocab_trigger_bit(vocab, w);
+
     return bit >= 0 && ((re->any.w[bit / 64] >> (bit % 64)) & 1) ? bit : -1;
 }
 

@@ -245,6 +245,28 @@ bool vocab_fast_scan(const struct vocab *v)
     return !v->fast_off;
 }
 
+/* A phrase triggers on its first word, its leading lower-case letters: into buf
+   (VOCAB_MAX_WORD + 1 bytes), returning their count, 0 when w starts otherwise. */
+static size_t trigger_head(const char *w, char *buf)
+{
+    size_t n = 0;
+
+    while (w[n] >= 'a' && w[n] <= 'z' && n < VOCAB_MAX_WORD) {
+        buf[n] = w[n];
+        n++;
+    }
+    buf[n] = '\0';
+    return n;
+}
+
+int vocab_trigger_bit(const struct vocab *v, const char *word)
+{
+    char buf[VOCAB_MAX_WORD + 1];
+    size_t n = trigger_head(word, buf);
+
+    return n ? find_word(v, buf, n) : -1;
+}
+
 int vocab_add_triggers(struct vocab *v, const json_t *words, struct vocab_mask *mask, char *err,
                        size_t err_len)
 {
@@ -272,18 +294,11 @@ int vocab_add_triggers(struct vocab *v, const json_t *words, struct vocab_mask *
                 return -1;
             continue;
         }
-        /* A phrase triggers on its first word, which must be lower-case letters. */
-        if (w[0] < 'a' || w[0] > 'z') {
+        char buf[VOCAB_MAX_WORD + 1];
+        if (trigger_head(w, buf) == 0) {
             snprintf(err, err_len, "trigger '%.40s' must start with a lower-case letter", w);
             return -1;
         }
-        char buf[VOCAB_MAX_WORD + 1];
-        size_t n = 0;
-        while (w[n] && w[n] >= 'a' && w[n] <= 'z' && n < VOCAB_MAX_WORD) {
-            buf[n] = w[n];
-            n++;
-        }
-        buf[n] = '\0';
         int bit = add_word(v, buf, err, err_len);
         if (bit < 0)
             return -1;

@@ -112,6 +112,8 @@ static inline bool vocab_mask_all(const struct vocab_mask *need, const struct vo
 
 /* The keyword list called name as a JSON array, or NULL. Borrowed. */
 const json_t *vocab_keywords(const struct vocab *v, const char *name);
+/* The bit of trigger word (a phrase: its first word), -1 when none was registered. */
+int vocab_trigger_bit(const struct vocab *v, const char *word);
 /* Whether a vocabulary symbol stands for word ("inr" for the rupee sign). */
 bool vocab_symbol_word(const struct vocab *v, const char *word);
 
